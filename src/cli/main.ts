@@ -1,0 +1,251 @@
+#!/usr/bin/env node
+/**
+ * `vitals`: serve, worker, train, register, models, predict. Commands other than serve and predict
+ * --url work directly on the configured database and artifact folder (the same ones the server uses).
+ */
+import { readFile } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import { ConfigError, type Settings, loadConfig } from '../config/index.js';
+import { VitalsError } from '../errors.js';
+import { bootstrapDemo } from '../pipelines/demo-bootstrap.js';
+import { trainAndRegister } from '../pipelines/train-and-register.js';
+import { ALIASES, type Alias } from '../registry/index.js';
+import { buildApp, closeServices, createServices, type Services } from '../server/app.js';
+import { startBackgroundLoop } from '../server/background-loop.js';
+import { createProgressBar, printTable } from './output.js';
+
+const program = new Command();
+program
+  .name('vitals')
+  .description('Vitals: model registry, ONNX serving and monitoring for clinical models')
+  .option('-c, --config <file>', 'YAML config file (settings as in the README)')
+  .option('--home <dir>', 'data folder (VITALS_HOME)')
+  .option('--database-url <url>', 'DATABASE_URL (sqlite path or postgres://…)');
+
+function settings(extra: Partial<Record<keyof Settings, unknown>> = {}): Settings {
+  const o = program.opts<{ config?: string; home?: string; databaseUrl?: string }>();
+  return loadConfig({
+    configFile: o.config,
+    overrides: { ...(o.home ? { VITALS_HOME: o.home } : {}), ...(o.databaseUrl ? { DATABASE_URL: o.databaseUrl } : {}), ...extra },
+  });
+}
+
+/** Runs a command against local services and always closes them. */
+async function withServices<T>(fn: (s: Services) => Promise<T>, extra: Partial<Record<keyof Settings, unknown>> = {}): Promise<T> {
+  const s = await createServices(settings({ INFERENCE_WORKERS: 1, ...extra }));
+  try {
+    return await fn(s);
+  } finally {
+    await closeServices(s);
+  }
+}
+
+const json = (v: unknown) => console.log(JSON.stringify(v, null, 2));
+
+program
+  .command('serve')
+  .description('start the HTTP API with an embedded background worker')
+  .option('-p, --port <port>', 'PORT')
+  .option('--host <host>', 'HOST')
+  .option('--no-demo', 'do not bootstrap the demo models into an empty registry')
+  .action(async (opts: { port?: string; host?: string; demo: boolean }) => {
+    const cfg = settings({ ...(opts.port ? { PORT: opts.port } : {}), ...(opts.host ? { HOST: opts.host } : {}), ...(opts.demo ? {} : { VITALS_DEMO: false }) });
+    const vitals = await buildApp(cfg);
+    const { app, services } = vitals;
+    if (cfg.VITALS_DEMO) await bootstrapDemo(services.registry, (m) => app.log.info(m));
+    const loop = startBackgroundLoop(services, app.log);
+    await app.listen({ port: cfg.PORT, host: cfg.HOST });
+    const url = `http://localhost:${(app.server.address() as { port: number }).port}`;
+    console.log(`\nVitals is running on ${url}\n  API docs:  ${url}/docs\n  Health:    ${url}/health\n  Metrics:   ${url}/metrics\n  Database:  ${services.database.dialect} (${services.database.location})\n`);
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      app.log.info(`${signal}: draining the prediction log and stopping`);
+      loop.stop();
+      await vitals.close();
+      process.exit(0);
+    };
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+  });
+
+program
+  .command('worker')
+  .description('run the background loop only (no HTTP): artifact integrity checks, and later monitoring and pipelines')
+  .option('--once', 'run every job once and exit')
+  .action(async (opts: { once?: boolean }) => {
+    const services = await createServices(settings({ INFERENCE_WORKERS: 1 }));
+    const logger = { info: (m: unknown, msg?: string) => console.log(msg ?? m), warn: (m: unknown, msg?: string) => console.warn(msg ?? m), error: (m: unknown, msg?: string) => console.error(msg ?? m) };
+    const loop = startBackgroundLoop(services, logger, { once: opts.once });
+    const stop = async () => {
+      loop.stop();
+      await loop.idle();
+      await closeServices(services);
+      process.exit(0);
+    };
+    if (opts.once) {
+      await loop.idle();
+      await closeServices(services);
+      return;
+    }
+    console.log('vitals worker running; Ctrl-C to stop');
+    process.on('SIGTERM', () => void stop());
+    process.on('SIGINT', () => void stop());
+  });
+
+program
+  .command('train')
+  .description('train a built-in classifier on a CSV and register it')
+  .requiredOption('--data <file>', 'CSV file with a header row')
+  .requiredOption('--target <column>', 'column to predict')
+  .addOption(new Option('--algo <algo>', 'algorithm').choices(['rf', 'logreg']).default('rf'))
+  .option('--name <model>', 'model name', 'tabular-model')
+  .option('--version <semver>', 'version (default: bump the latest)')
+  .option('--seed <n>', 'random seed', '42')
+  .option('--promote', 'make it the production version')
+  .action(async (o: { data: string; target: string; algo: 'rf' | 'logreg'; name: string; version?: string; seed: string; promote?: boolean }) => {
+    const csv = await readFile(o.data, 'utf8');
+    await withServices(async (s) => {
+      const bar = createProgressBar(`training ${o.algo}`);
+      const result = await trainAndRegister(s.registry, {
+        csv,
+        target: o.target,
+        algo: o.algo,
+        modelName: o.name,
+        version: o.version,
+        seed: Number(o.seed),
+        dataSource: o.data,
+        aliases: o.promote ? ['production'] : undefined,
+        actor: 'cli',
+        onProgress: (done, total, message) => bar.update(done, total, message),
+      });
+      bar.stop();
+      console.log(`registered ${o.name} ${result.version.version} (${result.version.id})${o.promote ? ' → production' : ''}`);
+      printTable(Object.entries(result.metrics).map(([metric, value]) => ({ metric, value: Number.isInteger(value) ? value : value.toFixed(4) })));
+    });
+  });
+
+program
+  .command('register')
+  .description('register an ONNX file as a model version')
+  .requiredOption('--name <model>', 'model name')
+  .requiredOption('--file <model.onnx>', 'ONNX file')
+  .requiredOption('--spec <spec.json>', 'JSON with input_spec, output_spec and optionally metrics, metadata, params, reference_profile')
+  .option('--version <semver>', 'version (default: bump the latest)')
+  .addOption(new Option('--bump <part>', 'which part to bump').choices(['major', 'minor', 'patch']))
+  .option('--promote', 'make it the production version')
+  .action(async (o: { name: string; file: string; spec: string; version?: string; bump?: 'major' | 'minor' | 'patch'; promote?: boolean }) => {
+    const spec = JSON.parse(await readFile(o.spec, 'utf8'));
+    const artifact = await readFile(o.file);
+    await withServices(async (s) => {
+      const v = await s.registry.register({ ...spec, name: o.name, artifact, version: o.version, bump: o.bump, aliases: o.promote ? ['production'] : spec.aliases, actor: 'cli' });
+      console.log(`registered ${v.model_name} ${v.version} (${v.id}) sha256:${v.artifact.sha256.slice(0, 12)}${o.promote ? ' → production' : ''}`);
+    });
+  });
+
+const models = program.command('models').description('list, show, promote, roll back and archive models');
+models.command('list').action(() =>
+  withServices(async (s) => {
+    const rows = await s.registry.listModels();
+    if (!rows.length) return console.log('no models registered yet: `vitals train` or `vitals register`');
+    printTable(rows.map((m) => ({ name: m.name, task: m.task, modality: m.modality, production: m.aliases.production ?? '-', challenger: m.aliases.challenger ?? '-', staging: m.aliases.staging ?? '-' })));
+  }),
+);
+models.command('show <name>').option('--json', 'print JSON').action((name: string, o: { json?: boolean }) =>
+  withServices(async (s) => {
+    const model = await s.registry.getModel(name);
+    const versions = await s.registry.listVersions(name);
+    if (o.json) return json({ ...model, versions });
+    console.log(`${model.name} (${model.task}, ${model.modality})`);
+    printTable(versions.map((v) => ({ version: v.version, status: v.status, aliases: v.aliases.join(',') || '-', accuracy: v.metrics.accuracy?.toFixed(4) ?? '-', roc_auc: v.metrics.roc_auc?.toFixed(4) ?? '-', created: v.created_at })));
+  }),
+);
+models
+  .command('promote <name> <version>')
+  .addOption(new Option('--alias <alias>', 'alias to move').choices([...ALIASES]).default('production'))
+  .option('--reason <text>', 'why')
+  .action((name: string, version: string, o: { alias: Alias; reason?: string }) =>
+    withServices(async (s) => {
+      const v = await s.registry.getVersion(name, version);
+      await s.registry.promote(v.id, { alias: o.alias, reason: o.reason, actor: 'cli' });
+      console.log(`${name} ${v.version} → ${o.alias}`);
+    }),
+  );
+models
+  .command('rollback <name>')
+  .option('--to <version>', 'version to roll back to (default: the previous production version)')
+  .requiredOption('--reason <text>', 'why')
+  .action((name: string, o: { to?: string; reason: string }) =>
+    withServices(async (s) => {
+      const v = await s.registry.rollback(name, { toVersion: o.to, reason: o.reason, actor: 'cli' });
+      console.log(`${name} production → ${v.version}`);
+    }),
+  );
+models
+  .command('archive <name> <version>')
+  .option('--reason <text>', 'why')
+  .action((name: string, version: string, o: { reason?: string }) =>
+    withServices(async (s) => {
+      const v = await s.registry.getVersion(name, version);
+      await s.registry.archive(v.id, { reason: o.reason, actor: 'cli' });
+      console.log(`${name} ${v.version} archived`);
+    }),
+  );
+models.command('history <name>').action((name: string) =>
+  withServices(async (s) => {
+    printTable((await s.registry.history(name)).map((e) => ({ when: e.created_at, action: e.action, alias: e.alias ?? '-', from: e.from_version ?? '-', to: e.to_version ?? '-', who: e.actor, why: e.reason ?? '' })));
+  }),
+);
+
+program
+  .command('predict')
+  .description('predict with a model: tabular features (JSON) or an image file')
+  .option('--model <ref>', 'model name, name@alias, name@1.2.0 or version id (tabular; images use MODEL_PATH/MODEL_NAME or --model)')
+  .option('--features <json>', 'one row as JSON, or a JSON array of rows')
+  .option('--image <file>', 'PNG, JPEG or TIFF file')
+  .option('--url <server>', 'call a running server instead of loading the model here')
+  .action(async (o: { model?: string; features?: string; image?: string; url?: string }) => {
+    if (!o.features && !o.image) throw new VitalsError('BAD_REQUEST', 'give --features or --image');
+    if (o.url) {
+      const base = o.url.replace(/\/$/, '');
+      let res: Response;
+      if (o.image) {
+        const form = new FormData();
+        form.append('file', new Blob([await readFile(o.image)]), o.image);
+        res = await fetch(`${base}/predict`, { method: 'POST', body: form });
+      } else {
+        const parsed = JSON.parse(o.features!);
+        res = await fetch(`${base}/api/v1/ml-models/predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(Array.isArray(parsed) ? { model: o.model, instances: parsed } : { model: o.model, features: parsed }),
+        });
+      }
+      json(await res.json());
+      if (!res.ok) process.exitCode = 1;
+      return;
+    }
+    await withServices(async (s) => {
+      if (o.image) {
+        const served = o.model ? await s.predictor.serve(o.model) : await s.predictor.serveDefault();
+        json(await s.predictor.predictImages(served, [await readFile(o.image)]));
+      } else {
+        if (!o.model) throw new VitalsError('BAD_REQUEST', '--model is required for tabular predictions');
+        const parsed = JSON.parse(o.features!);
+        const rows = Array.isArray(parsed) ? parsed : [parsed];
+        const out = await s.predictor.predictTabular(o.model, rows, { source: rows.length > 1 ? 'batch' : 'api' });
+        json(rows.length > 1 ? out : out[0]);
+      }
+    });
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof ConfigError) console.error(err.message);
+  else if (err instanceof VitalsError) {
+    console.error(`error: ${err.message}`);
+    for (const f of err.details?.fields ?? []) console.error(`  - ${f.field}: ${f.message}`);
+  } else if (err instanceof SyntaxError) console.error(`error: invalid JSON: ${err.message}`);
+  else console.error(err);
+  process.exit(err instanceof ConfigError ? 78 : 1);
+});

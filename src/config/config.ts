@@ -1,0 +1,129 @@
+/**
+ * One typed config for the whole service. Sources, lowest precedence first:
+ * defaults → optional YAML file (`--config`) → `.env` file → process environment.
+ * Names are the seed documents' settings (DESIGN.md); the composition root is the only reader.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes' || v === 'on');
+const int = (min: number) => z.coerce.number().int().min(min);
+const num = (min: number, max = Number.POSITIVE_INFINITY) => z.coerce.number().min(min).max(max);
+
+/** Each key is the environment variable's name; the YAML file may use the same names or lower_snake_case. */
+export const settingsSchema = z.object({
+  HOST: z.string().default('0.0.0.0'),
+  PORT: int(0).max(65535).default(8000),
+  VITALS_HOME: z.string().default('.vitals'),
+  DATABASE_URL: z.string().optional(),
+  LOG_LEVEL: z.preprocess(
+    (v) => (typeof v === 'string' ? ({ warning: 'warn', critical: 'fatal' }[v.toLowerCase()] ?? v.toLowerCase()) : v),
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  ).default('info'),
+  API_KEY: z.string().optional(),
+  VITALS_DEMO: bool.default(true),
+
+  MODEL_PATH: z.string().optional(),
+  MODEL_NAME: z.string().optional(),
+  DEVICE: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+  INFERENCE_WORKERS: int(1).optional(),
+  INFERENCE_THREADS: int(1).optional(),
+  BATCH_SIZE: int(1).max(4096).default(32),
+  ENABLE_BATCHING: bool.default(true),
+  BATCH_MAX_WAIT_MS: num(0, 1000).default(2),
+  CACHE_SIZE: int(0).default(10000),
+  CACHE_TTL: num(0).default(300),
+  MAX_IMAGE_SIZE_MB: num(0.001).default(50),
+  SUPPORTED_IMAGE_FORMATS: z
+    .string()
+    .default('png,jpg,jpeg,tiff,tif,dcm')
+    .transform((s) => s.split(',').map((f) => f.trim().toLowerCase().replace(/^\./, '')).filter(Boolean)),
+
+  METRICS_ENABLED: bool.default(true),
+  PREDICTION_LOG_FLUSH_MS: int(1).default(200),
+  PREDICTION_LOG_BATCH_SIZE: int(1).default(500),
+
+  MODEL_MONITORING_ENABLED: bool.default(true),
+  DATA_DRIFT_THRESHOLD: num(0, 1).default(0.1),
+  MODEL_DECAY_THRESHOLD: num(0, 1).default(0.05),
+  MONITORING_WINDOW_SIZE: int(1).default(1000),
+  MONITORING_CHECK_INTERVAL: int(1).default(3600),
+  RETRAIN_SCHEDULE_DAYS: int(1).default(30),
+
+  MESSAGE_QUEUE_TYPE: z.enum(['embedded', 'rabbitmq', 'kafka']).default('embedded'),
+  RABBITMQ_HOST: z.string().default('localhost'),
+  RABBITMQ_PORT: int(1).max(65535).default(5672),
+  RABBITMQ_USER: z.string().default('guest'),
+  RABBITMQ_PASSWORD: z.string().default('guest'),
+  KAFKA_BOOTSTRAP_SERVERS: z.string().default('localhost:9092'),
+  KAFKA_TOPIC_PATIENT_DATA: z.string().default('patient-data'),
+  KAFKA_TOPIC_IMAGING_DATA: z.string().default('imaging-data'),
+  KAFKA_TOPIC_ALERTS: z.string().default('alerts'),
+  MULTI_MODALITY_ENABLED: bool.default(true),
+});
+
+export type Settings = z.output<typeof settingsSchema>;
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadConfigOptions {
+  env?: Record<string, string | undefined>;
+  configFile?: string;
+  dotenvFile?: string | false;
+  overrides?: Partial<Record<keyof Settings, unknown>>;
+}
+
+const knownKeys = new Set(Object.keys(settingsSchema.shape));
+
+function normaliseKeys(raw: Record<string, unknown>, source: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    const upper = key.toUpperCase();
+    if (!knownKeys.has(upper)) throw new ConfigError([`${source}: unknown setting "${key}"`]);
+    out[upper] = value;
+  }
+  return out;
+}
+
+/** Loads and validates settings; throws ConfigError naming every bad setting. */
+export function loadConfig(options: LoadConfigOptions = {}): Settings {
+  const env = options.env ?? process.env;
+  let fromFile: Record<string, unknown> = {};
+  if (options.configFile) {
+    const path = resolve(options.configFile);
+    if (!existsSync(path)) throw new ConfigError([`config file not found: ${path}`]);
+    const parsed = parseYaml(readFileSync(path, 'utf8')) ?? {};
+    if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError([`${path}: expected a mapping of settings`]);
+    fromFile = normaliseKeys(parsed as Record<string, unknown>, path);
+  }
+  let fromDotenv: Record<string, unknown> = {};
+  const dotenvPath = options.dotenvFile === false ? undefined : resolve(options.dotenvFile ?? '.env');
+  if (dotenvPath && existsSync(dotenvPath)) {
+    const parsed = parseDotenv(readFileSync(dotenvPath));
+    fromDotenv = Object.fromEntries(Object.entries(parsed).filter(([k]) => knownKeys.has(k)));
+  }
+  const fromEnv = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => knownKeys.has(k) && v !== undefined && v !== ''),
+  );
+  const merged = { ...fromFile, ...fromDotenv, ...fromEnv, ...(options.overrides ?? {}) };
+  const result = settingsSchema.safeParse(merged);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((i) => {
+        const key = String(i.path[0] ?? '');
+        return `${key}=${JSON.stringify(merged[key as keyof typeof merged])}: ${i.message}`;
+      }),
+    );
+  }
+  return result.data;
+}

@@ -1,0 +1,50 @@
+/**
+ * The one registry of user-facing error codes (Fastify's pattern): each code has its HTTP status,
+ * and the server maps any VitalsError to `{ error, code, message, details? }` in one place.
+ */
+export const errorCodes = {
+  BAD_REQUEST: 400,
+  INVALID_IMAGE: 400,
+  MISSING_FILE: 400,
+  UNAUTHORIZED: 401,
+  NOT_FOUND: 404,
+  MODEL_NOT_FOUND: 404,
+  VERSION_NOT_FOUND: 404,
+  PREDICTION_NOT_FOUND: 404,
+  CONFLICT: 409,
+  VERSION_EXISTS: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  VALIDATION_FAILED: 422,
+  INTEGRITY_ERROR: 500,
+  INFERENCE_FAILED: 500,
+  MODEL_NOT_LOADED: 503,
+  SHUTTING_DOWN: 503,
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+export class VitalsError extends Error {
+  readonly statusCode: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: { fields?: FieldProblem[]; [key: string]: unknown },
+  ) {
+    super(message);
+    this.name = 'VitalsError';
+    this.statusCode = errorCodes[code];
+  }
+}
+
+export const notFound = (what: string, code: ErrorCode = 'NOT_FOUND') => new VitalsError(code, `${what} not found`);
+
+export function validationFailed(fields: FieldProblem[], summary = 'input failed validation'): VitalsError {
+  const list = fields.map((f) => `${f.field}: ${f.message}`).join('; ');
+  return new VitalsError('VALIDATION_FAILED', `${summary}: ${list}`, { fields });
+}

@@ -1,0 +1,33 @@
+/**
+ * Prometheus metrics (prom-client) on a registry of our own, not the library's global one,
+ * so that several apps in one test process never collide.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export function createMetrics(enabled = true) {
+  const registry = new Registry();
+  if (enabled) collectDefaultMetrics({ register: registry, prefix: 'vitals_process_' });
+  const registers = [registry];
+  return {
+    registry,
+    enabled,
+    httpRequests: new Counter({ name: 'vitals_http_requests_total', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'], registers }),
+    httpDuration: new Histogram({ name: 'vitals_http_request_duration_seconds', help: 'HTTP request latency in seconds', labelNames: ['method', 'route', 'status'], buckets: latencyBuckets, registers }),
+    errors: new Counter({ name: 'vitals_errors_total', help: 'Error responses by route and error code', labelNames: ['route', 'code'], registers }),
+    predictions: new Counter({ name: 'vitals_predictions_total', help: 'Predictions served, by model, version and input kind', labelNames: ['model', 'version', 'kind'], registers }),
+    predictionErrors: new Counter({ name: 'vitals_prediction_errors_total', help: 'Failed predictions by model and error code', labelNames: ['model', 'code'], registers }),
+    predictionLatency: new Histogram({ name: 'vitals_prediction_duration_seconds', help: 'End-to-end prediction latency (validation, queueing, inference, decoding) in seconds', labelNames: ['model', 'version'], buckets: latencyBuckets, registers }),
+    inferenceDuration: new Histogram({ name: 'vitals_inference_duration_seconds', help: 'onnxruntime session.run duration per batch in seconds', labelNames: ['model', 'version'], buckets: latencyBuckets, registers }),
+    batchSize: new Histogram({ name: 'vitals_inference_batch_size', help: 'Rows per inference batch', labelNames: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers }),
+    cacheHits: new Counter({ name: 'vitals_prediction_cache_hits_total', help: 'Predictions answered from the cache', labelNames: ['model'], registers }),
+    cacheMisses: new Counter({ name: 'vitals_prediction_cache_misses_total', help: 'Predictions not found in the cache', labelNames: ['model'], registers }),
+    predictionLogQueue: new Gauge({ name: 'vitals_prediction_log_queue_depth', help: 'Prediction-log rows accepted but not yet written', registers }),
+    predictionLogWritten: new Counter({ name: 'vitals_prediction_log_rows_written_total', help: 'Prediction-log rows written to the database', registers }),
+    predictionLogFailures: new Counter({ name: 'vitals_prediction_log_write_failures_total', help: 'Failed prediction-log flushes (rows are kept and retried)', registers }),
+    modelsLoaded: new Gauge({ name: 'vitals_models_loaded', help: 'Model artifacts loaded in the inference pool', registers }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,37 @@
+/**
+ * First start with an empty registry: train logistic regression and random forest on the Wisconsin
+ * Diagnostic Breast Cancer data shipped in data/breast_cancer/, register both as versions of one
+ * model, make the better one (by ROC AUC) production and the other the challenger.
+ */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { ModelRegistry } from '../registry/index.js';
+import { trainAndRegister } from './train-and-register.js';
+
+export const DEMO_MODEL = 'breast-cancer';
+export const DEMO_DATA = fileURLToPath(new URL('../../data/breast_cancer/breast_cancer.csv', import.meta.url));
+
+export interface DemoResult {
+  production: string;
+  challenger: string;
+  metrics: Record<string, Record<string, number>>;
+}
+
+export async function bootstrapDemo(registry: ModelRegistry, log: (msg: string) => void = () => undefined): Promise<DemoResult | undefined> {
+  if ((await registry.listModels()).length > 0) return undefined;
+  const csv = await readFile(DEMO_DATA, 'utf8');
+  const common = { csv, target: 'diagnosis', modelName: DEMO_MODEL, dataSource: 'data/breast_cancer/breast_cancer.csv', actor: 'demo', seed: 42 };
+  log('demo: training logistic regression on the breast cancer data (569 rows)…');
+  const logreg = await trainAndRegister(registry, { ...common, algo: 'logreg', version: '1.0.0', description: 'Wisconsin Diagnostic Breast Cancer classifier (demo)' });
+  log('demo: training random forest…');
+  const rf = await trainAndRegister(registry, { ...common, algo: 'rf', version: '1.1.0' });
+  const [best, other] = (rf.metrics.roc_auc ?? 0) >= (logreg.metrics.roc_auc ?? 0) ? [rf, logreg] : [logreg, rf];
+  await registry.promote(best.version.id, { actor: 'demo', reason: `higher ROC AUC (${best.metrics.roc_auc?.toFixed(4)} vs ${other.metrics.roc_auc?.toFixed(4)})` });
+  await registry.promote(other.version.id, { alias: 'challenger', actor: 'demo', reason: 'runner-up of the demo training' });
+  log(`demo: ${DEMO_MODEL} ${best.version.version} (${best.version.params.algorithm}) is in production; ${other.version.version} is the challenger`);
+  return {
+    production: best.version.version,
+    challenger: other.version.version,
+    metrics: { [logreg.version.version]: logreg.metrics, [rf.version.version]: rf.metrics },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Trains a built-in tabular classifier on a CSV and registers the result with its metrics, specs,
+ * reference profile and lineage. Shared by the API, the CLI and the demo bootstrap.
+ */
+import { createHash } from 'node:crypto';
+import type { Alias, ModelRegistry, ModelVersion } from '../registry/index.js';
+import { buildReferenceProfile } from '../stats/reference-profile.js';
+import { parseCsv, toTabularDataset, trainTabularClassifier } from './trainers/index.js';
+
+export type Algorithm = 'logreg' | 'rf';
+
+export interface TrainRequest {
+  csv: string;
+  target: string;
+  algo: Algorithm;
+  modelName: string;
+  version?: string;
+  aliases?: Alias[];
+  seed?: number;
+  testFraction?: number;
+  params?: Record<string, number>;
+  description?: string;
+  dataSource?: string;
+  actor?: string;
+  onProgress?: (done: number, total: number, message: string) => void;
+}
+
+export interface TrainResult {
+  version: ModelVersion;
+  metrics: Record<string, number>;
+}
+
+export async function trainAndRegister(registry: ModelRegistry, req: TrainRequest): Promise<TrainResult> {
+  const data = toTabularDataset(parseCsv(req.csv), req.target);
+  const trained = trainTabularClassifier(data, { algo: req.algo, seed: req.seed ?? 42, testFraction: req.testFraction ?? 0.2, params: req.params, onProgress: req.onProgress });
+  const rows = trained.trainRows.map((r) => Object.fromEntries(trained.featureNames.map((f, i) => [f, r[i]])));
+  const metrics = { ...trained.metrics } as Record<string, number>;
+  const version = await registry.register({
+    name: req.modelName,
+    version: req.version,
+    artifact: trained.onnx,
+    task: 'classification',
+    modality: 'tabular',
+    description: req.description,
+    input_spec: { kind: 'tabular', features: trained.featureNames.map((name) => ({ name, type: 'number' })) },
+    output_spec: { labels: trained.labels, probabilities: 'probabilities' },
+    metrics,
+    params: { algorithm: req.algo, ...trained.params },
+    metadata: { target: req.target, trainer: `vitals/${req.algo}`, training_date: new Date().toISOString() },
+    reference_profile: buildReferenceProfile(rows, { features: trained.featureNames }),
+    lineage: {
+      data_sha256: createHash('sha256').update(req.csv).digest('hex'),
+      data_source: req.dataSource ?? null,
+      rows: data.X.length,
+      seed: req.seed ?? 42,
+    },
+    aliases: req.aliases,
+    actor: req.actor ?? 'trainer',
+  });
+  return { version, metrics };
+}

@@ -1,0 +1,70 @@
+/**
+ * The background loop run by `vitals worker` and embedded in `vitals serve`: periodic jobs, each
+ * isolated so one failure never stops the others. Monitoring checks and pipelines join this list.
+ */
+import type { Services } from './app.js';
+
+export interface LoopLogger {
+  info(obj: unknown, msg?: string): void;
+  warn(obj: unknown, msg?: string): void;
+  error(obj: unknown, msg?: string): void;
+}
+
+export interface BackgroundJob {
+  name: string;
+  intervalMs: number;
+  run(services: Services, log: LoopLogger): Promise<void>;
+}
+
+/** Re-hashes every live version's artifact: a corrupted or missing file is reported before it is served. */
+export const artifactIntegrityJob: BackgroundJob = {
+  name: 'artifact-integrity',
+  intervalMs: 6 * 3600_000,
+  async run(s, log) {
+    let checked = 0;
+    const bad: string[] = [];
+    for (const model of await s.registry.listModels()) {
+      for (const v of await s.registry.listVersions(model.id)) {
+        if (v.status === 'archived') continue;
+        checked++;
+        await s.registry.loadArtifact(v).catch((err: Error) => bad.push(`${model.name} ${v.version}: ${err.message}`));
+      }
+    }
+    if (bad.length) log.error({ bad }, `artifact integrity: ${bad.length} of ${checked} artifacts failed`);
+    else log.info({ checked }, `artifact integrity: ${checked} artifacts verified`);
+  },
+};
+
+export const defaultJobs: BackgroundJob[] = [artifactIntegrityJob];
+
+export function startBackgroundLoop(services: Services, log: LoopLogger, options: { once?: boolean; jobs?: BackgroundJob[] } = {}) {
+  const jobs = options.jobs ?? defaultJobs;
+  const timers: NodeJS.Timeout[] = [];
+  const running = new Set<Promise<void>>();
+  let stopped = false;
+  const runJob = (job: BackgroundJob) => {
+    if (stopped) return;
+    const p = job
+      .run(services, log)
+      .catch((err) => log.error({ err }, `background job ${job.name} failed`))
+      .finally(() => running.delete(p));
+    running.add(p);
+  };
+  for (const job of jobs) {
+    runJob(job);
+    if (!options.once) {
+      const t = setInterval(() => runJob(job), job.intervalMs);
+      t.unref();
+      timers.push(t);
+    }
+  }
+  return {
+    stop() {
+      stopped = true;
+      timers.forEach(clearInterval);
+    },
+    async idle() {
+      while (running.size) await Promise.all([...running]);
+    },
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * A pool of worker threads running onnxruntime sessions (see inference-worker.js for why).
+ * Threads: by default one worker per core with one intra-op thread each. On the 2-core machines
+ * this project targets, running two requests side by side beats splitting one small tabular
+ * inference over two threads; image models can trade workers for threads (INFERENCE_THREADS).
+ */
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+
+export type TensorType = 'float32' | 'int64' | 'int32' | 'string' | 'bool' | 'float64' | 'uint8';
+
+export interface TensorData {
+  type: TensorType;
+  data: Float32Array | BigInt64Array | Int32Array | Float64Array | Uint8Array | string[];
+  dims: number[];
+}
+
+export interface TensorDescription {
+  name: string;
+  type: string;
+  /** -1 marks a dynamic dimension */
+  shape: number[];
+}
+
+export interface SessionInfo {
+  provider: 'cpu' | 'cuda';
+  inputs: TensorDescription[];
+  outputs: TensorDescription[];
+}
+
+export interface ModelHandle {
+  /** cache key: the artifact's sha256 */
+  key: string;
+  path: string;
+}
+
+export interface InferencePoolOptions {
+  workers?: number;
+  threadsPerWorker?: number;
+  device?: 'auto' | 'cpu' | 'cuda';
+}
+
+export class InferencePool {
+  private readonly piscina: Piscina;
+  readonly workers: number;
+  readonly threadsPerWorker: number;
+  readonly device: 'auto' | 'cpu' | 'cuda';
+  private readonly loaded = new Map<string, Promise<SessionInfo>>();
+
+  constructor(options: InferencePoolOptions = {}) {
+    const cores = availableParallelism();
+    this.workers = options.workers ?? Math.max(1, Math.min(cores, 4));
+    this.threadsPerWorker = options.threadsPerWorker ?? Math.max(1, Math.floor(cores / this.workers));
+    this.device = options.device ?? 'auto';
+    this.piscina = new Piscina({
+      filename: fileURLToPath(new URL('./inference-worker.js', import.meta.url)),
+      minThreads: this.workers,
+      maxThreads: this.workers,
+      idleTimeout: 60_000,
+      // Bounded queue: past this, callers get an error instead of unbounded memory growth.
+      maxQueue: 10_000,
+    });
+  }
+
+  /**
+   * Opens the session in every worker (so the first request on each is not slow) and returns its
+   * input/output description. Loading is once per artifact.
+   */
+  load(model: ModelHandle): Promise<SessionInfo> {
+    let info = this.loaded.get(model.key);
+    if (!info) {
+      const task = { op: 'load', ...model, device: this.device, threads: this.threadsPerWorker };
+      info = Promise.all(Array.from({ length: this.workers }, () => this.piscina.run(task))).then((all) => all[0] as SessionInfo);
+      this.loaded.set(model.key, info);
+      info.catch(() => this.loaded.delete(model.key));
+    }
+    return info;
+  }
+
+  async run(model: ModelHandle, feeds: Record<string, TensorData>, fetches?: string[]): Promise<{ outputs: Record<string, TensorData>; inferenceMs: number }> {
+    return this.piscina.run({ op: 'run', ...model, device: this.device, threads: this.threadsPerWorker, feeds, fetches });
+  }
+
+  get queueSize(): number {
+    return this.piscina.queueSize;
+  }
+
+  async close(): Promise<void> {
+    await this.piscina.destroy();
+  }
+}

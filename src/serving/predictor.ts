@@ -1,0 +1,249 @@
+/**
+ * The prediction path: resolve which version answers, encode and validate the input, batch it with
+ * concurrent requests, run it in the inference pool, decode, cache, and record it in the prediction
+ * log (asynchronously: the response never waits on the database).
+ */
+import { VitalsError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import type { PredictionLog } from '../monitoring/prediction-log.js';
+import type { ModelRegistry, ModelVersion } from '../registry/index.js';
+import { decodeClassRows } from './classification-output.js';
+import { DynamicBatcher } from './dynamic-batcher.js';
+import { type ImageFacts, encodeImage, imageTensorDims } from './image-input.js';
+import type { InferencePool } from './inference-pool.js';
+import { PredictionCache } from './prediction-cache.js';
+import { type ServedModel, serveFile, serveVersion } from './served-model.js';
+import { type Features, encodeTabularRows } from './tabular-input.js';
+
+export interface PredictorOptions {
+  batchSize: number;
+  enableBatching: boolean;
+  batchMaxWaitMs: number;
+  cacheSize: number;
+  cacheTtlSeconds: number;
+  supportedImageFormats: string[];
+  /** bare ONNX file served by /predict when set (MODEL_PATH) */
+  modelPath?: string;
+  /** registry reference served by /predict when set (MODEL_NAME, e.g. "chest-xray@production") */
+  defaultModel?: string;
+  monitoringEnabled: boolean;
+}
+
+export interface PredictionContext {
+  requestId?: string;
+  variant?: string | null;
+  source?: 'api' | 'image' | 'kserve' | 'batch';
+}
+
+/** What one prediction answers. Regression models give a number and no probabilities. */
+export interface Prediction {
+  prediction_id: string | null;
+  model: string;
+  model_version: string;
+  prediction: string | number;
+  confidence: number | null;
+  probabilities: Record<string, number> | null;
+  processing_time_ms: number;
+  cached: boolean;
+}
+
+type RowResult = { prediction: string | number; confidence: number | null; probabilities: Record<string, number> | null };
+
+/** How long a resolved alias is trusted before asking the database again (other replicas may move it). */
+const RESOLVE_TTL_MS = 2000;
+
+export class Predictor {
+  private readonly served = new Map<string, Promise<ServedModel>>();
+  private readonly resolved = new Map<string, { versionId: string; at: number }>();
+  private readonly batcher: DynamicBatcher<Float32Array, RowResult>;
+  private readonly cache: PredictionCache<RowResult>;
+  private fileModel?: Promise<ServedModel>;
+
+  constructor(
+    private readonly registry: ModelRegistry,
+    private readonly pool: InferencePool,
+    private readonly log: PredictionLog,
+    private readonly metrics: Metrics,
+    readonly options: PredictorOptions,
+  ) {
+    this.batcher = new DynamicBatcher((key, items) => this.runBatch(key, items), {
+      maxBatch: options.batchSize,
+      maxWaitMs: options.batchMaxWaitMs,
+      enabled: options.enableBatching,
+    });
+    this.cache = new PredictionCache(options.cacheSize, options.cacheTtlSeconds * 1000);
+    registry.onEvent((e) => {
+      // An alias moved in this process: forget resolutions of that model at once.
+      for (const key of this.resolved.keys()) if (key === e.model_name || key === e.model_id || key.startsWith(`${e.model_name}@`)) this.resolved.delete(key);
+    });
+  }
+
+  /** The model a reference names, loaded and ready. */
+  async serve(ref: string): Promise<ServedModel> {
+    const hit = this.resolved.get(ref);
+    let versionId: string;
+    let version: ModelVersion | undefined;
+    if (hit && Date.now() - hit.at < RESOLVE_TTL_MS) versionId = hit.versionId;
+    else {
+      version = await this.registry.resolve(ref);
+      versionId = version.id;
+      this.resolved.set(ref, { versionId, at: Date.now() });
+    }
+    let served = this.served.get(versionId);
+    if (!served) {
+      served = (async () => {
+        const v = version ?? (await this.registry.getVersion(versionId));
+        await this.registry.loadArtifact(v); // integrity check before the first load
+        const model = await this.registry.getModel(v.model_id);
+        const s = await serveVersion(this.pool, v, this.registry.artifacts.pathOf(v.artifact.sha256), model.task);
+        this.metrics.modelsLoaded.set(this.served.size);
+        return s;
+      })();
+      this.served.set(versionId, served);
+      served.catch(() => this.served.delete(versionId));
+    }
+    return served;
+  }
+
+  /** The model that `/predict` answers with: MODEL_PATH, else MODEL_NAME, else 503 with how to configure one. */
+  async serveDefault(): Promise<ServedModel> {
+    if (this.options.modelPath) {
+      this.fileModel ??= serveFile(this.pool, this.options.modelPath);
+      this.fileModel.catch(() => (this.fileModel = undefined));
+      return this.fileModel;
+    }
+    if (this.options.defaultModel) return this.serve(this.options.defaultModel);
+    throw new VitalsError(
+      'MODEL_NOT_LOADED',
+      'no image model is configured for /predict: set MODEL_PATH to an ONNX file, or MODEL_NAME to a registered model (e.g. MODEL_NAME=chest-xray@production)',
+    );
+  }
+
+  async predictTabular(ref: string, rows: Features[], ctx: PredictionContext = {}): Promise<Prediction[]> {
+    const started = performance.now();
+    const served = await this.serve(ref);
+    if (served.inputSpec.kind !== 'tabular') {
+      throw new VitalsError('BAD_REQUEST', `model "${served.modelName}" takes images; send them to /predict or /predict/batch`);
+    }
+    const encoded = encodeTabularRows(served.inputSpec, rows, ctx.source === 'batch');
+    const width = served.inputSpec.features.length;
+    const vectors = rows.map((_, i) => encoded.subarray(i * width, (i + 1) * width));
+    const results = await this.runRows(served, vectors);
+    return this.finish(served, results, started, ctx, (i) => rows[i]);
+  }
+
+  async predictImages(served: ServedModel, images: Uint8Array[], ctx: PredictionContext = {}): Promise<Array<Prediction & { image: ImageFacts }>> {
+    const started = performance.now();
+    if (served.inputSpec.kind !== 'image') {
+      throw new VitalsError('BAD_REQUEST', `model "${served.modelName}" takes tabular features; send them to /api/v1/ml-models/predict`);
+    }
+    const spec = served.inputSpec;
+    const encoded = await Promise.all(images.map((img) => encodeImage(img, spec, this.options.supportedImageFormats)));
+    const results = await this.runRows(served, encoded.map((e) => e.tensor));
+    const out = this.finish(served, results, started, { ...ctx, source: 'image' }, (i) => ({ image: encoded[i]!.facts }));
+    return out.map((p, i) => ({ ...p, image: encoded[i]!.facts }));
+  }
+
+  private async runRows(served: ServedModel, vectors: Float32Array[]): Promise<Array<RowResult & { cached: boolean }>> {
+    const useCache = this.cache.enabled;
+    const results: Array<(RowResult & { cached: boolean }) | undefined> = new Array(vectors.length);
+    const misses: number[] = [];
+    vectors.forEach((v, i) => {
+      const hit = useCache && v.length <= 4096 ? this.cache.get(cacheKey(served.key, v)) : undefined;
+      if (hit) {
+        results[i] = { ...hit, cached: true };
+        this.metrics.cacheHits.inc({ model: served.modelName });
+      } else {
+        misses.push(i);
+        if (useCache) this.metrics.cacheMisses.inc({ model: served.modelName });
+      }
+    });
+    this.servedByKey.set(served.key, served);
+    const fresh =
+      misses.length === 1
+        ? [await this.batcher.submit(served.key, vectors[misses[0]!]!)]
+        : await this.batcher.submitMany(served.key, misses.map((i) => vectors[i]!));
+    misses.forEach((i, j) => {
+      results[i] = { ...fresh[j]!, cached: false };
+      if (useCache && vectors[i]!.length <= 4096) this.cache.set(cacheKey(served.key, vectors[i]!), fresh[j]!);
+    });
+    return results as Array<RowResult & { cached: boolean }>;
+  }
+
+  private readonly servedByKey = new Map<string, ServedModel>();
+
+  private async runBatch(key: string, items: Float32Array[]): Promise<RowResult[]> {
+    const served = this.servedByKey.get(key);
+    if (!served) throw new Error(`no served model for ${key}`);
+    const width = items[0]!.length;
+    const data = new Float32Array(items.length * width);
+    items.forEach((item, i) => data.set(item, i * width));
+    const dims = served.inputSpec.kind === 'image' ? imageTensorDims(served.inputSpec, items.length) : [items.length, width];
+    const labels = { model: served.modelName, version: served.version };
+    this.metrics.batchSize.observe({ model: served.modelName }, items.length);
+    let run;
+    try {
+      run = await this.pool.run(served.handle, { [served.inputName]: { type: 'float32', data, dims } }, [served.outputName]);
+    } catch (err) {
+      throw new VitalsError('INFERENCE_FAILED', `inference failed for ${served.modelName} ${served.version}: ${String((err as Error).message).split('\n')[0]}`);
+    }
+    this.metrics.inferenceDuration.observe(labels, run.inferenceMs / 1000);
+    const scores = run.outputs[served.outputName]!.data as Float32Array;
+    if (served.task === 'regression') {
+      return Array.from({ length: items.length }, (_, i) => ({ prediction: scores[i * (scores.length / items.length)]!, confidence: null, probabilities: null }));
+    }
+    return decodeClassRows(scores, items.length, served.outputSpec.labels, served.outputSpec.logits);
+  }
+
+  private finish(
+    served: ServedModel,
+    results: Array<RowResult & { cached: boolean }>,
+    started: number,
+    ctx: PredictionContext,
+    inputOf: (i: number) => unknown,
+  ): Prediction[] {
+    const elapsed = performance.now() - started;
+    const perRow = elapsed / results.length;
+    const labels = { model: served.modelName, version: served.version };
+    this.metrics.predictions.inc({ ...labels, kind: served.inputSpec.kind }, results.length);
+    this.metrics.predictionLatency.observe(labels, elapsed / 1000);
+    return results.map((r, i) => ({
+      prediction_id: this.options.monitoringEnabled
+        ? this.log.record({
+            model_id: served.modelId,
+            model_name: served.modelName,
+            version_id: served.versionId,
+            version: served.version,
+            variant: ctx.variant ?? null,
+            request_id: ctx.requestId ?? null,
+            source: ctx.source ?? 'api',
+            input: inputOf(i),
+            prediction: r.prediction,
+            probabilities: r.probabilities,
+            confidence: r.confidence,
+            latency_ms: perRow,
+          })
+        : null,
+      model: served.modelName,
+      model_version: served.version,
+      prediction: r.prediction,
+      confidence: r.confidence,
+      probabilities: r.probabilities,
+      processing_time_ms: Math.round(elapsed * 1000) / 1000,
+      cached: r.cached,
+    }));
+  }
+
+  /** Raw tensor inference for the Open Inference Protocol (no encoding, no cache). */
+  async inferRaw(served: ServedModel, feeds: Parameters<InferencePool['run']>[1], fetches?: string[]) {
+    try {
+      return await this.pool.run(served.handle, feeds, fetches);
+    } catch (err) {
+      throw new VitalsError('BAD_REQUEST', `inference failed: ${String((err as Error).message).split('\n')[0]}`);
+    }
+  }
+}
+
+function cacheKey(modelKey: string, v: Float32Array): string {
+  return `${modelKey}|${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')}`;
+}
