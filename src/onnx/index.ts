@@ -1,0 +1,25 @@
+export { ProtoWriter, WireType, encodeVarint } from './protobuf.js';
+export {
+  ElemType,
+  ONNX_ML_DOMAIN,
+  DEFAULT_IR_VERSION,
+  DEFAULT_OPSET_IMPORTS,
+  attr,
+  tensor,
+  valueInfo,
+  node,
+  encodeModel,
+} from './model.js';
+export type {
+  ElemTypeName,
+  TensorSpec,
+  AttributeValue,
+  Dim,
+  ValueInfoSpec,
+  NodeSpec,
+  GraphSpec,
+  OpsetImport,
+  ModelSpec,
+} from './model.js';
+export { buildTinyCnn } from './tiny-cnn.js';
+export type { TinyCnnOptions, TinyCnn } from './tiny-cnn.js';

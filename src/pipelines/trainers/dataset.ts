@@ -1,0 +1,178 @@
+/**
+ * Tabular training data: CSV parsing, conversion to a numeric feature matrix
+ * with class indices, and a seeded stratified train/test split.
+ */
+import { mulberry32, shuffleInPlace } from './random.js';
+
+export interface ParsedCsv {
+  columns: string[];
+  rows: string[][];
+}
+
+export interface TabularDataset {
+  featureNames: string[];
+  /** One row per sample, one column per feature. */
+  X: number[][];
+  /** Class index per sample: an index into `labels`. */
+  y: number[];
+  /** Distinct target values, sorted; class index i means labels[i]. */
+  labels: string[];
+}
+
+/**
+ * RFC 4180-style CSV: the first record is the header; fields may be quoted
+ * ("a, b", with "" for a literal quote, and may span lines); LF or CRLF line
+ * ends; blank lines are skipped. Every record must have as many fields as the header.
+ */
+export function parseCsv(text: string): ParsedCsv {
+  const records: string[][] = [];
+  const recordLines: number[] = [];
+  let record: string[] = [];
+  let field = '';
+  let quoted = false; // inside a quoted field
+  let line = 1;
+  let recordLine = 1;
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0; // skip a UTF-8 BOM
+
+  const endField = () => {
+    record.push(field);
+    field = '';
+  };
+  const endRecord = () => {
+    endField();
+    // A blank (or whitespace-only) line parses as one empty field: skip it.
+    if (!(record.length === 1 && record[0].trim() === '')) {
+      records.push(record);
+      recordLines.push(recordLine);
+    }
+    record = [];
+  };
+
+  for (; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else {
+          quoted = false;
+        }
+      } else {
+        if (ch === '\n') line++;
+        field += ch;
+      }
+    } else if (ch === '"' && field === '') {
+      quoted = true;
+    } else if (ch === ',') {
+      endField();
+    } else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      endRecord();
+      line++;
+      recordLine = line;
+    } else {
+      field += ch;
+    }
+  }
+  if (quoted) throw new Error(`CSV: unterminated quoted field starting on line ${recordLine}`);
+  if (field !== '' || record.length > 0) endRecord();
+
+  if (records.length === 0) throw new Error('CSV: no header row');
+  const [columns, ...rows] = records;
+  rows.forEach((row, r) => {
+    if (row.length !== columns.length) {
+      throw new Error(
+        `CSV line ${recordLines[r + 1]}: expected ${columns.length} fields (like the header), got ${row.length}`,
+      );
+    }
+  });
+  return { columns: columns.map((c) => c.trim()), rows };
+}
+
+function parseNumber(text: string): number {
+  const t = text.trim();
+  return t === '' ? NaN : Number(t);
+}
+
+/** Sorted distinct values; numerically if they all look like numbers ("2" < "10"). */
+function sortedLabels(values: Iterable<string>): string[] {
+  const distinct = [...new Set(values)];
+  const numeric = distinct.every((v) => Number.isFinite(parseNumber(v)));
+  return numeric
+    ? distinct.sort((a, b) => parseNumber(a) - parseNumber(b) || (a < b ? -1 : a > b ? 1 : 0))
+    : distinct.sort();
+}
+
+/**
+ * Numeric features + class labels from a CSV (text or parsed). Every column
+ * except `target` is a feature and must hold finite numbers.
+ */
+export function toTabularDataset(csv: string | ParsedCsv, target: string): TabularDataset {
+  const { columns, rows } = typeof csv === 'string' ? parseCsv(csv) : csv;
+  const targetIndex = columns.indexOf(target);
+  if (targetIndex < 0) {
+    throw new Error(`target column "${target}" not found; columns are: ${columns.join(', ')}`);
+  }
+  if (rows.length === 0) throw new Error('CSV has a header but no data rows');
+  const featureIndices = columns.map((_, i) => i).filter((i) => i !== targetIndex);
+  if (featureIndices.length === 0) throw new Error('CSV has no feature columns besides the target');
+
+  const targets = rows.map((row) => row[targetIndex].trim());
+  const labels = sortedLabels(targets);
+  const classIndex = new Map(labels.map((label, i) => [label, i]));
+
+  const X = rows.map((row, r) =>
+    featureIndices.map((c) => {
+      const value = parseNumber(row[c]);
+      if (!Number.isFinite(value)) {
+        throw new Error(
+          `column "${columns[c]}", data row ${r + 1}: ${JSON.stringify(row[c])} is not a number ` +
+            '(features must be numeric)',
+        );
+      }
+      return value;
+    }),
+  );
+  return {
+    featureNames: featureIndices.map((i) => columns[i]),
+    X,
+    y: targets.map((t) => classIndex.get(t)!),
+    labels,
+  };
+}
+
+/**
+ * Seeded stratified split of sample indices 0..n-1: each class contributes
+ * round(count * testFraction) samples to the test set, but keeps at least one
+ * sample on each side when it has two or more. Indices are returned sorted.
+ */
+export function stratifiedSplit(
+  n: number,
+  y: readonly number[],
+  testFraction: number,
+  seed: number,
+): { train: number[]; test: number[] } {
+  if (y.length !== n) throw new Error(`stratifiedSplit: y has ${y.length} entries, expected ${n}`);
+  if (!(testFraction > 0 && testFraction < 1)) {
+    throw new Error(`testFraction must be between 0 and 1 (exclusive), got ${testFraction}`);
+  }
+  const rng = mulberry32(seed);
+  const byClass = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    const members = byClass.get(y[i]);
+    if (members) members.push(i);
+    else byClass.set(y[i], [i]);
+  }
+  const train: number[] = [];
+  const test: number[] = [];
+  // Visit classes in a fixed order so the RNG stream does not depend on Map order quirks.
+  for (const cls of [...byClass.keys()].sort((a, b) => a - b)) {
+    const members = shuffleInPlace(byClass.get(cls)!, rng);
+    let nTest = Math.round(members.length * testFraction);
+    if (members.length >= 2) nTest = Math.min(Math.max(nTest, 1), members.length - 1);
+    test.push(...members.slice(0, nTest));
+    train.push(...members.slice(nTest));
+  }
+  return { train: train.sort((a, b) => a - b), test: test.sort((a, b) => a - b) };
+}
