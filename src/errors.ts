@@ -8,6 +8,7 @@ export const errorCodes = {
   MISSING_FILE: 400,
   UNAUTHORIZED: 401,
   NOT_FOUND: 404,
+  FEATURE_DISABLED: 404,
   MODEL_NOT_FOUND: 404,
   VERSION_NOT_FOUND: 404,
   PREDICTION_NOT_FOUND: 404,
@@ -16,8 +17,11 @@ export const errorCodes = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   VALIDATION_FAILED: 422,
+  /** a well-formed image whose content contradicts itself or cannot be processed (multimodal) */
+  UNPROCESSABLE_IMAGE: 422,
   INTEGRITY_ERROR: 500,
   INFERENCE_FAILED: 500,
+  UPSTREAM_FAILED: 502,
   MODEL_NOT_LOADED: 503,
   SHUTTING_DOWN: 503,
 } as const;

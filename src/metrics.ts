@@ -26,6 +26,13 @@ export function createMetrics(enabled = true) {
     predictionLogQueue: new Gauge({ name: 'vitals_prediction_log_queue_depth', help: 'Prediction-log rows accepted but not yet written', registers }),
     predictionLogWritten: new Counter({ name: 'vitals_prediction_log_rows_written_total', help: 'Prediction-log rows written to the database', registers }),
     predictionLogFailures: new Counter({ name: 'vitals_prediction_log_write_failures_total', help: 'Failed prediction-log flushes (rows are kept and retried)', registers }),
+    driftScore: new Gauge({ name: 'model_drift_score', help: 'Share of features drifted in the last monitoring check (0..1)', labelNames: ['model', 'version'], registers }),
+    healthScore: new Gauge({ name: 'model_health_score', help: 'Health score of the last monitoring check (0..1; good > 0.8, critical < 0.6)', labelNames: ['model', 'version'], registers }),
+    accuracy: new Gauge({ name: 'model_accuracy', help: 'Accuracy over the labelled monitoring window', labelNames: ['model', 'version'], registers }),
+    estimatedAccuracy: new Gauge({ name: 'model_estimated_accuracy', help: 'Accuracy estimated without labels (mean confidence)', labelNames: ['model', 'version'], registers }),
+    accuracyDecay: new Gauge({ name: 'model_accuracy_decay', help: 'Baseline accuracy minus current accuracy', labelNames: ['model', 'version'], registers }),
+    alertsFiring: new Gauge({ name: 'vitals_alerts_firing', help: 'Alerts currently firing, by severity', labelNames: ['severity'], registers }),
+    monitoringChecks: new Counter({ name: 'vitals_monitoring_checks_total', help: 'Monitoring checks run', labelNames: ['model', 'status'], registers }),
     modelsLoaded: new Gauge({ name: 'vitals_models_loaded', help: 'Model artifacts loaded in the inference pool', registers }),
   };
 }

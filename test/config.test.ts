@@ -22,7 +22,7 @@ describe('config', () => {
       METRICS_ENABLED: true,
       KAFKA_TOPIC_PATIENT_DATA: 'patient-data',
     });
-    expect(c.SUPPORTED_IMAGE_FORMATS).toEqual(['png', 'jpg', 'jpeg', 'tiff', 'tif', 'dcm']);
+    expect(c.SUPPORTED_IMAGE_FORMATS).toEqual(['png', 'jpg', 'jpeg', 'tiff', 'tif', 'dcm', 'nii', 'nii.gz']);
   });
 
   it('layers YAML file < .env < environment, and accepts the seed spellings', () => {

@@ -9,9 +9,13 @@ import { ConfigError, type Settings, loadConfig } from '../config/index.js';
 import { VitalsError } from '../errors.js';
 import { bootstrapDemo } from '../pipelines/demo-bootstrap.js';
 import { trainAndRegister } from '../pipelines/train-and-register.js';
+import { statusView } from '../abtest/index.js';
 import { ALIASES, type Alias } from '../registry/index.js';
 import { buildApp, closeServices, createServices, type Services } from '../server/app.js';
 import { startBackgroundLoop } from '../server/background-loop.js';
+import { readRows } from '../monitoring/drift-data.js';
+import { computeDataDrift } from '../monitoring/drift-report.js';
+import { buildReferenceProfile } from '../stats/reference-profile.js';
 import { createProgressBar, printTable } from './output.js';
 
 const program = new Command();
@@ -54,6 +58,7 @@ program
     const { app, services } = vitals;
     if (cfg.VITALS_DEMO) await bootstrapDemo(services.registry, (m) => app.log.info(m));
     const loop = startBackgroundLoop(services, app.log);
+    await services.messaging.startConsumers({ predictor: services.predictor, predictionLog: services.predictionLog });
     await app.listen({ port: cfg.PORT, host: cfg.HOST });
     const url = `http://localhost:${(app.server.address() as { port: number }).port}`;
     console.log(`\nVitals is running on ${url}\n  API docs:  ${url}/docs\n  Health:    ${url}/health\n  Metrics:   ${url}/metrics\n  Database:  ${services.database.dialect} (${services.database.location})\n`);
@@ -78,6 +83,7 @@ program
     const services = await createServices(settings({ INFERENCE_WORKERS: 1 }));
     const logger = { info: (m: unknown, msg?: string) => console.log(msg ?? m), warn: (m: unknown, msg?: string) => console.warn(msg ?? m), error: (m: unknown, msg?: string) => console.error(msg ?? m) };
     const loop = startBackgroundLoop(services, logger, { once: opts.once });
+    if (!opts.once) await services.messaging.startConsumers({ predictor: services.predictor, predictionLog: services.predictionLog });
     const stop = async () => {
       loop.stop();
       await loop.idle();
@@ -197,6 +203,131 @@ models.command('history <name>').action((name: string) =>
     printTable((await s.registry.history(name)).map((e) => ({ when: e.created_at, action: e.action, alias: e.alias ?? '-', from: e.from_version ?? '-', to: e.to_version ?? '-', who: e.actor, why: e.reason ?? '' })));
   }),
 );
+
+const ab = program.command('ab').description('A/B, canary and shadow release tests: create, list, status, evaluate, stop');
+ab.command('create')
+  .description('start a test of a treatment version against the control (default: production)')
+  .requiredOption('--name <name>', 'test name')
+  .requiredOption('--treatment <ref>', 'treatment version: name@1.2.0, a version id, or a version string of the control model')
+  .option('--control <ref>', 'control version (default: the production version of --model)')
+  .option('--model <name>', 'the model, when --control is omitted')
+  .addOption(new Option('--mode <mode>', 'ab (fixed split), canary (ramp), shadow (copy of traffic)').choices(['ab', 'canary', 'shadow']).default('ab'))
+  .option('--split <share>', "treatment's share of traffic, 0..1 (ab default 0.5; shadow: share copied, default 1)")
+  .addOption(new Option('--metric <metric>', 'primary metric').choices(['accuracy', 'error_rate', 'confidence', 'latency']).default('accuracy'))
+  .addOption(new Option('--decision <mode>', 'auto decisions or recommendations only').choices(['auto', 'recommend-only']).default('auto'))
+  .option('--min-samples <n>', 'predictions per variant before a promotion (default AB_TEST_MIN_SAMPLES)')
+  .option('--min-duration <seconds>', 'minimum duration before a promotion')
+  .option('--stages <shares>', 'canary ramp, e.g. 0.05,0.25,0.5,1')
+  .option('--hash-seed <seed>', 'GrowthBook seed (experiment key) for user buckets')
+  .action(
+    (o: { name: string; treatment: string; control?: string; model?: string; mode: 'ab' | 'canary' | 'shadow'; split?: string; metric: 'accuracy'; decision: 'auto' | 'recommend-only'; minSamples?: string; minDuration?: string; stages?: string; hashSeed?: string }) =>
+      withServices(async (s) => {
+        const test = await s.abTests.create({
+          name: o.name,
+          control: o.control,
+          treatment: o.treatment,
+          model: o.model,
+          mode: o.mode,
+          traffic_split: o.split === undefined ? undefined : Number(o.split),
+          metric: o.metric,
+          decision_mode: o.decision,
+          hash_seed: o.hashSeed,
+          actor: 'cli',
+          config: {
+            ...(o.minSamples !== undefined ? { min_samples: Number(o.minSamples) } : {}),
+            ...(o.minDuration !== undefined ? { min_duration_s: Number(o.minDuration) } : {}),
+            ...(o.stages ? { canary_stages: o.stages.split(',').map(Number) } : {}),
+          },
+        });
+        console.log(`started ${test.mode} test "${test.name}" (${test.id}): ${test.model_name} ${test.control_version} (control) vs ${test.treatment_version} (treatment), split ${test.traffic_split}`);
+      }),
+  );
+ab.command('list')
+  .option('--all', 'include ended tests')
+  .action((o: { all?: boolean }) =>
+    withServices(async (s) => {
+      const tests = await s.abTests.list({ status: o.all ? 'all' : 'active' });
+      if (!tests.length) return console.log(o.all ? 'no tests yet: `vitals ab create`' : 'no active tests (`vitals ab list --all` shows ended ones)');
+      printTable(tests.map((t) => ({ id: t.id, name: t.name, model: t.model_name, mode: t.mode, control: t.control_version, treatment: t.treatment_version, split: t.traffic_split, status: t.status, decision: t.decision_mode })));
+    }),
+  );
+ab.command('status <test>')
+  .description('results: per-variant metrics, significance (fixed-horizon and always-valid), sample sizes, decision')
+  .option('--json', 'print the full report as JSON')
+  .action((ref: string, o: { json?: boolean }) =>
+    withServices(async (s) => {
+      const { test, report, decision } = await s.abTests.status(ref);
+      const view = statusView(test, report, decision);
+      if (o.json) return json(view);
+      console.log(`${test.name} (${test.id}) — ${test.mode}, ${test.status}, ${test.model_name}: ${test.control_version} vs ${test.treatment_version}, split ${test.traffic_split}`);
+      const f = (x: number | null | undefined, d = 4) => (x === null || x === undefined ? '-' : x.toFixed(d));
+      printTable(
+        (['control', 'treatment'] as const).map((k) => ({
+          variant: k,
+          version: view[k].version,
+          predictions: view[k].predictions,
+          labelled: view[k].labelled,
+          accuracy: f(view[k].accuracy),
+          error_rate: f(view[k].error_rate),
+          confidence: f(view[k].mean_confidence),
+          p95_ms: f(view[k].p95_latency_ms, 2),
+        })),
+      );
+      const sig = view.statistical_significance;
+      console.log(`\n${test.metric}: diff ${f(view.improvement)} (95% CI ${view.confidence_interval.ci95?.map((x) => f(x)).join('…') ?? '-'}), p ${f(sig.p_value)} fixed-horizon, ${f(sig.always_valid_p_value)} always-valid`);
+      if (report.sample_ratio) console.log(`sample ratio: ${report.sample_ratio.observed.join(' / ')} (p ${f(report.sample_ratio.p_value)})${report.sample_ratio.mismatch ? ' MISMATCH' : ''}`);
+      console.log(`decision: ${decision.decision} — ${decision.recommendation}`);
+    }),
+  );
+ab.command('evaluate <test>')
+  .description('look at the test and decide; carries the decision out in auto mode (or with --apply)')
+  .option('--apply', 'carry the decision out even in recommend-only mode')
+  .action((ref: string, o: { apply?: boolean }) =>
+    withServices(async (s) => {
+      const e = await s.abTests.evaluate(ref, { apply: o.apply ? true : undefined, actor: 'cli' });
+      console.log(`${e.decision.decision}${e.applied ? ` (${e.applied})` : ''}: ${e.decision.recommendation}`);
+    }),
+  );
+ab.command('stop <test>')
+  .addOption(new Option('--winner <variant>', 'treatment promotes it; control keeps production').choices(['treatment', 'control']))
+  .option('--reason <text>', 'why')
+  .action((ref: string, o: { winner?: 'treatment' | 'control'; reason?: string }) =>
+    withServices(async (s) => {
+      const t = await s.abTests.stop(ref, { winner: o.winner, reason: o.reason, actor: 'cli' });
+      console.log(`${t.name} ${t.status}${t.winner ? `; winner ${t.winner}${t.winner === 'treatment' ? ` (${t.model_name} ${t.treatment_version} → production)` : ''}` : ''}`);
+    }),
+  );
+
+program
+  .command('drift')
+  .description('compare new data with baseline data, feature by feature; exits 1 when the data drifted (for CI jobs)')
+  .requiredOption('--baseline-data <path>', 'CSV, JSON lines, or a folder of images')
+  .requiredOption('--new-data <path>', 'CSV, JSON lines, or a folder of images')
+  .option('--threshold <x>', 'effect-size threshold (DATA_DRIFT_THRESHOLD)')
+  .option('--json', 'print the full report as JSON')
+  .action(async (o: { baselineData: string; newData: string; threshold?: string; json?: boolean }) => {
+    const threshold = o.threshold === undefined ? settings().DATA_DRIFT_THRESHOLD : Number(o.threshold);
+    const [baseline, current] = await Promise.all([readRows(o.baselineData), readRows(o.newData)]);
+    if (baseline.length < 2 || current.length < 2) throw new VitalsError('BAD_REQUEST', `need at least 2 rows on each side (baseline ${baseline.length}, new ${current.length})`);
+    const features = Object.keys(baseline[0]!).filter((k) => k in current[0]!);
+    const profile = buildReferenceProfile(baseline as never, { features, maxSample: 100_000 });
+    const result = computeDataDrift(profile, current, { threshold });
+    if (o.json) json(result);
+    else {
+      printTable(
+        Object.values(result.feature_drifts).map((f) => ({
+          feature: f.feature,
+          test: f.test,
+          statistic: f.statistic.toFixed(4),
+          p_value: f.p_value.toExponential(2),
+          effect: f.effect.toFixed(3),
+          drifted: f.drifted ? 'DRIFT' : '-',
+        })),
+      );
+      console.log(`\n${result.drifted_features.length} of ${Object.keys(result.feature_drifts).length} features drifted (threshold ${threshold}, alpha 0.05)${result.dataset_drift ? ': dataset drift' : ''}`);
+    }
+    if (result.drift_detected) process.exitCode = 1;
+  });
 
 program
   .command('predict')

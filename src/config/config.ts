@@ -43,7 +43,7 @@ export const settingsSchema = z.object({
   MAX_IMAGE_SIZE_MB: num(0.001).default(50),
   SUPPORTED_IMAGE_FORMATS: z
     .string()
-    .default('png,jpg,jpeg,tiff,tif,dcm')
+    .default('png,jpg,jpeg,tiff,tif,dcm,nii,nii.gz')
     .transform((s) => s.split(',').map((f) => f.trim().toLowerCase().replace(/^\./, '')).filter(Boolean)),
 
   METRICS_ENABLED: bool.default(true),
@@ -56,6 +56,30 @@ export const settingsSchema = z.object({
   MONITORING_WINDOW_SIZE: int(1).default(1000),
   MONITORING_CHECK_INTERVAL: int(1).default(3600),
   RETRAIN_SCHEDULE_DAYS: int(1).default(30),
+  /** also check a version after this many new predictions (0: only every MONITORING_CHECK_INTERVAL) */
+  MONITORING_CHECK_EVERY_N: int(0).default(500),
+  /** seconds between automatic looks at active A/B, canary and shadow tests */
+  AB_TEST_CHECK_INTERVAL: int(1).default(60),
+  /** predictions per variant before a test may promote (the seed recommends at least 1000) */
+  AB_TEST_MIN_SAMPLES: int(0).default(1000),
+  ALERT_MIN_ACCURACY: num(0, 1).default(0.8),
+  ALERT_MAX_P95_LATENCY_MS: num(1).default(2000),
+  ALERT_MAX_ERROR_RATE: num(0, 1).default(0.05),
+  ALERT_COOLDOWN_SECONDS: int(0).default(3600),
+  ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  SLACK_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  PAGERDUTY_ROUTING_KEY: z.string().optional(),
+  PAGERDUTY_EVENTS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  SMTP_HOST: z.string().optional(),
+  SMTP_PORT: int(1).max(65535).default(587),
+  SMTP_SECURE: bool.default(false),
+  SMTP_USER: z.string().optional(),
+  SMTP_PASSWORD: z.string().optional(),
+  ALERT_EMAIL_FROM: z.string().default('vitals@localhost'),
+  ALERT_EMAIL_TO: z
+    .string()
+    .optional()
+    .transform((s) => (s ? s.split(',').map((a) => a.trim()).filter(Boolean) : [])),
 
   MESSAGE_QUEUE_TYPE: z.enum(['embedded', 'rabbitmq', 'kafka']).default('embedded'),
   RABBITMQ_HOST: z.string().default('localhost'),
@@ -66,7 +90,35 @@ export const settingsSchema = z.object({
   KAFKA_TOPIC_PATIENT_DATA: z.string().default('patient-data'),
   KAFKA_TOPIC_IMAGING_DATA: z.string().default('imaging-data'),
   KAFKA_TOPIC_ALERTS: z.string().default('alerts'),
+  /** amqp://user:pass@host:port/vhost; when set it wins over RABBITMQ_HOST/PORT/USER/PASSWORD */
+  RABBITMQ_URL: z.string().regex(/^amqps?:\/\//, 'must start with amqp:// or amqps://').optional(),
+  RABBITMQ_EXCHANGE: z.string().min(1).default('vitals'),
+  RABBITMQ_PREFETCH: int(1).max(65535).default(32),
+  KAFKA_CLIENT_ID: z.string().min(1).default('vitals'),
+  KAFKA_TOPIC_PARTITIONS: int(1).default(3),
+  /** extra or overriding logical → broker topic names: "predictions=vitals.predictions,lab_results=lab-results" */
+  MESSAGING_TOPICS: z.string().optional(),
+  MESSAGE_MAX_BYTES: int(1024).default(1_000_000),
+  MESSAGING_MAX_ATTEMPTS: int(1).default(5),
+  MESSAGING_RETRY_BACKOFF_MS: int(1).default(500),
+  MESSAGING_CONSUMERS_ENABLED: bool.default(true),
+  MESSAGING_PUBLISH_PREDICTIONS: bool.default(true),
+  /** imaging_data messages may name files by `image_path` only inside this folder */
+  MESSAGING_IMAGE_DIR: z.string().optional(),
+  OUTBOX_RELAY_INTERVAL_MS: int(10).default(500),
+  OUTBOX_BATCH_SIZE: int(1).max(5000).default(500),
+  EMBEDDED_BUS_POLL_MS: int(10).default(200),
+  EMBEDDED_BUS_LEASE_MS: int(100).default(60_000),
+  EMBEDDED_BUS_RETENTION_HOURS: num(0).default(72),
   MULTI_MODALITY_ENABLED: bool.default(true),
+  /** secret key for patient pseudonyms, UID remapping and date shifts (random per process when unset) */
+  DEID_SALT: z.string().min(16).optional(),
+  /** de-identified dates: shifted by a per-patient offset (keeps intervals) or removed */
+  DEID_DATES: z.enum(['shift', 'remove']).default('shift'),
+  /** ceiling on decoded pixels (all frames) and on any decompression (deflate, gzip), in MB */
+  MAX_DECODED_IMAGE_MB: num(1).default(512),
+  DICOMWEB_URL: z.url().optional(),
+  DICOMWEB_TOKEN: z.string().optional(),
 });
 
 export type Settings = z.output<typeof settingsSchema>;

@@ -3,10 +3,11 @@
  * `record` returns the id at once; rows are flushed every `flushMs` or `batchSize` rows.
  * A failed flush keeps the rows and retries; `close()` drains everything (SIGTERM path).
  */
+import type { Transaction } from 'kysely';
 import { VitalsError, notFound } from '../errors.js';
 import { nowIso, uuidv7 } from '../ids.js';
 import type { Metrics } from '../metrics.js';
-import type { Database, PredictionLogsTable } from '../store/index.js';
+import type { Database, PredictionLogsTable, Schema } from '../store/index.js';
 
 export interface PredictionRecord {
   model_id: string;
@@ -22,6 +23,11 @@ export interface PredictionRecord {
   confidence?: number | null;
   latency_ms?: number | null;
   ground_truth?: string | number | null;
+  /** error code when the prediction failed */
+  error?: string | null;
+  /** the release test that routed it, and for a shadow copy the prediction it copied */
+  ab_test_id?: string | null;
+  shadow_of?: string | null;
 }
 
 export interface PredictionLogEntry {
@@ -40,12 +46,21 @@ export interface PredictionLogEntry {
   latency_ms: number | null;
   ground_truth: string | null;
   ground_truth_at: string | null;
+  error: string | null;
+  ab_test_id?: string | null;
+  shadow_of?: string | null;
   created_at: string;
+}
+
+/** The messaging outbox, as the log uses it: a `prediction.recorded` event per row, in the same transaction. */
+export interface PredictionOutbox {
+  enqueueEvents(tx: Transaction<Schema>, topic: string, events: Array<{ type: string; data: Record<string, unknown>; key?: string | null }>): Promise<string[]>;
 }
 
 export interface PredictionLogOptions {
   flushMs: number;
   batchSize: number;
+  outbox?: PredictionOutbox;
   metrics?: Metrics;
   onError?: (err: unknown) => void;
 }
@@ -55,11 +70,17 @@ export class PredictionLog {
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
   private closed = false;
+  private readonly observers: Array<(versionId: string | null) => void> = [];
 
   constructor(
     private readonly database: Database,
     private readonly options: PredictionLogOptions,
   ) {}
+
+  /** Called after every recorded prediction (the monitor counts them to trigger checks). */
+  onRecord(observer: (versionId: string | null) => void): void {
+    this.observers.push(observer);
+  }
 
   record(entry: PredictionRecord): string {
     if (this.closed) throw new VitalsError('SHUTTING_DOWN', 'the server is shutting down; retry against another replica');
@@ -82,9 +103,13 @@ export class PredictionLog {
       latency_ms: entry.latency_ms ?? null,
       ground_truth: truth === null ? null : String(truth),
       ground_truth_at: truth === null ? null : now,
+      error: entry.error ?? null,
+      ab_test_id: entry.ab_test_id ?? null,
+      shadow_of: entry.shadow_of ?? null,
       created_at: now,
     });
     this.options.metrics?.predictionLogQueue.set(this.queue.length);
+    for (const observe of this.observers) observe(entry.version_id ?? null);
     if (this.queue.length >= this.options.batchSize) void this.flush();
     else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.options.flushMs);
     return id;
@@ -123,6 +148,8 @@ export class PredictionLog {
     const chunk = 200;
     await this.database.db.transaction().execute(async (tx) => {
       for (let i = 0; i < rows.length; i += chunk) await tx.insertInto('prediction_logs').values(rows.slice(i, i + chunk)).execute();
+      // Summaries only: features and image facts stay in the log (no patient data on the bus).
+      await this.options.outbox?.enqueueEvents(tx, 'predictions', rows.map((r) => ({ type: 'prediction.recorded', key: r.model_id, data: predictionEvent(r) })));
     });
     this.options.metrics?.predictionLogWritten.inc(rows.length);
   }
@@ -152,8 +179,30 @@ export class PredictionLog {
     await this.flush();
     let q = this.database.db.selectFrom('prediction_logs').selectAll().where('model_id', '=', filter.modelId);
     if (filter.versionId) q = q.where('version_id', '=', filter.versionId);
-    if (filter.withGroundTruth) q = q.where('ground_truth', 'is not', null);
+    if (filter.withGroundTruth) q = q.where('ground_truth', 'is not', null).where('error', 'is', null);
     const rows = await q.orderBy('id', 'desc').limit(filter.limit ?? 100).execute();
+    return rows.map(toEntry);
+  }
+
+  /** The last `size` entries of a version (successes and failures), newest first: the monitoring window. */
+  async window(versionId: string, size: number): Promise<PredictionLogEntry[]> {
+    await this.flush();
+    const rows = await this.database.db.selectFrom('prediction_logs').selectAll().where('version_id', '=', versionId).orderBy('id', 'desc').limit(size).execute();
+    return rows.map(toEntry);
+  }
+
+  /** The last `size` labelled, successful entries of a version, newest first: the decay window. */
+  async labelledWindow(versionId: string, size: number): Promise<PredictionLogEntry[]> {
+    await this.flush();
+    const rows = await this.database.db
+      .selectFrom('prediction_logs')
+      .selectAll()
+      .where('version_id', '=', versionId)
+      .where('ground_truth', 'is not', null)
+      .where('error', 'is', null)
+      .orderBy('id', 'desc')
+      .limit(size)
+      .execute();
     return rows.map(toEntry);
   }
 
@@ -175,9 +224,29 @@ export class PredictionLog {
   }
 }
 
+function predictionEvent(r: PredictionLogsTable): Record<string, unknown> {
+  return {
+    prediction_id: r.id,
+    model_id: r.model_id,
+    model_name: r.model_name,
+    version_id: r.version_id,
+    version: r.version,
+    variant: r.variant,
+    source: r.source,
+    request_id: r.request_id,
+    prediction: r.prediction,
+    confidence: r.confidence,
+    probabilities: r.probabilities ? JSON.parse(r.probabilities) : null,
+    latency_ms: r.latency_ms,
+    error: r.error ?? null,
+    created_at: r.created_at,
+  };
+}
+
 function toEntry(row: PredictionLogsTable): PredictionLogEntry {
   return {
     ...row,
+    error: row.error ?? null,
     input: JSON.parse(row.input),
     probabilities: row.probabilities ? JSON.parse(row.probabilities) : null,
   };

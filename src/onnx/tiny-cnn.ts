@@ -9,7 +9,7 @@
  * TypeScript implementation of the same network, used as the reference that
  * onnxruntime's output is checked against.
  */
-import { mulberry32, uniform } from '../pipelines/trainers/random.js';
+import { mulberry32, uniform } from '../stats/random.js';
 import { attr, encodeModel, node, tensor, valueInfo } from './model.js';
 
 export interface TinyCnnOptions {

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Alias, ModelRegistry, ModelVersion } from '../registry/index.js';
-import { buildReferenceProfile } from '../stats/reference-profile.js';
+import { buildOutputProfile, buildReferenceProfile } from '../stats/reference-profile.js';
 import { parseCsv, toTabularDataset, trainTabularClassifier } from './trainers/index.js';
 
 export type Algorithm = 'logreg' | 'rf';
@@ -47,7 +47,10 @@ export async function trainAndRegister(registry: ModelRegistry, req: TrainReques
     metrics,
     params: { algorithm: req.algo, ...trained.params },
     metadata: { target: req.target, trainer: `vitals/${req.algo}`, training_date: new Date().toISOString() },
-    reference_profile: buildReferenceProfile(rows, { features: trained.featureNames }),
+    reference_profile: {
+      ...buildReferenceProfile(rows, { features: trained.featureNames }),
+      outputs: buildOutputProfile(trained.predictProba(trained.trainRows), trained.labels),
+    },
     lineage: {
       data_sha256: createHash('sha256').update(req.csv).digest('hex'),
       data_source: req.dataSource ?? null,

@@ -7,7 +7,7 @@ import type { Kysely, Selectable, Transaction } from 'kysely';
 import { VitalsError, notFound, validationFailed } from '../errors.js';
 import { nowIso, uuidv7 } from '../ids.js';
 import type { ReferenceProfile } from '../stats/reference-profile.js';
-import type { Database, ModelVersionsTable, ModelsTable, Schema } from '../store/index.js';
+import type { Database, ModelEventsTable, ModelVersionsTable, ModelsTable, Schema } from '../store/index.js';
 import { ArtifactStore } from './artifact-store.js';
 import { type Bump, bumpSemver, formatSemver, parseSemver } from './semver.js';
 import {
@@ -98,6 +98,11 @@ export type RegistryListener = (event: ModelEvent & { model_name: string }) => v
 export type ArtifactValidator = (artifact: { sha256: string; path: string }, specs: { input_spec: InputSpec; output_spec: OutputSpec; task: ModelTask }) => Promise<void>;
 
 type Tx = Kysely<Schema> | Transaction<Schema>;
+
+/** The messaging outbox, as the registry uses it: events written in the transaction of the change. */
+export interface RegistryOutbox {
+  enqueueEvent(tx: Tx, topic: string, type: string, data: Record<string, unknown>, options?: { key?: string | null }): Promise<string>;
+}
 const parse = <T>(text: string | null, fallback: T): T => (text ? (JSON.parse(text) as T) : fallback);
 
 export class ModelRegistry {
@@ -107,6 +112,8 @@ export class ModelRegistry {
     private readonly database: Database,
     readonly artifacts: ArtifactStore,
     private readonly validateArtifact?: ArtifactValidator,
+    /** when given, every model event also goes to `model_events` on the bus (transactional outbox) */
+    private readonly outbox?: RegistryOutbox,
   ) {}
 
   private get db() {
@@ -432,6 +439,19 @@ export class ModelRegistry {
   ): Promise<StoredEvent> {
     const row = { id: uuidv7(), model_id: modelId, action, alias, from_version_id: from, to_version_id: to, actor, reason, created_at: nowIso() };
     await tx.insertInto('model_events').values(row).execute();
+    if (this.outbox) {
+      const model = await tx.selectFrom('models').select('name').where('id', '=', modelId).executeTakeFirst();
+      const ids = [from, to].filter((v): v is string => !!v);
+      const versions = ids.length ? await tx.selectFrom('model_versions').select(['id', 'version']).where('id', 'in', ids).execute() : [];
+      const name = (id: string | null) => (id ? (versions.find((v) => v.id === id)?.version ?? null) : null);
+      await this.outbox.enqueueEvent(
+        tx,
+        'model_events',
+        `model.${action}`,
+        { ...row, model_name: model?.name ?? null, from_version: name(from), to_version: name(to) },
+        { key: modelId },
+      );
+    }
     return row;
   }
 
@@ -551,14 +571,4 @@ export class ModelRegistry {
   }
 }
 
-type StoredEvent = {
-  id: string;
-  model_id: string;
-  action: ModelEvent['action'];
-  alias: string | null;
-  from_version_id: string | null;
-  to_version_id: string | null;
-  actor: string;
-  reason: string | null;
-  created_at: string;
-};
+type StoredEvent = ModelEventsTable & { action: ModelEvent['action'] };

@@ -8,13 +8,20 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type ZodTypeProvider, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { AbTesting, BlueGreenDeployments } from '../abtest/index.js';
+import { abTestRoutes } from '../abtest/routes.js';
 import type { Settings } from '../config/index.js';
+import { Messaging, messagingRoutes } from '../messaging/index.js';
 import { type Metrics, createMetrics } from '../metrics.js';
+import { ModelMonitor } from '../monitoring/model-monitor.js';
+import { AlertNotifier } from '../monitoring/notifiers.js';
 import { PredictionLog } from '../monitoring/prediction-log.js';
 import { monitoringRoutes } from '../monitoring/routes.js';
+import { multimodalRoutes } from '../multimodal/index.js';
 import { trainingRoutes } from '../pipelines/routes.js';
 import { ArtifactStore, ModelRegistry } from '../registry/index.js';
 import { registryRoutes } from '../registry/routes.js';
+import { TrafficRouter } from '../routing/index.js';
 import { InferencePool, Predictor, bindTensors, loadSession } from '../serving/index.js';
 import { kserveRoutes } from '../serving/kserve-routes.js';
 import { servingRoutes } from '../serving/routes.js';
@@ -32,7 +39,15 @@ export interface Services {
   predictionLog: PredictionLog;
   pool: InferencePool;
   predictor: Predictor;
+  monitor: ModelMonitor;
+  notifier: AlertNotifier;
   metrics: Metrics;
+  /** the bus (MESSAGE_QUEUE_TYPE), the outbox and its relay, the seed's MessageQueue API */
+  messaging: Messaging;
+  /** release tests (A/B, canary, shadow) and the router that sends predictions through them */
+  abTests: AbTesting;
+  router: TrafficRouter;
+  blueGreen: BlueGreenDeployments;
   startedAt: Date;
 }
 
@@ -48,14 +63,17 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
   const database = await openDatabase(settings.DATABASE_URL, home);
   const metrics = createMetrics(settings.METRICS_ENABLED);
   const pool = new InferencePool({ workers: settings.INFERENCE_WORKERS, threadsPerWorker: settings.INFERENCE_THREADS, device: settings.DEVICE });
+  // Built first: the registry, prediction log and monitor write their events to its outbox.
+  const messaging = new Messaging(settings, database, { registry: metrics.registry });
   const registry = new ModelRegistry(database, new ArtifactStore(resolve(home, 'artifacts')), async (artifact, specs) => {
     bindTensors(await loadSession(pool, { key: artifact.sha256, path: artifact.path }), specs.input_spec, specs.output_spec, specs.task);
-  });
+  }, messaging.outbox);
   const predictionLog = new PredictionLog(database, {
     flushMs: settings.PREDICTION_LOG_FLUSH_MS,
     batchSize: settings.PREDICTION_LOG_BATCH_SIZE,
     metrics,
     onError: onLogError,
+    outbox: settings.MESSAGING_PUBLISH_PREDICTIONS ? messaging.outbox : undefined,
   });
   const predictor = new Predictor(registry, pool, predictionLog, metrics, {
     batchSize: settings.BATCH_SIZE,
@@ -68,11 +86,38 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     defaultModel: settings.MODEL_NAME,
     monitoringEnabled: settings.MODEL_MONITORING_ENABLED,
   });
-  return { settings, database, registry, predictionLog, pool, predictor, metrics, startedAt: new Date() };
+  const notifier = new AlertNotifier({
+    webhookUrl: settings.ALERT_WEBHOOK_URL,
+    slackWebhookUrl: settings.SLACK_WEBHOOK_URL,
+    pagerDuty: settings.PAGERDUTY_ROUTING_KEY ? { routingKey: settings.PAGERDUTY_ROUTING_KEY, eventsUrl: settings.PAGERDUTY_EVENTS_URL } : undefined,
+    email:
+      settings.SMTP_HOST && settings.ALERT_EMAIL_TO.length
+        ? { host: settings.SMTP_HOST, port: settings.SMTP_PORT, secure: settings.SMTP_SECURE, user: settings.SMTP_USER, password: settings.SMTP_PASSWORD, from: settings.ALERT_EMAIL_FROM, to: settings.ALERT_EMAIL_TO }
+        : undefined,
+  });
+  const monitor = new ModelMonitor(database, registry, predictionLog, metrics, notifier, {
+    windowSize: settings.MONITORING_WINDOW_SIZE,
+    driftThreshold: settings.DATA_DRIFT_THRESHOLD,
+    decayThreshold: settings.MODEL_DECAY_THRESHOLD,
+    thresholds: { minAccuracy: settings.ALERT_MIN_ACCURACY, maxP95LatencyMs: settings.ALERT_MAX_P95_LATENCY_MS, maxErrorRate: settings.ALERT_MAX_ERROR_RATE },
+    cooldownSeconds: settings.ALERT_COOLDOWN_SECONDS,
+    checkEveryPredictions: settings.MODEL_MONITORING_ENABLED ? settings.MONITORING_CHECK_EVERY_N : 0,
+    outbox: messaging.outbox,
+  });
+  predictionLog.onRecord((versionId) => monitor.observe(versionId));
+  const abTests = new AbTesting(database, registry, predictionLog, undefined, { minSamples: settings.AB_TEST_MIN_SAMPLES });
+  const router = new TrafficRouter((modelName) => abTests.activeTestFor(modelName));
+  abTests.useRouter(router);
+  predictor.useRouter(router);
+  const blueGreen = new BlueGreenDeployments(database, registry, abTests.store, (versionId) => predictor.probe(versionId));
+  await messaging.start(); // the outbox relay; consumers start with `serve`/`worker` (startConsumers)
+  return { settings, database, registry, predictionLog, pool, predictor, monitor, notifier, metrics, messaging, abTests, router, blueGreen, startedAt: new Date() };
 }
 
 export async function closeServices(services: Services): Promise<void> {
   await services.predictionLog.close();
+  await services.notifier.drain();
+  await services.messaging.close(); // after the prediction log: its last rows' events are in the outbox
   await services.pool.close();
   await services.database.close();
 }
@@ -91,6 +136,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
 
   const services = await createServices(settings, (err) => app.log.error({ err }, 'prediction log flush failed; rows kept for retry'));
   installErrorHandler(app, services.metrics);
+  services.messaging.setLogger((err, context) => app.log.warn({ err }, context));
 
   await app.register(fastifyMultipart, { limits: { fileSize: maxImageBytes, files: 1, fields: 20 } });
   await app.register(fastifySwagger, {
@@ -109,6 +155,10 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
         { name: 'versioning', description: 'Seed-compatible versioning endpoints' },
         { name: 'monitoring', description: 'Prediction log and ground truth' },
         { name: 'training', description: 'Built-in trainers' },
+        { name: 'multi-modality', description: 'DICOM, NIfTI, PNG/JPEG/TIFF and clinical reports: de-identified metadata, statistics, findings' },
+        { name: 'messaging', description: 'Publish to patient_data, imaging_data, … (Kafka, RabbitMQ or the embedded bus); bus status and outbox backlog' },
+        { name: 'ab-testing', description: 'A/B, canary and shadow release tests: assignment, results, sequential statistics, decisions' },
+        { name: 'deployments', description: 'Blue-green slots per model: deploy, health-check, switch traffic, roll back' },
         { name: 'system', description: 'Health, metrics' },
       ],
     },
@@ -139,7 +189,10 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
   await app.register(servingRoutes(services));
   await app.register(kserveRoutes(services));
   await app.register(monitoringRoutes(services));
+  await app.register(messagingRoutes(services));
+  await app.register(abTestRoutes(services));
   await app.register(trainingRoutes(services));
+  await app.register(multimodalRoutes(services));
 
   let closed = false;
   return {

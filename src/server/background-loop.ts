@@ -35,10 +35,38 @@ export const artifactIntegrityJob: BackgroundJob = {
   },
 };
 
-export const defaultJobs: BackgroundJob[] = [artifactIntegrityJob];
+/** Checks every watched version for drift, decay and operations every MONITORING_CHECK_INTERVAL. */
+export function monitoringJob(intervalSeconds: number): BackgroundJob {
+  return {
+    name: 'monitoring',
+    intervalMs: intervalSeconds * 1000,
+    async run(s, log) {
+      if (!s.settings.MODEL_MONITORING_ENABLED) return;
+      const reports = await s.monitor.checkAll();
+      const flagged = reports.filter((r) => r.drift?.drift_detected || r.decay.decay_detected);
+      log.info({ checked: reports.length, flagged: flagged.map((r) => `${r.model_name} ${r.version}`) }, `monitoring: ${reports.length} versions checked`);
+    },
+  };
+}
+
+/** Looks at every active release test: stores the always-valid p-values and, in auto mode, promotes, rolls back or advances. */
+export function abTestJob(intervalSeconds: number): BackgroundJob {
+  return {
+    name: 'ab-tests',
+    intervalMs: intervalSeconds * 1000,
+    async run(s, log) {
+      const looks = await s.abTests.evaluateAll();
+      for (const e of looks.filter((x) => x.applied)) {
+        log.info({ test: e.test.id, decision: e.decision.decision }, `A/B test "${e.test.name}": ${e.applied} — ${e.decision.recommendation}`);
+      }
+    },
+  };
+}
+
+export const defaultJobs = (s: Services): BackgroundJob[] => [artifactIntegrityJob, monitoringJob(s.settings.MONITORING_CHECK_INTERVAL), abTestJob(s.settings.AB_TEST_CHECK_INTERVAL)];
 
 export function startBackgroundLoop(services: Services, log: LoopLogger, options: { once?: boolean; jobs?: BackgroundJob[] } = {}) {
-  const jobs = options.jobs ?? defaultJobs;
+  const jobs = options.jobs ?? defaultJobs(services);
   const timers: NodeJS.Timeout[] = [];
   const running = new Set<Promise<void>>();
   let stopped = false;

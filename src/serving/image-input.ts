@@ -7,8 +7,10 @@ import { createHash } from 'node:crypto';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { VitalsError } from '../errors.js';
 import type { ImageInputSpec } from '../registry/index.js';
+import { type AcquisitionFacts, type ModelReadyImage, detectDicom, isGzip, looksLikeNifti, renderDicomForModel } from '../multimodal/index.js';
 
-export interface ImageFacts {
+/** DICOM adds non-identifying acquisition facts (modality, manufacturer, device model, view, kVp, age band, sex) for monitoring. */
+export interface ImageFacts extends Partial<AcquisitionFacts> {
   sha256: string;
   format: string;
   width: number;
@@ -25,13 +27,20 @@ export interface EncodedImage {
   facts: ImageFacts;
 }
 
-const formatAliases: Record<string, string> = { jpeg: 'jpg', tif: 'tiff' };
+const formatAliases: Record<string, string> = { jpeg: 'jpg', tif: 'tiff', dicom: 'dcm' };
 
 export async function encodeImage(bytes: Uint8Array, spec: ImageInputSpec, supportedFormats: string[]): Promise<EncodedImage> {
   if (bytes.byteLength === 0) throw new VitalsError('INVALID_IMAGE', 'the image file is empty');
+  // DICOM: decoded, rescaled and windowed to 8-bit display levels, then the same resize/normalise path as PNG.
+  const encoding = detectDicom(bytes);
+  const dicom: ModelReadyImage | undefined = encoding === 'part10' || encoding === 'part10-without-preamble' ? await renderDicomForModel(bytes) : undefined;
+  if (!dicom && (isGzip(bytes) || looksLikeNifti(bytes))) {
+    throw new VitalsError('UNSUPPORTED_MEDIA_TYPE', 'NIfTI volumes are not accepted by /predict; describe them with POST /api/v1/multi-modality/process-image');
+  }
+  const input = dicom ? sharp(Buffer.from(dicom.pixels.buffer, dicom.pixels.byteOffset, dicom.pixels.byteLength), { raw: { width: dicom.width, height: dicom.height, channels: dicom.channels } }) : undefined;
   let meta: Metadata;
   try {
-    meta = await sharp(bytes, { failOn: 'error' }).metadata();
+    meta = dicom ? { format: 'dicom', width: dicom.width, height: dicom.height, channels: dicom.channels } as unknown as Metadata : await sharp(bytes, { failOn: 'error' }).metadata();
   } catch (err) {
     throw new VitalsError('INVALID_IMAGE', `could not decode the image (${(err as Error).message}); send a PNG, JPEG or TIFF file`);
   }
@@ -41,7 +50,7 @@ export async function encodeImage(bytes: Uint8Array, spec: ImageInputSpec, suppo
     throw new VitalsError('UNSUPPORTED_MEDIA_TYPE', `${format} images are not accepted; supported formats: ${supportedFormats.join(', ')}`);
   }
   const { width, height, channels, mean, std, layout } = spec;
-  let pipeline = sharp(bytes, { failOn: 'error' }).resize(width, height, { fit: 'fill' });
+  let pipeline = (input ?? sharp(bytes, { failOn: 'error' })).resize(width, height, { fit: 'fill' });
   pipeline = channels === 1 ? pipeline.toColourspace('b-w') : pipeline.toColourspace('srgb');
   let raw: { data: Buffer; info: OutputInfo };
   try {
@@ -79,6 +88,7 @@ export async function encodeImage(bytes: Uint8Array, spec: ImageInputSpec, suppo
       bytes: bytes.byteLength,
       intensity_mean: m,
       intensity_std: Math.sqrt(Math.max(0, sumSq / plane - m * m)),
+      ...(dicom ? Object.fromEntries(Object.entries(dicom.facts).filter(([, v]) => v !== null)) : {}),
     },
   };
 }

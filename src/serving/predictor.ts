@@ -7,6 +7,7 @@ import { VitalsError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { PredictionLog } from '../monitoring/prediction-log.js';
 import type { ModelRegistry, ModelVersion } from '../registry/index.js';
+import type { RouteDecision, TrafficRouter } from '../routing/index.js';
 import { decodeClassRows } from './classification-output.js';
 import { DynamicBatcher } from './dynamic-batcher.js';
 import { type ImageFacts, encodeImage, imageTensorDims } from './image-input.js';
@@ -32,6 +33,10 @@ export interface PredictorOptions {
 export interface PredictionContext {
   requestId?: string;
   variant?: string | null;
+  /** the release test that routed the request (set by the router) */
+  abTestId?: string | null;
+  /** whom the request is for: release tests assign variants by it (random when absent) */
+  userId?: string;
   source?: 'api' | 'image' | 'kserve' | 'batch';
 }
 
@@ -45,6 +50,9 @@ export interface Prediction {
   probabilities: Record<string, number> | null;
   processing_time_ms: number;
   cached: boolean;
+  /** set when a release test routed the request */
+  variant?: string;
+  ab_test_id?: string;
 }
 
 type RowResult = { prediction: string | number; confidence: number | null; probabilities: Record<string, number> | null };
@@ -58,6 +66,7 @@ export class Predictor {
   private readonly batcher: DynamicBatcher<Float32Array, RowResult>;
   private readonly cache: PredictionCache<RowResult>;
   private fileModel?: Promise<ServedModel>;
+  private router?: TrafficRouter;
 
   constructor(
     private readonly registry: ModelRegistry,
@@ -76,6 +85,11 @@ export class Predictor {
       // An alias moved in this process: forget resolutions of that model at once.
       for (const key of this.resolved.keys()) if (key === e.model_name || key === e.model_id || key.startsWith(`${e.model_name}@`)) this.resolved.delete(key);
     });
+  }
+
+  /** Routes requests for models with an active release test (A/B, canary, shadow). */
+  useRouter(router: TrafficRouter): void {
+    this.router = router;
   }
 
   /** The model a reference names, loaded and ready. */
@@ -121,15 +135,97 @@ export class Predictor {
 
   async predictTabular(ref: string, rows: Features[], ctx: PredictionContext = {}): Promise<Prediction[]> {
     const started = performance.now();
+    // A warm router answers synchronously; a failing test lookup never fails the prediction (production answers).
+    const r = this.router?.route(ref, ctx.userId) ?? null;
+    const route = r instanceof Promise ? await r.catch(() => null) : r;
+    if (route) {
+      const out = await this.predictTabularServed(route.versionId, rows, { ...ctx, variant: route.variant, abTestId: route.testId }, started);
+      if (route.shadowVersionIds.length && this.options.monitoringEnabled) setImmediate(() => this.runShadows(route, rows, out, ctx));
+      return out.map((p) => ({ ...p, variant: route.variant, ab_test_id: route.testId }));
+    }
+    return this.predictTabularServed(ref, rows, ctx, started);
+  }
+
+  /**
+   * Shadow copies, after the response: the shadow version answers the same rows; its answers are
+   * logged (variant `shadow`, pointing at the prediction they copy) and never returned.
+   */
+  private runShadows(route: RouteDecision, rows: Features[], primary: Prediction[], ctx: PredictionContext): void {
+    for (const versionId of route.shadowVersionIds) {
+      void (async () => {
+        const started = performance.now();
+        const served = await this.serve(versionId);
+        const shadowCtx = { ...ctx, variant: 'shadow', abTestId: route.testId };
+        try {
+          if (served.inputSpec.kind !== 'tabular') throw new VitalsError('BAD_REQUEST', `shadow model "${served.modelName}" takes images`);
+          const spec = served.inputSpec;
+          const encoded = encodeTabularRows(spec, rows, ctx.source === 'batch');
+          const width = spec.features.length;
+          const results = await this.runRows(served, rows.map((_, i) => encoded.subarray(i * width, (i + 1) * width)));
+          const perRow = (performance.now() - started) / results.length;
+          results.forEach((r, i) =>
+            this.log.record({
+              ...logContext(served, shadowCtx),
+              shadow_of: primary[i]?.prediction_id ?? null,
+              input: null, // the primary row holds the input
+              prediction: r.prediction,
+              probabilities: r.probabilities,
+              confidence: r.confidence,
+              latency_ms: perRow,
+            }),
+          );
+        } catch (err) {
+          const code = err instanceof VitalsError ? err.code : 'INTERNAL';
+          for (const p of primary) this.log.record({ ...logContext(served, shadowCtx), shadow_of: p.prediction_id, input: null, error: code });
+        }
+      })().catch(() => undefined); // a shadow that cannot even load is invisible to callers by design
+    }
+  }
+
+  /** Loads a version and runs it once on a zero input: the blue-green health check. */
+  async probe(ref: string): Promise<{ ok: boolean; latency_ms: number; message: string }> {
+    const started = performance.now();
+    const served = await this.serve(ref);
+    const dims = served.inputSpec.kind === 'image' ? imageTensorDims(served.inputSpec, 1) : [1, served.inputSpec.features.length];
+    const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
+    const run = await this.inferRaw(served, { [served.inputName]: { type: 'float32', data, dims } }, [served.outputName]);
+    const out = run.outputs[served.outputName]!.data as Float32Array;
+    const latency = performance.now() - started;
+    const finite = out.length > 0 && Array.from(out).every((x) => Number.isFinite(Number(x)));
+    return {
+      ok: finite,
+      latency_ms: latency,
+      message: finite ? `${served.modelName} ${served.version} loaded and answered a probe in ${latency.toFixed(1)} ms` : `${served.modelName} ${served.version} returned non-finite outputs`,
+    };
+  }
+
+  private async predictTabularServed(ref: string, rows: Features[], ctx: PredictionContext, started: number): Promise<Prediction[]> {
     const served = await this.serve(ref);
     if (served.inputSpec.kind !== 'tabular') {
       throw new VitalsError('BAD_REQUEST', `model "${served.modelName}" takes images; send them to /predict or /predict/batch`);
     }
-    const encoded = encodeTabularRows(served.inputSpec, rows, ctx.source === 'batch');
-    const width = served.inputSpec.features.length;
-    const vectors = rows.map((_, i) => encoded.subarray(i * width, (i + 1) * width));
-    const results = await this.runRows(served, vectors);
-    return this.finish(served, results, started, ctx, (i) => rows[i]);
+    const spec = served.inputSpec;
+    return this.recordingFailures(served, ctx, async () => {
+      const encoded = encodeTabularRows(spec, rows, ctx.source === 'batch');
+      const width = spec.features.length;
+      const vectors = rows.map((_, i) => encoded.subarray(i * width, (i + 1) * width));
+      const results = await this.runRows(served, vectors);
+      return this.finish(served, results, started, ctx, (i) => rows[i]);
+    });
+  }
+
+  /** Failed predictions count too: they are logged (for the error rate) and counted, then rethrown. */
+  private async recordingFailures<T>(served: ServedModel, ctx: PredictionContext, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      const code = err instanceof VitalsError ? err.code : 'INTERNAL';
+      this.metrics.predictionErrors.inc({ model: served.modelName, code });
+      if (this.options.monitoringEnabled) {
+        this.log.record({ ...logContext(served, ctx), input: null, error: code });
+      }
+      throw err;
+    }
   }
 
   async predictImages(served: ServedModel, images: Uint8Array[], ctx: PredictionContext = {}): Promise<Array<Prediction & { image: ImageFacts }>> {
@@ -138,10 +234,12 @@ export class Predictor {
       throw new VitalsError('BAD_REQUEST', `model "${served.modelName}" takes tabular features; send them to /api/v1/ml-models/predict`);
     }
     const spec = served.inputSpec;
-    const encoded = await Promise.all(images.map((img) => encodeImage(img, spec, this.options.supportedImageFormats)));
-    const results = await this.runRows(served, encoded.map((e) => e.tensor));
-    const out = this.finish(served, results, started, { ...ctx, source: 'image' }, (i) => ({ image: encoded[i]!.facts }));
-    return out.map((p, i) => ({ ...p, image: encoded[i]!.facts }));
+    return this.recordingFailures(served, { ...ctx, source: 'image' }, async () => {
+      const encoded = await Promise.all(images.map((img) => encodeImage(img, spec, this.options.supportedImageFormats)));
+      const results = await this.runRows(served, encoded.map((e) => e.tensor));
+      const out = this.finish(served, results, started, { ...ctx, source: 'image' }, (i) => ({ image: encoded[i]!.facts }));
+      return out.map((p, i) => ({ ...p, image: encoded[i]!.facts }));
+    });
   }
 
   private async runRows(served: ServedModel, vectors: Float32Array[]): Promise<Array<RowResult & { cached: boolean }>> {
@@ -210,13 +308,7 @@ export class Predictor {
     return results.map((r, i) => ({
       prediction_id: this.options.monitoringEnabled
         ? this.log.record({
-            model_id: served.modelId,
-            model_name: served.modelName,
-            version_id: served.versionId,
-            version: served.version,
-            variant: ctx.variant ?? null,
-            request_id: ctx.requestId ?? null,
-            source: ctx.source ?? 'api',
+            ...logContext(served, ctx),
             input: inputOf(i),
             prediction: r.prediction,
             probabilities: r.probabilities,
@@ -242,6 +334,20 @@ export class Predictor {
       throw new VitalsError('BAD_REQUEST', `inference failed: ${String((err as Error).message).split('\n')[0]}`);
     }
   }
+}
+
+/** The prediction-log fields that say who answered and for whom. */
+function logContext(served: ServedModel, ctx: PredictionContext) {
+  return {
+    model_id: served.modelId,
+    model_name: served.modelName,
+    version_id: served.versionId,
+    version: served.version,
+    variant: ctx.variant ?? null,
+    ab_test_id: ctx.abTestId ?? null,
+    request_id: ctx.requestId ?? null,
+    source: ctx.source ?? 'api',
+  };
 }
 
 function cacheKey(modelKey: string, v: Float32Array): string {

@@ -13,6 +13,7 @@ const predictBody = z
     model: z.string().min(1).describe('model name (its production version), name@alias, name@1.2.0 or a version id'),
     features: z.record(z.string(), z.unknown()).optional().describe('one row: feature name → value'),
     instances: z.array(z.record(z.string(), z.unknown())).min(1).max(10_000).optional().describe('batch form: many rows'),
+    user_id: z.string().min(1).max(512).optional().describe('whom the prediction is for: an active A/B test assigns the variant by it (or send X-User-Id)'),
   })
   .refine((b) => (b.features === undefined) !== (b.instances === undefined), { message: 'send either features (one row) or instances (a batch)', path: ['features'] });
 
@@ -43,10 +44,13 @@ export function servingRoutes(s: Services): FastifyPluginAsync {
       async (req) => {
         const rows = req.body.instances ?? [req.body.features!];
         const batch = req.body.instances !== undefined;
-        const predictions = await s.predictor.predictTabular(req.body.model, rows, { requestId: req.id, source: batch ? 'batch' : 'api' });
+        const header = req.headers['x-user-id'];
+        const userId = req.body.user_id ?? (typeof header === 'string' && header ? header : undefined);
+        const predictions = await s.predictor.predictTabular(req.body.model, rows, { requestId: req.id, source: batch ? 'batch' : 'api', userId });
         const timestamp = new Date().toISOString();
         if (!batch) return { ...predictions[0]!, timestamp };
-        return { model: predictions[0]!.model, model_version: predictions[0]!.model_version, batch_size: predictions.length, predictions, timestamp };
+        const routed = predictions[0]!.variant ? { variant: predictions[0]!.variant, ab_test_id: predictions[0]!.ab_test_id } : {};
+        return { model: predictions[0]!.model, model_version: predictions[0]!.model_version, ...routed, batch_size: predictions.length, predictions, timestamp };
       },
     );
 

@@ -2,6 +2,8 @@
  * The training-data profile stored with each model version: a bounded, seeded sample per feature
  * (the drift baseline for two-sample tests) plus summaries that describe the data at a glance.
  */
+import { mulberry32 } from './random.js';
+
 export type FeatureValue = number | string | boolean | null | undefined;
 
 export interface NumericSummary {
@@ -32,6 +34,35 @@ export interface ReferenceProfile {
   features: Record<string, FeatureSummary>;
   /** column-wise sample of at most `maxSample` rows, same row order across columns */
   sample: Record<string, Array<number | string | null>>;
+  /** the model's own outputs on the reference data: the baseline of prediction drift and confidence */
+  outputs?: OutputProfile;
+}
+
+export interface OutputProfile {
+  /** share of each predicted label */
+  label_frequencies: Record<string, number>;
+  /** sample of the top-class probability (confidence), at most `maxSample` values */
+  confidence: number[];
+  mean_confidence: number;
+}
+
+/** Profiles a model's probability rows (columns in `labels` order). */
+export function buildOutputProfile(probabilities: number[][], labels: string[], maxSample = 1000): OutputProfile {
+  const counts: Record<string, number> = Object.fromEntries(labels.map((l) => [l, 0]));
+  const confidence: number[] = [];
+  for (const row of probabilities) {
+    let best = 0;
+    for (let j = 1; j < row.length; j++) if (row[j]! > row[best]!) best = j;
+    counts[labels[best]!]! += 1;
+    confidence.push(row[best]!);
+  }
+  const n = Math.max(1, probabilities.length);
+  const step = Math.max(1, Math.ceil(confidence.length / maxSample));
+  return {
+    label_frequencies: Object.fromEntries(Object.entries(counts).map(([k, c]) => [k, c / n])),
+    confidence: confidence.filter((_, i) => i % step === 0),
+    mean_confidence: confidence.reduce((a, b) => a + b, 0) / n,
+  };
 }
 
 /** Linear-interpolated quantile of sorted data (numpy's default "linear" method). */
@@ -77,18 +108,6 @@ export function summariseCategorical(values: string[], missing = 0): Categorical
   return { type: 'categorical', count: values.length, missing, frequencies };
 }
 
-/** mulberry32: tiny seeded PRNG so that the same data always gives the same sample. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const isMissing = (v: FeatureValue) => v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v));
 
 /**
@@ -105,7 +124,7 @@ export function buildReferenceProfile(
   for (const name of names) if (rows.some((r) => typeof r[name] === 'string')) categorical.add(name);
 
   // Reservoir sampling (Algorithm R) keeps the sample uniform over all rows.
-  const random = seededRandom(options.seed ?? 42);
+  const random = mulberry32(options.seed ?? 42);
   const sampleIdx: number[] = [];
   for (let i = 0; i < rows.length; i++) {
     if (sampleIdx.length < maxSample) sampleIdx.push(i);

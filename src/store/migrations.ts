@@ -96,8 +96,186 @@ const initial: Migration = {
   },
 };
 
+const monitoring: Migration = {
+  async up(db: Kysely<any>) {
+    // Failed predictions are logged too (prediction null, error set): the error rate needs them.
+    await db.schema.alterTable('prediction_logs').addColumn('error', 'text').execute();
+
+    await db.schema
+      .createTable('monitoring_checks')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('model_id', 'text', (c) => c.notNull())
+      .addColumn('version_id', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('window_size', 'integer', (c) => c.notNull())
+      .addColumn('drift_score', 'double precision')
+      .addColumn('health_score', 'double precision')
+      .addColumn('accuracy', 'double precision')
+      .addColumn('estimated_accuracy', 'double precision')
+      .addColumn('report', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('monitoring_checks_version_idx').on('monitoring_checks').columns(['version_id', 'id']).execute();
+
+    await db.schema
+      .createTable('alerts')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('model_id', 'text', (c) => c.notNull())
+      .addColumn('version_id', 'text')
+      .addColumn('rule', 'text', (c) => c.notNull())
+      .addColumn('severity', 'text', (c) => c.notNull())
+      .addColumn('dedup_key', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('message', 'text', (c) => c.notNull())
+      .addColumn('details', 'text', (c) => c.notNull())
+      .addColumn('fired_at', 'text', (c) => c.notNull())
+      .addColumn('last_seen_at', 'text', (c) => c.notNull())
+      .addColumn('last_notified_at', 'text')
+      .addColumn('resolved_at', 'text')
+      .execute();
+    await db.schema.createIndex('alerts_dedup_idx').on('alerts').columns(['dedup_key', 'status']).execute();
+  },
+};
+
+/** Messaging: the transactional outbox, the embedded bus (log, groups, deliveries) and dead letters. */
+const messaging: Migration = {
+  async up(db: Kysely<any>) {
+    // Platform events written in the same transaction as the state change; the relay publishes and deletes them.
+    await db.schema
+      .createTable('outbox')
+      .addColumn('id', 'text', (c) => c.primaryKey()) // UUIDv7: relay order, and the message id consumers dedupe on
+      .addColumn('topic', 'text', (c) => c.notNull())
+      .addColumn('msg_key', 'text')
+      .addColumn('payload', 'text', (c) => c.notNull())
+      .addColumn('headers', 'text')
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('last_error', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+
+    await db.schema
+      .createTable('bus_messages')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('topic', 'text', (c) => c.notNull())
+      .addColumn('msg_key', 'text')
+      .addColumn('payload', 'text', (c) => c.notNull())
+      .addColumn('headers', 'text')
+      .addColumn('published_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('bus_messages_topic_idx').on('bus_messages').columns(['topic', 'id']).execute();
+
+    await db.schema
+      .createTable('bus_groups')
+      .addColumn('topic', 'text', (c) => c.notNull())
+      .addColumn('group_name', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('bus_groups_pk', ['topic', 'group_name'])
+      .execute();
+
+    // One row per (group, message) not yet handled: deleted on ack, leased while a consumer works on it.
+    await db.schema
+      .createTable('bus_deliveries')
+      .addColumn('topic', 'text', (c) => c.notNull())
+      .addColumn('group_name', 'text', (c) => c.notNull())
+      .addColumn('message_id', 'text', (c) => c.notNull())
+      .addColumn('msg_key', 'text')
+      .addColumn('attempts', 'integer', (c) => c.notNull())
+      .addColumn('available_at', 'text', (c) => c.notNull())
+      .addColumn('locked_by', 'text')
+      .addColumn('locked_until', 'text')
+      .addColumn('last_error', 'text')
+      .addPrimaryKeyConstraint('bus_deliveries_pk', ['topic', 'group_name', 'message_id'])
+      .execute();
+    await db.schema.createIndex('bus_deliveries_key_idx').on('bus_deliveries').columns(['topic', 'group_name', 'msg_key', 'message_id']).execute();
+    await db.schema.createIndex('bus_deliveries_message_idx').on('bus_deliveries').columns(['message_id']).execute();
+
+    await db.schema
+      .createTable('bus_dead_letters')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('message_id', 'text', (c) => c.notNull())
+      .addColumn('topic', 'text', (c) => c.notNull())
+      .addColumn('group_name', 'text', (c) => c.notNull())
+      .addColumn('msg_key', 'text')
+      .addColumn('payload', 'text', (c) => c.notNull())
+      .addColumn('headers', 'text')
+      .addColumn('attempts', 'integer', (c) => c.notNull())
+      .addColumn('error', 'text', (c) => c.notNull())
+      .addColumn('failed_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('bus_dead_letters_group_idx').on('bus_dead_letters').columns(['topic', 'group_name', 'id']).execute();
+  },
+};
+
+/** A/B, canary and shadow release tests (src/abtest), their audit trail, and blue-green slots. */
+const abtests: Migration = {
+  async up(db: Kysely<any>) {
+    // The prediction log is the single source of truth for a test: each row says which test and variant
+    // answered; a shadow row points at the prediction it copied (its ground truth is the primary's).
+    await db.schema.alterTable('prediction_logs').addColumn('ab_test_id', 'text').execute();
+    await db.schema.alterTable('prediction_logs').addColumn('shadow_of', 'text').execute();
+    await db.schema.createIndex('prediction_logs_ab_test_idx').on('prediction_logs').columns(['ab_test_id', 'variant']).execute();
+
+    await db.schema
+      .createTable('ab_tests')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('model_id', 'text', (c) => c.notNull().references('models.id'))
+      .addColumn('model_name', 'text', (c) => c.notNull())
+      .addColumn('mode', 'text', (c) => c.notNull()) // ab | canary | shadow
+      .addColumn('status', 'text', (c) => c.notNull()) // active | completed | stopped
+      .addColumn('control_version_id', 'text', (c) => c.notNull().references('model_versions.id'))
+      .addColumn('treatment_version_id', 'text', (c) => c.notNull().references('model_versions.id'))
+      .addColumn('traffic_split', 'double precision', (c) => c.notNull())
+      .addColumn('metric', 'text', (c) => c.notNull())
+      .addColumn('decision_mode', 'text', (c) => c.notNull()) // auto | recommend-only
+      .addColumn('hash_seed', 'text', (c) => c.notNull())
+      .addColumn('config', 'text', (c) => c.notNull())
+      .addColumn('canary_stage', 'integer')
+      .addColumn('split_changed_at', 'text', (c) => c.notNull())
+      .addColumn('sequential_state', 'text')
+      .addColumn('decision', 'text')
+      .addColumn('winner', 'text')
+      .addColumn('decision_reason', 'text')
+      .addColumn('last_evaluation', 'text')
+      .addColumn('created_by', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addColumn('ended_at', 'text')
+      .execute();
+    await db.schema.createIndex('ab_tests_model_status_idx').on('ab_tests').columns(['model_id', 'status']).execute();
+
+    await db.schema
+      .createTable('release_events')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('test_id', 'text')
+      .addColumn('model_id', 'text', (c) => c.notNull())
+      .addColumn('action', 'text', (c) => c.notNull())
+      .addColumn('actor', 'text', (c) => c.notNull())
+      .addColumn('reason', 'text')
+      .addColumn('details', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('release_events_test_idx').on('release_events').columns(['test_id', 'id']).execute();
+    await db.schema.createIndex('release_events_model_idx').on('release_events').columns(['model_id', 'id']).execute();
+
+    await db.schema
+      .createTable('deployment_slots')
+      .addColumn('model_id', 'text', (c) => c.notNull().references('models.id'))
+      .addColumn('slot', 'text', (c) => c.notNull()) // blue | green
+      .addColumn('version_id', 'text', (c) => c.references('model_versions.id'))
+      .addColumn('live', 'integer', (c) => c.notNull())
+      .addColumn('health', 'text')
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('deployment_slots_pk', ['model_id', 'slot'])
+      .execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
+  '0002_monitoring': monitoring,
+  '0003_messaging': messaging,
+  '0004_abtests': abtests,
 };
 
 export const migrationProvider: MigrationProvider = {

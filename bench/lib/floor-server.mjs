@@ -1,0 +1,56 @@
+// Child process: the "floor" — the least a Node server must do for one tabular prediction.
+// A bare Fastify app, one route: Fastify's JSON body parsing, a float32 row in the model's feature
+// order, one onnxruntime-node session.run in the main thread (intraOpNumThreads 1), the probabilities.
+// argv[2]: JSON { onnxPath, features: string[], inputName?, outputName? }.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import Fastify from 'fastify';
+import * as ort from 'onnxruntime-node';
+
+const { onnxPath, features, inputName = 'input', outputName = 'probabilities' } = JSON.parse(process.argv[2]);
+
+async function main() {
+  const session = await ort.InferenceSession.create(onnxPath, {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
+  const width = features.length;
+  const app = Fastify({ logger: false });
+  app.post('/api/v1/ml-models/predict', async (req, reply) => {
+    const row = req.body?.features;
+    if (!row || typeof row !== 'object') return reply.code(400).send({ error: 'features missing' });
+    const data = new Float32Array(width);
+    for (let i = 0; i < width; i++) data[i] = Number(row[features[i]]);
+    const out = await session.run({ [inputName]: new ort.Tensor('float32', data, [1, width]) }, [outputName]);
+    return { probabilities: Array.from(out[outputName].data) };
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address();
+  const counters = async () => null;
+
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+
+  process.on('message', async (msg) => {
+    if (msg?.type === 'cpu') {
+      // CPU time of the whole process (inference workers included), and the event-loop delay since
+      // the previous question (then reset), as a measure of how long the main thread was blocked.
+      const loopDelay = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
+      loop.reset();
+      process.send({ type: 'cpu:reply', id: msg.id, ...process.cpuUsage(), maxRssKiB: process.resourceUsage().maxRSS, loopDelay, counters: await counters() });
+    } else if (msg?.type === 'stop') {
+      await app.close();
+      await session.release?.();
+      process.send({ type: 'stopped' }, () => process.exit(0));
+    }
+  });
+  process.on('disconnect', () => process.exit(1));
+  process.send({ type: 'ready', port, ort: ort.env?.versions?.common ?? null });
+}
+
+main().catch((err) => {
+  console.error(err?.stack ?? err);
+  process.send?.({ type: 'error', message: String(err?.message ?? err) });
+  process.exitCode = 1;
+});

@@ -1,0 +1,103 @@
+// Child process: the full Vitals app (buildApp + demo bootstrap) listening on 127.0.0.1.
+// argv[2]: JSON of setting overrides. Talks to the parent over IPC:
+//   → { type: 'ready', port, model, version, algorithm, onnxPath, features, workers, threadsPerWorker, logged }
+//   ← { type: 'cpu', id }   → { type: 'cpu:reply', id, user, system, maxRssKiB, loopDelay, counters }
+//   ← { type: 'count', id } → { type: 'count:reply', id, logged }
+//   ← { type: 'stop' }      → close(), then { type: 'stopped', logged (rows in the SQLite file), pending } and exit
+// The process environment is NOT read for settings (env: {}), so a DATABASE_URL in the shell cannot
+// redirect the benchmark; only the overrides below count.
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import SqliteDatabase from 'better-sqlite3';
+import { bootstrapDemo } from '../../dist/pipelines/demo-bootstrap.js';
+import { loadConfig } from '../../dist/config/index.js';
+import { buildApp } from '../../dist/server/app.js';
+
+const overrides = JSON.parse(process.argv[2] ?? '{}');
+
+async function main() {
+  if (overrides.DATABASE_URL) throw new Error('this benchmark server counts logged rows in <VITALS_HOME>/vitals.db: use SQLite');
+  const settings = loadConfig({ env: {}, dotenvFile: false, overrides: { HOST: '127.0.0.1', PORT: 0, LOG_LEVEL: 'silent', ...overrides } });
+  // 'warn' rather than silent: a failing prediction-log flush is logged at error level and should show.
+  const vitals = await buildApp(settings, { logger: { level: settings.LOG_LEVEL === 'silent' ? 'warn' : settings.LOG_LEVEL } });
+  const { app, services } = vitals;
+  if (settings.VITALS_DEMO) await bootstrapDemo(services.registry);
+  const version = await services.registry.getVersion('breast-cancer', 'production');
+  const onnxPath = services.registry.artifacts.pathOf(version.artifact.sha256);
+  await app.listen({ host: settings.HOST, port: settings.PORT });
+  const { port } = app.server.address();
+  const countLogged = () => services.predictionLog.count(version.model_id);
+  const histogram = async (name) => {
+    const v = (await services.metrics.registry.getSingleMetric(name)?.get())?.values ?? [];
+    return { sum: v.filter((x) => x.metricName?.endsWith('_sum')).reduce((a, x) => a + x.value, 0), count: v.filter((x) => x.metricName?.endsWith('_count')).reduce((a, x) => a + x.value, 0) };
+  };
+  // Times every prediction-log flush (PredictionLog's private write(rows), wrapped here without
+  // changing src/). On SQLite a flush runs synchronously on the main thread, so its duration is
+  // time the event loop could not serve requests.
+  const flushes = { count: 0, rows: 0, ms: 0, max_ms: 0 };
+  const plog = services.predictionLog;
+  if (typeof plog.write === 'function') {
+    const write = plog.write;
+    plog.write = async function (rows) {
+      const t = performance.now();
+      try {
+        return await write.call(this, rows);
+      } finally {
+        const ms = performance.now() - t;
+        flushes.count++;
+        flushes.rows += rows.length;
+        flushes.ms += ms;
+        flushes.max_ms = Math.max(flushes.max_ms, ms);
+      }
+    };
+  }
+  const counters = async () => ({
+    log_flushes: { ...flushes },
+    batch_rows: await histogram('vitals_inference_batch_size'),
+    inference_seconds: await histogram('vitals_inference_duration_seconds'),
+  });
+
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+
+  process.on('message', async (msg) => {
+    if (msg?.type === 'cpu') {
+      // CPU time of the whole process (inference workers included), and the event-loop delay since
+      // the previous question (then reset), as a measure of how long the main thread was blocked.
+      const loopDelay = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
+      loop.reset();
+      process.send({ type: 'cpu:reply', id: msg.id, ...process.cpuUsage(), maxRssKiB: process.resourceUsage().maxRSS, loopDelay, counters: await counters() });
+    } else if (msg?.type === 'count') {
+      process.send({ type: 'count:reply', id: msg.id, logged: await countLogged() });
+    } else if (msg?.type === 'stop') {
+      // close() must drain the prediction log: count the rows afterwards, from the database file.
+      await vitals.close();
+      const file = join(settings.VITALS_HOME, 'vitals.db');
+      const sqlite = new SqliteDatabase(file, { readonly: true });
+      const logged = sqlite.prepare('select count(*) as n from prediction_logs where model_id = ?').get(version.model_id).n;
+      sqlite.close();
+      process.send({ type: 'stopped', logged, pending: services.predictionLog.pending }, () => process.exit(0));
+    }
+  });
+  process.on('disconnect', () => process.exit(1)); // parent died: do not linger
+
+  process.send({
+    type: 'ready',
+    port,
+    model: version.model_name,
+    version: version.version,
+    algorithm: version.params?.algorithm ?? null,
+    onnxPath,
+    sha256: version.artifact.sha256,
+    features: version.input_spec.features.map((f) => f.name),
+    workers: services.pool.workers,
+    threadsPerWorker: services.pool.threadsPerWorker,
+    logged: await countLogged(),
+  });
+}
+
+main().catch((err) => {
+  console.error(err?.stack ?? err);
+  process.send?.({ type: 'error', message: String(err?.message ?? err) });
+  process.exitCode = 1;
+});

@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# Throwaway RabbitMQ node for integration tests (no Docker), on 127.0.0.1 only.
+#
+#   scripts/services/rabbitmq.sh install  # apt-get install rabbitmq-server if missing (idempotent)
+#   scripts/services/rabbitmq.sh start    # install if needed, start, wait for AMQP; prints RABBITMQ_URL=... last
+#   scripts/services/rabbitmq.sh stop     # graceful stop (SIGTERM, then SIGKILL after 30 s)
+#   scripts/services/rabbitmq.sh kill     # SIGKILL: a broker that vanishes without a goodbye
+#   scripts/services/rabbitmq.sh status   # exit 0 if running, 3 if not
+#   scripts/services/rabbitmq.sh url      # prints the AMQP URL only
+#
+# start/stop can be repeated any number of times (the fault tests do). Messages survive a stop:
+# the node keeps its own data dir under <repo>/.services/rabbitmq (gitignored).
+#
+# Environment:
+#   VITALS_RABBITMQ_PORT   AMQP port (default 56720). The Erlang distribution port is PORT+1,
+#                          rabbitmqctl's distribution ports PORT+2..PORT+11 (the defaults,
+#                          AMQP+20000 and 35672.., would exceed 65535 or clash with a system node).
+#
+# The node is named vitals-test-PORT@localhost, so it never collides with a system
+# `rabbit@host` node; the Debian package's own service is not started (policy-rc.d).
+# Credentials are RabbitMQ's defaults (guest/guest), which RabbitMQ accepts on loopback only.
+set -euo pipefail
+
+PORT="${VITALS_RABBITMQ_PORT:-56720}"
+HOST=127.0.0.1
+START_TIMEOUT_S=90
+STOP_TIMEOUT_S=30
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
+BASE="$REPO_ROOT/.services/rabbitmq-$PORT"
+# The wrapper script (launcher) forwards SIGTERM as a clean shutdown; the node writes its own
+# (beam) pid to NODE_PID_FILE. `kill` must hit the node itself: SIGKILL to the wrapper orphans it.
+LAUNCHER_PID_FILE="$BASE/launcher.pid"
+NODE_PID_FILE="$BASE/node.pid"
+LOG_FILE="$BASE/server.log"
+NODE="vitals-test-$PORT@localhost"
+RMQ_BIN=/usr/lib/rabbitmq/bin
+URL="amqp://guest:guest@$HOST:$PORT/"
+
+log() { printf '[rabbitmq] %s\n' "$*" >&2; }
+die() { printf '[rabbitmq] ERROR: %s\n' "$*" >&2; exit 1; }
+
+[[ "$PORT" =~ ^[0-9]+$ ]] && (( PORT > 0 && PORT + 11 < 65536 )) \
+  || die "VITALS_RABBITMQ_PORT must be a TCP port number below 65525, got '$PORT'"
+
+find_server() { [[ -x "$RMQ_BIN/rabbitmq-server" ]]; }
+
+install_rabbitmq() {
+  find_server && return 0
+  command -v apt-get >/dev/null 2>&1 \
+    || die "rabbitmq-server not found and apt-get is unavailable; install RabbitMQ manually"
+  local sudo=()
+  if (( EUID != 0 )); then
+    command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null \
+      || die "rabbitmq-server not found; run as root or: sudo apt-get install -y --no-install-recommends rabbitmq-server"
+    sudo=(sudo -n)
+  fi
+  local policy=/usr/sbin/policy-rc.d added_policy=0
+  if [[ ! -e "$policy" ]]; then
+    # Keep the package from starting its own node on :5672 (exit 101 = action forbidden).
+    printf '#!/bin/sh\n# temporary, scripts/services/rabbitmq.sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+    "${sudo[@]}" chmod 0755 "$policy"
+    added_policy=1
+    # shellcheck disable=SC2064
+    trap "${sudo[*]} rm -f '$policy'" EXIT
+  fi
+  log "rabbitmq-server not found; installing the Debian package with apt-get..."
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 || die "apt-get update failed"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends rabbitmq-server >&2 \
+    || die "apt-get install rabbitmq-server failed"
+  if (( added_policy )); then "${sudo[@]}" rm -f "$policy"; trap - EXIT; fi
+  find_server || die "rabbitmq-server installed but $RMQ_BIN/rabbitmq-server is missing"
+}
+
+# Everything the node reads or writes lives under $BASE; /etc/rabbitmq is ignored.
+node_env() {
+  export HOME="$BASE"   # the Erlang cookie (.erlang.cookie) lives here
+  export RABBITMQ_CONF_ENV_FILE="$BASE/rabbitmq-env.conf"
+  export RABBITMQ_NODENAME="$NODE"
+  export RABBITMQ_NODE_IP_ADDRESS="$HOST"
+  export RABBITMQ_NODE_PORT="$PORT"
+  export RABBITMQ_DIST_PORT=$(( PORT + 1 ))
+  export RABBITMQ_CTL_DIST_PORT_MIN=$(( PORT + 2 ))
+  export RABBITMQ_CTL_DIST_PORT_MAX=$(( PORT + 11 ))
+  export RABBITMQ_CONFIG_FILE="$BASE/rabbitmq.conf"
+  export RABBITMQ_ADVANCED_CONFIG_FILE="$BASE/advanced.config"
+  export RABBITMQ_ENABLED_PLUGINS_FILE="$BASE/enabled_plugins"
+  export RABBITMQ_MNESIA_BASE="$BASE/mnesia"
+  export RABBITMQ_LOG_BASE="$BASE/log"
+  export RABBITMQ_PID_FILE="$NODE_PID_FILE"
+  export ERL_EPMD_ADDRESS="$HOST"   # an epmd we start listens on loopback only
+  # The distribution listener too (Erlang binds it to every interface by default).
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+}
+
+write_config() {
+  mkdir -p "$BASE/mnesia" "$BASE/log"
+  : >"$BASE/rabbitmq-env.conf"
+  echo '[].' >"$BASE/enabled_plugins"
+  echo '[].' >"$BASE/advanced.config"
+  cat >"$BASE/rabbitmq.conf" <<EOF
+# Generated by scripts/services/rabbitmq.sh on every start; do not edit.
+listeners.tcp.1 = $HOST:$PORT
+loopback_users.guest = true
+log.file.level = warning
+log.console = false
+# Tests fill a few thousand messages; never block publishers on a small CI disk.
+disk_free_limit.absolute = 50MB
+EOF
+}
+
+alive() {
+  local pid
+  [[ -f "$1" ]] || return 1
+  pid="$(cat "$1" 2>/dev/null)"
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null
+}
+pid_alive() { alive "$NODE_PID_FILE" || alive "$LAUNCHER_PID_FILE"; }
+
+port_open() { (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null; }
+
+# AMQP listeners start as the last boot step, so an open port means the node takes connections.
+wait_ready() {
+  local deadline=$(( SECONDS + START_TIMEOUT_S ))
+  while (( SECONDS < deadline )); do
+    if ! pid_alive; then
+      tail -n 40 "$LOG_FILE" >&2 2>/dev/null || true
+      die "RabbitMQ exited during startup (log: $LOG_FILE, $BASE/log)"
+    fi
+    port_open && return 0
+    sleep 0.3
+  done
+  tail -n 40 "$LOG_FILE" >&2 2>/dev/null || true
+  die "RabbitMQ did not accept connections on $HOST:$PORT within ${START_TIMEOUT_S}s"
+}
+
+cmd_start() {
+  install_rabbitmq
+  mkdir -p "$BASE"
+  if pid_alive; then
+    wait_ready
+    log "already running on $HOST:$PORT (node $NODE)"
+    echo "RABBITMQ_URL=$URL"
+    return 0
+  fi
+  port_open && die "port $HOST:$PORT is already served by something else; stop it or set VITALS_RABBITMQ_PORT"
+  write_config
+  node_env
+  log "starting RabbitMQ node $NODE on $HOST:$PORT (data: $BASE)"
+  # setsid: the node outlives this script and is not killed with the caller's process group.
+  rm -f "$LAUNCHER_PID_FILE" "$NODE_PID_FILE"
+  # Redirecting the whole subshell (and exec) leaves no shell behind holding the caller's stdout/stderr.
+  (cd "$BASE" && exec setsid "$RMQ_BIN/rabbitmq-server") </dev/null >"$LOG_FILE" 2>&1 &
+  echo $! >"$LAUNCHER_PID_FILE"
+  wait_ready
+  log "ready"
+  echo "RABBITMQ_URL=$URL"
+}
+
+cmd_stop() {
+  local signal="${1:-TERM}"
+  if ! pid_alive; then log "not running"; rm -f "$LAUNCHER_PID_FILE" "$NODE_PID_FILE"; return 0; fi
+  local node launcher pids=()
+  node="$(cat "$NODE_PID_FILE" 2>/dev/null || true)"
+  launcher="$(cat "$LAUNCHER_PID_FILE" 2>/dev/null || true)"
+  [[ -n "$node" ]] && pids+=("$node")
+  [[ -n "$launcher" ]] && pids+=("$launcher")
+  log "stopping (SIG$signal, node pid ${node:-?})"
+  if [[ "$signal" == KILL ]]; then
+    kill -KILL "${pids[@]}" 2>/dev/null || true
+  else
+    # SIGTERM to the node runs RabbitMQ's own clean shutdown (the launcher would forward it too).
+    kill -TERM "${node:-$launcher}" 2>/dev/null || true
+  fi
+  local deadline=$(( SECONDS + STOP_TIMEOUT_S ))
+  while kill -0 "${pids[@]}" 2>/dev/null; do
+    if (( SECONDS >= deadline )); then
+      log "still running after ${STOP_TIMEOUT_S}s; sending SIGKILL"
+      kill -KILL "${pids[@]}" 2>/dev/null || true
+      deadline=$(( SECONDS + 10 ))
+    fi
+    sleep 0.2
+  done
+  # Wait for the listener to go away too, so an immediate start does not see a busy port.
+  while port_open; do sleep 0.1; done
+  rm -f "$LAUNCHER_PID_FILE" "$NODE_PID_FILE"
+  log "stopped"
+}
+
+cmd_status() {
+  if pid_alive && port_open; then log "running on $HOST:$PORT (node $NODE)"; exit 0; fi
+  log "not running"
+  exit 3
+}
+
+case "${1:-}" in
+  install) install_rabbitmq ;;
+  start)   cmd_start ;;
+  stop)    cmd_stop TERM ;;
+  kill)    cmd_stop KILL ;;
+  status)  cmd_status ;;
+  url)     echo "$URL" ;;
+  *)       echo "usage: $0 install|start|stop|kill|status|url" >&2; exit 2 ;;
+esac

@@ -1,0 +1,78 @@
+/**
+ * Alert rules evaluated on every monitoring report. Each rule gives a condition that is firing or
+ * not; the alert store turns transitions into firing/resolved alerts, deduplicated by
+ * model + version + rule, and re-notifies a still-firing alert only after the cooldown.
+ */
+import type { AlertSeverity } from './notifiers.js';
+import type { MonitoringReport } from './monitoring-report.js';
+
+export interface AlertThresholds {
+  minAccuracy: number;
+  maxP95LatencyMs: number;
+  maxErrorRate: number;
+}
+
+export interface AlertCondition {
+  rule: 'data_drift' | 'decay' | 'accuracy_below' | 'latency_p95_above' | 'error_rate_above';
+  severity: AlertSeverity;
+  firing: boolean;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+export function evaluateAlertRules(report: MonitoringReport, t: AlertThresholds): AlertCondition[] {
+  const name = `${report.model_name} ${report.version}`;
+  const out: AlertCondition[] = [];
+  const drift = report.drift;
+  if (drift) {
+    out.push({
+      rule: 'data_drift',
+      severity: drift.dataset_drift ? 'critical' : 'warning',
+      firing: drift.drift_detected,
+      message: drift.drift_detected
+        ? `${name}: data drift in ${drift.drifted_features.length} feature(s): ${drift.drifted_features.slice(0, 5).join(', ')}`
+        : `${name}: no data drift`,
+      details: { drifted_features: drift.drifted_features, drift_score: drift.drift_score },
+    });
+  }
+  const decay = report.decay;
+  if (decay?.sufficient && decay.current_accuracy !== null) {
+    out.push({
+      rule: 'decay',
+      severity: 'critical',
+      firing: decay.decay_detected,
+      message: decay.decay_detected
+        ? `${name}: accuracy fell from ${decay.baseline_accuracy?.toFixed(3)} to ${decay.current_accuracy.toFixed(3)} over ${decay.labels} labels`
+        : `${name}: no decay`,
+      details: { current_accuracy: decay.current_accuracy, baseline_accuracy: decay.baseline_accuracy, accuracy_decay: decay.accuracy_decay, labels: decay.labels },
+    });
+    out.push({
+      rule: 'accuracy_below',
+      severity: 'critical',
+      firing: decay.current_accuracy < t.minAccuracy,
+      message: `${name}: accuracy ${decay.current_accuracy.toFixed(3)} (minimum ${t.minAccuracy})`,
+      details: { current_accuracy: decay.current_accuracy, minimum: t.minAccuracy },
+    });
+  }
+  if (report.operations.p95_latency_ms !== null) {
+    out.push({
+      rule: 'latency_p95_above',
+      severity: 'warning',
+      firing: report.operations.p95_latency_ms > t.maxP95LatencyMs,
+      message: `${name}: p95 latency ${report.operations.p95_latency_ms.toFixed(0)} ms (limit ${t.maxP95LatencyMs} ms)`,
+      details: { p95_latency_ms: report.operations.p95_latency_ms, limit_ms: t.maxP95LatencyMs },
+    });
+  }
+  if (report.operations.requests > 0) {
+    out.push({
+      rule: 'error_rate_above',
+      severity: 'critical',
+      firing: report.operations.error_rate > t.maxErrorRate,
+      message: `${name}: error rate ${pct(report.operations.error_rate)} (limit ${pct(t.maxErrorRate)})`,
+      details: { error_rate: report.operations.error_rate, errors: report.operations.errors, requests: report.operations.requests },
+    });
+  }
+  return out;
+}

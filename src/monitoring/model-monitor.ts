@@ -1,0 +1,269 @@
+/**
+ * Runs monitoring checks: reads a version's window from the prediction log, builds the report,
+ * stores it as a time series, exports gauges, and turns alert conditions into firing/resolved
+ * alerts that the notifier delivers.
+ */
+import { type Transaction, sql } from 'kysely';
+import { nowIso, uuidv7 } from '../ids.js';
+import type { Metrics } from '../metrics.js';
+import type { ModelRegistry, ModelVersion } from '../registry/index.js';
+import type { AlertsTable, Database, Schema } from '../store/index.js';
+import { type AlertCondition, type AlertThresholds, evaluateAlertRules } from './alert-rules.js';
+import { type MonitoringReport, buildMonitoringReport } from './monitoring-report.js';
+import type { AlertNotification, AlertNotifier, AlertSeverity } from './notifiers.js';
+import type { PredictionLog } from './prediction-log.js';
+
+export interface MonitorOptions {
+  windowSize: number;
+  driftThreshold: number;
+  decayThreshold: number;
+  thresholds: AlertThresholds;
+  cooldownSeconds: number;
+  /** run a check after this many new predictions of a version (0: only on the interval) */
+  checkEveryPredictions: number;
+  /** when given, alert.fired / alert.resolved events go to `alerts` on the bus in the alert's transaction */
+  outbox?: AlertOutbox;
+}
+
+/** The messaging outbox, as the monitor uses it. */
+export interface AlertOutbox {
+  enqueueEvent(tx: Transaction<Schema>, topic: string, type: string, data: Record<string, unknown>, options?: { key?: string | null }): Promise<string>;
+}
+
+export interface Alert {
+  id: string;
+  model_id: string;
+  model_name: string;
+  version: string | null;
+  rule: string;
+  severity: AlertSeverity;
+  dedup_key: string;
+  status: 'firing' | 'resolved';
+  message: string;
+  details: Record<string, unknown>;
+  fired_at: string;
+  last_seen_at: string;
+  resolved_at: string | null;
+}
+
+export interface ModelStatus {
+  model_id: string;
+  model_name: string;
+  latest: MonitoringReport | null;
+  versions: MonitoringReport[];
+  recent_alerts: Alert[];
+}
+
+export class ModelMonitor {
+  private readonly sinceCheck = new Map<string, number>();
+  private readonly running = new Map<string, Promise<MonitoringReport>>();
+
+  constructor(
+    private readonly database: Database,
+    private readonly registry: ModelRegistry,
+    private readonly log: PredictionLog,
+    private readonly metrics: Metrics,
+    private readonly notifier: AlertNotifier,
+    readonly options: MonitorOptions,
+  ) {}
+
+  /** Called for every logged prediction: triggers a check every N predictions of a version. */
+  observe(versionId: string | null, count = 1): void {
+    if (!versionId || this.options.checkEveryPredictions <= 0) return;
+    const n = (this.sinceCheck.get(versionId) ?? 0) + count;
+    if (n < this.options.checkEveryPredictions) {
+      this.sinceCheck.set(versionId, n);
+      return;
+    }
+    this.sinceCheck.set(versionId, 0);
+    void this.checkVersion(versionId).catch(() => undefined);
+  }
+
+  /** One check of one version; concurrent calls for the same version share the run. */
+  checkVersion(versionId: string): Promise<MonitoringReport> {
+    let run = this.running.get(versionId);
+    if (!run) {
+      run = this.runCheck(versionId).finally(() => this.running.delete(versionId));
+      this.running.set(versionId, run);
+    }
+    return run;
+  }
+
+  private async runCheck(versionId: string): Promise<MonitoringReport> {
+    const version = await this.registry.getVersion(versionId);
+    const report = buildMonitoringReport({
+      model: { id: version.model_id, name: version.model_name },
+      version: { id: version.id, version: version.version, labels: version.output_spec.labels, metrics: version.metrics },
+      profile: await this.registry.referenceProfile(version.id),
+      window: await this.log.window(version.id, this.options.windowSize),
+      labelled: await this.log.labelledWindow(version.id, this.options.windowSize),
+      windowLimit: this.options.windowSize,
+      driftThreshold: this.options.driftThreshold,
+      decayThreshold: this.options.decayThreshold,
+    });
+    await this.database.db
+      .insertInto('monitoring_checks')
+      .values({
+        id: uuidv7(),
+        model_id: version.model_id,
+        version_id: version.id,
+        status: report.status,
+        window_size: report.window.size,
+        drift_score: report.drift?.drift_score ?? null,
+        health_score: report.health.score,
+        accuracy: report.decay.current_accuracy,
+        estimated_accuracy: report.decay.estimated_accuracy,
+        report: JSON.stringify(report),
+        created_at: report.timestamp,
+      })
+      .execute();
+    this.exportGauges(version, report);
+    await this.applyAlerts(version, evaluateAlertRules(report, this.options.thresholds));
+    return report;
+  }
+
+  /** Checks every live aliased version (production, challenger, staging) of every model. */
+  async checkAll(): Promise<MonitoringReport[]> {
+    const reports: MonitoringReport[] = [];
+    for (const model of await this.registry.listModels()) {
+      for (const v of await this.versionsToWatch(model.id)) reports.push(await this.checkVersion(v.id));
+    }
+    return reports;
+  }
+
+  async status(modelRef: string): Promise<ModelStatus> {
+    const model = await this.registry.getModel(modelRef);
+    const versions: MonitoringReport[] = [];
+    for (const v of await this.versionsToWatch(model.id)) {
+      const latest = await this.latestReport(v.id);
+      if (latest) versions.push(latest);
+    }
+    const production = model.aliases.production;
+    return {
+      model_id: model.id,
+      model_name: model.name,
+      latest: versions.find((r) => r.version === production) ?? versions[0] ?? null,
+      versions,
+      recent_alerts: await this.listAlerts({ modelId: model.id, limit: 20 }),
+    };
+  }
+
+  async latestReport(versionId: string): Promise<MonitoringReport | null> {
+    const row = await this.database.db.selectFrom('monitoring_checks').select('report').where('version_id', '=', versionId).orderBy('id', 'desc').limit(1).executeTakeFirst();
+    return row ? (JSON.parse(row.report) as MonitoringReport) : null;
+  }
+
+  /** The time series of checks of a model (newest last), for charts. */
+  async history(modelRef: string, limit = 200) {
+    const model = await this.registry.getModel(modelRef);
+    const rows = await this.database.db
+      .selectFrom('monitoring_checks')
+      .select(['id', 'version_id', 'status', 'window_size', 'drift_score', 'health_score', 'accuracy', 'estimated_accuracy', 'created_at'])
+      .where('model_id', '=', model.id)
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.reverse();
+  }
+
+  async listAlerts(filter: { modelId?: string; status?: 'firing' | 'resolved'; limit?: number } = {}): Promise<Alert[]> {
+    let q = this.database.db.selectFrom('alerts').selectAll();
+    if (filter.modelId) q = q.where('model_id', '=', filter.modelId);
+    if (filter.status) q = q.where('status', '=', filter.status);
+    const rows = await q.orderBy('id', 'desc').limit(filter.limit ?? 100).execute();
+    const names = new Map((await this.registry.listModels()).map((m) => [m.id, m.name]));
+    const versions = new Map<string, string>();
+    for (const r of rows) {
+      if (r.version_id && !versions.has(r.version_id)) versions.set(r.version_id, await this.registry.getVersion(r.version_id).then((v) => v.version, () => r.version_id!));
+    }
+    return rows.map((r) => toAlert(r, names.get(r.model_id) ?? r.model_id, r.version_id ? (versions.get(r.version_id) ?? null) : null));
+  }
+
+  private async versionsToWatch(modelId: string): Promise<ModelVersion[]> {
+    return (await this.registry.listVersions(modelId)).filter((v) => v.status !== 'archived' && v.aliases.length > 0);
+  }
+
+  private exportGauges(version: ModelVersion, report: MonitoringReport): void {
+    const labels = { model: version.model_name, version: version.version };
+    this.metrics.monitoringChecks.inc({ model: version.model_name, status: report.status });
+    this.metrics.healthScore.set(labels, report.health.score);
+    if (report.drift) this.metrics.driftScore.set(labels, report.drift.drift_score);
+    if (report.decay.current_accuracy !== null) this.metrics.accuracy.set(labels, report.decay.current_accuracy);
+    if (report.decay.estimated_accuracy !== null) this.metrics.estimatedAccuracy.set(labels, report.decay.estimated_accuracy);
+    if (report.decay.accuracy_decay !== null && report.decay.sufficient) this.metrics.accuracyDecay.set(labels, report.decay.accuracy_decay);
+  }
+
+  private async applyAlerts(version: ModelVersion, conditions: AlertCondition[]): Promise<void> {
+    const now = nowIso();
+    for (const c of conditions) {
+      const dedupKey = `${version.model_id}:${version.id}:${c.rule}`;
+      const open = await this.database.db.selectFrom('alerts').selectAll().where('dedup_key', '=', dedupKey).where('status', '=', 'firing').executeTakeFirst();
+      if (c.firing && !open) {
+        const row: AlertsTable = {
+          id: uuidv7(),
+          model_id: version.model_id,
+          version_id: version.id,
+          rule: c.rule,
+          severity: c.severity,
+          dedup_key: dedupKey,
+          status: 'firing',
+          message: c.message,
+          details: JSON.stringify(c.details),
+          fired_at: now,
+          last_seen_at: now,
+          last_notified_at: now,
+          resolved_at: null,
+        };
+        await this.database.db.transaction().execute(async (tx) => {
+          await tx.insertInto('alerts').values(row).execute();
+          await this.options.outbox?.enqueueEvent(tx, 'alerts', 'alert.fired', { ...toAlert(row, version.model_name, version.version) }, { key: dedupKey });
+        });
+        this.notify('firing', row, version);
+      } else if (c.firing && open) {
+        const due = !open.last_notified_at || Date.now() - Date.parse(open.last_notified_at) >= this.options.cooldownSeconds * 1000;
+        const update = { last_seen_at: now, message: c.message, details: JSON.stringify(c.details), ...(due ? { last_notified_at: now } : {}) };
+        await this.database.db.updateTable('alerts').set(update).where('id', '=', open.id).execute();
+        if (due) this.notify('firing', { ...open, ...update }, version);
+      } else if (!c.firing && open) {
+        const update = { status: 'resolved', resolved_at: now, last_seen_at: now };
+        await this.database.db.transaction().execute(async (tx) => {
+          await tx.updateTable('alerts').set(update).where('id', '=', open.id).execute();
+          const resolved = toAlert({ ...open, ...update, message: c.message }, version.model_name, version.version);
+          await this.options.outbox?.enqueueEvent(tx, 'alerts', 'alert.resolved', { ...resolved }, { key: dedupKey });
+        });
+        this.notify('resolved', { ...open, ...update, message: c.message }, version);
+      }
+    }
+    const firing = await this.database.db
+      .selectFrom('alerts')
+      .select(['severity', sql<number>`count(*)`.as('n')])
+      .where('status', '=', 'firing')
+      .groupBy('severity')
+      .execute();
+    this.metrics.alertsFiring.reset();
+    for (const f of firing) this.metrics.alertsFiring.set({ severity: f.severity }, Number(f.n));
+  }
+
+  private notify(event: AlertNotification['event'], row: AlertsTable, version: ModelVersion): void {
+    this.notifier.notify({ event, alert: toAlert(row, version.model_name, version.version) });
+  }
+}
+
+function toAlert(r: AlertsTable, modelName: string, version: string | null): Alert {
+  return {
+    id: r.id,
+    model_id: r.model_id,
+    model_name: modelName,
+    version,
+    rule: r.rule,
+    severity: r.severity as AlertSeverity,
+    dedup_key: r.dedup_key,
+    status: r.status as Alert['status'],
+    message: r.message,
+    details: JSON.parse(r.details),
+    fired_at: r.fired_at,
+    last_seen_at: r.last_seen_at,
+    resolved_at: r.resolved_at,
+  };
+}
+

@@ -1,0 +1,169 @@
+/**
+ * Decoders for compressed transfer syntaxes, each behind one function that returns the frame in
+ * the native layout (interleaved samples, little-endian words). The wasm codecs are the
+ * Cornerstone builds of libjpeg-turbo, CharLS and OpenJPEG; JPEG Lossless (process 14) is
+ * jpeg-lossless-decoder-js; RLE is our own (see rle-decoder.ts). Codecs load on first use.
+ */
+import { createRequire } from 'node:module';
+import { Decoder as LosslessJpegDecoder } from 'jpeg-lossless-decoder-js';
+import { VitalsError } from '../errors.js';
+import { type CodestreamSize, j2kCodestreamOffset, j2kSize, jpegFrameSize } from './codestream-headers.js';
+import { decodeRleFrame } from './rle-decoder.js';
+
+interface FrameInfo {
+  width: number;
+  height: number;
+  bitsPerSample: number;
+  componentCount: number;
+  isSigned?: boolean;
+}
+interface WasmDecoder {
+  getEncodedBuffer(length: number): Uint8Array;
+  getDecodedBuffer(): Uint8Array;
+  decode(): void;
+  getFrameInfo(): FrameInfo;
+  getInterleaveMode?(): number;
+  delete(): void;
+}
+type CodecModule = Record<string, new () => WasmDecoder>;
+
+const require = createRequire(import.meta.url);
+const codecs = new Map<string, Promise<CodecModule>>();
+
+function loadCodec(pkg: string): Promise<CodecModule> {
+  let m = codecs.get(pkg);
+  if (!m) {
+    const factory = require(`${pkg}/decodewasmjs`) as (opts: object) => Promise<CodecModule>;
+    // The codecs print progress (OpenJPEG's [INFO] lines) to stdout; keep our output ours.
+    m = factory({ print: () => undefined, printErr: () => undefined });
+    codecs.set(pkg, m);
+  }
+  return m;
+}
+
+export type CodecName = 'jpeg-baseline' | 'jpeg-lossless' | 'jpeg-ls' | 'jpeg-2000' | 'rle';
+
+/** Compressed transfer syntaxes and the decoder for each. */
+export const COMPRESSED_SYNTAXES: Record<string, CodecName> = {
+  '1.2.840.10008.1.2.4.50': 'jpeg-baseline',
+  '1.2.840.10008.1.2.4.51': 'jpeg-baseline',
+  '1.2.840.10008.1.2.4.57': 'jpeg-lossless',
+  '1.2.840.10008.1.2.4.70': 'jpeg-lossless',
+  '1.2.840.10008.1.2.4.80': 'jpeg-ls',
+  '1.2.840.10008.1.2.4.81': 'jpeg-ls',
+  '1.2.840.10008.1.2.4.90': 'jpeg-2000',
+  '1.2.840.10008.1.2.4.91': 'jpeg-2000',
+  '1.2.840.10008.1.2.4.201': 'jpeg-2000',
+  '1.2.840.10008.1.2.4.202': 'jpeg-2000',
+  '1.2.840.10008.1.2.4.203': 'jpeg-2000',
+  '1.2.840.10008.1.2.5': 'rle',
+};
+
+export interface FrameGeometry {
+  rows: number;
+  columns: number;
+  samplesPerPixel: number;
+  bitsAllocated: number;
+}
+
+function checkDeclared(size: CodestreamSize | undefined, g: FrameGeometry, codec: CodecName): CodestreamSize {
+  if (!size) throw new VitalsError('INVALID_IMAGE', `the ${codec} frame has no readable header; the pixel data is corrupted`);
+  if (size.width !== g.columns || size.height !== g.rows || size.components !== g.samplesPerPixel) {
+    throw new VitalsError(
+      'UNPROCESSABLE_IMAGE',
+      `the ${codec} frame declares ${size.width}×${size.height}×${size.components} but the DICOM header says ${g.columns}×${g.rows}×${g.samplesPerPixel}`,
+    );
+  }
+  return size;
+}
+
+async function runWasm(pkg: string, className: string, encoded: Uint8Array, g: FrameGeometry): Promise<{ data: Uint8Array; info: FrameInfo; interleave?: number }> {
+  const mod = await loadCodec(pkg);
+  let decoder: WasmDecoder | undefined;
+  try {
+    decoder = new mod[className]!();
+    decoder.getEncodedBuffer(encoded.length).set(encoded);
+    decoder.decode();
+  } catch (err) {
+    // An aborted wasm instance stays broken: drop it so the next frame gets a fresh one.
+    if (err instanceof WebAssembly.RuntimeError || /abort/i.test(String((err as Error)?.message ?? err))) codecs.delete(pkg);
+    else
+      try {
+        decoder?.delete();
+      } catch {
+        codecs.delete(pkg);
+      }
+    throw new VitalsError('INVALID_IMAGE', `could not decode the compressed frame (${className}: ${describe(err)})`);
+  }
+  try {
+    const info = decoder.getFrameInfo();
+    if (info.width !== g.columns || info.height !== g.rows) {
+      throw new VitalsError('UNPROCESSABLE_IMAGE', `the decoded frame is ${info.width}×${info.height}, the DICOM header says ${g.columns}×${g.rows}`);
+    }
+    const interleave = decoder.getInterleaveMode?.();
+    return { data: decoder.getDecodedBuffer().slice(), info, interleave }; // copy out of wasm memory
+  } finally {
+    try {
+      decoder.delete();
+    } catch {
+      codecs.delete(pkg);
+    }
+  }
+}
+
+function describe(err: unknown): string {
+  if (typeof err === 'number') return 'the codestream is corrupted'; // a C++ exception pointer from the wasm codec
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Planar (RRR…GGG…BBB…) to interleaved (RGBRGB…), for 8-bit samples. */
+export function planarToInterleaved(data: Uint8Array, pixels: number, samples: number, bytesPerSample = 1): Uint8Array {
+  const out = new Uint8Array(data.length);
+  for (let s = 0; s < samples; s++)
+    for (let p = 0; p < pixels; p++)
+      for (let b = 0; b < bytesPerSample; b++) out[(p * samples + s) * bytesPerSample + b] = data[(s * pixels + p) * bytesPerSample + b]!;
+  return out;
+}
+
+/** Decodes one compressed frame to native layout bytes. */
+export async function decodeCompressedFrame(codec: CodecName, encoded: Uint8Array, g: FrameGeometry): Promise<Uint8Array> {
+  const pixels = g.rows * g.columns;
+  switch (codec) {
+    case 'rle':
+      return decodeRleFrame(encoded, g.rows, g.columns, g.samplesPerPixel, g.bitsAllocated);
+    case 'jpeg-baseline': {
+      const size = checkDeclared(jpegFrameSize(encoded), g, codec);
+      if (size.precision > 8) {
+        throw new VitalsError('UNSUPPORTED_MEDIA_TYPE', `${size.precision}-bit JPEG Extended frames are not supported (only 8-bit baseline/extended); ask the sender for JPEG Lossless, JPEG-LS or JPEG 2000`);
+      }
+      return (await runWasm('@cornerstonejs/codec-libjpeg-turbo-8bit', 'JPEGDecoder', encoded, g)).data;
+    }
+    case 'jpeg-ls': {
+      checkDeclared(jpegFrameSize(encoded), g, codec);
+      const { data, info, interleave } = await runWasm('@cornerstonejs/codec-charls', 'JpegLSDecoder', encoded, g);
+      const bytes = info.bitsPerSample > 8 ? 2 : 1;
+      return g.samplesPerPixel > 1 && interleave === 0 ? planarToInterleaved(data, pixels, g.samplesPerPixel, bytes) : data;
+    }
+    case 'jpeg-2000': {
+      checkDeclared(j2kSize(encoded), g, codec);
+      const offset = j2kCodestreamOffset(encoded) ?? 0;
+      const { data } = await runWasm('@cornerstonejs/codec-openjpeg', 'J2KDecoder', encoded.subarray(offset), g);
+      return data;
+    }
+    case 'jpeg-lossless': {
+      const size = checkDeclared(jpegFrameSize(encoded), g, codec);
+      const numBytes = g.bitsAllocated <= 8 ? 1 : 2;
+      let out: ArrayBufferView;
+      try {
+        const copy = new Uint8Array(encoded); // a copy (Buffer.slice would be a view): the decoder takes an ArrayBuffer
+        out = new LosslessJpegDecoder().decode(copy.buffer, 0, copy.length, numBytes) as ArrayBufferView;
+      } catch (err) {
+        throw new VitalsError('INVALID_IMAGE', `could not decode the JPEG Lossless frame (${describe(err)})`);
+      }
+      const expected = pixels * size.components * numBytes;
+      const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+      if (bytes.length < expected) throw new VitalsError('INVALID_IMAGE', 'the JPEG Lossless frame decoded to fewer pixels than its header declares');
+      return bytes.subarray(0, expected);
+    }
+  }
+}

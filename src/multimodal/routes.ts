@@ -1,0 +1,153 @@
+/**
+ * Multi-modality endpoints (the seed's `/api/v1/multi-modality/…`): an image (DICOM, NIfTI, PNG,
+ * JPEG, TIFF) with an optional report, a report alone, and studies pulled from a DICOMweb PACS.
+ * Responses are de-identified; logs carry counts and codes, never attribute values.
+ */
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { VitalsError } from '../errors.js';
+import type { Services } from '../server/app.js';
+import { TRANSFER_SYNTAXES } from './dicom-tags.js';
+import { DicomwebClient } from './dicomweb-client.js';
+import { formatsFromSetting } from './medical-image.js';
+import { DEFAULT_MAX_TEXT_CHARS, MultiModalityProcessor, type MultiModalityResult } from './processor.js';
+import type { ReportType } from './text-report.js';
+
+const REPORT_TYPES = ['radiology', 'clinical', 'pathology', 'other'] as const;
+
+const textBody = z.object({
+  text: z.string().min(1).max(DEFAULT_MAX_TEXT_CHARS).describe('the report: radiology, clinical or pathology free text'),
+  report_type: z.enum(REPORT_TYPES).default('radiology'),
+});
+
+const dicomwebBody = z.object({
+  study_instance_uid: z.string().regex(/^[0-9.]{1,64}$/).optional(),
+  series_instance_uid: z.string().regex(/^[0-9.]{1,64}$/).optional(),
+  modality: z.string().regex(/^[A-Z]{1,16}$/).optional(),
+  study_date: z.string().regex(/^\d{8}(-\d{8})?$/).optional().describe('YYYYMMDD or a range YYYYMMDD-YYYYMMDD'),
+  limit: z.number().int().min(1).max(100).default(10).describe('most instances to retrieve and process'),
+  text_report: z.string().max(DEFAULT_MAX_TEXT_CHARS).optional(),
+  report_type: z.enum(REPORT_TYPES).default('radiology'),
+});
+
+interface FormData {
+  file?: { bytes: Buffer; filename: string };
+  fields: Record<string, string>;
+}
+
+async function readForm(req: FastifyRequest): Promise<FormData> {
+  if (!req.isMultipart()) throw new VitalsError('MISSING_FILE', 'send multipart/form-data with the image in a field named "file" (curl -F "file=@scan.dcm" -F modality=CT)');
+  const form: FormData = { fields: {} };
+  for await (const part of req.parts()) {
+    if (part.type === 'file') {
+      const bytes = await part.toBuffer();
+      if (part.fieldname === 'file') form.file = { bytes, filename: part.filename };
+    } else if (typeof part.value === 'string') form.fields[part.fieldname] = part.value;
+  }
+  return form;
+}
+
+function reportType(v: string | undefined): ReportType {
+  if (v === undefined || v === '') return 'radiology';
+  if ((REPORT_TYPES as readonly string[]).includes(v)) return v as ReportType;
+  throw new VitalsError('VALIDATION_FAILED', `report_type must be one of ${REPORT_TYPES.join(', ')}`, { fields: [{ field: 'report_type', message: 'unknown report type' }] });
+}
+
+/** The response is the seed's shape; acquisition facts stay internal (they feed monitoring). */
+function publicResult(r: MultiModalityResult & { facts?: unknown }): MultiModalityResult {
+  const { facts: _facts, ...rest } = r;
+  return rest;
+}
+
+export function multimodalRoutes(s: Services): FastifyPluginAsync {
+  return async (base) => {
+    const app = base.withTypeProvider<ZodTypeProvider>();
+    const settings = s.settings;
+    const maxFileBytes = Math.round(settings.MAX_IMAGE_SIZE_MB * 1024 * 1024);
+    const processor = new MultiModalityProcessor({
+      maxFileBytes,
+      supportedFormats: settings.SUPPORTED_IMAGE_FORMATS,
+      limits: { maxDecodedBytes: Math.round(settings.MAX_DECODED_IMAGE_MB * 1024 * 1024) },
+      deid: { salt: settings.DEID_SALT, dates: settings.DEID_DATES },
+    });
+    if (settings.MULTI_MODALITY_ENABLED && processor.ephemeralSalt) {
+      app.log.warn('DEID_SALT is not set: patient pseudonyms and remapped UIDs are stable only until this process restarts');
+    }
+    const ensureEnabled = () => {
+      if (!settings.MULTI_MODALITY_ENABLED) throw new VitalsError('FEATURE_DISABLED', 'multi-modality processing is disabled (MULTI_MODALITY_ENABLED=false)');
+    };
+    const tags = ['multi-modality'];
+
+    const processUpload = async (req: FastifyRequest, requireReport: boolean) => {
+      ensureEnabled();
+      const form = await readForm(req);
+      if (!form.file) throw new VitalsError('MISSING_FILE', 'no file field in the form: send the image in a field named "file"');
+      if (requireReport && !form.fields.text_report?.trim()) {
+        throw new VitalsError('VALIDATION_FAILED', 'process-multi-modality needs both an image (file) and a report (text_report)', { fields: [{ field: 'text_report', message: 'is required' }] });
+      }
+      const result = await processor.processImagingData({
+        bytes: form.file.bytes,
+        filename: form.file.filename,
+        modality: form.fields.modality,
+        textReport: form.fields.text_report,
+        reportType: reportType(form.fields.report_type),
+      });
+      req.log.info({ format: result.image.format, bytes: form.file.bytes.byteLength, entities: result.text_report?.entities.length ?? 0 }, 'multi-modality image processed');
+      return publicResult(result);
+    };
+
+    app.post(
+      '/api/v1/multi-modality/process-image',
+      { schema: { tags, summary: 'Process a medical image (multipart: file, modality, text_report): metadata (de-identified), statistics, report', consumes: ['multipart/form-data'] } },
+      async (req) => processUpload(req, false),
+    );
+
+    app.post(
+      '/api/v1/multi-modality/process-multi-modality',
+      { schema: { tags, summary: 'Process an image together with its report (multipart: file, modality, text_report)', consumes: ['multipart/form-data'] } },
+      async (req) => processUpload(req, true),
+    );
+
+    app.post('/api/v1/multi-modality/process-text', { schema: { tags, summary: 'Structure a report: sections, entities with status, findings, measurements', body: textBody } }, async (req) => {
+      ensureEnabled();
+      const analysis = processor.processTextOnly(req.body.text, req.body.report_type);
+      return { ...analysis, processed_at: new Date().toISOString() };
+    });
+
+    app.get('/api/v1/multi-modality/capabilities', { schema: { tags, summary: 'Accepted formats, limits and transfer syntaxes' } }, async () => ({
+      enabled: settings.MULTI_MODALITY_ENABLED,
+      supported_formats: [...formatsFromSetting(settings.SUPPORTED_IMAGE_FORMATS)],
+      max_image_size_mb: settings.MAX_IMAGE_SIZE_MB,
+      max_decoded_image_mb: settings.MAX_DECODED_IMAGE_MB,
+      dicom_transfer_syntaxes: Object.keys(TRANSFER_SYNTAXES),
+      deidentification: { profile: 'DICOM PS3.15 Basic Application Level Confidentiality Profile', dates: settings.DEID_DATES, stable_pseudonyms: !processor.ephemeralSalt },
+      dicomweb: settings.DICOMWEB_URL ? { configured: true } : { configured: false },
+    }));
+
+    app.post(
+      '/api/v1/multi-modality/dicomweb/process',
+      { schema: { tags, summary: 'Find instances on the DICOMweb server (QIDO-RS), retrieve them (WADO-RS) and process each', body: dicomwebBody } },
+      async (req) => {
+        ensureEnabled();
+        if (!settings.DICOMWEB_URL) throw new VitalsError('FEATURE_DISABLED', 'no DICOMweb server is configured: set DICOMWEB_URL (e.g. http://127.0.0.1:8042/dicom-web)');
+        const client = new DicomwebClient({ baseUrl: settings.DICOMWEB_URL, token: settings.DICOMWEB_TOKEN, maxResponseBytes: maxFileBytes + 1024 * 1024 });
+        const b = req.body;
+        const refs = await client.searchInstances({ StudyInstanceUID: b.study_instance_uid, SeriesInstanceUID: b.series_instance_uid, Modality: b.modality, StudyDate: b.study_date, limit: b.limit });
+        const processed: MultiModalityResult[] = [];
+        const failed: Array<{ index: number; code: string; message: string }> = [];
+        for (const [index, ref] of refs.slice(0, b.limit).entries()) {
+          try {
+            const bytes = await client.retrieveInstance(ref);
+            processed.push(publicResult(await processor.processImagingData({ bytes, filename: 'instance.dcm', textReport: b.text_report, reportType: b.report_type })));
+          } catch (err) {
+            if (!(err instanceof VitalsError)) throw err;
+            failed.push({ index, code: err.code, message: err.message });
+          }
+        }
+        req.log.info({ matched: refs.length, processed: processed.length, failed: failed.length }, 'DICOMweb instances processed');
+        return { matched: refs.length, processed: processed.length, results: processed, failed, processed_at: new Date().toISOString() };
+      },
+    );
+  };
+}

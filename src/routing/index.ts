@@ -1,0 +1,2 @@
+export * from './growthbook-hash.js';
+export * from './traffic-router.js';

@@ -1,0 +1,208 @@
+/**
+ * Distribution distances for drift monitoring.
+ *
+ * - `populationStabilityIndex`: PSI = sum_i (c_i - r_i) * ln(c_i / r_i) over bins, where r_i and
+ *   c_i are the reference and current shares of bin i.
+ *   Binning: quantile bins of the *reference* — interior edges are the reference quantiles at
+ *   k/bins, k = 1..bins-1 (numpy's default linear interpolation), duplicates removed (heavy ties
+ *   give fewer bins); the outer bins are open (-inf, e_1) and [e_last, +inf) so current values
+ *   outside the reference range are counted. Bins are closed on the left: x falls in
+ *   [e_k, e_{k+1}) (numpy `searchsorted(edges, x, side='right')`).
+ *   Empty bins: a share of exactly 0 is replaced by epsilon = 1e-4 (in that sample only, without
+ *   renormalising) so the logarithm stays finite; this is the convention of Evidently and most
+ *   PSI implementations. Rule of thumb: < 0.1 no significant change, 0.1–0.25 moderate, > 0.25 major.
+ * - `wassersteinDistance`: first Wasserstein (earth mover's) distance between the two empirical
+ *   distributions, = integral |F_a - F_b| dx (`scipy.stats.wasserstein_distance(a, b)`).
+ * - `normalisedWasserstein(reference, current)`: W / std(reference), the standard deviation with
+ *   ddof = 0 (numpy's default), floored at 0.001 so a constant reference does not divide by zero —
+ *   Evidently's "wasserstein" drift measure (drift when >= 0.1, i.e. a shift of 0.1 reference sd).
+ * - `jensenShannonDistance`: sqrt of the Jensen–Shannon divergence with log base 2 (so in [0, 1]);
+ *   equals `scipy.spatial.distance.jensenshannon(p, q, base=2)`. Inputs are normalised to sum 1.
+ */
+import { assertFiniteArray, pairwiseSum } from './special.js';
+
+/** PSI's replacement share for an empty bin. */
+export const PSI_EPSILON = 1e-4;
+
+function sortedFloat64(values: readonly number[], what: string): Float64Array {
+  assertFiniteArray(values, what);
+  return Float64Array.from(values).sort();
+}
+
+/** numpy's default ("linear", type 7) quantile of sorted data, with numpy's lerp rounding. */
+export function quantileLinear(sorted: ArrayLike<number>, q: number): number {
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  const vi = (n - 1) * q;
+  const prev = Math.min(Math.max(Math.floor(vi), 0), n - 1);
+  const next = Math.min(prev + 1, n - 1);
+  const gamma = vi - prev;
+  const a = sorted[prev];
+  const b = sorted[next];
+  const diff = b - a;
+  return gamma >= 0.5 ? b - diff * (1 - gamma) : a + diff * gamma;
+}
+
+/** Number of edges <= x (numpy `searchsorted(edges, x, side='right')`). */
+function binIndex(edges: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = edges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (edges[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export interface PsiDetails {
+  psi: number;
+  /** interior bin edges (reference quantiles, deduplicated) */
+  edges: number[];
+  /** per-bin shares before the epsilon replacement */
+  reference_shares: number[];
+  current_shares: number[];
+  /** per-bin contributions (c - r) ln(c / r) after the epsilon replacement */
+  contributions: number[];
+}
+
+/** PSI with its per-bin breakdown (see the module comment for the binning and epsilon rules). */
+export function populationStabilityIndexDetails(
+  reference: readonly number[],
+  current: readonly number[],
+  options: { bins?: number } = {},
+): PsiDetails {
+  const bins = options.bins ?? 10;
+  if (!Number.isInteger(bins) || bins < 1) throw new RangeError(`populationStabilityIndex: bins must be a positive integer (got ${bins})`);
+  if (reference.length === 0 || current.length === 0) throw new RangeError('populationStabilityIndex: empty sample');
+  const ref = sortedFloat64(reference, 'reference');
+  assertFiniteArray(current, 'current');
+  const edges: number[] = [];
+  for (let k = 1; k < bins; k++) {
+    const e = quantileLinear(ref, k / bins);
+    if (edges.length === 0 || e !== edges[edges.length - 1]) edges.push(e);
+  }
+  const nb = edges.length + 1;
+  const refCounts = new Array<number>(nb).fill(0);
+  const curCounts = new Array<number>(nb).fill(0);
+  for (const x of ref) refCounts[binIndex(edges, x)]++;
+  for (const x of current) curCounts[binIndex(edges, x)]++;
+  const reference_shares = refCounts.map((c) => c / ref.length);
+  const current_shares = curCounts.map((c) => c / current.length);
+  const contributions = reference_shares.map((r0, i) => {
+    const r = r0 === 0 ? PSI_EPSILON : r0;
+    const c = current_shares[i] === 0 ? PSI_EPSILON : current_shares[i];
+    return (c - r) * Math.log(c / r);
+  });
+  return { psi: pairwiseSum(contributions), edges, reference_shares, current_shares, contributions };
+}
+
+/** Population Stability Index of `current` against `reference` on `bins` reference-quantile bins. */
+export function populationStabilityIndex(
+  reference: readonly number[],
+  current: readonly number[],
+  options: { bins?: number } = {},
+): number {
+  return populationStabilityIndexDetails(reference, current, options).psi;
+}
+
+/** First Wasserstein distance between two samples (`scipy.stats.wasserstein_distance`). */
+export function wassersteinDistance(a: readonly number[], b: readonly number[]): number {
+  if (a.length === 0 || b.length === 0) throw new RangeError('wassersteinDistance: empty sample');
+  const u = sortedFloat64(a, 'a');
+  const v = sortedFloat64(b, 'b');
+  const nu = u.length;
+  const nv = v.length;
+  // Merge walk over the distinct pooled values x_0 < x_1 < ...: between x_k and x_{k+1} both
+  // ECDFs are constant (right-continuous: every value <= x_k counted), contributing
+  // |F_u(x_k) - F_v(x_k)| * (x_{k+1} - x_k).
+  const terms = new Float64Array(nu + nv);
+  let nTerms = 0;
+  let i = 0;
+  let j = 0;
+  while (i < nu || j < nv) {
+    const x = j >= nv || (i < nu && u[i] <= v[j]) ? u[i] : v[j];
+    while (i < nu && u[i] <= x) i++;
+    while (j < nv && v[j] <= x) j++;
+    if (i === nu && j === nv) break;
+    const next = j >= nv || (i < nu && u[i] <= v[j]) ? u[i] : v[j];
+    terms[nTerms++] = Math.abs(i / nu - j / nv) * (next - x);
+  }
+  return pairwiseSum(terms, 0, nTerms);
+}
+
+/**
+ * Wasserstein distance in units of the reference standard deviation (ddof = 0), with the
+ * standard deviation floored at 0.001 (Evidently's normalisation).
+ */
+export function normalisedWasserstein(reference: readonly number[], current: readonly number[]): number {
+  const w = wassersteinDistance(reference, current);
+  const n = reference.length;
+  let mean = 0;
+  for (const x of reference) mean += x;
+  mean /= n;
+  let ss = 0;
+  for (const x of reference) ss += (x - mean) ** 2;
+  const sd = Math.sqrt(ss / n);
+  return w / Math.max(sd, 0.001);
+}
+
+function alignDistributions(
+  p: Readonly<Record<string, number>> | readonly number[],
+  q: Readonly<Record<string, number>> | readonly number[],
+): [number[], number[]] {
+  if (Array.isArray(p) !== Array.isArray(q)) {
+    throw new TypeError('jensenShannonDistance: p and q must both be arrays or both be records');
+  }
+  if (Array.isArray(p)) {
+    const qa = q as readonly number[];
+    if (p.length !== qa.length) throw new RangeError(`jensenShannonDistance: lengths differ (${p.length} vs ${qa.length})`);
+    return [[...p], [...qa]];
+  }
+  const pr = p as Readonly<Record<string, number>>;
+  const qr = q as Readonly<Record<string, number>>;
+  const keys = [...new Set([...Object.keys(pr), ...Object.keys(qr)])].sort();
+  return [keys.map((k) => pr[k] ?? 0), keys.map((k) => qr[k] ?? 0)];
+}
+
+/** x * ln(x / y) with scipy's `rel_entr` conventions (0 when x = 0; +inf when y = 0 < x). */
+function relEntr(x: number, y: number): number {
+  if (x > 0 && y > 0) return x * Math.log(x / y);
+  if (x === 0 && y >= 0) return 0;
+  return Infinity;
+}
+
+/**
+ * Jensen–Shannon distance between two discrete distributions (arrays aligned by index, or
+ * records aligned by key with missing keys = 0). Inputs are normalised to sum to 1, so counts
+ * are fine. Base 2 by default (result in [0, 1]).
+ */
+export function jensenShannonDistance(
+  p: Readonly<Record<string, number>> | readonly number[],
+  q: Readonly<Record<string, number>> | readonly number[],
+  options: { base?: number } = {},
+): number {
+  const base = options.base ?? 2;
+  const [pa, qa] = alignDistributions(p, q);
+  if (pa.length === 0) throw new RangeError('jensenShannonDistance: empty distributions');
+  for (const [arr, what] of [[pa, 'p'], [qa, 'q']] as const) {
+    for (let i = 0; i < arr.length; i++) {
+      if (!Number.isFinite(arr[i]) || arr[i] < 0) throw new RangeError(`jensenShannonDistance: ${what}[${i}] = ${arr[i]}`);
+    }
+  }
+  const ps = pairwiseSum(pa);
+  const qs = pairwiseSum(qa);
+  if (!(ps > 0) || !(qs > 0)) throw new RangeError('jensenShannonDistance: a distribution sums to 0');
+  const left: number[] = [];
+  const right: number[] = [];
+  for (let i = 0; i < pa.length; i++) {
+    const pi = pa[i] / ps;
+    const qi = qa[i] / qs;
+    const m = (pi + qi) / 2;
+    left.push(relEntr(pi, m));
+    right.push(relEntr(qi, m));
+  }
+  const js = (pairwiseSum(left) + pairwiseSum(right)) / Math.log(base);
+  // rounding can leave a (-1e-17)-sized negative divergence for identical inputs
+  return Math.sqrt(Math.max(js / 2, 0));
+}
