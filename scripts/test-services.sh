@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs the service-backed integration tests (test/services/**) against a real
-# PostgreSQL started on 127.0.0.1 by scripts/services/postgres.sh.
+# Runs the service-backed integration tests (test/services/**) against real
+# services on 127.0.0.1: PostgreSQL (scripts/services/postgres.sh), Orthanc with
+# DICOMweb (orthanc.sh), an SMTP server (smtp.sh: aiosmtpd), promtool
+# (prometheus.sh) and the Python peers pydicom/nibabel (python-peers.sh).
 #
 #   bash scripts/test-services.sh [extra vitest args...]    (npm run test:services)
 #
@@ -14,10 +16,15 @@ cd "$REPO_ROOT"
 PG="$REPO_ROOT/scripts/services/postgres.sh"
 
 STARTED_PG=0
+STARTED_ORTHANC=0
+ORTHANC="$REPO_ROOT/scripts/services/orthanc.sh"
 cleanup() {
   local rc=$?
   if (( STARTED_PG )); then
     bash "$PG" stop || echo "[test-services] WARNING: failed to stop PostgreSQL" >&2
+  fi
+  if (( STARTED_ORTHANC )); then
+    bash "$ORTHANC" stop || echo "[test-services] WARNING: failed to stop Orthanc" >&2
   fi
   exit "$rc"
 }
@@ -27,6 +34,13 @@ if ! bash "$PG" status >/dev/null 2>&1; then
   STARTED_PG=1   # set before start so a half-started server is stopped too
 fi
 bash "$PG" start >/dev/null   # progress/errors go to stderr; fails the script on error
+
+# Tools and peers the other service tests need (each script is idempotent).
+bash "$REPO_ROOT/scripts/services/smtp.sh" >&2
+bash "$REPO_ROOT/scripts/services/prometheus.sh" >&2
+bash "$REPO_ROOT/scripts/services/python-peers.sh" >&2
+if ! bash "$ORTHANC" status >/dev/null 2>&1; then STARTED_ORTHANC=1; fi
+bash "$ORTHANC" start >&2
 
 DATABASE_URL_TEST="$(bash "$PG" url)"
 export DATABASE_URL_TEST

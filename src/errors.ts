@@ -24,6 +24,7 @@ export const errorCodes = {
   UPSTREAM_FAILED: 502,
   MODEL_NOT_LOADED: 503,
   SHUTTING_DOWN: 503,
+  LOG_BACKLOG_FULL: 503,
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

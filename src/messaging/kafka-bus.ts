@@ -17,6 +17,7 @@ import {
   Admin,
   Consumer,
   type Message,
+  type MessageToProduce,
   type MessagesStream,
   ProduceAcks,
   Producer,
@@ -58,6 +59,7 @@ export interface KafkaBusOptions {
 }
 
 type KafkaMessage = Message<string, string, string, string>;
+type KafkaRecord = MessageToProduce<string, string, string, string>;
 type KafkaStream = MessagesStream<string, string, string, string>;
 
 export class KafkaBus implements MessageBus {
@@ -67,10 +69,15 @@ export class KafkaBus implements MessageBus {
   private readonly ensured = new Map<string, Promise<void>>();
   private readonly subscriptions = new Set<KafkaSubscription>();
   private lastError: string | null = null;
+  /** publishes waiting for the one send in flight (see `send`) */
+  private readonly waiting: Array<{ messages: KafkaRecord[]; resolve: () => void; reject: (err: unknown) => void }> = [];
+  private sending = false;
+  private closed = false;
 
   constructor(private readonly options: KafkaBusOptions) {}
 
   async connect(): Promise<void> {
+    if (this.closed) throw new Error('the Kafka bus is closed');
     this.producer ??= new Producer({
       clientId: `${this.options.clientId}-producer`,
       bootstrapBrokers: this.options.bootstrapServers,
@@ -110,23 +117,65 @@ export class KafkaBus implements MessageBus {
     const publishedAt = new Date().toISOString();
     try {
       await withTimeout(Promise.all([...new Set(messages.map((m) => m.topic))].map((t) => this.ensureTopic(t))), timeout, 'Kafka did not answer in time');
-      await withTimeout(
-        this.producer!.send({
-          messages: messages.map((m) => ({
-            topic: m.topic,
-            key: m.key ?? undefined,
-            value: m.value,
-            headers: { ...m.headers, [HEADER.messageId]: m.id, [HEADER.publishedAt]: publishedAt },
-          })),
-        }),
-        timeout,
-        'Kafka did not acknowledge the publish in time',
+      await this.send(
+        messages.map((m) => ({
+          topic: m.topic,
+          key: m.key ?? undefined,
+          value: m.value,
+          headers: { ...m.headers, [HEADER.messageId]: m.id, [HEADER.publishedAt]: publishedAt },
+        })),
       );
       this.lastError = null;
     } catch (err) {
       this.lastError = errorText(err);
       throw new Error(`Kafka publish failed (${this.options.bootstrapServers.join(',')}): ${this.lastError}`, { cause: err });
     }
+  }
+
+  /**
+   * One produce request in flight at a time; publishes that arrive meanwhile are coalesced into the
+   * next request. Concurrent sends of the idempotent producer can reach a partition out of sequence
+   * (OUT_OF_ORDER_SEQUENCE_NUMBER); serialising them keeps order too, and coalescing keeps throughput.
+   */
+  private send(messages: KafkaRecord[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ messages, resolve, reject });
+      void this.pump();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    if (this.sending) return;
+    this.sending = true;
+    try {
+      while (this.waiting.length) {
+        const group = [this.waiting.shift()!];
+        let count = group[0]!.messages.length;
+        while (this.waiting.length && count + this.waiting[0]!.messages.length <= 2000) {
+          const next = this.waiting.shift()!;
+          count += next.messages.length;
+          group.push(next);
+        }
+        try {
+          await this.connect();
+          await withTimeout(this.producer!.send({ messages: group.flatMap((g) => g.messages) }), this.options.publishTimeoutMs ?? 10_000, 'Kafka did not acknowledge the publish in time');
+          for (const g of group) g.resolve();
+        } catch (err) {
+          for (const g of group) g.reject(err);
+          // The idempotent producer's state (id, epoch, sequences) may be unusable after this: start afresh.
+          if (/sequence|fenced|producer id|epoch|did not acknowledge/i.test(errorText(err))) await this.resetProducer();
+        }
+      }
+    } finally {
+      this.sending = false;
+    }
+  }
+
+  private async resetProducer(): Promise<void> {
+    const old = this.producer;
+    this.producer = undefined;
+    if (old) await forceClose(old);
+    await this.connect();
   }
 
   async subscribe<T = unknown>(topic: string, group: string, handler: MessageHandler<T>, options: SubscribeOptions = {}): Promise<Subscription> {
@@ -142,7 +191,7 @@ export class KafkaBus implements MessageBus {
   /** Produces dead letters (used by subscriptions). */
   async sendDeadLetter(topic: string, key: string | null, value: string, headers: Record<string, string>): Promise<void> {
     await this.ensureTopic(topic);
-    await this.producer!.send({ messages: [{ topic, key: key ?? undefined, value, headers }] });
+    await this.send([{ topic, key: key ?? undefined, value, headers }]);
   }
 
   async status(): Promise<BusStatus> {
@@ -225,6 +274,8 @@ export class KafkaBus implements MessageBus {
   }
 
   private async shutdown(): Promise<void> {
+    this.closed = true;
+    for (const w of this.waiting.splice(0)) w.reject(new Error('the Kafka bus is closed'));
     const closing = [this.producer && forceClose(this.producer), this.admin && withTimeout(this.admin.close(), 5000, 'close timed out').catch(() => undefined)];
     this.producer = undefined;
     this.admin = undefined;

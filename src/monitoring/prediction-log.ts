@@ -65,6 +65,9 @@ export interface PredictionLogOptions {
   onError?: (err: unknown) => void;
 }
 
+/** Rows accepted but not yet written, at most: ~100k rows is tens of MB. */
+export const MAX_QUEUED_ROWS = 100_000;
+
 export class PredictionLog {
   private queue: PredictionLogsTable[] = [];
   private timer?: NodeJS.Timeout;
@@ -84,6 +87,10 @@ export class PredictionLog {
 
   record(entry: PredictionRecord): string {
     if (this.closed) throw new VitalsError('SHUTTING_DOWN', 'the server is shutting down; retry against another replica');
+    // Bounded memory: while the database cannot keep up (or is down), refuse rather than grow without limit.
+    if (this.queue.length >= MAX_QUEUED_ROWS) {
+      throw new VitalsError('LOG_BACKLOG_FULL', `the prediction log has ${this.queue.length} rows waiting for the database; retry shortly`);
+    }
     const id = uuidv7();
     const now = nowIso();
     const truth = entry.ground_truth ?? null;
@@ -110,8 +117,10 @@ export class PredictionLog {
     });
     this.options.metrics?.predictionLogQueue.set(this.queue.length);
     for (const observe of this.observers) observe(entry.version_id ?? null);
-    if (this.queue.length >= this.options.batchSize) void this.flush();
-    else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.options.flushMs);
+    // One flush at a time: a full queue during a write is picked up when that write ends.
+    if (this.queue.length >= this.options.batchSize) {
+      if (!this.flushing) void this.flush();
+    } else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.options.flushMs);
     return id;
   }
 
@@ -139,6 +148,7 @@ export class PredictionLog {
       .finally(() => {
         this.flushing = undefined;
         this.options.metrics?.predictionLogQueue.set(this.queue.length);
+        if (this.queue.length >= this.options.batchSize) void this.flush();
       });
     await this.flushing;
   }
@@ -147,7 +157,11 @@ export class PredictionLog {
     // Chunks keep each statement under SQLite's and PostgreSQL's bound-parameter limits.
     const chunk = 200;
     await this.database.db.transaction().execute(async (tx) => {
-      for (let i = 0; i < rows.length; i += chunk) await tx.insertInto('prediction_logs').values(rows.slice(i, i + chunk)).execute();
+      for (let i = 0; i < rows.length; i += chunk) {
+        await tx.insertInto('prediction_logs').values(rows.slice(i, i + chunk)).execute();
+        // better-sqlite3 writes on this thread: let waiting requests run between chunks.
+        await new Promise((r) => setImmediate(r));
+      }
       // Summaries only: features and image facts stay in the log (no patient data on the bus).
       await this.options.outbox?.enqueueEvents(tx, 'predictions', rows.map((r) => ({ type: 'prediction.recorded', key: r.model_id, data: predictionEvent(r) })));
     });
@@ -216,6 +230,7 @@ export class PredictionLog {
   /** Stops accepting rows and writes what is queued; retries a failing database a few times. */
   async close(): Promise<void> {
     this.closed = true;
+    while (this.flushing) await this.flushing; // a write in flight must finish before the database closes
     for (let attempt = 0; attempt < 5 && this.queue.length; attempt++) {
       await this.flush();
       if (this.queue.length) await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));

@@ -63,6 +63,7 @@ const RESOLVE_TTL_MS = 2000;
 export class Predictor {
   private readonly served = new Map<string, Promise<ServedModel>>();
   private readonly resolved = new Map<string, { versionId: string; at: number }>();
+  private readonly resolving = new Map<string, Promise<ModelVersion>>();
   private readonly batcher: DynamicBatcher<Float32Array, RowResult>;
   private readonly cache: PredictionCache<RowResult>;
   private fileModel?: Promise<ServedModel>;
@@ -99,7 +100,13 @@ export class Predictor {
     let version: ModelVersion | undefined;
     if (hit && Date.now() - hit.at < RESOLVE_TTL_MS) versionId = hit.versionId;
     else {
-      version = await this.registry.resolve(ref);
+      // Single flight: when the entry expires under load, one lookup serves every waiting request.
+      let lookup = this.resolving.get(ref);
+      if (!lookup) {
+        lookup = this.registry.resolve(ref).finally(() => this.resolving.delete(ref));
+        this.resolving.set(ref, lookup);
+      }
+      version = await lookup;
       versionId = version.id;
       this.resolved.set(ref, { versionId, at: Date.now() });
     }
