@@ -3,7 +3,7 @@
  * list, predict, clear errors; and `serve` draining the prediction log on SIGTERM.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -47,6 +47,29 @@ describe('vitals CLI', () => {
     const badConfig = vitals(home, ['models', 'list'], { DEVICE: 'tpu' });
     expect(badConfig.code).toBe(78);
     expect(badConfig.err).toMatch(/DEVICE="tpu"/);
+  });
+});
+
+describe('vitals drift', () => {
+  it('prints a per-feature table and exits 1 only when the data drifted', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vitals-drift-'));
+    const [header, ...lines] = readFileSync(data, 'utf8').trim().split('\n');
+    const cols = header!.split(',');
+    const radius = cols.indexOf('mean_radius');
+    const shifted = lines.map((l) => {
+      const v = l.split(',');
+      v[radius] = String(Number(v[radius]) * 1.5);
+      return v.join(',');
+    });
+    writeFileSync(join(dir, 'same.csv'), [header, ...lines.slice(0, 300)].join('\n'));
+    writeFileSync(join(dir, 'shifted.csv'), [header, ...shifted].join('\n'));
+    const same = vitals(dir, ['drift', '--baseline-data', data, '--new-data', join(dir, 'same.csv')]);
+    expect(same.code).toBe(0);
+    expect(same.out).toMatch(/0 of 31 features drifted/);
+    const drifted = vitals(dir, ['drift', '--baseline-data', data, '--new-data', join(dir, 'shifted.csv')]);
+    expect(drifted.code).toBe(1);
+    expect(drifted.out).toMatch(/mean_radius\s+ks\s+\S+\s+\S+\s+\S+\s+DRIFT/);
+    expect(drifted.out).toMatch(/1 of 31 features drifted/);
   });
 });
 
