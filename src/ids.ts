@@ -1,4 +1,17 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
+
+// Randomness drawn 4 KiB at a time: one syscall per ~400 ids instead of two per id (hot path).
+const pool = Buffer.alloc(4096);
+let poolOffset = pool.length;
+function randomChunk(n: number): Buffer {
+  if (poolOffset + n > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const out = pool.subarray(poolOffset, poolOffset + n);
+  poolOffset += n;
+  return out;
+}
 
 /**
  * UUIDv7 (RFC 9562): 48-bit Unix-ms timestamp then randomness, so ids sort by creation time
@@ -13,9 +26,9 @@ export function uuidv7(now = Date.now()): string {
     now = lastMs;
   } else {
     lastMs = now;
-    seq = randomBytes(2).readUInt16BE(0) & 0x7ff;
+    seq = randomChunk(2).readUInt16BE(0) & 0x7ff;
   }
-  const b = randomBytes(16);
+  const b = Buffer.from(randomChunk(16));
   b.writeUIntBE(now, 0, 6);
   b[6] = 0x70 | (seq >> 8);
   b[7] = seq & 0xff;
