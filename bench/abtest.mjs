@@ -2,7 +2,7 @@
 // Release-test routing benchmark: what variant assignment costs per request, and what routing adds
 // to the predict path, as ratios against the plain predict path measured in the same run.
 //
-//   npm run build && node bench/abtest.mjs [--duration 2] [--rounds 5] [--concurrency 32] [--wait-idle 10]
+//   npm run build && node bench/abtest.mjs [--duration 1] [--rounds 12] [--concurrency 32] [--wait-idle 10]
 //
 // Part 1 (micro): GrowthBook hash, TrafficRouter.assign and a warm TrafficRouter.route, ns/op.
 // Part 2 (predict path, in process): Predictor.predictTabular with the demo models, prediction log
@@ -25,8 +25,8 @@ import { FOREIGN_LOAD_WARN_CORES, codeInfo, foreignCores, loadCsvRows, machineBu
 
 const { values: args } = parseArgs({
   options: {
-    duration: { type: 'string', default: '2' },
-    rounds: { type: 'string', default: '5' },
+    duration: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '12' },
     concurrency: { type: 'string', default: '32' },
     'micro-ops': { type: 'string', default: '2000000' },
     'wait-idle': { type: 'string', default: '10' },
@@ -113,7 +113,7 @@ async function drive(seconds) {
 }
 
 const modes = ['plain', 'router-idle', 'ab-100', 'ab-50', 'shadow'];
-const acc = Object.fromEntries(modes.map((m) => [m, { done: 0, seconds: 0, cpuUs: 0, latencies: [], foreign: [], perRound: [] }]));
+const acc = Object.fromEntries(modes.map((m) => [m, { done: 0, seconds: 0, cpuUs: 0, latencies: [], foreign: [], perRound: [], cpuPerRound: [] }]));
 const other = await waitForQuiet({ maxWaitS: Number(args['wait-idle']) });
 for (let r = 0; r < ROUNDS; r++) {
   const order = modes.map((_, j) => modes[(j + r) % modes.length]);
@@ -131,7 +131,8 @@ for (let r = 0; r < ROUNDS; r++) {
     a.seconds += res.seconds;
     a.cpuUs += cpu.user + cpu.system;
     a.latencies.push(...res.latencies);
-    a.perRound.push(round(res.done / res.seconds, 0));
+    a.perRound.push(res.done / res.seconds);
+    a.cpuPerRound.push((cpu.user + cpu.system) / res.done);
     a.foreign.push(foreignCores({ busy0, busy1: machineBusyMs(), ownCpuMs: (cpu.user + cpu.system) / 1000, seconds: res.seconds }));
   }
 }
@@ -139,11 +140,31 @@ for (const t of await s.abTests.list()) await s.abTests.stop(t.id, { reason: 'be
 await closeServices(s);
 rmSync(home, { recursive: true, force: true });
 
+// Ratios are taken round by round (each mode against the plain run of the same round, seconds
+// apart) and the median is reported: other load on a shared machine drifts slower than a round.
+const median = (xs) => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+const roundRatios = (m, key) => acc[m][key].map((x, r) => x / acc.plain[key][r]);
 const summary = Object.fromEntries(
   modes.map((m) => {
     const a = acc[m];
     const sorted = Float64Array.from(a.latencies).sort();
-    return [m, { rps: a.done / a.seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99), cpu_us_per_req: a.cpuUs / a.done, other_load: Math.max(...a.foreign), per_round: a.perRound }];
+    return [
+      m,
+      {
+        rps: a.done / a.seconds,
+        p50: percentile(sorted, 50),
+        p99: percentile(sorted, 99),
+        cpu_us_per_req: a.cpuUs / a.done,
+        other_load: Math.max(...a.foreign),
+        per_round: a.perRound.map((x) => round(x, 0)),
+        rps_ratio_median: median(roundRatios(m, 'perRound')),
+        rps_ratio_range: [Math.min(...roundRatios(m, 'perRound')), Math.max(...roundRatios(m, 'perRound'))],
+        cpu_ratio_median: median(roundRatios(m, 'cpuPerRound')),
+      },
+    ];
   }),
 );
 const plain = summary.plain;
@@ -155,9 +176,10 @@ const table = modes.map((m) => {
     'p50 ms': round(x.p50, 3),
     'p99 ms': round(x.p99, 3),
     'CPU µs/req': round(x.cpu_us_per_req, 1),
-    'req/s ÷ plain': round(x.rps / plain.rps, 3),
+    'req/s ÷ plain (median of rounds)': round(x.rps_ratio_median, 3),
+    'range': `${round(x.rps_ratio_range[0], 2)}–${round(x.rps_ratio_range[1], 2)}`,
+    'CPU/req ÷ plain (median)': round(x.cpu_ratio_median, 3),
     'p50 ÷ plain': round(x.p50 / plain.p50, 3),
-    'CPU ÷ plain': round(x.cpu_us_per_req / plain.cpu_us_per_req, 3),
     'other load': x.other_load,
   };
 });

@@ -89,7 +89,7 @@ describe('decisions', () => {
   it('rolls back when p95 latency is significantly worse beyond the tolerance', () => {
     const rng = mulberry32(7);
     const c = Array.from({ length: 600 }, () => 5 + rng() * 5);
-    const t = Array.from({ length: 600 }, () => 8 + rng() * 8);
+    const t = Array.from({ length: 600 }, () => 10 + rng() * 10);
     const m = (xs: number[]) => ({ n: xs.length, mean: xs.reduce((a, b) => a + b, 0) / xs.length, variance: 1 });
     const test = makeTest();
     const r = analyseTest(test, obs({ predictions: 600, latencies: c, latency: m(c) }, { predictions: 600, latencies: t, latency: m(t) }), {}, later(10));

@@ -8,6 +8,7 @@ import {
   growthbookHash,
   routableModelName,
   variantForBucket,
+  variantForBucketReference,
   type RoutableTest,
 } from '../src/routing/index.js';
 
@@ -56,6 +57,7 @@ describe('GrowthBook hashing', () => {
     expect(fnv1a32('')).toBe(0x811c9dc5);
     expect(fnv1a32('a')).toBe(0xe40c292c);
     expect(fnv1a32('foobar')).toBe(0xbf9cf968);
+    expect(fnv1a32('bar', fnv1a32('foo'))).toBe(fnv1a32('foobar')); // continuing a hash
   });
 
   it.each(HASH_CASES)('hash(%j, %j, v%i) = %j', (seed, value, version, expected) => {
@@ -96,6 +98,12 @@ describe('assignment', () => {
     }
     expect(treated / 20000).toBeGreaterThan(0.28);
     expect(treated / 20000).toBeLessThan(0.32);
+  });
+
+  it('the fast split test agrees with GrowthBook\'s range functions on every bucket', () => {
+    for (const split of [0.01, 0.05, 0.1, 0.2, 0.25, 0.3, 1 / 3, 0.5, 0.7, 0.9, 0.95, 0.99]) {
+      for (let k = 0; k < 10000; k++) expect(variantForBucket(k / 10000, split)).toBe(variantForBucketReference(k / 10000, split));
+    }
   });
 
   it('keeps canary users on the treatment as the ramp grows (top of [0, 1) is the treatment range)', () => {

@@ -4,7 +4,7 @@
  * and blue-green deploy / switch / rollback.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_DATA, DEMO_MODEL, bootstrapDemo } from '../src/pipelines/demo-bootstrap.js';
 import { parseCsv } from '../src/pipelines/trainers/index.js';
 import { type TestApp, startTestApp } from './helpers/app.js';
@@ -32,6 +32,10 @@ describe('release tests over HTTP', () => {
     challenger = demo!.challenger;
   });
   afterAll(() => t.dispose());
+  // A failed test must not leave its A/B test running into the next one.
+  afterEach(async () => {
+    for (const x of await t.services.abTests.list()) await t.services.abTests.stop(x.id, { reason: 'test cleanup' });
+  });
 
   it('routes predictions of an A/B test by user id, logs the variant, and feeds the test with ground truth', async () => {
     const created = await post(`${api}/create`, {
@@ -41,6 +45,7 @@ describe('release tests over HTTP', () => {
       traffic_split: 0.5,
       metric: 'accuracy',
       decision_mode: 'recommend-only',
+      hash_seed: 'routing-test', // fixed buckets: the same users meet the same variants in every run
     });
     expect(created.statusCode).toBe(200);
     const { test_id, message } = created.json();
@@ -210,6 +215,13 @@ describe('release tests over HTTP', () => {
     expect((await post(`${api}/cc_test/finalize`, { action: 'promote' })).statusCode).toBe(409);
     // put the demo back for the next test
     await t.services.registry.rollback(DEMO_MODEL, { reason: 'test reset' });
+  });
+
+  it('describes the release-test API in the OpenAPI document', async () => {
+    const doc = (await get('/docs/json')).json();
+    for (const path of ['/api/v1/mlops/ab-testing/create', '/api/v1/mlops/ab-testing/{test_id}/select-model', '/api/v1/mlops/deployments/{model}/switch-traffic']) {
+      expect(Object.keys(doc.paths)).toContain(path);
+    }
   });
 
   it('blue-green: deploy to the idle slot, health-check, switch, roll back with a reason', async () => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmbeddedBus, type BusMessage, type PlatformEvent, TopicMap } from '../src/messaging/index.js';
+import { EmbeddedBus, type BusMessage, type PlatformEvent, TopicMap, rabbitMqUrl } from '../src/messaging/index.js';
 import { buildTinyCnn } from '../src/onnx/index.js';
 import { type Database, openDatabase } from '../src/store/index.js';
 import { type TestApp, startTestApp } from './helpers/app.js';
@@ -29,6 +29,14 @@ busContract('embedded (SQLite)', {
     return new EmbeddedBus(database, { pollMs: 50, leaseMs: 1500, retentionHours: 0 });
   },
   redeliveryTimeoutMs: 10_000,
+});
+
+describe('settings', () => {
+  it('builds the AMQP URL from the seed settings unless RABBITMQ_URL is given', () => {
+    const seed = { RABBITMQ_HOST: 'mq.local', RABBITMQ_PORT: 5672, RABBITMQ_USER: 'vitals', RABBITMQ_PASSWORD: 'p@ss/word' };
+    expect(rabbitMqUrl(seed)).toBe('amqp://vitals:p%40ss%2Fword@mq.local:5672/');
+    expect(rabbitMqUrl({ ...seed, RABBITMQ_URL: 'amqps://u:p@broker:5671/prod' })).toBe('amqps://u:p@broker:5671/prod');
+  });
 });
 
 describe('topic map', () => {

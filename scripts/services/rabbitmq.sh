@@ -185,6 +185,9 @@ cmd_stop() {
   # Wait for the listener to go away too, so an immediate start does not see a busy port.
   while port_open; do sleep 0.1; done
   rm -f "$LAUNCHER_PID_FILE" "$NODE_PID_FILE"
+  # The node started an Erlang port mapper (epmd); stop it too unless another node still uses it.
+  local epmd; epmd="$(command -v epmd 2>/dev/null || true)"
+  if [[ -n "$epmd" ]] && ! "$epmd" -names 2>/dev/null | grep -q '^name '; then "$epmd" -kill >/dev/null 2>&1 || true; fi
   log "stopped"
 }
 

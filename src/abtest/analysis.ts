@@ -111,7 +111,8 @@ const sign = (x: number) => (x > 0 ? 1 : x < 0 ? -1 : 0) as -1 | 0 | 1;
 function sequentialLook(state: SequentialState, key: string, diff: number, variance: number, tau2Default: number): { p: number | null; state: SequentialState } {
   const prev = state[key];
   const tau2 = prev?.tau2 ?? tau2Default;
-  if (!(variance > 0) || !Number.isFinite(diff) || !(tau2 > 0)) return { p: prev?.p ?? null, state };
+  // No variance (every outcome identical so far): no evidence either way.
+  if (!(variance > 0) || !Number.isFinite(diff) || !(tau2 > 0)) return { p: prev?.p ?? 1, state };
   const pNow = msprtPValue({ diff, variance, tau2 });
   if (prev && prev.p <= pNow) return { p: prev.p, state: prev.tau2 === undefined ? { ...state, [key]: { ...prev, tau2 } } : state };
   return { p: pNow, state: { ...state, [key]: { p: pNow, direction: sign(diff), tau2 } } };
@@ -128,20 +129,21 @@ function compareProportions(
   key: string,
 ): { result: ProportionComparison; state: SequentialState } {
   const base = { control: { successes: sA, n: nA, rate: rate(sA, nA) }, treatment: { successes: sB, n: nB, rate: rate(sB, nB) } };
-  const pooled = nA + nB > 0 ? (sA + sB) / (nA + nB) : 0;
-  // Both groups need data, and a pooled rate of exactly 0 or 1 has no variance to test against.
-  if (nA < 1 || nB < 1 || pooled === 0 || pooled === 1) {
-    const diff = nA > 0 && nB > 0 ? sB / nB - sA / nA : null;
+  if (nA < 1 || nB < 1) {
     const prev = state[key]?.p ?? null;
     return {
-      result: { ...base, diff, ci95: null, z: null, chi2: null, p_value: diff === null ? null : 1, significant: false, always_valid_p_value: prev, sequential_significant: prev !== null && prev < alpha },
+      result: { ...base, diff: null, ci95: null, z: null, chi2: null, p_value: null, significant: false, always_valid_p_value: prev, sequential_significant: prev !== null && prev < alpha },
       state,
     };
   }
+  // A pooled rate of 0 or 1 (all outcomes identical) gives z = 0, p = 1 and no sequential evidence.
   const z = twoProportionZTest(sA, nA, sB, nB);
   const chi = chiSquare2x2(sA, nA, sB, nB, { correction: false });
   const est = proportionDiffEstimate(sA, nA, sB, nB);
-  const seq = sequentialLook(state, key, est.diff, est.variance, tau * tau);
+  // Each arm all-or-nothing but different (e.g. 100 % vs 0 %): the unpooled variance is 0, the pooled one is not.
+  const pooled = (sA + sB) / (nA + nB);
+  const variance = est.variance > 0 ? est.variance : pooled * (1 - pooled) * (1 / nA + 1 / nB);
+  const seq = sequentialLook(state, key, est.diff, variance, tau * tau);
   return {
     result: {
       ...base,
@@ -165,8 +167,8 @@ function compareMeans(a: Moments, b: Moments, tau: number, alpha: number, state:
   };
   const se2 = a.n > 1 && b.n > 1 ? a.variance / a.n + b.variance / b.n : 0;
   if (se2 <= 0) {
-    const prev = state[key]?.p ?? null;
     const diff = a.n && b.n ? b.mean - a.mean : null;
+    const prev = state[key]?.p ?? (diff === null ? null : 1);
     return { result: { ...base, diff, ci95: null, t: null, df: null, p_value: null, significant: false, always_valid_p_value: prev, sequential_significant: prev !== null && prev < alpha }, state };
   }
   const w = welchTTestFromStats({ mean: a.mean, variance: a.variance, n: a.n }, { mean: b.mean, variance: b.variance, n: b.n });
@@ -208,12 +210,13 @@ function summary(v: VariantStats, versionId: string, version: string): VariantSu
 }
 
 /** Sample size per variant for the primary metric, when it is a proportion. */
-function requiredPerVariant(metric: TestMetric, baseline: number | null, test: AbTest): number | null {
-  if (metric !== 'accuracy' && metric !== 'error_rate') return null;
-  if (baseline === null) return null;
-  // Keep the hypothesised rate inside (0, 1): a perfect control is compared with one mde below it.
+function requiredPerVariant(metric: TestMetric, successes: number, n: number, test: AbTest): number | null {
+  if ((metric !== 'accuracy' && metric !== 'error_rate') || n === 0) return null;
+  // The control's rate, smoothed by half an observation so that 0 / n and n / n stay inside (0, 1);
+  // a rate too close to 1 for `+ mde` is compared with one `mde` below it.
+  const baseline = (successes + 0.5) / (n + 1);
   const mde = baseline + test.config.mde < 1 ? test.config.mde : -test.config.mde;
-  if (baseline + mde <= 0 || baseline <= 0 || baseline >= 1) return null;
+  if (baseline + mde <= 0) return null;
   return requiredSampleSize(baseline, mde, { alpha: test.config.alpha, power: test.config.power });
 }
 
@@ -276,7 +279,8 @@ export function analyseTest(test: AbTest, obs: TestObservations, previous: Seque
       mde,
       alpha,
       power: test.config.power,
-      required_per_variant: requiredPerVariant(test.metric, baseline, test),
+      required_per_variant:
+        test.metric === 'accuracy' ? requiredPerVariant('accuracy', c.correct, c.labelled, test) : requiredPerVariant(test.metric, c.errors, c.predictions, test),
       min_samples: test.config.min_samples,
       current_per_variant: { control: perVariant(c), treatment: perVariant(t) },
     },

@@ -3,7 +3,8 @@
  *
  * 1. Guardrails, at any look once each variant has `guardrail_min_samples` predictions: the
  *    treatment's error rate significantly higher, its p95 latency significantly worse (more of its
- *    predictions slower than the control's p95, and the p95 itself worse by `latency_tolerance`), or
+ *    predictions slower than the control's p95, and the p95 itself worse by `latency_tolerance` and by
+ *    `latency_min_diff_ms`), or
  *    its primary metric significantly worse → rollback.
  * 2. A sample-ratio mismatch (p < 0.001) makes every comparison suspect → continue, never promote.
  * 3. Canary: a stage whose minimum sample and duration are met, with guardrails holding → advance;
@@ -45,6 +46,7 @@ export function guardrailBreaches(test: AbTest, r: AbTestReport): string[] {
     sequentiallyWorseOrBetter(state, 'latency_p95', alpha, 1) &&
     tail.ratio !== null &&
     tail.ratio > 1 + tol &&
+    (tail.treatment_p95_ms ?? 0) - (tail.control_p95_ms ?? 0) >= test.config.latency_min_diff_ms &&
     (tail.above_control_p95.diff ?? 0) > 0
   ) {
     out.push(

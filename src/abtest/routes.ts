@@ -20,7 +20,8 @@ const configBody = z
     canary_stages: z.array(z.number().gt(0).max(1)).min(1).max(20).optional().describe('canary ramp, e.g. [0.05, 0.25, 0.5, 1]'),
     canary_min_samples: z.number().int().min(0).optional(),
     canary_min_stage_s: z.number().min(0).optional(),
-    latency_tolerance: z.number().min(0).optional().describe('p95 latency guardrail margin (0.1 = 10 % worse)'),
+    latency_tolerance: z.number().min(0).optional().describe('p95 latency guardrail: relative margin (default 0.2 = 20 % worse)'),
+    latency_min_diff_ms: z.number().min(0).optional().describe('p95 latency guardrail: absolute margin in ms (default 5)'),
     guardrail_min_samples: z.number().int().min(0).optional(),
   })
   .strict();

@@ -29,8 +29,14 @@ export interface AbTestConfig {
   canary_min_samples: number;
   /** seconds a canary stage lasts at least */
   canary_min_stage_s: number;
-  /** the p95-latency guardrail fires only when the treatment's p95 is this much worse (0.1 = 10 %) as well as significantly */
+  /**
+   * the p95-latency guardrail fires only when the treatment's p95 is this much worse (0.2 = 20 %)
+   * and at least `latency_min_diff_ms` (5 ms) worse, as well as significantly: latencies of one
+   * version are correlated through its batches and queues (a small canary's batches also wait up to
+   * BATCH_MAX_WAIT_MS to fill), so a small gap can look "significant" without mattering
+   */
   latency_tolerance: number;
+  latency_min_diff_ms: number;
   /** predictions per variant before a guardrail may fire */
   guardrail_min_samples: number;
 }
@@ -44,7 +50,8 @@ export const DEFAULT_TEST_CONFIG: AbTestConfig = {
   canary_stages: [0.05, 0.25, 0.5, 1],
   canary_min_samples: 200,
   canary_min_stage_s: 0,
-  latency_tolerance: 0.1,
+  latency_tolerance: 0.2,
+  latency_min_diff_ms: 5,
   guardrail_min_samples: 100,
 };
 

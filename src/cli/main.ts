@@ -17,6 +17,7 @@ import { readRows } from '../monitoring/drift-data.js';
 import { computeDataDrift } from '../monitoring/drift-report.js';
 import { buildReferenceProfile } from '../stats/reference-profile.js';
 import { createProgressBar, printTable } from './output.js';
+import { registerPipelineCommands } from './pipeline-commands.js';
 
 const program = new Command();
 program
@@ -84,6 +85,7 @@ program
     const logger = { info: (m: unknown, msg?: string) => console.log(msg ?? m), warn: (m: unknown, msg?: string) => console.warn(msg ?? m), error: (m: unknown, msg?: string) => console.error(msg ?? m) };
     const loop = startBackgroundLoop(services, logger, { once: opts.once });
     if (!opts.once) await services.messaging.startConsumers({ predictor: services.predictor, predictionLog: services.predictionLog });
+    if (!opts.once && services.settings.PIPELINE_WORKER) services.pipelines.startWorker();
     const stop = async () => {
       loop.stop();
       await loop.idle();
@@ -370,6 +372,8 @@ program
       }
     });
   });
+
+registerPipelineCommands(program, withServices);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) console.error(err.message);

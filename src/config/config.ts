@@ -56,6 +56,15 @@ export const settingsSchema = z.object({
   MONITORING_WINDOW_SIZE: int(1).default(1000),
   MONITORING_CHECK_INTERVAL: int(1).default(3600),
   RETRAIN_SCHEDULE_DAYS: int(1).default(30),
+  /** a 5-field cron expression (UTC) for scheduled retraining; replaces RETRAIN_SCHEDULE_DAYS where set */
+  RETRAIN_CRON: z.string().optional(),
+  /** seconds between looks at retraining schedules and waiting pipeline runs */
+  RETRAIN_CHECK_INTERVAL: int(1).default(300),
+  /** run pipeline jobs in this process (serve and worker); false leaves them to other workers */
+  PIPELINE_WORKER: bool.default(true),
+  /** a pipeline job's lease: a worker that stops heartbeating for this long loses the job */
+  PIPELINE_LEASE_SECONDS: int(1).default(60),
+  PIPELINE_POLL_MS: int(10).default(1000),
   /** also check a version after this many new predictions (0: only every MONITORING_CHECK_INTERVAL) */
   MONITORING_CHECK_EVERY_N: int(0).default(500),
   /** seconds between automatic looks at active A/B, canary and shadow tests */

@@ -45,22 +45,24 @@ export interface EmbeddedBusOptions {
   subscribeDefaults?: SubscribeOptions;
 }
 
+/**
+ * Publishes in this process, by database: every bus on the same database here (the app's, a test's,
+ * a benchmark's) wakes its subscribers at once instead of at their next poll.
+ */
+const localPublishes = new EventEmitter().setMaxListeners(0);
+
 const CHUNK = 100; // rows per INSERT: under SQLite's and PostgreSQL's bound-parameter limits
 const CLAIM_WINDOW = 1000;
 
 export class EmbeddedBus implements MessageBus {
   readonly type = 'embedded' as const;
-  /** emits a topic name after a publish commits, so local subscribers need not wait for their poll */
-  private readonly published = new EventEmitter();
   private readonly subscriptions = new Set<EmbeddedSubscription>();
   private cleanupTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly database: Database,
     private readonly options: EmbeddedBusOptions,
-  ) {
-    this.published.setMaxListeners(0);
-  }
+  ) {}
 
   async connect(): Promise<void> {
     if (this.options.retentionHours > 0 && !this.cleanupTimer) {
@@ -100,7 +102,7 @@ export class EmbeddedBus implements MessageBus {
           .execute();
       }
     });
-    for (const t of topics) this.published.emit('topic', t);
+    for (const t of topics) localPublishes.emit(this.database.location, t);
   }
 
   async subscribe<T = unknown>(topic: string, group: string, handler: MessageHandler<T>, options: SubscribeOptions = {}): Promise<Subscription> {
@@ -109,7 +111,7 @@ export class EmbeddedBus implements MessageBus {
       .values({ topic, group_name: group, created_at: nowIso() })
       .onConflict((oc) => oc.columns(['topic', 'group_name']).doNothing())
       .execute();
-    const sub = new EmbeddedSubscription(this.database, this.published, topic, group, handler as MessageHandler, {
+    const sub = new EmbeddedSubscription(this.database, topic, group, handler as MessageHandler, {
       ...DEFAULT_SUBSCRIBE_OPTIONS,
       ...this.options.subscribeDefaults,
       ...options,
@@ -205,7 +207,6 @@ class EmbeddedSubscription implements Subscription {
 
   constructor(
     private readonly database: Database,
-    private readonly published: EventEmitter,
     readonly topic: string,
     readonly group: string,
     private readonly handler: MessageHandler,
@@ -215,7 +216,7 @@ class EmbeddedSubscription implements Subscription {
   ) {}
 
   start(): void {
-    this.published.on('topic', this.onPublished);
+    localPublishes.on(this.database.location, this.onPublished);
     this.loop = this.run();
   }
 
@@ -299,46 +300,51 @@ class EmbeddedSubscription implements Subscription {
     const now = nowIso();
     const leaseEnd = new Date(Date.now() + this.bus.leaseMs).toISOString();
     // Claimable: available, not leased, and (for a keyed message) the oldest of its key still pending.
-    // Only the oldest CLAIM_WINDOW deliveries are considered: a key with any message among them has its
-    // oldest one there too, and the head check stays cheap however long the backlog is.
+    // Only the oldest CLAIM_WINDOW deliveries are looked at (a range of the primary key): any message
+    // older than one in the window is in the window too, so "oldest of its key" is decided inside it,
+    // and the cost of a claim does not grow with the backlog or depend on the planner's statistics.
     const candidates = sql`
       select d.message_id from (
-        select message_id, msg_key, available_at, locked_until from bus_deliveries
-         where topic = ${this.topic} and group_name = ${this.group}
-         order by message_id limit ${CLAIM_WINDOW}) d
-       where d.available_at <= ${now}
+        select w.message_id, w.msg_key, w.available_at, w.locked_until,
+               row_number() over (partition by w.msg_key order by w.message_id) as key_rank
+          from (select message_id, msg_key, available_at, locked_until from bus_deliveries
+                 where topic = ${this.topic} and group_name = ${this.group}
+                 order by topic, group_name, message_id limit ${CLAIM_WINDOW}) w) d
+       where (d.msg_key is null or d.key_rank = 1)
+         and d.available_at <= ${now}
          and (d.locked_until is null or d.locked_until < ${now})
-         and (d.msg_key is null or not exists (
-               select 1 from bus_deliveries e
-                where e.topic = ${this.topic} and e.group_name = ${this.group}
-                  and e.msg_key = d.msg_key and e.message_id < d.message_id))
        order by d.message_id
        limit ${limit}`;
     const set = sql`locked_by = ${this.consumerId}, locked_until = ${leaseEnd}, attempts = attempts + 1`;
-    const query =
-      this.database.dialect === 'postgres'
-        ? // Materialised CTEs keep PostgreSQL from re-running the candidate search per row; SKIP LOCKED
-          // lets subscribers in other replicas pass over rows another one is claiming right now, and the
-          // re-checked lease condition drops rows that one claimed while this statement ran.
-          sql<{ message_id: string; attempts: number }>`
-            with candidates as materialized (${candidates}),
-            locked as materialized (
-              select b.message_id from bus_deliveries b join candidates c on c.message_id = b.message_id
-               where b.topic = ${this.topic} and b.group_name = ${this.group}
-                 and (b.locked_until is null or b.locked_until < ${now})
-               for update of b skip locked)
-            update bus_deliveries set ${set}
-              from locked
-             where bus_deliveries.topic = ${this.topic} and bus_deliveries.group_name = ${this.group}
-               and bus_deliveries.message_id = locked.message_id
-            returning bus_deliveries.message_id, bus_deliveries.attempts`
-        : // SQLite has one writer at a time, so the statement is atomic as it stands.
-          sql<{ message_id: string; attempts: number }>`
-            update bus_deliveries set ${set}
-             where topic = ${this.topic} and group_name = ${this.group} and message_id in (${candidates})
-            returning message_id, attempts`;
-    const result = await query.execute(this.database.db);
-    return result.rows.map((r) => ({ message_id: r.message_id, attempts: Number(r.attempts) })).sort((a, b) => (a.message_id < b.message_id ? -1 : 1));
+    let rows: Array<{ message_id: string; attempts: number }>;
+    if (this.database.dialect === 'postgres') {
+      // Step by step, each statement a plain primary-key lookup, so that no plan depends on table
+      // statistics (a queue table's are always stale). SKIP LOCKED passes over rows another replica
+      // is claiming right now; the lease is checked again on the locked rows.
+      rows = await this.database.db.transaction().execute(async (tx) => {
+        const ids = (await sql<{ message_id: string }>`${candidates}`.execute(tx)).rows.map((r) => r.message_id);
+        if (!ids.length) return [];
+        const locked = await sql<{ message_id: string }>`
+          select message_id from bus_deliveries
+           where topic = ${this.topic} and group_name = ${this.group} and message_id = any(${ids}::text[])
+             and (locked_until is null or locked_until < ${now})
+           for update skip locked`.execute(tx);
+        if (!locked.rows.length) return [];
+        const claimed = await sql<{ message_id: string; attempts: number }>`
+          update bus_deliveries set ${set}
+           where topic = ${this.topic} and group_name = ${this.group} and message_id = any(${locked.rows.map((r) => r.message_id)}::text[])
+          returning message_id, attempts`.execute(tx);
+        return claimed.rows;
+      });
+    } else {
+      // SQLite has one writer at a time, so one statement claims atomically.
+      const result = await sql<{ message_id: string; attempts: number }>`
+        update bus_deliveries set ${set}
+         where topic = ${this.topic} and group_name = ${this.group} and message_id in (${candidates})
+        returning message_id, attempts`.execute(this.database.db);
+      rows = result.rows;
+    }
+    return rows.map((r) => ({ message_id: r.message_id, attempts: Number(r.attempts) })).sort((a, b) => (a.message_id < b.message_id ? -1 : 1));
   }
 
   private async fail(messageId: string, attempts: number, err: unknown, row: { payload: string; headers: string | null; msg_key: string | null }) {
@@ -367,7 +373,7 @@ class EmbeddedSubscription implements Subscription {
 
   async close(): Promise<void> {
     this.stop.abort();
-    this.published.off('topic', this.onPublished);
+    localPublishes.off(this.database.location, this.onPublished);
     await this.loop; // the loop ends after the batch in hand is handled and acknowledged
     this.onClosed();
   }
@@ -376,6 +382,6 @@ class EmbeddedSubscription implements Subscription {
   abort(): void {
     this.aborted = true;
     this.stop.abort();
-    this.published.off('topic', this.onPublished);
+    localPublishes.off(this.database.location, this.onPublished);
   }
 }

@@ -7,7 +7,7 @@ export * from './message-schemas.js';
 export * from './messaging.js';
 export { EmbeddedBus, type EmbeddedBusOptions } from './embedded-bus.js';
 export { RabbitMqBus, type RabbitMqBusOptions, rabbitMqUrl } from './rabbitmq-bus.js';
-export { KafkaBus, type KafkaBusOptions, deadLetterTopic } from './kafka-bus.js';
+export { KafkaBus, type KafkaBusOptions, deadLetterTopic, kafkaGroupId } from './kafka-bus.js';
 export { imagingConsumer } from './imaging-consumer.js';
 export { groundTruthConsumer } from './ground-truth-consumer.js';
 export { messagingRoutes } from './routes.js';

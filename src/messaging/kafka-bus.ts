@@ -6,7 +6,7 @@
  * records, and the client's own retries cannot duplicate or reorder them. Messages with a key go to
  * one partition (the client's murmur2 partitioner), so a key's order is kept.
  *
- * Consumer group: autocommit off. Each partition's messages are handled one at a time in offset
+ * Consumer group (`<group>.<topic>`, see kafkaGroupId): autocommit off. Each partition's messages are handled one at a time in offset
  * order; a handled offset is committed shortly after (batched every 100 ms, and on close), so a
  * crash replays at most the uncommitted tail (at least once). A failing handler is retried in place
  * with backoff (holding its partition, which keeps the order), then produced to the dead-letter
@@ -52,7 +52,7 @@ export interface KafkaBusOptions {
   /** partitions of topics Vitals creates (KAFKA_TOPIC_PARTITIONS) */
   partitions: number;
   publishTimeoutMs?: number;
-  /** a consumer that has not completed a fetch for this long is re-created (default 15 s) */
+  /** a consumer that has not completed a fetch for this long is re-created (default 10 s) */
   stallMs?: number;
   subscribeDefaults?: SubscribeOptions;
   onError?: (err: unknown, context: string) => void;
@@ -286,6 +286,14 @@ export class KafkaBus implements MessageBus {
 
 export const deadLetterTopic = (topic: string, group: string) => `${topic}.${group}.dlq`;
 
+/**
+ * The Kafka consumer group of a Vitals (topic, group) pair. Each subscription is its own consumer,
+ * and the client's assignors give every topic of a group to every member, so members of one Kafka
+ * group must read the same topic: "vitals" on patient-data is the Kafka group "vitals.patient-data"
+ * (the same name RabbitMQ gives the group's queue).
+ */
+export const kafkaGroupId = (topic: string, group: string) => `${group}.${topic}`;
+
 class KafkaSubscription implements Subscription {
   private consumer?: Consumer<string, string, string, string>;
   private stream?: KafkaStream;
@@ -326,14 +334,14 @@ class KafkaSubscription implements Subscription {
     this.commitTimer = setInterval(() => void this.commit(), 100);
     this.commitTimer.unref();
     this.watchdog = setInterval(() => {
-      if (this.stream && Date.now() - this.lastFetch > (this.kafka.stallMs ?? 15_000)) this.restart();
+      if (this.stream && Date.now() - this.lastFetch > (this.kafka.stallMs ?? 10_000)) this.restart();
     }, 1000);
     this.watchdog.unref();
   }
 
   private async open(): Promise<void> {
     const consumer = new Consumer({
-      groupId: this.group,
+      groupId: kafkaGroupId(this.topic, this.group),
       clientId: `${this.kafka.clientId}-${this.group}`,
       bootstrapBrokers: this.kafka.bootstrapServers,
       deserializers: stringDeserializers,

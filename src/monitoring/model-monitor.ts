@@ -57,6 +57,7 @@ export interface ModelStatus {
 export class ModelMonitor {
   private readonly sinceCheck = new Map<string, number>();
   private readonly running = new Map<string, Promise<MonitoringReport>>();
+  private readonly alertListeners: Array<(alert: Alert) => void> = [];
 
   constructor(
     private readonly database: Database,
@@ -66,6 +67,11 @@ export class ModelMonitor {
     private readonly notifier: AlertNotifier,
     readonly options: MonitorOptions,
   ) {}
+
+  /** Called once per newly fired alert (one incident), e.g. by the retraining triggers. */
+  onAlert(listener: (alert: Alert) => void): void {
+    this.alertListeners.push(listener);
+  }
 
   /** Called for every logged prediction: triggers a check every N predictions of a version. */
   observe(versionId: string | null, count = 1): void {
@@ -219,6 +225,7 @@ export class ModelMonitor {
           await this.options.outbox?.enqueueEvent(tx, 'alerts', 'alert.fired', { ...toAlert(row, version.model_name, version.version) }, { key: dedupKey });
         });
         this.notify('firing', row, version);
+        for (const l of this.alertListeners) l(toAlert(row, version.model_name, version.version));
       } else if (c.firing && open) {
         const due = !open.last_notified_at || Date.now() - Date.parse(open.last_notified_at) >= this.options.cooldownSeconds * 1000;
         const update = { last_seen_at: now, message: c.message, details: JSON.stringify(c.details), ...(due ? { last_notified_at: now } : {}) };

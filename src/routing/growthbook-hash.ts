@@ -13,8 +13,9 @@
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
-export function fnv1a32(text: string): number {
-  let h = FNV_OFFSET;
+/** FNV-1a 32-bit; `state` continues a hash (fnv1a32(a + b) === fnv1a32(b, fnv1a32(a))) without building the string. */
+export function fnv1a32(text: string, state: number = FNV_OFFSET): number {
+  let h = state;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, FNV_PRIME); // the multiply mod 2^32 that GrowthBook spells as shifts and adds
@@ -24,7 +25,7 @@ export function fnv1a32(text: string): number {
 
 /** GrowthBook's `hash(seed, value, version)`: a bucket in [0, 1), or null for an unknown version. */
 export function growthbookHash(seed: string, value: string, version: 1 | 2 | number = 2): number | null {
-  if (version === 2) return (fnv1a32(`${fnv1a32(seed + value)}`) % 10000) / 10000;
+  if (version === 2) return (fnv1a32(`${fnv1a32(value, fnv1a32(seed))}`) % 10000) / 10000;
   if (version === 1) return (fnv1a32(value + seed) % 1000) / 1000;
   return null;
 }

@@ -61,8 +61,19 @@ export function routableModelName(ref: string): string | null {
   return ref;
 }
 
-/** Assigns a variant from a bucket: GrowthBook's ranges for weights [1 - split, split]. */
+/**
+ * Assigns a variant from a bucket: GrowthBook's ranges for weights [1 - split, split] at full
+ * coverage are [0, 1 - split) and [1 - split, 1), so the treatment is `bucket >= 1 - split` (the
+ * ranges are not built per request; test/abtest-hashing.test.ts checks the two agree).
+ */
 export function variantForBucket(bucket: number, split: number): Variant {
+  if (split >= 1) return 'treatment';
+  if (split <= 0) return 'control';
+  return bucket >= 1 - split ? 'treatment' : 'control';
+}
+
+/** The same assignment through GrowthBook's own range functions (the reference for the fast path). */
+export function variantForBucketReference(bucket: number, split: number): Variant {
   const s = Math.min(1, Math.max(0, split));
   if (s >= 1) return 'treatment';
   if (s <= 0) return 'control';

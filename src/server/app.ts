@@ -18,7 +18,9 @@ import { AlertNotifier } from '../monitoring/notifiers.js';
 import { PredictionLog } from '../monitoring/prediction-log.js';
 import { monitoringRoutes } from '../monitoring/routes.js';
 import { multimodalRoutes } from '../multimodal/index.js';
+import { Pipelines, pipelineRoutes } from '../pipelines/index.js';
 import { trainingRoutes } from '../pipelines/routes.js';
+import { ExperimentTracking, trackingRoutes } from '../tracking/index.js';
 import { ArtifactStore, ModelRegistry } from '../registry/index.js';
 import { registryRoutes } from '../registry/routes.js';
 import { TrafficRouter } from '../routing/index.js';
@@ -48,6 +50,9 @@ export interface Services {
   abTests: AbTesting;
   router: TrafficRouter;
   blueGreen: BlueGreenDeployments;
+  /** pipeline runs (CI/CD, dvc.yaml), the job queue and worker, automated retraining */
+  pipelines: Pipelines;
+  tracking: ExperimentTracking;
   startedAt: Date;
 }
 
@@ -110,11 +115,24 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
   abTests.useRouter(router);
   predictor.useRouter(router);
   const blueGreen = new BlueGreenDeployments(database, registry, abTests.store, (versionId) => predictor.probe(versionId));
+  const tracking = new ExperimentTracking(database);
+  const pipelines = new Pipelines(database, registry, { predictionLog, monitor, abTests, pool, tracking }, {
+    home,
+    windowSize: settings.MONITORING_WINDOW_SIZE,
+    driftThreshold: settings.DATA_DRIFT_THRESHOLD,
+    scheduleDays: settings.RETRAIN_SCHEDULE_DAYS,
+    cron: settings.RETRAIN_CRON,
+    leaseMs: settings.PIPELINE_LEASE_SECONDS * 1000,
+    pollMs: settings.PIPELINE_POLL_MS,
+    outbox: messaging.outbox,
+    onError: onLogError,
+  });
   await messaging.start(); // the outbox relay; consumers start with `serve`/`worker` (startConsumers)
-  return { settings, database, registry, predictionLog, pool, predictor, monitor, notifier, metrics, messaging, abTests, router, blueGreen, startedAt: new Date() };
+  return { settings, database, registry, predictionLog, pool, predictor, monitor, notifier, metrics, messaging, abTests, router, blueGreen, pipelines, tracking, startedAt: new Date() };
 }
 
 export async function closeServices(services: Services): Promise<void> {
+  await services.pipelines.close(); // first: a run in progress finishes its stage's writes
   await services.predictionLog.close();
   await services.notifier.drain();
   await services.messaging.close(); // after the prediction log: its last rows' events are in the outbox
@@ -155,6 +173,8 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
         { name: 'versioning', description: 'Seed-compatible versioning endpoints' },
         { name: 'monitoring', description: 'Prediction log and ground truth' },
         { name: 'training', description: 'Built-in trainers' },
+        { name: 'pipelines', description: 'CI/CD pipeline runs, dvc.yaml pipelines, automated retraining' },
+        { name: 'tracking', description: 'Experiment tracking: config, per-epoch loss and learning rate, metrics, comparison' },
         { name: 'multi-modality', description: 'DICOM, NIfTI, PNG/JPEG/TIFF and clinical reports: de-identified metadata, statistics, findings' },
         { name: 'messaging', description: 'Publish to patient_data, imaging_data, … (Kafka, RabbitMQ or the embedded bus); bus status and outbox backlog' },
         { name: 'ab-testing', description: 'A/B, canary and shadow release tests: assignment, results, sequential statistics, decisions' },
@@ -192,6 +212,9 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
   await app.register(messagingRoutes(services));
   await app.register(abTestRoutes(services));
   await app.register(trainingRoutes(services));
+  await app.register(pipelineRoutes(services));
+  await app.register(trackingRoutes(services.tracking));
+  if (settings.PIPELINE_WORKER) services.pipelines.startWorker();
   await app.register(multimodalRoutes(services));
 
   let closed = false;

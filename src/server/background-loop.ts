@@ -63,7 +63,25 @@ export function abTestJob(intervalSeconds: number): BackgroundJob {
   };
 }
 
-export const defaultJobs = (s: Services): BackgroundJob[] => [artifactIntegrityJob, monitoringJob(s.settings.MONITORING_CHECK_INTERVAL), abTestJob(s.settings.AB_TEST_CHECK_INTERVAL)];
+/** Scheduled retraining (RETRAIN_SCHEDULE_DAYS / RETRAIN_CRON) and pipeline runs whose A/B test ended elsewhere. */
+export function retrainingJob(intervalSeconds: number): BackgroundJob {
+  return {
+    name: 'retraining',
+    intervalMs: intervalSeconds * 1000,
+    async run(s, log) {
+      const started = (await s.pipelines.retraining.scheduledTick()).filter((r) => !r.debounced);
+      const resumed = await s.pipelines.resumeWaiting();
+      if (started.length || resumed) log.info({ started: started.map((r) => r.run.id), resumed }, `retraining: ${started.length} scheduled run(s) started, ${resumed} resumed`);
+    },
+  };
+}
+
+export const defaultJobs = (s: Services): BackgroundJob[] => [
+  artifactIntegrityJob,
+  monitoringJob(s.settings.MONITORING_CHECK_INTERVAL),
+  abTestJob(s.settings.AB_TEST_CHECK_INTERVAL),
+  retrainingJob(s.settings.RETRAIN_CHECK_INTERVAL),
+];
 
 export function startBackgroundLoop(services: Services, log: LoopLogger, options: { once?: boolean; jobs?: BackgroundJob[] } = {}) {
   const jobs = options.jobs ?? defaultJobs(services);

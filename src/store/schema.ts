@@ -216,6 +216,76 @@ export interface DeploymentSlotsTable {
   updated_at: string;
 }
 
+export interface PipelineRunsTable {
+  id: string;
+  pipeline: string;
+  model_name: string | null;
+  trigger: string;
+  incident_key: string | null;
+  status: string;
+  request: string; // JSON
+  stages: string; // JSON StageRecord[]
+  params: string; // JSON
+  metrics: string; // JSON
+  result: string; // JSON
+  error: string | null;
+  created_by: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string;
+}
+
+export interface PipelineJobsTable {
+  id: string;
+  kind: string;
+  run_id: string | null;
+  payload: string; // JSON
+  status: string; // queued | running | done | failed
+  attempts: number;
+  max_attempts: number;
+  available_at: string;
+  locked_by: string | null;
+  lease_until: string | null;
+  heartbeat_at: string | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RetrainingPoliciesTable {
+  model_name: string;
+  enabled: number;
+  config: string; // JSON
+  updated_at: string;
+}
+
+export interface ExperimentsTable {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface TrackingRunsTable {
+  id: string;
+  experiment_id: string;
+  name: string | null;
+  status: string;
+  config: string; // JSON
+  metrics: string; // JSON
+  tags: string; // JSON
+  started_at: string;
+  ended_at: string | null;
+}
+
+export interface TrackingStepsTable {
+  run_id: string;
+  key: string;
+  step: number;
+  value: number;
+  created_at: string;
+}
+
 export interface Schema {
   models: ModelsTable;
   model_versions: ModelVersionsTable;
@@ -233,4 +303,10 @@ export interface Schema {
   ab_tests: AbTestsTable;
   release_events: ReleaseEventsTable;
   deployment_slots: DeploymentSlotsTable;
+  pipeline_runs: PipelineRunsTable;
+  pipeline_jobs: PipelineJobsTable;
+  retraining_policies: RetrainingPoliciesTable;
+  experiments: ExperimentsTable;
+  tracking_runs: TrackingRunsTable;
+  tracking_steps: TrackingStepsTable;
 }

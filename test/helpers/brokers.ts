@@ -25,6 +25,14 @@ export async function brokerScript(broker: BrokerName, command: 'start' | 'stop'
   }
 }
 
+/** Whether the broker's script reports it running. */
+export async function brokerRunning(broker: BrokerName): Promise<boolean> {
+  return brokerScript(broker, 'status').then(
+    () => true,
+    () => false,
+  );
+}
+
 /** Starts the broker (idempotent) and returns its address: the AMQP URL or the Kafka bootstrap list. */
 export async function startBroker(broker: BrokerName): Promise<string> {
   const out = await brokerScript(broker, 'start');

@@ -3,16 +3,21 @@
  * controller), started on 127.0.0.1 by scripts/services/kafka.sh from the jars on Maven Central.
  * A broker that cannot start fails this file; it is never skipped.
  */
-import { beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe } from 'vitest';
 import { KafkaBus } from '../../src/messaging/index.js';
 import { brokerFaultTest } from '../helpers/broker-fault.js';
-import { brokerScript, startBroker } from '../helpers/brokers.js';
+import { brokerRunning, brokerScript, startBroker } from '../helpers/brokers.js';
 import { busContract } from '../helpers/bus-contract.js';
 
 let bootstrap = '';
+let startedHere = false; // a broker this file started is stopped at the end; one already running is left alone
 beforeAll(async () => {
+  startedHere = !(await brokerRunning('kafka'));
   bootstrap = await startBroker('kafka');
 }, 600_000);
+afterAll(async () => {
+  if (startedHere) await brokerScript('kafka', 'stop');
+}, 60_000);
 
 busContract('Kafka', {
   makeBus: async () => new KafkaBus({ bootstrapServers: [bootstrap], clientId: 'vitals-test', partitions: 3 }),

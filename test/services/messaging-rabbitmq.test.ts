@@ -3,16 +3,21 @@
  * scripts/services/rabbitmq.sh (Debian's rabbitmq-server; installed with apt-get on first use).
  * A broker that cannot start fails this file; it is never skipped.
  */
-import { beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe } from 'vitest';
 import { RabbitMqBus } from '../../src/messaging/index.js';
 import { brokerFaultTest } from '../helpers/broker-fault.js';
-import { brokerScript, startBroker } from '../helpers/brokers.js';
+import { brokerRunning, brokerScript, startBroker } from '../helpers/brokers.js';
 import { busContract } from '../helpers/bus-contract.js';
 
 let url = '';
+let startedHere = false; // a broker this file started is stopped at the end; one already running is left alone
 beforeAll(async () => {
+  startedHere = !(await brokerRunning('rabbitmq'));
   url = await startBroker('rabbitmq');
 }, 600_000);
+afterAll(async () => {
+  if (startedHere) await brokerScript('rabbitmq', 'stop');
+}, 60_000);
 
 busContract('RabbitMQ', {
   makeBus: async () => new RabbitMqBus({ url, exchange: 'vitals', prefetch: 32 }),

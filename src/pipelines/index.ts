@@ -1,0 +1,16 @@
+export * from './pipeline-spec.js';
+export * from './stage-dag.js';
+export * from './stage-record.js';
+export * from './stage-runner.js';
+export * from './lock-file.js';
+export * from './content-hash.js';
+export * from './run-diff.js';
+export * from './pipeline-run-store.js';
+export * from './job-queue.js';
+export * from './pipeline-worker.js';
+export * from './cicd-request.js';
+export * from './cicd-pipeline.js';
+export * from './retraining.js';
+export * from './cron.js';
+export * from './pipelines.js';
+export { pipelineRoutes } from './cicd-routes.js';

@@ -1,0 +1,2 @@
+export * from './experiment-tracking.js';
+export { trackingRoutes } from './routes.js';

@@ -1,0 +1,94 @@
+/** The CI/CD pipeline's stages on their own: an external trainer command with tracking hooks, direct deployment, a data-validation stop, params/metrics diff. */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_DATA } from '../src/pipelines/demo-bootstrap.js';
+import { parseCsv, toTabularDataset, trainTabularClassifier } from '../src/pipelines/trainers/index.js';
+import { type TestApp, startTestApp } from './helpers/app.js';
+
+let t: TestApp;
+let dir: string;
+const http = async (method: 'GET' | 'POST', url: string, payload?: unknown) => {
+  const res = await t.app.inject({ method, url, payload: payload as object });
+  return { status: res.statusCode, body: res.json() as any };
+};
+const waitRun = async (id: string) => {
+  for (let i = 0; i < 600; i++) {
+    const r = (await http('GET', `/api/v1/pipelines/runs/${id}`)).body;
+    if (['succeeded', 'failed', 'rejected', 'waiting'].includes(r.status)) return r;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  throw new Error('run did not finish');
+};
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'vitals-cicd-'));
+  t = await startTestApp({ PIPELINE_POLL_MS: 50 });
+  await http('POST', '/api/v1/train', { model_name: 'bc', target: 'diagnosis', algo: 'logreg', data_path: DEMO_DATA, version: '1.0.0', aliases: ['production'] });
+});
+afterAll(async () => {
+  await t?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('CI/CD pipeline', () => {
+  it('runs an external training command, ingests its tracking lines, deploys without an A/B test and archives the old version', async () => {
+    // "Python" trainer stand-in: a node script that writes an ONNX model (trained beforehand) and logs epochs.
+    const model = trainTabularClassifier(toTabularDataset(parseCsv(readFileSync(DEMO_DATA, 'utf8')), 'diagnosis'), { algo: 'rf', seed: 1, params: { n_estimators: 30 } });
+    writeFileSync(join(dir, 'rf.onnx'), model.onnx);
+    const script = join(dir, 'train.cjs');
+    writeFileSync(
+      script,
+      `const fs = require('fs');
+       const rows = fs.readFileSync(process.env.VITALS_TRAIN_CSV, 'utf8').trim().split('\\n').length - 1;
+       console.log('training on ' + rows + ' rows, target ' + process.env.VITALS_TARGET);
+       const log = (e) => fs.appendFileSync(process.env.VITALS_TRACKING_FILE, JSON.stringify(e) + '\\n');
+       log({ event: 'log_model_config', config: { n_estimators: 30, framework: 'sklearn' } });
+       for (let epoch = 0; epoch < 3; epoch++) log({ event: 'log_training_step', epoch, loss: 1 / (epoch + 1), learning_rate: 0.1 });
+       fs.copyFileSync(${JSON.stringify(join(dir, 'rf.onnx'))}, process.env.VITALS_MODEL_OUT);
+       fs.writeFileSync(process.env.VITALS_METRICS_OUT, JSON.stringify({ train: { accuracy: 0.99 } }));`,
+    );
+    const res = await http('POST', '/api/v1/mlops/cicd/run-pipeline', {
+      model_name: 'bc',
+      data: { source: 'file', path: DEMO_DATA },
+      training: { cmd: `node ${script}` },
+      gates: { min: { accuracy: 0.85 }, min_improvement: -0.05 },
+    });
+    expect(res.status).toBe(202);
+    const run = await waitRun(res.body.id);
+    expect(run.status, JSON.stringify(run.stages.map((s: any) => [s.name, s.status, s.error]))).toBe('succeeded');
+    expect(run.result).toMatchObject({ decision: 'deployed', new_version: '1.1.0', archived_version: '1.0.0' });
+    const training = run.stages[2];
+    expect(training.logs.join('\n')).toMatch(/training on \d+ rows, target diagnosis/);
+    expect(run.stages[5].status).toBe('skipped'); // no A/B test asked for
+    const trackingRun = (await http('GET', `/api/v1/tracking/runs/${training.artifacts.tracking.run_id}`)).body;
+    expect(trackingRun).toMatchObject({ status: 'completed', config: { n_estimators: 30, framework: 'sklearn' }, metrics: { loss: 1 / 3, learning_rate: 0.1, 'train.accuracy': 0.99 } });
+    expect((await http('GET', `/api/v1/tracking/runs/${trackingRun.id}/history/loss`)).body.points).toHaveLength(3);
+    expect((await http('GET', '/api/v1/models/bc')).body.aliases.production).toBe('1.1.0');
+
+    // A second run with other params: `pipeline diff` shows what changed.
+    const res2 = await http('POST', '/api/v1/mlops/cicd/run-pipeline', { model_name: 'bc', data: { source: 'file', path: DEMO_DATA }, training: { algo: 'logreg' }, gates: { min_improvement: -1 }, deploy: { promote: false } });
+    const run2 = await waitRun(res2.body.id);
+    expect(run2.status).toBe('succeeded');
+    expect(run2.result.decision).toBe('staged');
+    const diff = (await http('GET', `/api/v1/pipelines/diff?a=${run.id}&b=${run2.id}`)).body;
+    expect(diff.params.map((p: any) => p.param)).toEqual(expect.arrayContaining(['training.cmd', 'training.algo', 'deploy.promote']));
+    expect(diff.metrics.some((m: any) => m.metric === 'model_validation.candidate.accuracy')).toBe(true);
+  });
+
+  it('stops at data validation with a readable report', async () => {
+    const bad = join(dir, 'bad.csv');
+    const lines = readFileSync(DEMO_DATA, 'utf8').trim().split('\n');
+    const header = lines[0]!.split(',');
+    const drop = header.indexOf('mean_texture');
+    writeFileSync(bad, lines.map((l) => l.split(',').filter((_, i) => i !== drop).join(',')).join('\n'));
+    const res = await http('POST', '/api/v1/mlops/cicd/run-pipeline', { model_name: 'bc', data: { source: 'file', path: bad } });
+    const run = await waitRun(res.body.id);
+    expect(run.status).toBe('failed');
+    expect(run.result.decision).toBe('failed_at_data_validation');
+    expect(run.error).toMatch(/data validation failed: schema \(missing columns: mean_texture\)/);
+    expect(run.stages[1].logs).toContain('FAIL schema: missing columns: mean_texture');
+    expect(run.stages.slice(2).every((s: any) => s.status === 'skipped')).toBe(true);
+  });
+});
