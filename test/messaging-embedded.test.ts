@@ -117,6 +117,14 @@ describe('messaging through the platform (embedded bus)', () => {
     expect(got.every((m) => m.key === v1.model_id && m.id === m.payload.event_id && m.payload.source === 'vitals')).toBe(true);
   });
 
+  it('publishes abtest.decided when an A/B test ends, with its release event', async () => {
+    const got = await observe(t, 'ab_tests');
+    const test = await t.services.abTests.create({ name: 'cnn seeds', model: 'chest-xray', treatment: '1.1.0', traffic_split: 0.5, decision_mode: 'manual' });
+    await t.services.abTests.finalize(test.id, 'rollback', { actor: 'dr-lee', reason: 'no better' });
+    await waitFor('abtest.decided', () => got.length === 1);
+    expect(got[0]!.payload).toMatchObject({ type: 'abtest.decided', data: { test_id: test.id, model_name: 'chest-xray', decision: 'rollback', winner: 'control', treatment_version: '1.1.0', actor: 'dr-lee' } });
+  });
+
   it('runs the image model on an imaging_data message and publishes the result; patient_data carries ground truth back', async () => {
     const results = await observe(t, 'imaging_results');
     const predictions = await observe(t, 'predictions');

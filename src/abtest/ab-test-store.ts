@@ -1,8 +1,8 @@
 /** Rows of `ab_tests` and `release_events` in and out of the database. */
-import type { Selectable } from 'kysely';
+import type { Kysely, Selectable, Transaction } from 'kysely';
 import { notFound } from '../errors.js';
 import { nowIso, uuidv7 } from '../ids.js';
-import type { AbTestsTable, Database } from '../store/index.js';
+import type { AbTestsTable, Database, Schema } from '../store/index.js';
 import { type AbTest, type AbTestConfig, DEFAULT_TEST_CONFIG, type ReleaseEvent, type SequentialState } from './types.js';
 
 export interface StoredTest extends AbTest {
@@ -47,9 +47,13 @@ export class AbTestStore {
     return row ? toTest(row) : null;
   }
 
-  async recordEvent(e: { test_id: string | null; model_id: string; action: string; actor: string; reason?: string | null; details?: Record<string, unknown> }): Promise<ReleaseEvent> {
+  /** `tx`: write the event in the caller's transaction (e.g. with its outbox event). */
+  async recordEvent(
+    e: { test_id: string | null; model_id: string; action: string; actor: string; reason?: string | null; details?: Record<string, unknown> },
+    tx: Kysely<Schema> | Transaction<Schema> = this.db,
+  ): Promise<ReleaseEvent> {
     const row = { id: uuidv7(), test_id: e.test_id, model_id: e.model_id, action: e.action, actor: e.actor, reason: e.reason ?? null, details: JSON.stringify(e.details ?? {}), created_at: nowIso() };
-    await this.db.insertInto('release_events').values(row).execute();
+    await tx.insertInto('release_events').values(row).execute();
     return { ...row, details: e.details ?? {} };
   }
 

@@ -6,12 +6,13 @@
  * Ending a test claims it with a conditional update (`where status = 'active'`), so two replicas
  * evaluating the same test at once finalize it once.
  */
+import type { Transaction } from 'kysely';
 import { VitalsError, validationFailed } from '../errors.js';
 import { nowIso, uuidv7 } from '../ids.js';
 import type { PredictionLog } from '../monitoring/prediction-log.js';
 import type { ModelRegistry, ModelVersion } from '../registry/index.js';
 import type { RouteDecision, RoutableTest, TrafficRouter } from '../routing/index.js';
-import type { Database } from '../store/index.js';
+import type { Database, Schema } from '../store/index.js';
 import { AbTestStore, type StoredTest } from './ab-test-store.js';
 import { type AbTestReport, analyseTest } from './analysis.js';
 import { type TestDecision, decide, guardrailBreaches } from './decision.js';
@@ -67,6 +68,13 @@ export interface AbTestingOptions {
   /** default minimum sample per variant (AB_TEST_MIN_SAMPLES) */
   minSamples?: number;
   now?: () => Date;
+  /** when given, a decided test publishes `abtest.decided` on `ab_tests` (transactional outbox, with its release event) */
+  outbox?: AbTestOutbox;
+}
+
+/** The messaging outbox, as A/B tests use it. */
+export interface AbTestOutbox {
+  enqueueEvent(tx: Transaction<Schema>, topic: string, type: string, data: Record<string, unknown>, options?: { key?: string | null }): Promise<string>;
 }
 
 const semverRef = (v: string) => v.replace(/^v(?=\d)/, '');
@@ -76,6 +84,7 @@ export class AbTesting {
   private readonly listeners: Array<(test: AbTest) => void> = [];
   private readonly now: () => Date;
   private readonly defaults: AbTestConfig;
+  private readonly outbox?: AbTestOutbox;
 
   constructor(
     private readonly database: Database,
@@ -85,6 +94,7 @@ export class AbTesting {
     options: AbTestingOptions = {},
   ) {
     this.store = new AbTestStore(database);
+    this.outbox = options.outbox;
     this.now = options.now ?? (() => new Date());
     this.defaults = { ...DEFAULT_TEST_CONFIG, ...(options.minSamples !== undefined ? { min_samples: options.minSamples } : {}) };
   }
@@ -366,7 +376,27 @@ export class AbTesting {
       await this.store.update(test.id, { status: 'active', decision: null, winner: null, decision_reason: null, ended_at: null });
       throw err;
     }
-    await this.store.recordEvent({ test_id: test.id, model_id: test.model_id, action: action === 'promote' ? 'promoted' : 'rolled_back', actor, reason });
+    await this.database.db.transaction().execute(async (tx) => {
+      await this.store.recordEvent({ test_id: test.id, model_id: test.model_id, action: action === 'promote' ? 'promoted' : 'rolled_back', actor, reason }, tx);
+      await this.outbox?.enqueueEvent(
+        tx,
+        'ab_tests',
+        'abtest.decided',
+        {
+          test_id: test.id,
+          test_name: test.name,
+          model_id: test.model_id,
+          model_name: test.model_name,
+          decision: action,
+          winner: action === 'promote' ? 'treatment' : 'control',
+          control_version: test.control_version,
+          treatment_version: test.treatment_version,
+          actor,
+          reason,
+        },
+        { key: test.model_id },
+      );
+    });
     const ended = await this.store.get(test.id);
     this.changed(ended);
     return true;

@@ -76,7 +76,11 @@ export class EmbeddedBus implements MessageBus {
     const now = nowIso();
     const topics = [...new Set(messages.map((m) => m.topic))];
     await this.database.db.transaction().execute(async (tx) => {
-      const rows = messages.map((m) => ({
+      const groups = await tx.selectFrom('bus_groups').select(['topic', 'group_name']).where('topic', 'in', topics).execute();
+      // A group receives what is published after it first subscribed, so a message for a topic that
+      // no group reads is accepted and dropped here, not stored (think of one event per prediction).
+      const wanted = messages.filter((m) => groups.some((g) => g.topic === m.topic));
+      const rows = wanted.map((m) => ({
         id: m.id,
         topic: m.topic,
         msg_key: m.key ?? null,
@@ -88,8 +92,7 @@ export class EmbeddedBus implements MessageBus {
       for (let i = 0; i < rows.length; i += CHUNK) {
         await tx.insertInto('bus_messages').values(rows.slice(i, i + CHUNK)).onConflict((oc) => oc.column('id').doNothing()).execute();
       }
-      const groups = await tx.selectFrom('bus_groups').select(['topic', 'group_name']).where('topic', 'in', topics).execute();
-      const deliveries = messages.flatMap((m) =>
+      const deliveries = wanted.flatMap((m) =>
         groups
           .filter((g) => g.topic === m.topic)
           .map((g) => ({ topic: m.topic, group_name: g.group_name, message_id: m.id, msg_key: m.key ?? null, attempts: 0, available_at: now, locked_by: null, locked_until: null, last_error: null })),

@@ -110,7 +110,7 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     outbox: messaging.outbox,
   });
   predictionLog.onRecord((versionId) => monitor.observe(versionId));
-  const abTests = new AbTesting(database, registry, predictionLog, undefined, { minSamples: settings.AB_TEST_MIN_SAMPLES });
+  const abTests = new AbTesting(database, registry, predictionLog, undefined, { minSamples: settings.AB_TEST_MIN_SAMPLES, outbox: messaging.outbox });
   const router = new TrafficRouter((modelName) => abTests.activeTestFor(modelName));
   abTests.useRouter(router);
   predictor.useRouter(router);
