@@ -6,12 +6,14 @@
 //
 // Part 1 (micro): GrowthBook hash, TrafficRouter.assign and a warm TrafficRouter.route, ns/op.
 // Part 2 (predict path, in process): Predictor.predictTabular with the demo models, prediction log
-// on, cache off, C requests in flight, modes measured in interleaved rounds:
+// on, cache off, the monitor's every-N-predictions checks off (their cost grows with the log and would
+// drown what is measured here), C requests in flight, modes measured in interleaved rounds:
 //   plain        no router at all (the predict path before release tests)
 //   router-idle  router installed, model without an active test (the cost every request now pays)
 //   ab-100       active A/B test with traffic_split 1: lookup + hash + variant logging, one version
 //   ab-50        active A/B test with a 50/50 split: also splits batches across two versions
-//   shadow       shadow test: the control answers, the challenger gets a copy after the response
+//   shadow       shadow test: the control answers, the treatment gets a copy after the response
+// The treatment is a clone of the production version (same ONNX file), so every mode runs the same model.
 // Writes bench/results/abtest.json.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -70,9 +72,20 @@ const micro = {
 // ---------------------------------------------------------------- part 2: predict path ---
 
 const home = mkdtempSync(join(tmpdir(), 'vitals-bench-ab-'));
-const settings = loadConfig({ env: {}, dotenvFile: false, overrides: { VITALS_HOME: home, LOG_LEVEL: 'silent', VITALS_DEMO: false, CACHE_SIZE: 0, MESSAGING_PUBLISH_PREDICTIONS: false } });
+const settings = loadConfig({ env: {}, dotenvFile: false, overrides: { VITALS_HOME: home, LOG_LEVEL: 'silent', VITALS_DEMO: false, CACHE_SIZE: 0, MESSAGING_PUBLISH_PREDICTIONS: false, MONITORING_CHECK_EVERY_N: 0 } });
 const s = await createServices(settings);
-const demo = await bootstrapDemo(s.registry);
+await bootstrapDemo(s.registry);
+// The treatment is a clone of production (same ONNX file, same specs): every mode runs the same model,
+// so the differences are routing, variant logging and (ab-50, shadow) serving two versions at once.
+const prod = await s.registry.resolve(MODEL);
+const clone = await s.registry.register({
+  name: MODEL,
+  version: '0.9.0',
+  artifact: await s.registry.loadArtifact(prod),
+  input_spec: prod.input_spec,
+  output_spec: prod.output_spec,
+  actor: 'bench',
+});
 const realRouter = s.router;
 
 async function setMode(mode) {
@@ -83,7 +96,7 @@ async function setMode(mode) {
     await s.abTests.create({
       name: `bench ${mode}`,
       model: MODEL,
-      treatment: demo.challenger,
+      treatment: clone.id,
       mode: mode === 'shadow' ? 'shadow' : 'ab',
       traffic_split: mode === 'ab-50' ? 0.5 : 1,
       decision_mode: 'recommend-only',

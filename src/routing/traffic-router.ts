@@ -40,7 +40,7 @@ export interface RouteDecision {
   /** whether the bucket came from the user id (false: random) */
   sticky: boolean;
   /** versions that get a copy of the request (shadow mode) */
-  shadowVersionIds: string[];
+  shadowVersionIds: readonly string[];
 }
 
 /** Loads the active test of a model (by name), or null. */
@@ -85,6 +85,9 @@ export function bucketOf(hashSeed: string, userId: string): number {
   return growthbookHash(hashSeed, userId, 2)!;
 }
 
+/** Shared by every route without shadows: no array allocated per request. */
+const NO_SHADOWS: readonly string[] = Object.freeze([]);
+
 export class TrafficRouter {
   private readonly cache = new Map<string, { test: RoutableTest | null; at: number }>();
   private readonly ttlMs: number;
@@ -120,7 +123,7 @@ export class TrafficRouter {
     if (test.mode === 'shadow') {
       // `split` is the share of requests copied to the shadow (1: all of them).
       const copy = variantForBucket(bucket, test.split) === 'treatment';
-      return { versionId: test.controlVersionId, variant: 'control', testId: test.id, bucket, sticky, shadowVersionIds: copy ? [test.treatmentVersionId] : [] };
+      return { versionId: test.controlVersionId, variant: 'control', testId: test.id, bucket, sticky, shadowVersionIds: copy ? [test.treatmentVersionId] : NO_SHADOWS };
     }
     const variant = variantForBucket(bucket, test.split);
     return {
@@ -129,7 +132,7 @@ export class TrafficRouter {
       testId: test.id,
       bucket,
       sticky,
-      shadowVersionIds: [],
+      shadowVersionIds: NO_SHADOWS,
     };
   }
 

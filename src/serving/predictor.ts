@@ -146,9 +146,11 @@ export class Predictor {
     const r = this.router?.route(ref, ctx.userId) ?? null;
     const route = r instanceof Promise ? await r.catch(() => null) : r;
     if (route) {
-      const out = await this.predictTabularServed(route.versionId, rows, { ...ctx, variant: route.variant, abTestId: route.testId }, started);
-      if (route.shadowVersionIds.length && this.options.monitoringEnabled) setImmediate(() => this.runShadows(route, rows, out, ctx));
-      return out.map((p) => ({ ...p, variant: route.variant, ab_test_id: route.testId }));
+      const routed = this.predictTabularServed(route.versionId, rows, { ...ctx, variant: route.variant, abTestId: route.testId }, started);
+      if (!route.shadowVersionIds.length || !this.options.monitoringEnabled) return routed; // no extra await on the hot path
+      const out = await routed;
+      setImmediate(() => this.runShadows(route, rows, out, ctx));
+      return out;
     }
     return this.predictTabularServed(ref, rows, ctx, started);
   }
@@ -312,25 +314,33 @@ export class Predictor {
     const labels = { model: served.modelName, version: served.version };
     this.metrics.predictions.inc({ ...labels, kind: served.inputSpec.kind }, results.length);
     this.metrics.predictionLatency.observe(labels, elapsed / 1000);
-    return results.map((r, i) => ({
-      prediction_id: this.options.monitoringEnabled
-        ? this.log.record({
-            ...logContext(served, ctx),
-            input: inputOf(i),
-            prediction: r.prediction,
-            probabilities: r.probabilities,
-            confidence: r.confidence,
-            latency_ms: perRow,
-          })
-        : null,
-      model: served.modelName,
-      model_version: served.version,
-      prediction: r.prediction,
-      confidence: r.confidence,
-      probabilities: r.probabilities,
-      processing_time_ms: Math.round(elapsed * 1000) / 1000,
-      cached: r.cached,
-    }));
+    return results.map((r, i) => {
+      const p: Prediction = {
+        prediction_id: this.options.monitoringEnabled
+          ? this.log.record({
+              ...logContext(served, ctx),
+              input: inputOf(i),
+              prediction: r.prediction,
+              probabilities: r.probabilities,
+              confidence: r.confidence,
+              latency_ms: perRow,
+            })
+          : null,
+        model: served.modelName,
+        model_version: served.version,
+        prediction: r.prediction,
+        confidence: r.confidence,
+        probabilities: r.probabilities,
+        processing_time_ms: Math.round(elapsed * 1000) / 1000,
+        cached: r.cached,
+      };
+      // Routed by a release test: say which variant answered (set here, not copied afterwards: the predict path is hot).
+      if (ctx.abTestId) {
+        p.variant = ctx.variant ?? undefined;
+        p.ab_test_id = ctx.abTestId;
+      }
+      return p;
+    });
   }
 
   /** Raw tensor inference for the Open Inference Protocol (no encoding, no cache). */
