@@ -13,6 +13,8 @@ import { type MonitoringReport, buildMonitoringReport } from './monitoring-repor
 import type { AlertNotification, AlertNotifier, AlertSeverity } from './notifiers.js';
 import type { PredictionLog } from './prediction-log.js';
 
+const MIN_CHECK_SPACING_MS = 10_000;
+
 export interface MonitorOptions {
   windowSize: number;
   driftThreshold: number;
@@ -56,6 +58,7 @@ export interface ModelStatus {
 
 export class ModelMonitor {
   private readonly sinceCheck = new Map<string, number>();
+  private readonly lastTriggered = new Map<string, number>();
   private readonly running = new Map<string, Promise<MonitoringReport>>();
   private readonly alertListeners: Array<(alert: Alert) => void> = [];
 
@@ -81,7 +84,12 @@ export class ModelMonitor {
       this.sinceCheck.set(versionId, n);
       return;
     }
+    // Under heavy traffic N predictions arrive in well under a second: at most one such check per
+    // version every MIN_CHECK_SPACING_MS, so checks never crowd out serving.
+    const last = this.lastTriggered.get(versionId) ?? 0;
+    if (Date.now() - last < MIN_CHECK_SPACING_MS) return;
     this.sinceCheck.set(versionId, 0);
+    this.lastTriggered.set(versionId, Date.now());
     void this.checkVersion(versionId).catch(() => undefined);
   }
 

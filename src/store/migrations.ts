@@ -2,7 +2,7 @@
  * One set of migrations for SQLite and PostgreSQL, written with Kysely's schema builder using only
  * column types both databases understand. Add a migration; never edit one that has shipped.
  */
-import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
 
 const initial: Migration = {
   async up(db: Kysely<any>) {
@@ -356,12 +356,28 @@ const pipelines: Migration = {
   },
 };
 
+/**
+ * The decay window reads the latest labelled rows of a version. Without this partial index a
+ * version with few labels is scanned end to end on every check; both SQLite and PostgreSQL support it.
+ */
+const labelledIndex: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createIndex('prediction_logs_labelled_idx')
+      .on('prediction_logs')
+      .columns(['version_id', 'id'])
+      .where(sql.ref('ground_truth'), 'is not', null)
+      .execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_monitoring': monitoring,
   '0003_messaging': messaging,
   '0004_abtests': abtests,
   '0005_pipelines': pipelines,
+  '0006_labelled_index': labelledIndex,
 };
 
 export const migrationProvider: MigrationProvider = {
