@@ -47,8 +47,9 @@ function quantile(sorted: number[], q: number): number | null {
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
-const EQUIPMENT = /manufacturer|device|station|scanner|model_name|equipment|modality|kvp|institution/i;
-const POPULATION = /age|sex|gender|population|site|region|ethnic/i;
+/** Feature names that mark an acquisition (equipment) or population attribute in drift reports. */
+export const EQUIPMENT_FEATURE = /manufacturer|device|station|scanner|model_name|equipment|modality|kvp|institution/i;
+export const POPULATION_FEATURE = /age|sex|gender|population|site|region|ethnic/i;
 
 export function buildMonitoringReport(i: ReportInputs): MonitoringReport {
   const ok = i.window.filter((e) => e.error === null);
@@ -96,7 +97,7 @@ export function buildMonitoringReport(i: ReportInputs): MonitoringReport {
     for (const f of drifted.slice(0, 5)) {
       if (f.type === 'categorical' && f.largest_shift) {
         const s = f.largest_shift;
-        const kind = EQUIPMENT.test(f.feature) ? 'equipment change: check' : POPULATION.test(f.feature) ? 'population change: review' : 'investigate';
+        const kind = EQUIPMENT_FEATURE.test(f.feature) ? 'equipment change: check' : POPULATION_FEATURE.test(f.feature) ? 'population change: review' : 'investigate';
         recommendations.push(`${kind[0]!.toUpperCase()}${kind.slice(1)} ${f.feature} = "${s.category}", whose share of traffic moved from ${pct(s.reference_share)} to ${pct(s.current_share)}.`);
       } else {
         recommendations.push(

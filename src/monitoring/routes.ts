@@ -7,10 +7,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../server/app.js';
 import type { ModelStatus } from './model-monitor.js';
-import type { MonitoringReport } from './monitoring-report.js';
+import { EQUIPMENT_FEATURE, POPULATION_FEATURE, type MonitoringReport } from './monitoring-report.js';
 
-const EQUIPMENT = /manufacturer|device|station|scanner|equipment|modality|kvp|institution/i;
-const POPULATION = /age|sex|gender|population|site|region|ethnic/i;
 
 /** The seed documents' monitoring shape, with the full report beside it. */
 function seedStatus(status: ModelStatus) {
@@ -54,8 +52,8 @@ function productionView(status: ModelStatus) {
     health_components: r?.health.components ?? null,
     drift: r ? { detected: r.drift?.drift_detected ?? false, score: r.drift?.drift_score ?? null, drifted_features: r.drift?.drifted_features ?? [], prediction_drift: r.outputs.prediction_drift, confidence: r.outputs.confidence } : null,
     performance: r ? { ...r.decay, ...r.operations } : null,
-    equipment_changes: categorical.filter((f) => EQUIPMENT.test(f.feature)).map(change),
-    population_changes: categorical.filter((f) => POPULATION.test(f.feature)).map(change),
+    equipment_changes: categorical.filter((f) => EQUIPMENT_FEATURE.test(f.feature)).map(change),
+    population_changes: categorical.filter((f) => POPULATION_FEATURE.test(f.feature)).map(change),
     window: r?.window ?? null,
     recommendations: r?.recommendations ?? [],
     versions: status.versions.map((v) => ({ version: v.version, health_score: v.health.score, drift_score: v.drift?.drift_score ?? null, status: v.status })),
