@@ -32,21 +32,11 @@ export interface AlertOutbox {
   enqueueEvent(tx: Transaction<Schema>, topic: string, type: string, data: Record<string, unknown>, options?: { key?: string | null }): Promise<string>;
 }
 
-export interface Alert {
-  id: string;
-  model_id: string;
-  model_name: string;
-  version: string | null;
-  rule: string;
-  severity: AlertSeverity;
-  dedup_key: string;
+/** A stored alert: what the notifiers receive, plus its lifecycle. */
+export type Alert = AlertNotification['alert'] & {
   status: 'firing' | 'resolved';
-  message: string;
-  details: Record<string, unknown>;
-  fired_at: string;
   last_seen_at: string;
-  resolved_at: string | null;
-}
+};
 
 export interface ModelStatus {
   model_id: string;
