@@ -214,7 +214,7 @@ describe('release tests over HTTP', () => {
     const last = (history.events ?? history).at(-1);
     expect(last).toMatchObject({ action: 'promoted', to_version: challenger, actor: 'api' });
     expect(last.reason).toMatch(/A\/B test "cc_test".*won on accuracy/);
-    expect((await post(`${api}/cc_test/finalize`, { action: 'promote' })).statusCode).toBe(409);
+    expect((await post(`${api}/cc_test/finalize`, { action: 'promote', reason: 'again' })).statusCode).toBe(409);
     // put the demo back for the next test
     await t.services.registry.rollback(DEMO_MODEL, { reason: 'test reset' });
   });

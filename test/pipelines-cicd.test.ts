@@ -1,5 +1,5 @@
 /** The CI/CD pipeline's stages on their own: an external trainer command with tracking hooks, direct deployment, a data-validation stop, params/metrics diff. */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,8 +24,11 @@ const waitRun = async (id: string) => {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vitals-cicd-'));
-  t = await startTestApp({ PIPELINE_POLL_MS: 50 });
-  await http('POST', '/api/v1/train', { model_name: 'bc', target: 'diagnosis', algo: 'logreg', data_path: DEMO_DATA, version: '1.0.0', aliases: ['production'] });
+  copyFileSync(DEMO_DATA, join(dir, 'breast_cancer.csv'));
+  t = await startTestApp({ PIPELINE_POLL_MS: 50, DATA_DIR: dir });
+  const queued = await http('POST', '/api/v1/train', { model_name: 'bc', target: 'diagnosis', algo: 'logreg', data_path: 'breast_cancer.csv', version: '1.0.0', aliases: ['production'] });
+  expect(queued.status).toBe(202);
+  expect((await waitRun(queued.body.run_id)).status).toBe('succeeded');
 });
 afterAll(async () => {
   await t?.dispose();
@@ -49,14 +52,14 @@ describe('CI/CD pipeline', () => {
        fs.copyFileSync(${JSON.stringify(join(dir, 'rf.onnx'))}, process.env.VITALS_MODEL_OUT);
        fs.writeFileSync(process.env.VITALS_METRICS_OUT, JSON.stringify({ train: { accuracy: 0.99 } }));`,
     );
-    const res = await http('POST', '/api/v1/mlops/cicd/run-pipeline', {
-      model_name: 'bc',
-      data: { source: 'file', path: DEMO_DATA },
-      training: { cmd: `node ${script}` },
-      gates: { min: { accuracy: 0.85 }, min_improvement: -0.05 },
-    });
-    expect(res.status).toBe(202);
-    const run = await waitRun(res.body.id);
+    const request = { model_name: 'bc', data: { source: 'file' as const, path: DEMO_DATA }, training: { cmd: `node ${script}` }, gates: { min: { accuracy: 0.85 }, min_improvement: -0.05 } };
+    // A command never comes from the network: over HTTP it is refused, naming the field ...
+    const refused = await http('POST', '/api/v1/mlops/cicd/run-pipeline', request);
+    expect(refused.status).toBe(422);
+    expect(refused.body.message).toMatch(/training\.cmd/);
+    // ... the operator's own tools (the CLI, retraining policies in files) may run one.
+    const queued = await t.services.pipelines.submitCicd(request, { trigger: 'cli', actor: 'operator' });
+    const run = await waitRun(queued!.id);
     expect(run.status, JSON.stringify(run.stages.map((s: any) => [s.name, s.status, s.error]))).toBe('succeeded');
     expect(run.result).toMatchObject({ decision: 'deployed', new_version: '1.1.0', archived_version: '1.0.0' });
     const training = run.stages[2];
@@ -68,7 +71,7 @@ describe('CI/CD pipeline', () => {
     expect((await http('GET', '/api/v1/models/bc')).body.aliases.production).toBe('1.1.0');
 
     // A second run with other params: `pipeline diff` shows what changed.
-    const res2 = await http('POST', '/api/v1/mlops/cicd/run-pipeline', { model_name: 'bc', data: { source: 'file', path: DEMO_DATA }, training: { algo: 'logreg' }, gates: { min_improvement: -1 }, deploy: { promote: false } });
+    const res2 = await http('POST', '/api/v1/mlops/cicd/run-pipeline', { model_name: 'bc', data: { source: 'file', path: 'breast_cancer.csv' }, training: { algo: 'logreg' }, gates: { min_improvement: -1 }, deploy: { promote: false } });
     const run2 = await waitRun(res2.body.id);
     expect(run2.status).toBe('succeeded');
     expect(run2.result.decision).toBe('staged');
@@ -83,7 +86,8 @@ describe('CI/CD pipeline', () => {
     const header = lines[0]!.split(',');
     const drop = header.indexOf('mean_texture');
     writeFileSync(bad, lines.map((l) => l.split(',').filter((_, i) => i !== drop).join(',')).join('\n'));
-    const res = await http('POST', '/api/v1/mlops/cicd/run-pipeline', { model_name: 'bc', data: { source: 'file', path: bad } });
+    const res = await http('POST', '/api/v1/mlops/cicd/run-pipeline', { model_name: 'bc', data: { source: 'file', path: 'bad.csv' } });
+    expect(res.status).toBe(202);
     const run = await waitRun(res.body.id);
     expect(run.status).toBe('failed');
     expect(run.result.decision).toBe('failed_at_data_validation');

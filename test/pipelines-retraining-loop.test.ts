@@ -55,7 +55,8 @@ afterAll(async () => t?.dispose());
 describe('automated retraining, end to end', () => {
   it('drift → alert → retraining on recent labelled data → validation → canary → promotion → old archived', async () => {
     const trained = await http('POST', '/api/v1/train', { model_name: 'bc', target: 'diagnosis', algo: 'logreg', data_path: DEMO_DATA, version: '1.0.0', aliases: ['production'] });
-    expect(trained.status).toBe(201);
+    expect(trained.status).toBe(202); // training is a queued run; poll its status URL
+    await until('the training run', async () => ((await http('GET', trained.body.status_url)).body.status === 'succeeded' ? true : undefined));
     const started = await http('POST', '/api/v1/mlops/retraining/start', {
       model_id: 'bc',
       pipeline: { ab_test: { enabled: true, mode: 'canary', config: { canary_stages: [0.5], canary_min_samples: 60, guardrail_min_samples: 60, min_samples: 60 } } },
@@ -94,7 +95,8 @@ describe('automated retraining, end to end', () => {
     await http('POST', '/api/v1/mlops/monitoring/bc/check');
     const again = await http('POST', '/api/v1/mlops/retraining/trigger', { model_id: 'bc', trigger: 'drift', incident_key: waiting.incident_key });
     expect(again.body).toMatchObject({ debounced: true, run_id: waiting.id });
-    expect((await http('GET', '/api/v1/mlops/cicd/pipeline-history?model_id=bc')).body.runs).toHaveLength(1);
+    // one CI/CD run (the first training of bc is a run of its own, pipeline "train")
+    expect((await http('GET', '/api/v1/mlops/cicd/pipeline-history?model_id=bc')).body.runs.filter((r: { pipeline: string }) => r.pipeline === 'cicd')).toHaveLength(1);
 
     // The canary: half the users meet the new version; it answers the drifted traffic better and wins.
     const split = await traffic('bc', shifted, 'canary');
@@ -144,7 +146,8 @@ describe('automated retraining, end to end', () => {
   });
 
   it('a candidate worse than production is stopped at validation; production is untouched', async () => {
-    await http('POST', '/api/v1/train', { model_name: 'bc2', target: 'diagnosis', algo: 'logreg', data_path: DEMO_DATA, version: '1.0.0', aliases: ['production'] });
+    const trained = await http('POST', '/api/v1/train', { model_name: 'bc2', target: 'diagnosis', algo: 'logreg', data_path: DEMO_DATA, version: '1.0.0', aliases: ['production'] });
+    await until('the training run', async () => ((await http('GET', trained.body.status_url)).body.status === 'succeeded' ? true : undefined));
     const before = (await http('GET', '/api/v1/models/bc2/history')).body;
     // A one-tree, depth-one forest: a stump, clearly worse than the logistic regression on the same rows.
     const trig = await http('POST', '/api/v1/mlops/retraining/trigger', {

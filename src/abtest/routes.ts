@@ -3,10 +3,14 @@
  * config form (`start`), evaluate / finalize / canary advance, and model-level blue-green under
  * `/api/v1/mlops/deployments/{model}/…`.
  */
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Services } from '../server/app.js';
+import { validationFailed } from '../errors.js';
+import { actorOf } from '../server/principal.js';
+import { BODY_LIMITS, anyObject, declare, errorResponses, view } from '../server/route-kit.js';
+import type { AbTesting } from './ab-testing.js';
+import type { BlueGreenDeployments } from './blue-green.js';
 import { statusView } from './status-view.js';
 import { DECISION_MODES, RELEASE_MODES, TEST_METRICS } from './types.js';
 
@@ -32,10 +36,9 @@ const commonOptions = {
   decision_mode: z.enum(DECISION_MODES).optional().describe('auto: promote/roll back/advance by itself; recommend-only: say what to do'),
   hash_seed: z.string().min(1).max(256).optional().describe('GrowthBook seed (experiment key) for the user buckets; default the test id'),
   config: configBody.optional(),
-  actor: z.string().optional(),
 };
 
-const createBody = z.object({
+const createBody = z.strictObject({
   test_name: z.string().min(1).max(256),
   control_model_id: z.string().min(1).optional().describe('control version: version id, name@1.2.0, name@alias, or the model name (its production version)'),
   treatment_model_id: z.string().min(1).describe('treatment version: version id, name@1.3.0, or a version string of the control model'),
@@ -44,7 +47,7 @@ const createBody = z.object({
   ...commonOptions,
 });
 
-const championChallengerBody = z.object({
+const championChallengerBody = z.strictObject({
   name: z.string().min(1).max(256),
   model_type: z.string().min(1).describe('the model name'),
   control_version: z.string().min(1),
@@ -56,15 +59,27 @@ const championChallengerBody = z.object({
 
 const testParam = z.object({ test_id: z.string().describe('test id (or name)') });
 const modelParam = z.object({ model: z.string() });
-const actorOf = (req: FastifyRequest, body?: { actor?: string }) => body?.actor ?? (req.headers['x-actor'] as string | undefined) ?? 'api';
 
-export function abTestRoutes(s: Services): FastifyPluginAsync {
+export interface AbTestRouteDeps {
+  abTests: Pick<AbTesting, 'create' | 'startChampionChallenger' | 'list' | 'status' | 'events' | 'selectModel' | 'recordResult' | 'evaluate' | 'finalize' | 'stop' | 'advance'>;
+  blueGreen: Pick<BlueGreenDeployments, 'state' | 'deploy' | 'healthCheck' | 'switchTraffic' | 'rollback'>;
+}
+
+const testView = view({ id: z.string(), name: z.string(), model_name: z.string(), mode: z.string(), status: z.string() }).describe('AbTest');
+const slotsView = anyObject.describe('Blue-green slots of a model');
+const read = declare('models:read', BODY_LIMITS.none);
+const write = declare('releases:write');
+const reasonField = z.string().trim().min(1).max(2000);
+
+const bg = async (p: Promise<unknown>) => (await p) as Record<string, unknown>;
+
+export function abTestPlugin(s: AbTestRouteDeps): FastifyPluginAsync {
   return async (base) => {
     const app = base.withTypeProvider<ZodTypeProvider>();
     const tags = ['ab-testing'];
     const prefix = '/api/v1/mlops/ab-testing';
 
-    app.post(`${prefix}/create`, { schema: { tags, body: createBody, summary: 'Create and start an A/B, canary or shadow test' } }, async (req) => {
+    app.post(`${prefix}/create`, { ...write, schema: { tags, body: createBody, summary: 'Create and start an A/B, canary or shadow test', response: { 200: view({ test_id: z.string(), message: z.string(), test: testView }), ...errorResponses(404, 409) } } }, async (req) => {
       const b = req.body;
       const test = await s.abTests.create({
         name: b.test_name,
@@ -77,37 +92,37 @@ export function abTestRoutes(s: Services): FastifyPluginAsync {
         decision_mode: b.decision_mode,
         hash_seed: b.hash_seed,
         config: b.config,
-        actor: actorOf(req, b),
+        actor: actorOf(req),
       });
       return { test_id: test.id, message: `${test.mode === 'ab' ? 'A/B' : test.mode} test created successfully`, test };
     });
 
-    app.post(`${prefix}/start`, { schema: { tags, body: championChallengerBody, summary: 'Start a champion/challenger test from the seed config (model_type, versions, traffic %, duration)' } }, async (req) => {
-      const test = await s.abTests.startChampionChallenger({ ...req.body, actor: actorOf(req, req.body) });
+    app.post(`${prefix}/start`, { ...write, schema: { tags, body: championChallengerBody, summary: 'Start a champion/challenger test from the seed config (model_type, versions, traffic %, duration)', response: { 200: view({ test_id: z.string(), message: z.string(), test: testView }), ...errorResponses(404, 409) } } }, async (req) => {
+      const test = await s.abTests.startChampionChallenger({ ...req.body, actor: actorOf(req) });
       return { test_id: test.id, message: `A/B test started: ${test.name}`, test };
     });
 
     app.get(
       prefix,
-      { schema: { tags, querystring: z.object({ status: z.enum(['active', 'completed', 'stopped', 'all']).default('active'), model: z.string().optional() }), summary: 'List tests (active by default)' } },
+      { ...read, schema: { tags, querystring: z.object({ status: z.enum(['active', 'completed', 'stopped', 'all']).default('active'), model: z.string().optional() }), summary: 'List tests (active by default)', response: { 200: z.object({ tests: z.array(testView), count: z.number() }), ...errorResponses() } } },
       async (req) => {
         const tests = await s.abTests.list({ status: req.query.status, model: req.query.model });
         return { tests, count: tests.length };
       },
     );
 
-    app.get(`${prefix}/:test_id`, { schema: { tags, params: testParam, summary: 'Results: per-variant metrics, significance (fixed-horizon and always-valid), CI, sample sizes, sample-ratio check, decision' } }, async (req) => {
+    app.get(`${prefix}/:test_id`, { ...read, schema: { tags, params: testParam, summary: 'Results: per-variant metrics, significance (fixed-horizon and always-valid), CI, sample sizes, sample-ratio check, decision', response: { 200: anyObject, ...errorResponses(404) } } }, async (req) => {
       const { test, report, decision } = await s.abTests.status(req.params.test_id);
       return statusView(test, report, decision);
     });
 
-    app.get(`${prefix}/:test_id/events`, { schema: { tags, params: testParam, summary: 'Audit trail: created, recommendations, canary stages, promotion or rollback' } }, async (req) => ({
+    app.get(`${prefix}/:test_id/events`, { ...read, schema: { tags, params: testParam, summary: 'Audit trail: created, recommendations, canary stages, promotion or rollback', response: { 200: z.object({ events: z.array(view({ id: z.string() })) }), ...errorResponses(404) } } }, async (req) => ({
       events: await s.abTests.events(req.params.test_id),
     }));
 
     app.post(
       `${prefix}/:test_id/select-model`,
-      { schema: { tags, params: testParam, querystring: z.object({ user_id: z.string().optional() }), summary: 'Which version a user meets (consistent hashing: the same user, the same variant)' } },
+      { ...declare('predict', BODY_LIMITS.none), schema: { tags, params: testParam, querystring: z.object({ user_id: z.string().optional() }), summary: 'Which version a user meets (consistent hashing: the same user, the same variant)', response: { 200: view({ model_id: z.string(), variant: z.string(), test_id: z.string() }), ...errorResponses(404, 409) } } },
       async (req) => {
         const { test, route } = await s.abTests.selectModel(req.params.test_id, req.query.user_id);
         return {
@@ -125,10 +140,12 @@ export function abTestRoutes(s: Services): FastifyPluginAsync {
     app.post(
       `${prefix}/:test_id/record`,
       {
+        ...declare('monitoring:write'),
         schema: {
           tags,
           params: testParam,
-          body: z.object({
+          response: { 200: view({ message: z.string() }), ...errorResponses(404, 409) },
+          body: z.strictObject({
             variant: z.enum(['control', 'treatment']),
             prediction: z.union([z.string(), z.number()]).nullable().optional(),
             ground_truth: z.union([z.string(), z.number()]).nullable().optional(),
@@ -144,31 +161,52 @@ export function abTestRoutes(s: Services): FastifyPluginAsync {
 
     app.post(
       `${prefix}/:test_id/evaluate`,
-      { schema: { tags, params: testParam, querystring: z.object({ apply: z.enum(['true', 'false']).optional().describe('carry the decision out (default: only in auto mode)') }), summary: 'Look at the test and decide: promote, rollback, advance (canary) or continue' } },
+      {
+        ...declare('releases:write', BODY_LIMITS.none),
+        schema: {
+          tags,
+          params: testParam,
+          querystring: z.object({ apply: z.enum(['true', 'false']).optional().describe('carry the decision out (default: only in auto mode)') }),
+          summary: 'Look at the test and decide: promote, rollback, advance (canary) or continue',
+          response: { 200: view({ test_id: z.string(), applied: z.string().nullable(), status: z.string(), result: anyObject }), ...errorResponses(404, 409) },
+        },
+      },
       async (req) => {
         const apply = req.query.apply === undefined ? undefined : req.query.apply === 'true';
-        const e = await s.abTests.evaluate(req.params.test_id, { apply, actor: actorOf(req) === 'api' ? undefined : actorOf(req) });
-        return { test_id: e.test.id, ...e.decision, applied: e.applied, status: e.test.status, result: statusView(e.test, e.report, e.decision) };
+        const e = await s.abTests.evaluate(req.params.test_id, { apply, actor: req.principal ? actorOf(req) : undefined });
+        return { test_id: e.test.id, ...e.decision, applied: e.applied, status: e.test.status, result: statusView(e.test, e.report, e.decision) as Record<string, unknown> };
       },
     );
 
     app.post(
       `${prefix}/:test_id/finalize`,
-      { schema: { tags, params: testParam, body: z.object({ action: z.enum(['promote', 'rollback']), reason: z.string().optional(), actor: z.string().optional() }), summary: 'End the test: promote the treatment (registry, audited) or roll back (keep production)' } },
-      async (req) => ({ test: await s.abTests.finalize(req.params.test_id, req.body.action, { reason: req.body.reason, actor: actorOf(req, req.body) }) }),
+      {
+        ...write,
+        schema: {
+          tags,
+          params: testParam,
+          body: z.strictObject({ action: z.enum(['promote', 'rollback']), reason: reasonField.describe('why: required, recorded in the history') }),
+          summary: 'End the test: promote the treatment (registry, audited) or roll back (keep production), with a reason',
+          response: { 200: z.object({ test: testView }), ...errorResponses(404, 409) },
+        },
+      },
+      async (req) => ({ test: await s.abTests.finalize(req.params.test_id, req.body.action, { reason: req.body.reason, actor: actorOf(req) }) }),
     );
 
     app.post(
       `${prefix}/:test_id/stop`,
       {
+        ...declare('releases:write', BODY_LIMITS.none),
         schema: {
           tags,
           params: testParam,
           querystring: z.object({ winner: z.enum(['treatment', 'control']).optional(), reason: z.string().optional() }),
-          summary: 'Stop the test; winner=treatment promotes it, winner=control keeps production',
+          summary: 'Stop the test; winner=treatment promotes it (needs a reason), winner=control keeps production',
+          response: { 200: view({ test_id: z.string(), status: z.string(), message: z.string(), test: testView }), ...errorResponses(404, 409) },
         },
       },
       async (req) => {
+        if (req.query.winner === 'treatment' && !req.query.reason?.trim()) throw validationFailed([{ field: 'reason', message: 'stopping with the treatment as winner moves production: give a reason' }]);
         const test = await s.abTests.stop(req.params.test_id, { winner: req.query.winner, reason: req.query.reason, actor: actorOf(req) });
         return { test_id: test.id, status: test.status, winner: test.winner, message: `test stopped${test.winner ? `; winner: ${test.winner}` : ''}`, test };
       },
@@ -176,43 +214,71 @@ export function abTestRoutes(s: Services): FastifyPluginAsync {
 
     app.post(
       `${prefix}/:test_id/advance`,
-      { schema: { tags, params: testParam, body: z.object({ force: z.boolean().default(false), reason: z.string().optional(), actor: z.string().optional() }).default({ force: false }), summary: 'Move a canary to its next stage (refused while a guardrail is breached unless force)' } },
-      async (req) => ({ test: await s.abTests.advance(req.params.test_id, { force: req.body.force, reason: req.body.reason, actor: actorOf(req, req.body) }) }),
+      {
+        ...write,
+        schema: {
+          tags,
+          params: testParam,
+          body: z.strictObject({ force: z.boolean().default(false), reason: z.string().optional() }).default({ force: false }),
+          summary: 'Move a canary to its next stage (refused while a guardrail is breached unless force)',
+          response: { 200: z.object({ test: testView }), ...errorResponses(404, 409) },
+        },
+      },
+      async (req) => ({ test: await s.abTests.advance(req.params.test_id, { force: req.body.force, reason: req.body.reason, actor: actorOf(req) }) }),
     );
 
     // ---------- blue-green ----------
     const dtags = ['deployments'];
     const dprefix = '/api/v1/mlops/deployments/:model';
     const slotEnum = z.enum(['blue', 'green']);
-    app.get(dprefix, { schema: { tags: dtags, params: modelParam, summary: 'Blue and green slots of a model: which version each holds, which is live, last health check' } }, async (req) =>
-      s.blueGreen.state(req.params.model),
+    app.get(
+      dprefix,
+      { ...read, schema: { tags: dtags, params: modelParam, summary: 'Blue and green slots of a model: which version each holds, which is live, last health check', response: { 200: slotsView, ...errorResponses(404) } } },
+      async (req) => (await s.blueGreen.state(req.params.model)) as unknown as Record<string, unknown>,
     );
     app.post(
       `${dprefix}/deploy`,
-      { schema: { tags: dtags, params: modelParam, body: z.object({ version: z.string().min(1), actor: z.string().optional() }), summary: 'Deploy a version to the idle slot and health-check it (traffic does not move)' } },
-      async (req) => s.blueGreen.deploy(req.params.model, req.body.version, { actor: actorOf(req, req.body) }),
+      {
+        ...write,
+        schema: { tags: dtags, params: modelParam, body: z.strictObject({ version: z.string().min(1) }), summary: 'Deploy a version to the idle slot and health-check it (traffic does not move)', response: { 200: slotsView, ...errorResponses(404, 409) } },
+      },
+      async (req) => bg(s.blueGreen.deploy(req.params.model, req.body.version, { actor: actorOf(req) })),
     );
     app.post(
       `${dprefix}/health-check`,
-      { schema: { tags: dtags, params: modelParam, body: z.object({ slot: slotEnum.optional(), environment: slotEnum.optional().describe("the seed's name for slot") }).default({}), summary: 'Load the slot version and run it once on a probe input' } },
-      async (req) => s.blueGreen.healthCheck(req.params.model, req.body.slot ?? req.body.environment, { actor: actorOf(req) }),
+      {
+        ...write,
+        schema: {
+          tags: dtags,
+          params: modelParam,
+          body: z.strictObject({ slot: slotEnum.optional(), environment: slotEnum.optional().describe("the seed's name for slot") }).default({}),
+          summary: 'Load the slot version and run it once on a probe input',
+          response: { 200: slotsView, ...errorResponses(404, 409) },
+        },
+      },
+      async (req) => bg(s.blueGreen.healthCheck(req.params.model, req.body.slot ?? req.body.environment, { actor: actorOf(req) })),
     );
     app.post(
       `${dprefix}/switch-traffic`,
       {
+        ...write,
         schema: {
           tags: dtags,
           params: modelParam,
-          body: z.object({ to: slotEnum.optional(), to_env: slotEnum.optional(), from_env: slotEnum.optional(), reason: z.string().optional(), actor: z.string().optional() }).default({}),
-          summary: 'Health-check the idle slot, then move production to it',
+          body: z.strictObject({ to: slotEnum.optional(), to_env: slotEnum.optional(), from_env: slotEnum.optional(), reason: reasonField.describe('why production moves: required') }),
+          summary: 'Health-check the idle slot, then move production to it, with a reason',
+          response: { 200: slotsView, ...errorResponses(404, 409) },
         },
       },
-      async (req) => s.blueGreen.switchTraffic(req.params.model, { to: req.body.to ?? req.body.to_env, reason: req.body.reason, actor: actorOf(req, req.body) }),
+      async (req) => bg(s.blueGreen.switchTraffic(req.params.model, { to: req.body.to ?? req.body.to_env, reason: req.body.reason, actor: actorOf(req) })),
     );
     app.post(
       `${dprefix}/rollback`,
-      { schema: { tags: dtags, params: modelParam, body: z.object({ reason: z.string().min(1), actor: z.string().optional() }), summary: 'Move production back to the other slot, with a reason' } },
-      async (req) => s.blueGreen.rollback(req.params.model, { reason: req.body.reason, actor: actorOf(req, req.body) }),
+      {
+        ...write,
+        schema: { tags: dtags, params: modelParam, body: z.strictObject({ reason: reasonField }), summary: 'Move production back to the other slot, with a reason', response: { 200: slotsView, ...errorResponses(404, 409) } },
+      },
+      async (req) => bg(s.blueGreen.rollback(req.params.model, { reason: req.body.reason, actor: actorOf(req) })),
     );
   };
 }

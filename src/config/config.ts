@@ -22,6 +22,8 @@ export const settingsSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PORT: int(0).max(65535).default(8000),
   VITALS_HOME: z.string().default('.vitals'),
+  /** the only folder whose files a request may name (training CSVs, model files); relative to the working directory */
+  DATA_DIR: z.string().default('data'),
   DATABASE_URL: z.string().optional(),
   LOG_LEVEL: z.preprocess(
     (v) => (typeof v === 'string' ? ({ warning: 'warn', critical: 'fatal' }[v.toLowerCase()] ?? v.toLowerCase()) : v),
@@ -62,6 +64,10 @@ export const settingsSchema = z.object({
   RETRAIN_CHECK_INTERVAL: int(1).default(300),
   /** run pipeline jobs in this process (serve and worker); false leaves them to other workers */
   PIPELINE_WORKER: bool.default(true),
+  /** the operator's pipelines: `<name>/dvc.yaml` folders; the API starts them by name, never by path */
+  PIPELINES_DIR: z.string().optional(),
+  /** time limit of one pipeline command */
+  PIPELINE_COMMAND_TIMEOUT_SECONDS: int(1).default(3600),
   /** a pipeline job's lease: a worker that stops heartbeating for this long loses the job */
   PIPELINE_LEASE_SECONDS: int(1).default(60),
   PIPELINE_POLL_MS: int(10).default(1000),

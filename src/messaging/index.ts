@@ -10,4 +10,4 @@ export { RabbitMqBus, type RabbitMqBusOptions, rabbitMqUrl } from './rabbitmq-bu
 export { KafkaBus, type KafkaBusOptions, deadLetterTopic, kafkaGroupId } from './kafka-bus.js';
 export { imagingConsumer } from './imaging-consumer.js';
 export { groundTruthConsumer } from './ground-truth-consumer.js';
-export { messagingRoutes } from './routes.js';
+export { messagingPlugin, type MessagingRouteDeps } from './routes.js';

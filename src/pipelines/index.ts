@@ -13,4 +13,5 @@ export * from './cicd-pipeline.js';
 export * from './retraining.js';
 export * from './cron.js';
 export * from './pipelines.js';
-export { pipelineRoutes } from './cicd-routes.js';
+export { pipelinesPlugin, type PipelinesRouteDeps } from './cicd-routes.js';
+export { commandEnv } from './command-env.js';

@@ -2,7 +2,9 @@
  * The pipelines capability, wired: run records, the job queue and its worker, the CI/CD pipeline,
  * retraining, and pipeline files (dvc.yaml) run in process. Built by the composition root.
  */
-import { resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { AbTest, AbTesting } from '../abtest/index.js';
 import { VitalsError } from '../errors.js';
 import type { Alert, ModelMonitor } from '../monitoring/model-monitor.js';
@@ -20,6 +22,12 @@ import { PipelineWorker } from './pipeline-worker.js';
 import { Retraining } from './retraining.js';
 import { diffMetrics, diffParams } from './run-diff.js';
 import { type BuiltinStep, runPipeline } from './stage-runner.js';
+import type { StageRecord } from './stage-record.js';
+import { type TrainRequest, trainAndRegister } from './train-and-register.js';
+import { parseCsv } from './trainers/index.js';
+
+const PIPELINE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
+const relativeName = (file: string) => file.split(/[\\/]/).slice(-2).join('/');
 
 export interface PipelineEventOutbox {
   enqueueEvent(tx: Database['db'], topic: string, type: string, data: Record<string, unknown>, options?: { key?: string | null }): Promise<string>;
@@ -35,6 +43,11 @@ export interface PipelinesOptions {
   pollMs?: number;
   outbox?: PipelineEventOutbox;
   onError?: (err: unknown, context: string) => void;
+  /** PIPELINES_DIR: the operator's pipelines, `<name>/dvc.yaml`, the only ones the API can start */
+  pipelinesDir?: string;
+  /** the (scrubbed) environment pipeline commands run with */
+  pipelineEnv?: Record<string, string>;
+  pipelineTimeoutMs?: number;
 }
 
 export class Pipelines {
@@ -66,6 +79,8 @@ export class Pipelines {
       {
         'cicd.run': async (job, signal) => void (await this.cicd.execute(String(job.payload.run_id), signal)),
         'cicd.resume': async (job, signal) => void (await this.cicd.execute(String(job.payload.run_id), signal, 'deployment')),
+        'train.run': async (job) => void (await this.executeTraining(String(job.payload.run_id), job.payload.csv as string)),
+        'file.run': async (job) => void (await this.executeFile(String(job.payload.run_id))),
       },
       {
         pollMs: options.pollMs,
@@ -110,13 +125,20 @@ export class Pipelines {
   }
 
   /** Runs a pipeline file (dvc.yaml) in this process and records it as a run. */
-  async runFile(file: string, options: { targets?: string[]; force?: boolean; actor?: string; builtins?: Record<string, BuiltinStep>; onProgress?: (run: PipelineRun) => void } = {}): Promise<PipelineRun> {
+  async runFile(
+    file: string,
+    options: { targets?: string[]; force?: boolean; actor?: string; builtins?: Record<string, BuiltinStep>; onProgress?: (run: PipelineRun) => void; runId?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+  ): Promise<PipelineRun> {
     const spec = loadPipelineSpec(file);
-    const created = (await this.runs.create({ pipeline: `file:${resolve(file)}`, trigger: 'manual', request: { file: resolve(file), targets: options.targets ?? [], force: !!options.force }, created_by: options.actor ?? 'cli' }))!;
+    const created = options.runId
+      ? await this.runs.get(options.runId)
+      : (await this.runs.create({ pipeline: `file:${resolve(file)}`, trigger: 'manual', request: { file: resolve(file), targets: options.targets ?? [], force: !!options.force }, created_by: options.actor ?? 'cli' }))!;
     await this.runs.update(created.id, { status: 'running', started_at: new Date().toISOString() });
     const outcome = await runPipeline(spec, {
       targets: options.targets,
       force: options.force,
+      env: options.env,
+      timeoutMs: options.timeoutMs,
       builtins: options.builtins,
       onStage: async (_r, all) => {
         await this.runs.update(created.id, { stages: all });
@@ -135,6 +157,83 @@ export class Pipelines {
     const run = await this.runs.get(created.id);
     await this.finished(run);
     return run;
+  }
+
+  /**
+   * Queues the training of a built-in model (`POST /api/v1/train`); the worker trains and registers it.
+   * The CSV travels in the job's payload, the request (without it) in the run.
+   */
+  async submitTraining(request: Omit<TrainRequest, 'onProgress' | 'csv'> & { csv: string }): Promise<PipelineRun> {
+    const { csv, ...rest } = request;
+    parseCsv(csv); // malformed CSV is the caller's 422 now, not a failed run later
+    const run = (await this.runs.create({
+      pipeline: 'train',
+      model_name: request.modelName,
+      trigger: 'api',
+      request: { ...rest, data_sha256: createHash('sha256').update(csv).digest('hex'), data_bytes: Buffer.byteLength(csv) },
+      stages: [{ name: 'training', status: 'pending', log: [] } as unknown as StageRecord],
+      created_by: request.actor ?? 'api',
+    }))!;
+    await this.queue.enqueue('train.run', { run_id: run.id, csv }, { runId: run.id });
+    this.worker.poke();
+    return this.runs.get(run.id);
+  }
+
+  private async executeTraining(runId: string, csv: string): Promise<void> {
+    const run = await this.runs.get(runId);
+    const startedAt = new Date().toISOString();
+    await this.runs.update(runId, { status: 'running', started_at: startedAt });
+    const r = run.request as unknown as Omit<TrainRequest, 'csv'>;
+    try {
+      const result = await trainAndRegister(this.registry, { ...r, csv, onProgress: undefined });
+      await this.runs.update(runId, {
+        status: 'succeeded',
+        metrics: result.metrics,
+        result: { decision: 'registered', new_version: result.version.version, version_id: result.version.id, model: result.version.model_name, metrics: result.metrics },
+        finished_at: new Date().toISOString(),
+      });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      await this.runs.update(runId, { status: 'failed', error: message, result: { decision: 'failed', reason: message }, finished_at: new Date().toISOString() });
+    }
+    await this.finished(await this.runs.get(runId));
+  }
+
+  /**
+   * Queues a pipeline defined by the operator: `PIPELINES_DIR/<name>/dvc.yaml`. Over HTTP a pipeline is
+   * named, never given as a path or a command.
+   */
+  async submitNamed(name: string, options: { targets?: string[]; force?: boolean; actor?: string } = {}): Promise<PipelineRun> {
+    const file = this.namedPipelineFile(name);
+    const run = (await this.runs.create({ pipeline: `named:${name}`, trigger: 'api', request: { name, targets: options.targets ?? [], force: !!options.force }, created_by: options.actor ?? 'api' }))!;
+    await this.queue.enqueue('file.run', { run_id: run.id }, { runId: run.id });
+    this.worker.poke();
+    return this.runs.get(run.id).then((r) => ({ ...r, request: { ...r.request, file: relativeName(file) } }));
+  }
+
+  /** The operator's pipelines: the folders of PIPELINES_DIR that hold a dvc.yaml. */
+  namedPipelines(): string[] {
+    const dir = this.options.pipelinesDir;
+    if (!dir || !existsSync(dir)) return [];
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && PIPELINE_NAME.test(d.name) && existsSync(join(dir, d.name, 'dvc.yaml')))
+      .map((d) => d.name)
+      .sort();
+  }
+
+  private namedPipelineFile(name: string): string {
+    if (!PIPELINE_NAME.test(name)) throw new VitalsError('VALIDATION_FAILED', `pipeline: "${name}" is not a pipeline name (letters, digits, - and _)`);
+    if (!this.namedPipelines().includes(name)) {
+      const known = this.namedPipelines();
+      throw new VitalsError('NOT_FOUND', `no pipeline named "${name}" in PIPELINES_DIR${known.length ? `; known: ${known.join(', ')}` : ' (set PIPELINES_DIR to a folder of <name>/dvc.yaml)'}`);
+    }
+    return join(this.options.pipelinesDir!, name, 'dvc.yaml');
+  }
+
+  private async executeFile(runId: string): Promise<void> {
+    const run = await this.runs.get(runId);
+    const request = run.request as { name: string; targets?: string[]; force?: boolean };
+    await this.runFile(this.namedPipelineFile(request.name), { targets: request.targets, force: request.force, runId, env: this.options.pipelineEnv, timeoutMs: this.options.pipelineTimeoutMs });
   }
 
   async diff(a: string, b: string, options: { all?: boolean } = {}) {

@@ -1,58 +1,50 @@
-/** `POST /api/v1/train`: train a built-in model on a CSV and register it. */
-import { readFile } from 'node:fs/promises';
-import type { FastifyPluginAsync } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+/**
+ * Requests that start pipeline work never run it: they check the request, queue a job and answer
+ * 202 with the run's id and where to poll it. Over HTTP a pipeline is named (PIPELINES_DIR), a data
+ * file lies inside DATA_DIR, and no field is a command.
+ */
 import { z } from 'zod';
 import { VitalsError, validationFailed } from '../errors.js';
-import { ALIASES } from '../registry/index.js';
-import type { Services } from '../server/app.js';
-import { trainAndRegister } from './train-and-register.js';
+import type { DataDir } from '../files/data-dir.js';
+import { view } from '../server/route-kit.js';
+import type { PipelineRun } from './pipeline-run-store.js';
 
-const trainBody = z.object({
-  model_name: z.string().min(1),
-  target: z.string().min(1).describe('the CSV column to predict'),
-  algo: z.enum(['logreg', 'rf']).default('rf'),
-  csv: z.string().optional().describe('the training data as CSV text'),
-  data_path: z.string().optional().describe('or a CSV path on the server'),
-  version: z.string().optional(),
-  aliases: z.array(z.enum(ALIASES)).optional(),
-  seed: z.number().int().optional(),
-  test_fraction: z.number().min(0.05).max(0.5).optional(),
-  params: z.record(z.string(), z.number()).optional().describe('rf: n_estimators, max_depth, min_samples_leaf; logreg: l2, epochs'),
-});
+export const runView = view({
+  id: z.string(),
+  pipeline: z.string(),
+  model_name: z.string().nullable(),
+  trigger: z.string(),
+  status: z.enum(['queued', 'running', 'waiting', 'succeeded', 'failed', 'rejected']),
+  stages: z.array(view({ name: z.string(), status: z.string() })),
+  result: z.record(z.string(), z.unknown()),
+  error: z.string().nullable(),
+  created_by: z.string(),
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+}).describe('PipelineRun');
 
-export function trainingRoutes(s: Services): FastifyPluginAsync {
-  return async (base) => {
-    const app = base.withTypeProvider<ZodTypeProvider>();
-    app.post('/api/v1/train', { schema: { tags: ['training'], summary: 'Train logistic regression or random forest on a CSV and register it', body: trainBody } }, async (req, reply) => {
-      const b = req.body;
-      let csv = b.csv;
-      if (!csv && b.data_path) {
-        csv = await readFile(b.data_path, 'utf8').catch(() => {
-          throw validationFailed([{ field: 'data_path', message: `cannot read ${b.data_path} on the server` }]);
-        });
-      }
-      if (!csv) throw validationFailed([{ field: 'csv', message: 'send the CSV text in csv, or a server path in data_path' }]);
-      try {
-        const result = await trainAndRegister(s.registry, {
-          csv,
-          target: b.target,
-          algo: b.algo,
-          modelName: b.model_name,
-          version: b.version,
-          aliases: b.aliases,
-          seed: b.seed,
-          testFraction: b.test_fraction,
-          params: b.params,
-          dataSource: b.data_path,
-          actor: (req.headers['x-actor'] as string | undefined) ?? 'api',
-        });
-        return reply.code(201).send(result);
-      } catch (err) {
-        if (err instanceof VitalsError) throw err;
-        // The trainers throw plain errors that name the bad column or row.
-        throw new VitalsError('VALIDATION_FAILED', `cannot train on this data: ${(err as Error).message}`);
-      }
-    });
-  };
+/** 202: the queued run, with its id again as run_id and the URL to poll. */
+export const acceptedRunView = runView.extend({ run_id: z.string(), status_url: z.string().describe('GET it to follow the run') }).describe('AcceptedRun');
+
+export const accepted = (run: PipelineRun) => ({ ...run, run_id: run.id, status_url: `/api/v1/pipelines/runs/${run.id}` });
+
+/**
+ * A CI/CD request from the network: no command (`training.cmd` lives in operator files), and a data
+ * path only inside DATA_DIR (replaced by its real path).
+ */
+export async function checkNetworkCicdRequest<T extends { training?: { cmd?: string }; data?: { path?: string } }>(body: T, dataDir: Pick<DataDir, 'resolve'>, prefix = ''): Promise<T> {
+  if (body.training?.cmd !== undefined) {
+    throw validationFailed([{ field: `${prefix}training.cmd`, message: 'commands are not accepted over the API; define the trainer as a stage of a pipeline in PIPELINES_DIR and start it by name' }]);
+  }
+  if (body.data?.path !== undefined) {
+    const real = await dataDir.resolve(body.data.path, `${prefix}data.path`);
+    return { ...body, data: { ...body.data, path: real } };
+  }
+  return body;
+}
+
+export function requireCsv(csv: string | undefined): string {
+  if (csv === undefined || csv.trim() === '') throw new VitalsError('VALIDATION_FAILED', 'csv: send the CSV text in csv, or name a file inside DATA_DIR in data_path');
+  return csv;
 }

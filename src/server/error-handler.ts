@@ -1,45 +1,104 @@
 /**
- * Maps every error to one response shape: `{ error, code, message, details? }`.
- * VitalsError carries its own status; request-schema failures become 422 naming each field;
- * anything unexpected is a logged 500 whose message leaks no internals.
+ * Maps every error to one response shape: `{ error, code, message, details?, request_id }`.
+ * VitalsError carries its own status; request-schema failures become 422 naming each field; a
+ * database unique violation is a 409; body-parser failures say what to send; anything unexpected is a
+ * logged 500 whose message leaks no internals.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { STATUS_CODES } from 'node:http';
 import { VitalsError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 
-export function installErrorHandler(app: FastifyInstance, metrics: Metrics): void {
+interface Mapped {
+  status: number;
+  body: { code: string; message: string; details?: unknown };
+}
+
+/** PostgreSQL 23505 and SQLite's UNIQUE/PRIMARY KEY constraint: someone else made that row first. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | undefined;
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+function mapError(err: unknown, options: { maxImageMb: number }): Mapped | undefined {
+  if (err instanceof VitalsError) {
+    return { status: err.statusCode, body: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
+  }
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const fields = err.validation.map((v) => ({
+      field: [err.validationContext, ...v.instancePath.split('/').filter(Boolean)].join('.'),
+      message: v.message ?? 'is invalid',
+    }));
+    return { status: 422, body: { code: 'VALIDATION_FAILED', message: `request failed validation: ${fields.map((f) => `${f.field}: ${f.message}`).join('; ')}`, details: { fields } } };
+  }
+  if (isUniqueViolation(err)) return { status: 409, body: { code: 'CONFLICT', message: 'that already exists (another request made it first); fetch it, or choose another name or version' } };
+  const e = err as { statusCode?: number; code?: string; message?: string };
+  const message = e.message ?? '';
+  if (e.code === 'FST_REQ_FILE_TOO_LARGE' || e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.code === 'FST_FILES_LIMIT' || e.code === 'FST_PARTS_LIMIT') {
+    return { status: 413, body: { code: 'PAYLOAD_TOO_LARGE', message: `${message}; images may be up to MAX_IMAGE_SIZE_MB=${options.maxImageMb} MB, JSON bodies up to 1 MB unless the route says more (see /docs)` } };
+  }
+  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return { status: 415, body: { code: 'UNSUPPORTED_MEDIA_TYPE', message: `${message}: send Content-Type: application/json (or multipart/form-data for uploads)` } };
+  }
+  if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (e.statusCode === 400 && /JSON/.test(message))) {
+    return { status: 400, body: { code: 'BAD_REQUEST', message: `${message}: the body must be valid JSON (Content-Type: application/json)` } };
+  }
+  // busboy/@fastify/multipart: a malformed multipart body (no boundary, broken part headers)
+  if (/^(Multipart|Malformed part header|Unexpected end of form|Boundary not found)/i.test(message) || e.code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') {
+    return { status: 400, body: { code: 'BAD_REQUEST', message: `cannot read the multipart body (${message}); send multipart/form-data with a boundary, e.g. curl -F file=@image.png` } };
+  }
+  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+    return { status: e.statusCode, body: { code: e.code ?? 'BAD_REQUEST', message: message || 'bad request' } };
+  }
+  return undefined;
+}
+
+export function installErrorHandler(app: FastifyInstance, metrics: Metrics, options: { maxImageMb: number }): void {
   app.setErrorHandler((err, req, reply) => {
-    let status = 500;
-    let body: Record<string, unknown>;
-    if (err instanceof VitalsError) {
-      status = err.statusCode;
-      body = { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
-    } else if (hasZodFastifySchemaValidationErrors(err)) {
-      status = 422;
-      const fields = err.validation.map((v) => ({
-        field: [err.validationContext, ...v.instancePath.split('/').filter(Boolean)].join('.'),
-        message: v.message ?? 'is invalid',
-      }));
-      body = { code: 'VALIDATION_FAILED', message: `request failed validation: ${fields.map((f) => `${f.field}: ${f.message}`).join('; ')}`, details: { fields } };
-    } else {
-      const e = err as { statusCode?: number; code?: string; message?: string };
-      if (e.code === 'FST_REQ_FILE_TOO_LARGE' || e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-        status = 413;
-        body = { code: 'PAYLOAD_TOO_LARGE', message: `${e.message}; the limit is set by MAX_IMAGE_SIZE_MB` };
-      } else if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-        status = e.statusCode;
-        body = { code: e.code ?? 'BAD_REQUEST', message: e.message ?? 'bad request' };
-      } else {
-        req.log.error({ err }, 'unhandled error');
-        body = { code: 'INTERNAL', message: 'internal error; see the server log for this request id' };
-      }
+    let mapped = mapError(err, options);
+    if (!mapped) {
+      req.log.error({ err }, 'unhandled error');
+      mapped = { status: 500, body: { code: 'INTERNAL', message: 'internal error; see the server log for this request id' } };
     }
-    metrics.errors.inc({ route: req.routeOptions?.url ?? 'unmatched', code: String(body.code) });
-    return reply.code(status).send({ error: STATUS_CODES[status] ?? 'Error', ...body, request_id: req.id });
+    metrics.errors.inc({ route: req.routeOptions?.url ?? 'unmatched', code: String(mapped.body.code) });
+    return sendError(req, reply, mapped.status, mapped.body);
   });
-  app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ error: 'Not Found', code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}; see /docs for the API`, request_id: req.id }),
-  );
+}
+
+export function sendError(req: FastifyRequest, reply: FastifyReply, status: number, body: Mapped['body']) {
+  return reply.code(status).send({ error: STATUS_CODES[status] ?? 'Error', ...body, request_id: req.id });
+}
+
+/**
+ * Unknown paths answer 404; a known path asked with the wrong method answers 405 with `Allow`.
+ * Route patterns are collected as they register and matched against the decoded path.
+ */
+export function installMethodNotAllowed(app: FastifyInstance): void {
+  const patterns: Array<{ re: RegExp; methods: Set<string> }> = [];
+  const byUrl = new Map<string, { re: RegExp; methods: Set<string> }>();
+  app.addHook('onRoute', (route) => {
+    let entry = byUrl.get(route.url);
+    if (!entry) {
+      const re = new RegExp(`^${route.url.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\\\*|\*/g, '.*').replace(/:[A-Za-z0-9_]+/g, '[^/]+')}/?$`);
+      entry = { re, methods: new Set() };
+      byUrl.set(route.url, entry);
+      patterns.push(entry);
+    }
+    for (const m of Array.isArray(route.method) ? route.method : [route.method]) entry.methods.add(m);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    let path = req.url.split('?')[0] ?? '/';
+    try {
+      path = decodeURIComponent(path).replace(/\/{2,}/g, '/');
+    } catch {
+      /* keep it raw */
+    }
+    const allowed = new Set<string>();
+    for (const p of patterns) if (p.re.test(path)) for (const m of p.methods) allowed.add(m);
+    if (allowed.size) {
+      return sendError(req, reply.header('allow', [...allowed].sort().join(', ')), 405, { code: 'METHOD_NOT_ALLOWED', message: `${req.method} is not allowed on ${path}; use ${[...allowed].sort().join(' or ')}` });
+    }
+    return sendError(req, reply, 404, { code: 'NOT_FOUND', message: `no route ${req.method} ${path}; see /docs for the API` });
+  });
 }

@@ -79,8 +79,16 @@ export function errorResponses(...statuses: number[]): Record<number, typeof err
   return out;
 }
 
-/** A JSON object whose fields are documented but not all listed (views that carry open-ended maps). */
-export const openObject = (description: string) => z.looseObject({}).describe(description);
+/**
+ * A response view: the listed fields are checked and documented, others pass through unchanged.
+ * (Typed as a plain object so service types without index signatures satisfy it.)
+ */
+export function view<S extends z.ZodRawShape>(shape: S): z.ZodObject<S> {
+  return z.looseObject(shape) as unknown as z.ZodObject<S>;
+}
+
+/** A JSON object whose fields are open-ended. */
+export const anyObject = z.record(z.string(), z.unknown());
 
 export interface RouteDeclarationProblem {
   method: string;
@@ -107,7 +115,7 @@ export function declarationProblems(route: {
   if (!response) problems.push('no response schemas');
   else {
     const codes = Object.keys(response);
-    if (!codes.some((c) => /^2/.test(c))) problems.push('no 2xx response schema');
+    if (!codes.some((c) => /^[23]/.test(c))) problems.push('no 2xx (or 3xx) response schema');
     if (!codes.some((c) => /^4/.test(c))) problems.push('no 4xx response schema');
   }
   return problems.map((problem) => ({ method, url: route.url, problem }));
