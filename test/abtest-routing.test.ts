@@ -212,7 +212,7 @@ describe('release tests over HTTP', () => {
     expect((await get(`/api/v1/models/${DEMO_MODEL}`)).json().aliases.production).toBe(challenger);
     const history = (await get(`/api/v1/models/${DEMO_MODEL}/history`)).json();
     const last = (history.events ?? history).at(-1);
-    expect(last).toMatchObject({ action: 'promoted', to_version: challenger, actor: 'api' });
+    expect(last).toMatchObject({ action: 'promoted', to_version: challenger, actor: 'local-admin' });
     expect(last.reason).toMatch(/A\/B test "cc_test".*won on accuracy/);
     expect((await post(`${api}/cc_test/finalize`, { action: 'promote', reason: 'again' })).statusCode).toBe(409);
     // put the demo back for the next test
@@ -248,7 +248,7 @@ describe('release tests over HTTP', () => {
     const events = history.events ?? history;
     expect(events.at(-1)).toMatchObject({ action: 'rolled_back', to_version: production });
     expect(events.at(-1).reason).toMatch(/recall dropped on night shift/);
-    expect(events.at(-2)).toMatchObject({ action: 'promoted', to_version: challenger, actor: 'api' });
+    expect(events.at(-2)).toMatchObject({ action: 'promoted', to_version: challenger, actor: 'local-admin' });
     expect(events.at(-2).reason).toMatch(/blue-green: switch traffic blue → green: v1.1 validated/);
   });
 });

@@ -125,7 +125,7 @@ describe('tabular serving and registry over HTTP', () => {
     expect(rollback.json().version.version).toBe(production.version);
     const history = (await t.app.inject({ url: `/api/v1/models/${DEMO_MODEL}/history` })).json().events as Array<Record<string, unknown>>;
     // the actor is the caller's identity, never a header (x-actor above is ignored)
-    expect(history.at(-2)).toMatchObject({ action: 'promoted', actor: 'api', reason: 'A/B win', from_version: production.version, to_version: challenger.version });
+    expect(history.at(-2)).toMatchObject({ action: 'promoted', actor: 'local-admin', reason: 'A/B win', from_version: production.version, to_version: challenger.version });
     expect(history.at(-1)).toMatchObject({ action: 'rolled_back', reason: 'recall dropped', to_version: production.version });
     const archiveProd = await t.app.inject({ method: 'POST', url: `/api/v1/models/${DEMO_MODEL}/versions/production/archive`, payload: {} });
     expect(archiveProd.statusCode).toBe(409);

@@ -11,12 +11,13 @@ import { bootstrapDemo } from '../pipelines/demo-bootstrap.js';
 import { trainAndRegister } from '../pipelines/train-and-register.js';
 import { statusView } from '../abtest/index.js';
 import { ALIASES, type Alias } from '../registry/index.js';
-import { buildApp, closeServices, createServices, type Services } from '../server/app.js';
+import { StartupRefused, buildApp, closeServices, createServices, type Services } from '../server/app.js';
 import { startBackgroundLoop } from '../server/background-loop.js';
 import { readRows } from '../monitoring/drift-data.js';
 import { computeDataDrift } from '../monitoring/drift-report.js';
 import { buildReferenceProfile } from '../stats/reference-profile.js';
 import { createProgressBar, printTable } from './output.js';
+import { registerKeyCommands } from './key-commands.js';
 import { registerPipelineCommands } from './pipeline-commands.js';
 
 const program = new Command();
@@ -61,8 +62,13 @@ program
     const loop = startBackgroundLoop(services, app.log);
     await services.messaging.startConsumers({ predictor: services.predictor, predictionLog: services.predictionLog });
     await app.listen({ port: cfg.PORT, host: cfg.HOST });
-    const url = `http://localhost:${(app.server.address() as { port: number }).port}`;
-    console.log(`\nVitals is running on ${url}\n  API docs:  ${url}/docs\n  Health:    ${url}/health\n  Metrics:   ${url}/metrics\n  Database:  ${services.database.dialect} (${services.database.location})\n`);
+    const url = `${cfg.TLS_CERT_FILE ? 'https' : 'http'}://localhost:${(app.server.address() as { port: number }).port}`;
+    const access = cfg.AUTH_DISABLED
+      ? 'AUTH DISABLED: every caller is admin'
+      : (await services.authenticator.credentialsConfigured())
+        ? 'API keys required (Authorization: Bearer <key>)'
+        : `local admin: no keys configured, so callers on ${cfg.HOST} are admin; create keys with \`vitals keys create\` before exposing it`;
+    console.log(`\nVitals is running on ${url}\n  API docs:  ${url}/docs\n  Health:    ${url}/health\n  Metrics:   ${url}/metrics\n  Database:  ${services.database.dialect} (${services.database.location})\n  Access:    ${access}\n`);
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
@@ -374,9 +380,10 @@ program
   });
 
 registerPipelineCommands(program, withServices);
+registerKeyCommands(program, () => settings());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError) console.error(err.message);
+  if (err instanceof ConfigError || err instanceof StartupRefused) console.error(err.message);
   else if (err instanceof VitalsError) {
     console.error(`error: ${err.message}`);
     for (const f of err.details?.fields ?? []) console.error(`  - ${f.field}: ${f.message}`);

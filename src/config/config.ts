@@ -19,7 +19,8 @@ const num = (min: number, max = Number.POSITIVE_INFINITY) => z.coerce.number().m
 
 /** Each key is the environment variable's name; the YAML file may use the same names or lower_snake_case. */
 export const settingsSchema = z.object({
-  HOST: z.string().default('0.0.0.0'),
+  /** loopback by default: any other address needs credentials (see docs/security.md) */
+  HOST: z.string().default('127.0.0.1'),
   PORT: int(0).max(65535).default(8000),
   VITALS_HOME: z.string().default('.vitals'),
   /** the only folder whose files a request may name (training CSVs, model files); relative to the working directory */
@@ -29,7 +30,45 @@ export const settingsSchema = z.object({
     (v) => (typeof v === 'string' ? ({ warning: 'warn', critical: 'fatal' }[v.toLowerCase()] ?? v.toLowerCase()) : v),
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   ).default('info'),
-  API_KEY: z.string().optional(),
+  /** a single admin key from the environment (named "env-api-key"); `vitals keys create` makes named keys with roles */
+  API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** the explicit, loudly logged escape: every caller is admin (never on a shared network) */
+  AUTH_DISABLED: bool.default(false),
+  /** OIDC: verify bearer JWTs against this JWKS (issuer and audience must match) */
+  AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  AUTH_ISSUER: z.string().optional(),
+  AUTH_AUDIENCE: z.string().optional(),
+  /** the JWT claim holding the caller's roles (an array or a space-separated string); the strongest known role wins */
+  AUTH_ROLES_CLAIM: z.string().default('roles'),
+  /** /metrics needs a key with system:read */
+  METRICS_AUTH: bool.default(false),
+  /** requests per minute: per principal, per IP for anonymous callers; 0 turns the limit off */
+  RATE_LIMIT_PER_MINUTE: int(0).default(6000),
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE: int(0).default(300),
+  /** per-role overrides, e.g. "predictor=60000,viewer=600" */
+  RATE_LIMIT_ROLES: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      const out: Record<string, number> = {};
+      for (const pair of (s ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+        const [role, n] = pair.split('=');
+        if (!role || !n || !/^\d+$/.test(n.trim())) {
+          ctx.addIssue({ code: 'custom', message: `"${pair}" is not role=number` });
+          continue;
+        }
+        out[role.trim()] = Number(n);
+      }
+      return out;
+    }),
+  /** HTTPS: PEM files */
+  TLS_CERT_FILE: z.string().optional(),
+  TLS_KEY_FILE: z.string().optional(),
+  /** hosts an imaging_data image_url may be fetched from (empty: image_url is refused) */
+  FETCH_ALLOWED_HOSTS: z
+    .string()
+    .optional()
+    .transform((s) => (s ? s.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean) : [])),
   VITALS_DEMO: bool.default(true),
 
   MODEL_PATH: z.string().optional(),

@@ -6,7 +6,7 @@
  * A redelivered message runs the model again; its result carries `source_message_id` so downstream
  * consumers can drop the duplicate.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { BusMessage } from './bus.js';
 import { PermanentMessageError } from './bus.js';
@@ -28,6 +28,8 @@ export interface ImagingConsumerOptions {
   /** where `image_path` may point (unset: image_path is refused) */
   imageDir?: string;
   fetchTimeoutMs?: number;
+  /** FETCH_ALLOWED_HOSTS: the only hosts an image_url may name (empty: image_url is refused) */
+  fetchAllowedHosts?: string[];
 }
 
 export function imagingConsumer(options: ImagingConsumerOptions) {
@@ -58,12 +60,14 @@ async function loadImage(m: ImagingDataMessage, o: ImagingConsumerOptions): Prom
     if (!/^[A-Za-z0-9+/=\s_-]+$/.test(text)) throw new PermanentMessageError('image_base64 is not base64');
     bytes = Buffer.from(text, 'base64');
   } else if (m.image_url !== undefined) {
-    bytes = await download(m.image_url, o.maxImageBytes, o.fetchTimeoutMs ?? 15_000);
+    bytes = await download(checkFetchable(m.image_url, o.fetchAllowedHosts ?? []), o.maxImageBytes, o.fetchTimeoutMs ?? 15_000);
   } else {
     if (!o.imageDir) throw new PermanentMessageError('image_path is not accepted: set MESSAGING_IMAGE_DIR to the folder images may be read from');
     const root = resolve(o.imageDir);
-    const file = resolve(root, m.image_path!);
-    const rel = relative(root, file);
+    const given = resolve(root, m.image_path!);
+    // after symlinks: a link inside the folder may not lead out of it
+    const file = await realpath(given).catch(() => given);
+    const rel = relative(await realpath(root).catch(() => root), file);
     if (rel.startsWith('..') || isAbsolute(rel)) throw new PermanentMessageError(`image_path "${m.image_path}" is outside MESSAGING_IMAGE_DIR`);
     bytes = await readFile(file).catch((err: NodeJS.ErrnoException) => {
       throw err.code === 'ENOENT' ? new PermanentMessageError(`image_path "${m.image_path}" does not exist`) : err;
@@ -73,8 +77,24 @@ async function loadImage(m: ImagingDataMessage, o: ImagingConsumerOptions): Prom
   return bytes;
 }
 
+/** An image_url is fetched only from a host the operator listed (no SSRF to loopback, metadata services, …). */
+export function checkFetchable(url: string, allowedHosts: string[]): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new PermanentMessageError('image_url is not a URL');
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new PermanentMessageError(`image_url: ${parsed.protocol} URLs are not fetched`);
+  if (!allowedHosts.length) throw new PermanentMessageError('image_url is not fetched: list the image hosts in FETCH_ALLOWED_HOSTS, or send image_base64');
+  const host = parsed.hostname.toLowerCase();
+  if (!allowedHosts.some((h) => h.toLowerCase() === host)) throw new PermanentMessageError(`image_url: host ${host} is not in FETCH_ALLOWED_HOSTS`);
+  return parsed.href;
+}
+
 async function download(url: string, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
+  // no redirects: a listed host could otherwise send the fetch anywhere
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
   // 4xx will not change on retry; 5xx and network errors may.
   if (res.status >= 400 && res.status < 500) throw new PermanentMessageError(`image_url answered ${res.status}`);
   if (!res.ok) throw new Error(`image_url answered ${res.status}`);

@@ -120,6 +120,7 @@ export class Messaging {
       db: this.database.db,
       maxImageBytes: Math.round(this.settings.MAX_IMAGE_SIZE_MB * 1024 * 1024),
       imageDir: this.settings.MESSAGING_IMAGE_DIR,
+      fetchAllowedHosts: this.settings.FETCH_ALLOWED_HOSTS,
     });
     // Inference is the bottleneck and runs in the worker pool: a couple of images at a time is plenty.
     this.consumers.push(await this.queue.subscribe('imaging_data', PLATFORM_GROUPS.imaging, imaging, { concurrency: 2 }));

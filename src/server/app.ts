@@ -2,6 +2,7 @@
  * The composition root: the one place that turns Settings into wired services and an HTTP app.
  * Everything with side effects (database, files, worker threads, timers) is created here and passed in.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import fastifyMultipart from '@fastify/multipart';
 import fastifySwagger from '@fastify/swagger';
@@ -10,6 +11,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { type ZodTypeProvider, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { AbTesting, BlueGreenDeployments } from '../abtest/index.js';
 import { abTestPlugin } from '../abtest/routes.js';
+import { ApiKeys, Authenticator, authPlugin, installAuth, isLoopback } from '../auth/index.js';
 import { DataDir } from '../files/data-dir.js';
 import type { Settings } from '../config/index.js';
 import { Messaging, messagingPlugin } from '../messaging/index.js';
@@ -61,6 +63,8 @@ export interface Services {
   tracking: ExperimentTracking;
   /** the only folder whose files requests may name */
   dataDir: DataDir;
+  apiKeys: ApiKeys;
+  authenticator: Authenticator;
   startedAt: Date;
 }
 
@@ -139,8 +143,16 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     pipelineTimeoutMs: settings.PIPELINE_COMMAND_TIMEOUT_SECONDS * 1000,
   });
   const dataDir = new DataDir(settings.DATA_DIR);
+  const apiKeys = new ApiKeys(database.db);
+  const authenticator = new Authenticator({
+    keys: apiKeys,
+    envKey: settings.API_KEY,
+    oidc: settings.AUTH_JWKS_URL ? { jwksUrl: settings.AUTH_JWKS_URL, issuer: settings.AUTH_ISSUER, audience: settings.AUTH_AUDIENCE, rolesClaim: settings.AUTH_ROLES_CLAIM } : undefined,
+    disabled: settings.AUTH_DISABLED,
+    loopback: isLoopback(settings.HOST),
+  });
   await messaging.start(); // the outbox relay; consumers start with `serve`/`worker` (startConsumers)
-  return { settings, database, registry, predictionLog, pool, predictor, monitor, notifier, metrics, messaging, abTests, router, blueGreen, pipelines, tracking, dataDir, startedAt: new Date() };
+  return { settings, database, registry, predictionLog, pool, predictor, monitor, notifier, metrics, messaging, abTests, router, blueGreen, pipelines, tracking, dataDir, apiKeys, authenticator, startedAt: new Date() };
 }
 
 export async function closeServices(services: Services): Promise<void> {
@@ -152,6 +164,25 @@ export async function closeServices(services: Services): Promise<void> {
   await services.database.close();
 }
 
+export class StartupRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupRefused';
+  }
+}
+
+/** Listening beyond loopback with no way to sign in would hand the service to anyone who reaches the port. */
+async function refuseOpenNetworkBind(settings: Settings, services: Services): Promise<void> {
+  if (settings.AUTH_DISABLED || isLoopback(settings.HOST)) return;
+  if (await services.authenticator.credentialsConfigured()) return;
+  await closeServices(services);
+  throw new StartupRefused(
+    `refusing to listen on ${settings.HOST} with no credentials configured: anyone who reaches the port would be admin.\n` +
+      '  Create a key first:  vitals keys create --name admin --role admin   (then send it as "Authorization: Bearer <key>")\n' +
+      '  or configure OIDC (AUTH_JWKS_URL), or bind to 127.0.0.1 (the default). AUTH_DISABLED=true turns this check off.',
+  );
+}
+
 export async function buildApp(settings: Settings, options: { logger?: boolean | object } = {}): Promise<VitalsApp> {
   const maxImageBytes = Math.round(settings.MAX_IMAGE_SIZE_MB * 1024 * 1024);
   const app = Fastify({
@@ -161,12 +192,15 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
     // One routing table for every spelling: /%61pi/… and //api/… are /api/…, so no check can be bypassed.
     routerOptions: { ignoreDuplicateSlashes: true },
     requestIdHeader: 'x-request-id',
+    ...(settings.TLS_CERT_FILE && settings.TLS_KEY_FILE ? { https: { cert: readFileSync(settings.TLS_CERT_FILE), key: readFileSync(settings.TLS_KEY_FILE) } } : {}),
     genReqId: () => crypto.randomUUID(),
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
   const services = await createServices(settings, (err) => app.log.error({ err }, 'prediction log flush failed; rows kept for retry'));
+  await refuseOpenNetworkBind(settings, services);
+  if (settings.AUTH_DISABLED) app.log.warn('AUTH_DISABLED=true: every caller is admin, with no credentials. Never run this way on a shared network.');
   installErrorHandler(app, services.metrics, { maxImageMb: settings.MAX_IMAGE_SIZE_MB });
   installMethodNotAllowed(app);
   // Every route declares its permission, body limit and responses; one that does not cannot start.
@@ -220,17 +254,11 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
     services.metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
   });
 
-  if (settings.API_KEY) {
-    const key = settings.API_KEY;
-    app.addHook('onRequest', async (req, reply) => {
-      const mutating = req.method !== 'GET' && req.method !== 'HEAD';
-      if (!mutating || !req.url.startsWith('/api/')) return;
-      const given = req.headers['x-api-key'] ?? req.headers.authorization?.replace(/^Bearer\s+/i, '');
-      if (given !== key) {
-        return reply.code(401).send({ error: 'Unauthorized', code: 'UNAUTHORIZED', message: 'send the API key in the X-API-Key header or as a Bearer token' });
-      }
-    });
-  }
+  await installAuth(app, {
+    authenticator: services.authenticator,
+    metricsAuth: settings.METRICS_AUTH,
+    rateLimit: { perMinute: settings.RATE_LIMIT_PER_MINUTE, anonymousPerMinute: settings.RATE_LIMIT_ANONYMOUS_PER_MINUTE, roles: settings.RATE_LIMIT_ROLES },
+  });
 
   const s = services;
   await app.register(
@@ -245,6 +273,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
       home: '/docs',
     }),
   );
+  await app.register(authPlugin({ keys: s.apiKeys }));
   await app.register(registryPlugin({ registry: s.registry, dataDir: s.dataDir }));
   await app.register(
     servingPlugin({

@@ -22,5 +22,5 @@ declare module 'fastify' {
 
 /** The actor recorded for a change made by this request. */
 export function actorOf(req: FastifyRequest): string {
-  return req.principal?.name ?? 'api';
+  return req.principal?.name ?? 'anonymous';
 }

@@ -1,3 +1,4 @@
+import type { AuthSchema } from '../auth/tables.js';
 /** Row types of every table, as Kysely sees them. JSON columns are stored as text in both databases. */
 
 
@@ -286,7 +287,7 @@ export interface TrackingStepsTable {
   created_at: string;
 }
 
-export interface Schema {
+export interface Schema extends AuthSchema {
   models: ModelsTable;
   model_versions: ModelVersionsTable;
   model_aliases: ModelAliasesTable;
