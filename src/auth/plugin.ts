@@ -21,9 +21,11 @@ export interface AuthHookOptions {
 }
 
 function permissionOf(req: { routeOptions?: { url?: string; config?: { permission?: Permission } } }, metricsAuth: boolean): Permission | undefined {
-  const declared = req.routeOptions?.config?.permission;
-  if (metricsAuth && req.routeOptions?.url === '/metrics') return 'system:read';
-  return declared;
+  const url = req.routeOptions?.url;
+  if (url === undefined) return undefined; // no such route
+  if (metricsAuth && url === '/metrics') return 'system:read';
+  // a route that declares nothing is closed to all but admins (it should not exist: see route-kit)
+  return req.routeOptions?.config?.permission ?? 'admin';
 }
 
 /** Installs authentication, authorisation and rate limiting on the root instance (before any route). */

@@ -76,7 +76,7 @@ export function pipelinesPlugin(deps: PipelinesRouteDeps): FastifyPluginAsync {
         schema: {
           tags,
           summary: 'Queue a CI/CD run (data collection → validation → training → model validation → testing → A/B → deployment → monitoring setup), or a named pipeline of PIPELINES_DIR',
-          body: cicdRequestSchema.extend({ pipeline: z.string().optional().describe('the name of a pipeline in PIPELINES_DIR (model_name is then a label)') }).partial({ model_name: true }),
+          body: cicdRequestSchema.extend({ pipeline: z.string().optional().describe('the name of a pipeline in PIPELINES_DIR (model_name is then a label)') }).partial({ model_name: true }).strict(),
           response: { 202: acceptedRunView, ...errorResponses(403, 404) },
         },
       },

@@ -4,6 +4,7 @@
  * monitoring setup. Each reads and extends one context; a stage throws to fail the run, or returns
  * `reject` to stop it with a decision (a worse candidate is not an error, it is an answer).
  */
+import { commandEnv } from './command-env.js';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -204,7 +205,7 @@ export const dataValidation: CicdStep = async (ctx, rec) => {
 
 function runShell(cmd: string, cwd: string, env: Record<string, string>, rec: StageRecord, signal: AbortSignal): Promise<number | null> {
   return new Promise((done) => {
-    const child = spawn(cmd, { cwd, shell: true, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, { cwd, shell: true, env: commandEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     const abort = () => child.kill('SIGTERM');
     signal.addEventListener('abort', abort, { once: true });
     child.stdout.on('data', (b: Buffer) => appendLog(rec, b.toString()));

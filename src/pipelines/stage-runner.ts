@@ -3,6 +3,7 @@
  * params hashes match the lock file (and whose outs are intact) is skipped as `cached`; a failing
  * stage stops the run and says why. Commands run through the shell in the stage's wdir.
  */
+import { commandEnv } from './command-env.js';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -51,7 +52,7 @@ export interface PipelineRunOutcome {
 
 function runCommand(cmd: string, cwd: string, env: Record<string, string>, timeoutMs: number, signal: AbortSignal | undefined, onOutput: (text: string) => void): Promise<{ code: number | null; reason?: string }> {
   return new Promise((done) => {
-    const child = spawn(cmd, { cwd, env: { ...process.env, ...env }, shell: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, { cwd, env: commandEnv(env), shell: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
     const abort = () => child.kill('SIGTERM');
     signal?.addEventListener('abort', abort, { once: true });

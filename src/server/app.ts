@@ -68,9 +68,20 @@ export interface Services {
   startedAt: Date;
 }
 
+/** One row of the route table: what a route declared (tests walk these). */
+export interface RouteEntry {
+  method: string;
+  url: string;
+  permission?: string;
+  bodyLimit?: number;
+  responses: string[];
+}
+
 export interface VitalsApp {
   app: FastifyInstance;
   services: Services;
+  /** every route as registered, with its declaration */
+  routes: RouteEntry[];
   /** drains the prediction log, stops workers and closes the database */
   close(): Promise<void>;
 }
@@ -195,6 +206,8 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
     ...(settings.TLS_CERT_FILE && settings.TLS_KEY_FILE ? { https: { cert: readFileSync(settings.TLS_CERT_FILE), key: readFileSync(settings.TLS_KEY_FILE) } } : {}),
     genReqId: () => crypto.randomUUID(),
   }).withTypeProvider<ZodTypeProvider>();
+  // JSON (and multipart uploads) only: a text/plain body is a 415 that says what to send, not a schema error
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
@@ -205,16 +218,24 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
   installMethodNotAllowed(app);
   // Every route declares its permission, body limit and responses; one that does not cannot start.
   const undeclared: string[] = [];
+  const routes: RouteEntry[] = [];
   app.addHook('onRoute', (route) => {
     if (route.method === 'HEAD') return;
+    const record = () => {
+      for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
+        routes.push({ method, url: route.url, permission: route.config?.permission, bodyLimit: route.bodyLimit, responses: Object.keys((route.schema?.response as object | undefined) ?? {}) });
+      }
+    };
     if (route.url === '/docs' || route.url.startsWith('/docs/')) {
       // the API's own description (swagger-ui's routes): open, like /health, so a browser can read it
       route.config = { ...route.config, permission: 'public' };
       route.bodyLimit = BODY_LIMITS.none;
+      record();
       return;
     }
     for (const p of declarationProblems(route as never)) undeclared.push(`${p.method} ${p.url}: ${p.problem}`);
     if (route.schema?.response) route.schema = { ...route.schema, response: { ...commonResponses(route), ...(route.schema.response as object) } };
+    record();
   });
   services.messaging.setLogger((err, context) => app.log.warn({ err }, context));
 
@@ -302,6 +323,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
   return {
     app,
     services,
+    routes,
     async close() {
       if (closed) return;
       closed = true;
