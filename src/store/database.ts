@@ -50,7 +50,9 @@ export async function openDatabase(url: string | undefined, home: string): Promi
 }
 
 export async function migrateToLatest(db: Kysely<Schema>): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
+  // Unordered: a migration split off by its owner (e.g. 0001_initial_prediction_log) may sort before
+  // ones a database already ran; each such migration is idempotent (ifNotExists).
+  const migrator = new Migrator({ db, provider: migrationProvider, allowUnorderedMigrations: true });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
