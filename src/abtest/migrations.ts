@@ -1,5 +1,5 @@
 /** Release tests: tests, their events, blue-green slots (and the log columns a test reads by). Never edit a shipped migration. */
-import { type Kysely, type Migration } from 'kysely';
+import { type Kysely, type Migration, sql } from 'kysely';
 
 const abtests: Migration = {
   async up(db: Kysely<any>) {
@@ -65,4 +65,11 @@ const abtests: Migration = {
   },
 };
 
-export const abtestMigrations: Record<string, Migration> = { '0004_abtests': abtests };
+/** At most one active release test per model, even when two replicas start one at once. */
+const oneActiveTest: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.createIndex('ab_tests_one_active_idx').unique().on('ab_tests').column('model_id').where(sql.ref('status'), '=', 'active').execute();
+  },
+};
+
+export const abtestMigrations: Record<string, Migration> = { '0004_abtests': abtests, '0008_one_active_test': oneActiveTest };

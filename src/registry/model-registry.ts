@@ -257,6 +257,7 @@ export class ModelRegistry {
         };
         await tx.insertInto('models').values(model).execute();
       } else {
+        await this.lockModel(tx, model.id); // versions are numbered one registration at a time
         await tx.updateTable('models').set({ updated_at: now }).where('id', '=', model.id).execute();
       }
       const latest = await tx
@@ -277,13 +278,12 @@ export class ModelRegistry {
         .executeTakeFirst();
       if (clash) throw new VitalsError('VERSION_EXISTS', `${input.name} ${versionText} already exists: choose another version or omit it to bump automatically`);
 
-      const existingArtifact = await tx.selectFrom('artifacts').select('sha256').where('sha256', '=', stored.sha256).executeTakeFirst();
-      if (!existingArtifact) {
-        await tx
-          .insertInto('artifacts')
-          .values({ sha256: stored.sha256, size_bytes: stored.size, media_type: 'application/onnx', created_at: now })
-          .execute();
-      }
+      // content-addressed: the same bytes registered twice (even at once) are one artifact row
+      await tx
+        .insertInto('artifacts')
+        .values({ sha256: stored.sha256, size_bytes: stored.size, media_type: 'application/onnx', created_at: now })
+        .onConflict((oc) => oc.column('sha256').doNothing())
+        .execute();
       const row = {
         id: uuidv7(),
         model_id: model.id,
@@ -335,6 +335,7 @@ export class ModelRegistry {
   async rollback(modelRef: string, options: ChangeOptions & { toVersion?: string } = {}): Promise<ModelVersion> {
     const model = await this.findModelRow(this.db, modelRef);
     const event = await this.db.transaction().execute(async (tx) => {
+      await this.lockModel(tx, model.id);
       const current = await tx
         .selectFrom('model_aliases')
         .select('version_id')
@@ -381,6 +382,7 @@ export class ModelRegistry {
   async archive(versionId: string, options: ChangeOptions = {}): Promise<ModelVersion> {
     const version = await this.findVersionRow(this.db, versionId);
     const events = await this.db.transaction().execute(async (tx) => {
+      await this.lockModel(tx, version.model_id);
       const aliases = await tx.selectFrom('model_aliases').select('alias').where('version_id', '=', version.id).execute();
       if (aliases.some((a) => a.alias === 'production')) {
         throw new VitalsError('CONFLICT', `version ${version.version} is in production: promote another version or roll back before archiving it`);
@@ -401,6 +403,7 @@ export class ModelRegistry {
   async removeAlias(modelRef: string, alias: Alias, options: ChangeOptions = {}): Promise<void> {
     const model = await this.findModelRow(this.db, modelRef);
     const event = await this.db.transaction().execute(async (tx) => {
+      await this.lockModel(tx, model.id);
       const row = await tx.selectFrom('model_aliases').select('version_id').where('model_id', '=', model.id).where('alias', '=', alias).executeTakeFirst();
       if (!row) throw notFound(`alias "${alias}" of model "${model.name}"`);
       await tx.deleteFrom('model_aliases').where('model_id', '=', model.id).where('alias', '=', alias).execute();
@@ -411,7 +414,18 @@ export class ModelRegistry {
 
   // ---------- internals ----------
 
+  /**
+   * Serialises changes to one model's aliases across connections: on PostgreSQL a row lock on the
+   * model (held to the end of the transaction), so the `from` of every recorded move is the version
+   * that really was there. SQLite runs one write transaction at a time already.
+   */
+  private async lockModel(tx: Tx, modelId: string): Promise<void> {
+    if (this.database.dialect !== 'postgres') return;
+    await tx.selectFrom('models').select('id').where('id', '=', modelId).forUpdate().execute();
+  }
+
   private async moveAlias(tx: Tx, modelId: string, alias: Alias, versionId: string, action: ModelEvent['action'], actor: string, reason: string | null) {
+    await this.lockModel(tx, modelId);
     const current = await tx
       .selectFrom('model_aliases')
       .select('version_id')

@@ -9,17 +9,13 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { STATUS_CODES } from 'node:http';
 import { VitalsError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
+import { isUniqueViolation } from '../store/index.js';
 
 interface Mapped {
   status: number;
   body: { code: string; message: string; details?: unknown };
 }
 
-/** PostgreSQL 23505 and SQLite's UNIQUE/PRIMARY KEY constraint: someone else made that row first. */
-export function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string } | undefined;
-  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
-}
 
 function mapError(err: unknown, options: { maxImageMb: number }): Mapped | undefined {
   if (err instanceof VitalsError) {

@@ -23,6 +23,12 @@ export interface Database {
 // PostgreSQL returns int8 (bigint, count(*)) as strings; our counts and sizes fit in a double.
 pg.types.setTypeParser(20, (v: string) => Number(v));
 
+/** PostgreSQL 23505 and SQLite's UNIQUE/PRIMARY KEY constraint: someone else made that row first. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string } | undefined;
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
 export function describeDatabaseUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
