@@ -104,7 +104,7 @@ export function abTestPlugin(s: AbTestRouteDeps): FastifyPluginAsync {
 
     app.get(
       prefix,
-      { ...read, schema: { tags, querystring: z.object({ status: z.enum(['active', 'completed', 'stopped', 'all']).default('active'), model: z.string().optional() }), summary: 'List tests (active by default)', response: { 200: z.object({ tests: z.array(testView), count: z.number() }), ...errorResponses() } } },
+      { ...read, schema: { tags, querystring: z.object({ status: z.enum(['active', 'completed', 'stopped', 'all']).default('active'), model: z.string().optional() }), summary: 'List tests (active by default)', response: { 200: z.object({ tests: z.array(testView), count: z.number() }), ...errorResponses(404) } } },
       async (req) => {
         const tests = await s.abTests.list({ status: req.query.status, model: req.query.model });
         return { tests, count: tests.length };

@@ -115,7 +115,7 @@ export function authPlugin(deps: AuthRouteDeps): FastifyPluginAsync {
         schema: {
           tags,
           summary: 'Create an API key; the key is in this response only',
-          body: z.strictObject({ name: z.string().min(1).max(100), role: z.enum(ROLES) }),
+          body: z.strictObject({ name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$/, 'letters, digits, . _ @ -; up to 100'), role: z.enum(ROLES) }),
           response: { 201: z.object({ key: z.string(), info: keyInfo }), ...errorResponses(409) },
         },
       },

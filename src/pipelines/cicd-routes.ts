@@ -139,11 +139,11 @@ export function pipelinesPlugin(deps: PipelinesRouteDeps): FastifyPluginAsync {
         schema: {
           tags,
           summary: 'params diff and metrics diff between two runs',
-          querystring: z.object({ a: z.string(), b: z.string(), all: z.stringbool().default(false) }),
+          querystring: z.object({ a: z.string(), b: z.string(), all: z.enum(['true', 'false']).default('false') }),
           response: { 200: view({ a: z.string(), b: z.string(), params: z.unknown(), metrics: z.unknown() }), ...errorResponses(404) },
         },
       },
-      async (req) => p.diff(req.query.a, req.query.b, { all: req.query.all }),
+      async (req) => p.diff(req.query.a, req.query.b, { all: req.query.all === 'true' }),
     );
     app.get(
       '/api/v1/pipelines/jobs',

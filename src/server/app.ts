@@ -214,8 +214,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
   const services = await createServices(settings, (err) => app.log.error({ err }, 'prediction log flush failed; rows kept for retry'));
   await refuseOpenNetworkBind(settings, services);
   if (settings.AUTH_DISABLED) app.log.warn('AUTH_DISABLED=true: every caller is admin, with no credentials. Never run this way on a shared network.');
-  installErrorHandler(app, services.metrics, { maxImageMb: settings.MAX_IMAGE_SIZE_MB });
-  installMethodNotAllowed(app);
+  installErrorHandler(app, services.metrics, { maxImageMb: settings.MAX_IMAGE_SIZE_MB, notRouted: installMethodNotAllowed(app) });
   // Every route declares its permission, body limit and responses; one that does not cannot start.
   const undeclared: string[] = [];
   const routes: RouteEntry[] = [];

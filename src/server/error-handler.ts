@@ -50,8 +50,11 @@ function mapError(err: unknown, options: { maxImageMb: number }): Mapped | undef
   return undefined;
 }
 
-export function installErrorHandler(app: FastifyInstance, metrics: Metrics, options: { maxImageMb: number }): void {
+export function installErrorHandler(app: FastifyInstance, metrics: Metrics, options: { maxImageMb: number; notRouted?: NotRouted }): void {
+  const notRouted = options.notRouted;
   app.setErrorHandler((err, req, reply) => {
+    // an unknown method with a body (QUERY, …) fails content-type checks before routing: it is a 404/405
+    if (!req.routeOptions?.url && notRouted && (err as { code?: string }).code === 'FST_ERR_ROUTE_MISSING_CONTENT_TYPE') return notRouted(req, reply);
     let mapped = mapError(err, options);
     if (!mapped) {
       req.log.error({ err }, 'unhandled error');
@@ -68,33 +71,38 @@ export function sendError(req: FastifyRequest, reply: FastifyReply, status: numb
 
 /**
  * Unknown paths answer 404; a known path asked with the wrong method answers 405 with `Allow`.
- * Route patterns are collected as they register and matched against the decoded path.
+ * Route patterns are collected as they register and matched against the decoded path; like the
+ * router, the most specific pattern wins (fewest parameters), so /tests/create does not borrow the
+ * methods of /tests/:id.
  */
-export function installMethodNotAllowed(app: FastifyInstance): void {
-  const patterns: Array<{ re: RegExp; methods: Set<string> }> = [];
-  const byUrl = new Map<string, { re: RegExp; methods: Set<string> }>();
+export function installMethodNotAllowed(app: FastifyInstance): NotRouted {
+  const byUrl = new Map<string, { re: RegExp; params: number; methods: Set<string> }>();
   app.addHook('onRoute', (route) => {
     let entry = byUrl.get(route.url);
     if (!entry) {
       const re = new RegExp(`^${route.url.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\\\*|\*/g, '.*').replace(/:[A-Za-z0-9_]+/g, '[^/]+')}/?$`);
-      entry = { re, methods: new Set() };
+      entry = { re, params: (route.url.match(/:|\*/g) ?? []).length, methods: new Set() };
       byUrl.set(route.url, entry);
-      patterns.push(entry);
     }
     for (const m of Array.isArray(route.method) ? route.method : [route.method]) entry.methods.add(m);
   });
-  app.setNotFoundHandler((req, reply) => {
+  const answer = (req: FastifyRequest, reply: FastifyReply) => {
     let path = req.url.split('?')[0] ?? '/';
     try {
       path = decodeURIComponent(path).replace(/\/{2,}/g, '/');
     } catch {
       /* keep it raw */
     }
-    const allowed = new Set<string>();
-    for (const p of patterns) if (p.re.test(path)) for (const m of p.methods) allowed.add(m);
-    if (allowed.size) {
-      return sendError(req, reply.header('allow', [...allowed].sort().join(', ')), 405, { code: 'METHOD_NOT_ALLOWED', message: `${req.method} is not allowed on ${path}; use ${[...allowed].sort().join(' or ')}` });
+    const matches = [...byUrl.values()].filter((p) => p.re.test(path));
+    const fewest = Math.min(...matches.map((m) => m.params));
+    const allowed = [...new Set(matches.filter((m) => m.params === fewest).flatMap((m) => [...m.methods]))].sort();
+    if (allowed.length) {
+      return sendError(req, reply.header('allow', allowed.join(', ')), 405, { code: 'METHOD_NOT_ALLOWED', message: `${req.method} is not allowed on ${path}; use ${allowed.join(' or ')}` });
     }
     return sendError(req, reply, 404, { code: 'NOT_FOUND', message: `no route ${req.method} ${path}; see /docs for the API` });
-  });
+  };
+  app.setNotFoundHandler(answer);
+  return answer;
 }
+
+export type NotRouted = (req: FastifyRequest, reply: FastifyReply) => unknown;
