@@ -88,3 +88,19 @@ describe('the route table', () => {
     expect(big.json().message).toMatch(/1 MB/);
   });
 });
+
+describe('typed errors from the trainers', () => {
+  it('a CSV without the target column is a 422 naming it at once, not a failed run later', async () => {
+    const t = await startTestApp();
+    try {
+      const res = await t.app.inject({ method: 'POST', url: '/api/v1/train', payload: { model_name: 'm', target: 'nope', csv: 'a,b\n1,2\n3,4\n' } });
+      expect(res.statusCode).toBe(422);
+      expect(res.json().message).toMatch(/target column "nope" not found; columns are: a, b/);
+      const quoted = await t.app.inject({ method: 'POST', url: '/api/v1/train', payload: { model_name: 'm', target: 'a', csv: 'a,b\n"1,2\n' } });
+      expect(quoted.statusCode).toBe(422);
+      expect(quoted.json().message).toMatch(/unterminated quoted field/);
+    } finally {
+      await t.dispose();
+    }
+  });
+});

@@ -24,7 +24,7 @@ import { diffMetrics, diffParams } from './run-diff.js';
 import { type BuiltinStep, runPipeline } from './stage-runner.js';
 import type { StageRecord } from './stage-record.js';
 import { type TrainRequest, trainAndRegister } from './train-and-register.js';
-import { parseCsv } from './trainers/index.js';
+import { parseCsv, toTabularDataset } from './trainers/index.js';
 
 const PIPELINE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
 const relativeName = (file: string) => file.split(/[\\/]/).slice(-2).join('/');
@@ -165,7 +165,7 @@ export class Pipelines {
    */
   async submitTraining(request: Omit<TrainRequest, 'onProgress' | 'csv'> & { csv: string }): Promise<PipelineRun> {
     const { csv, ...rest } = request;
-    parseCsv(csv); // malformed CSV is the caller's 422 now, not a failed run later
+    toTabularDataset(parseCsv(csv), request.target); // a malformed CSV or a missing target is the caller's 422 now, not a failed run later
     const run = (await this.runs.create({
       pipeline: 'train',
       model_name: request.modelName,

@@ -2,6 +2,7 @@
  * Tabular training data: CSV parsing, conversion to a numeric feature matrix
  * with class indices, and a seeded stratified train/test split.
  */
+import { VitalsError } from '../../errors.js';
 import { mulberry32, shuffleInPlace } from './random.js';
 
 export interface ParsedCsv {
@@ -75,14 +76,14 @@ export function parseCsv(text: string): ParsedCsv {
       field += ch;
     }
   }
-  if (quoted) throw new Error(`CSV: unterminated quoted field starting on line ${recordLine}`);
+  if (quoted) throw new VitalsError('VALIDATION_FAILED', `CSV: unterminated quoted field starting on line ${recordLine}`);
   if (field !== '' || record.length > 0) endRecord();
 
-  if (records.length === 0) throw new Error('CSV: no header row');
+  if (records.length === 0) throw new VitalsError('VALIDATION_FAILED', 'CSV: no header row');
   const [columns, ...rows] = records;
   rows.forEach((row, r) => {
     if (row.length !== columns.length) {
-      throw new Error(
+      throw new VitalsError('VALIDATION_FAILED', 
         `CSV line ${recordLines[r + 1]}: expected ${columns.length} fields (like the header), got ${row.length}`,
       );
     }
@@ -112,11 +113,11 @@ export function toTabularDataset(csv: string | ParsedCsv, target: string): Tabul
   const { columns, rows } = typeof csv === 'string' ? parseCsv(csv) : csv;
   const targetIndex = columns.indexOf(target);
   if (targetIndex < 0) {
-    throw new Error(`target column "${target}" not found; columns are: ${columns.join(', ')}`);
+    throw new VitalsError('VALIDATION_FAILED', `target column "${target}" not found; columns are: ${columns.join(', ')}`);
   }
-  if (rows.length === 0) throw new Error('CSV has a header but no data rows');
+  if (rows.length === 0) throw new VitalsError('VALIDATION_FAILED', 'CSV has a header but no data rows');
   const featureIndices = columns.map((_, i) => i).filter((i) => i !== targetIndex);
-  if (featureIndices.length === 0) throw new Error('CSV has no feature columns besides the target');
+  if (featureIndices.length === 0) throw new VitalsError('VALIDATION_FAILED', 'CSV has no feature columns besides the target');
 
   const targets = rows.map((row) => row[targetIndex].trim());
   const labels = sortedLabels(targets);
@@ -126,7 +127,7 @@ export function toTabularDataset(csv: string | ParsedCsv, target: string): Tabul
     featureIndices.map((c) => {
       const value = parseNumber(row[c]);
       if (!Number.isFinite(value)) {
-        throw new Error(
+        throw new VitalsError('VALIDATION_FAILED', 
           `column "${columns[c]}", data row ${r + 1}: ${JSON.stringify(row[c])} is not a number ` +
             '(features must be numeric)',
         );
@@ -155,7 +156,7 @@ export function stratifiedSplit(
 ): { train: number[]; test: number[] } {
   if (y.length !== n) throw new Error(`stratifiedSplit: y has ${y.length} entries, expected ${n}`);
   if (!(testFraction > 0 && testFraction < 1)) {
-    throw new Error(`testFraction must be between 0 and 1 (exclusive), got ${testFraction}`);
+    throw new VitalsError('VALIDATION_FAILED', `testFraction must be between 0 and 1 (exclusive), got ${testFraction}`);
   }
   const rng = mulberry32(seed);
   const byClass = new Map<number, number[]>();

@@ -6,6 +6,7 @@
  * output: sum of cross-entropy + ||W||^2 / (2C), bias not penalised. We
  * minimise it divided by n, which has the same minimiser.
  */
+import { VitalsError } from '../../errors.js';
 import { attr, encodeModel, node, tensor, valueInfo } from '../../onnx/model.js';
 
 export interface LogisticRegressionParams {
@@ -205,13 +206,13 @@ export function fitLogisticRegression(
   onIteration?: IterationCallback,
 ): LogisticRegressionModel {
   const p = { ...DEFAULT_LOGISTIC_REGRESSION_PARAMS, ...params };
-  if (X.length === 0) throw new Error('cannot fit logistic regression on zero samples');
-  if (nClasses < 2) throw new Error('logistic regression needs at least 2 classes');
-  if (!(p.C > 0)) throw new Error(`C must be > 0, got ${p.C}`);
+  if (X.length === 0) throw new VitalsError('VALIDATION_FAILED', 'cannot fit logistic regression on zero samples');
+  if (nClasses < 2) throw new VitalsError('VALIDATION_FAILED', 'logistic regression needs at least 2 classes');
+  if (!(p.C > 0)) throw new VitalsError('VALIDATION_FAILED', `C must be > 0, got ${p.C}`);
   if (!Number.isInteger(p.max_iter) || p.max_iter < 1) {
-    throw new Error(`max_iter must be a positive integer, got ${p.max_iter}`);
+    throw new VitalsError('VALIDATION_FAILED', `max_iter must be a positive integer, got ${p.max_iter}`);
   }
-  if (!(p.tol > 0)) throw new Error(`tol must be > 0, got ${p.tol}`);
+  if (!(p.tol > 0)) throw new VitalsError('VALIDATION_FAILED', `tol must be > 0, got ${p.tol}`);
   const F = X[0].length;
   const { mean, scale } = standardiser(X);
   const Z = X.map((row) => Float64Array.from(row, (v, f) => (v - mean[f]) / scale[f]));

@@ -14,6 +14,7 @@
  *   so the sum is the same in any order and in float64. The cost is an error
  *   below n_trees * 2^-24 (6e-6 for 100 trees) in the probabilities.
  */
+import { VitalsError } from '../../errors.js';
 import { attr, encodeModel, node, ONNX_ML_DOMAIN, valueInfo } from '../../onnx/model.js';
 import { mulberry32, randomInt, type Rng } from './random.js';
 
@@ -194,9 +195,9 @@ export function fitRandomForest(
 ): RandomForestModel {
   const p = { ...DEFAULT_RANDOM_FOREST_PARAMS, ...params };
   const n = X.length;
-  if (n === 0) throw new Error('cannot fit a random forest on zero samples');
+  if (n === 0) throw new VitalsError('VALIDATION_FAILED', 'cannot fit a random forest on zero samples');
   for (const key of ['n_estimators', 'max_depth', 'min_samples_leaf', 'min_samples_split'] as const) {
-    if (!Number.isInteger(p[key]) || p[key] < 1) throw new Error(`${key} must be a positive integer, got ${p[key]}`);
+    if (!Number.isInteger(p[key]) || p[key] < 1) throw new VitalsError('VALIDATION_FAILED', `${key} must be a positive integer, got ${p[key]}`);
   }
   const F = X[0].length;
   const ctx: GrowContext = {

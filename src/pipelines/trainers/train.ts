@@ -2,6 +2,7 @@
  * One entry point for the built-in tabular trainers: split, fit, evaluate on
  * the held-out split, export to ONNX.
  */
+import { VitalsError } from '../../errors.js';
 import { classificationMetrics, multiclassMetrics } from '../../stats/classification-metrics.js';
 import { stratifiedSplit, type TabularDataset } from './dataset.js';
 import {
@@ -76,10 +77,10 @@ function resolveParams(algo: TabularAlgo, given: Record<string, number> = {}): R
   const defaults = DEFAULT_PARAMS[algo];
   for (const [key, value] of Object.entries(given)) {
     if (!(key in defaults)) {
-      throw new Error(`unknown ${algo} parameter "${key}"; known: ${Object.keys(defaults).join(', ')}`);
+      throw new VitalsError('VALIDATION_FAILED', `unknown ${algo} parameter "${key}"; known: ${Object.keys(defaults).join(', ')}`);
     }
     if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw new Error(`${algo} parameter "${key}" must be a finite number, got ${value}`);
+      throw new VitalsError('VALIDATION_FAILED', `${algo} parameter "${key}" must be a finite number, got ${value}`);
     }
   }
   return { ...defaults, ...given };
@@ -89,10 +90,10 @@ const argmax = (p: number[]) => p.indexOf(Math.max(...p));
 
 export function trainTabularClassifier(data: TabularDataset, opts: TrainTabularOptions): TrainedTabularModel {
   const { algo, seed = 42, testFraction = 0.2, onProgress } = opts;
-  if (algo !== 'logreg' && algo !== 'rf') throw new Error(`unknown algo "${algo}" (expected logreg or rf)`);
+  if (algo !== 'logreg' && algo !== 'rf') throw new VitalsError('VALIDATION_FAILED', `unknown algo "${algo}" (expected logreg or rf)`);
   const params = resolveParams(algo, opts.params);
   const nClasses = data.labels.length;
-  if (nClasses < 2) throw new Error(`need at least 2 classes in the target, found ${nClasses}`);
+  if (nClasses < 2) throw new VitalsError('VALIDATION_FAILED', `need at least 2 classes in the target, found ${nClasses}`);
 
   const split = stratifiedSplit(data.X.length, data.y, testFraction, seed);
   const trainRows = split.train.map((i) => data.X[i]);
