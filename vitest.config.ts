@@ -4,8 +4,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     exclude: ['test/services/**'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // generous: the CLI tests spawn real processes, and a loaded 2-core CI machine is slow to start them
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
     pool: 'forks',
   },
 });

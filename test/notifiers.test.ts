@@ -265,23 +265,18 @@ describe('AlertNotifier over HTTP (webhook, Slack, PagerDuty)', () => {
       log,
     );
 
-    const t0 = performance.now();
     notifier.notify(firing);
-    const notifyMs = performance.now() - t0;
-    expect(notifyMs).toBeLessThan(50);
-    expect(received).toHaveLength(0); // nothing has been sent synchronously
+    expect(received).toHaveLength(0); // notify returns at once: nothing has been sent synchronously
 
-    // The healthy channel is delivered long before the hanging one has timed out even once.
-    const deadline = Date.now() + 2000;
-    while (byPath('/slack').length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    const slackAfterMs = performance.now() - t0;
+    // The healthy channel is delivered while the hanging one is still in its first attempt: the
+    // order of events shows it, not a stopwatch.
+    for (let i = 0; i < 400 && byPath('/slack').length === 0; i++) await new Promise((r) => setTimeout(r, 5));
     expect(byPath('/slack')).toHaveLength(1);
-    expect(slackAfterMs).toBeLessThan(400); // the hanging channel's first timeout is at 500 ms
+    expect(log.errors.filter((e) => e.obj.channel === 'webhook')).toHaveLength(0);
+    expect(byPath('/hang').length).toBeLessThanOrEqual(1);
 
     await notifier.drain();
-    const totalMs = performance.now() - t0;
-    expect(totalMs).toBeGreaterThanOrEqual(950); // 2 attempts × 500 ms timeout (+ backoff)
-    expect(byPath('/hang')).toHaveLength(2);
+    expect(byPath('/hang')).toHaveLength(2); // 2 attempts, each ended by the 500 ms timeout
 
     const failures = Object.fromEntries(log.errors.map((e) => [e.obj.channel, e.obj]));
     expect(Object.keys(failures).sort()).toEqual(['pagerduty', 'webhook']);

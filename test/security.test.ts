@@ -152,7 +152,6 @@ describe('attacks that used to work', () => {
 
   it('refuses bodies over the limit without stalling /health', async () => {
     const big = Buffer.alloc(200 * 1024 * 1024, 0x20);
-    const started = performance.now();
     const [res, health] = await Promise.all([
       t.app.inject({ method: 'POST', url: '/api/v1/mlops/ab-testing/create', headers: { ...bearer('admin'), 'content-type': 'application/json' }, payload: big }),
       t.app.inject({ url: '/health' }),
@@ -160,7 +159,6 @@ describe('attacks that used to work', () => {
     expect(res.statusCode).toBe(413);
     expect(res.json().message).toMatch(/MB/);
     expect(health.statusCode).toBe(200);
-    expect(performance.now() - started).toBeGreaterThan(0);
   });
 
   it('a flood from one key meets 429 with Retry-After while /health answers', async () => {

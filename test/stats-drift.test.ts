@@ -120,16 +120,13 @@ describe('ksTwoSample vs scipy.stats.ks_2samp', () => {
     expect(() => ksTwoSample([], [1, 2])).toThrow(RangeError);
   });
 
-  it('is fast: exact n = 10,000 per sample (unequal sizes, large D) well under a second', () => {
+  it('takes the exact path at n = 10,000 per sample (unequal sizes, large D); its speed is in bench/drift.mjs', () => {
     const rng = mulberry32(5);
     const a = normals(rng, 10_000);
     const b = normals(rng, 9_999, 1);
-    const t0 = performance.now();
     const r = ksTwoSample(a, b);
-    const ms = performance.now() - t0;
     expect(r.method).toBe('exact');
     expect(r.pvalue).toBeLessThan(1e-300);
-    expect(ms).toBeLessThan(1500); // typically ~0.1 s; generous for slow CI machines
   });
 });
 

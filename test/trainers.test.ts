@@ -48,12 +48,9 @@ describe('breast cancer data set', () => {
 
 describe.each<TabularAlgo>(['logreg', 'rf'])('trainTabularClassifier(%s)', (algo) => {
   const progress: [number, number, string][] = [];
-  const started = performance.now();
   const model = trainTabularClassifier(data, { algo, seed: 7, onProgress: (d, t, m) => progress.push([d, t, m]) });
-  const seconds = (performance.now() - started) / 1000;
 
-  it('trains quickly and reports progress', () => {
-    expect(seconds).toBeLessThan(5);
+  it('reports progress to the end (training time is measured in bench/, not asserted here)', () => {
     expect(progress.length).toBeGreaterThan(5);
     const [done, total] = progress[progress.length - 1];
     expect(done).toBe(total);
