@@ -94,7 +94,7 @@ describe('image serving (/predict, /predict/batch, /model/info)', () => {
     const noForm = await t.app.inject({ method: 'POST', url: '/predict', payload: { hello: 1 } });
     expect(noForm.statusCode).toBe(400);
 
-    const big = await sharp({ create: { width: 400, height: 400, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).png().toBuffer();
+    const big = await sharp({ create: { width: 400, height: 400, channels: 3, background: { r: 0, g: 0, b: 0 }, noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).png().toBuffer();
     expect(big.byteLength).toBeGreaterThan(0.05 * 1024 * 1024);
     const tooBig = await t.app.inject({ method: 'POST', url: '/predict', ...multipart('file', 'big.png', big) });
     expect(tooBig.statusCode).toBe(413);

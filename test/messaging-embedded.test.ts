@@ -119,7 +119,7 @@ describe('messaging through the platform (embedded bus)', () => {
 
   it('publishes abtest.decided when an A/B test ends, with its release event', async () => {
     const got = await observe(t, 'ab_tests');
-    const test = await t.services.abTests.create({ name: 'cnn seeds', model: 'chest-xray', treatment: '1.1.0', traffic_split: 0.5, decision_mode: 'manual' });
+    const test = await t.services.abTests.create({ name: 'cnn seeds', model: 'chest-xray', treatment: '1.1.0', traffic_split: 0.5, decision_mode: 'recommend-only' });
     await t.services.abTests.finalize(test.id, 'rollback', { actor: 'dr-lee', reason: 'no better' });
     await waitFor('abtest.decided', () => got.length === 1);
     expect(got[0]!.payload).toMatchObject({ type: 'abtest.decided', data: { test_id: test.id, model_name: 'chest-xray', decision: 'rollback', winner: 'control', treatment_version: '1.1.0', actor: 'dr-lee' } });
