@@ -185,13 +185,15 @@ export function slackPayload(n: AlertNotification): { text: string; blocks: unkn
   const icon = resolved ? '✅' : SEVERITY_EMOJI[a.severity] ?? '🔔';
   const state = resolved ? 'RESOLVED' : a.severity.toUpperCase();
   const headline = `${icon} [${state}] ${a.rule}: ${modelLabel(a)} — ${shortMessage(a)}`;
-  const fields = [
-    ['Model', a.model_name],
-    ['Version', a.version ?? '—'],
-    ['Rule', a.rule],
-    ['Severity', a.severity],
-    [resolved ? 'Resolved at' : 'Fired at', (resolved ? a.resolved_at : a.fired_at) ?? '—'],
-  ].map(([k, v]) => ({ type: 'mrkdwn', text: truncate(`*${k}*\n${escapeSlack(v)}`, 2000) }));
+  const fields = (
+    [
+      ['Model', a.model_name],
+      ['Version', a.version ?? '—'],
+      ['Rule', a.rule],
+      ['Severity', a.severity],
+      [resolved ? 'Resolved at' : 'Fired at', (resolved ? a.resolved_at : a.fired_at) ?? '—'],
+    ] satisfies [string, string][]
+  ).map(([k, v]) => ({ type: 'mrkdwn', text: truncate(`*${k}*\n${escapeSlack(v)}`, 2000) }));
   const detailText = Object.entries(a.details ?? {})
     .map(([k, v]) => `• ${escapeSlack(k)}: ${escapeSlack(formatValue(v))}`)
     .join('\n');

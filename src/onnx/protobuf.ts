@@ -139,7 +139,8 @@ export class ProtoWriter {
   packedFloats(field: number, values: ArrayLike<number>): this {
     if (values.length === 0) return this;
     this.tag(field, WireType.LENGTH_DELIMITED).varint(values.length * 4);
-    for (let i = 0; i < values.length; i++) this.float32(values[i]);
+    // `!`: i < values.length (same in the three loops below).
+    for (let i = 0; i < values.length; i++) this.float32(values[i]!);
     return this;
   }
 
@@ -147,19 +148,19 @@ export class ProtoWriter {
   packedVarints(field: number, values: ArrayLike<number | bigint>): this {
     if (values.length === 0) return this;
     const body = new ProtoWriter();
-    for (let i = 0; i < values.length; i++) body.varint(values[i]);
+    for (let i = 0; i < values.length; i++) body.varint(values[i]!);
     return this.bytesField(field, body.finish());
   }
 
   /** Repeated floats, unpacked: one fixed32 field per element (proto2 default). */
   repeatedFloats(field: number, values: ArrayLike<number>): this {
-    for (let i = 0; i < values.length; i++) this.floatField(field, values[i]);
+    for (let i = 0; i < values.length; i++) this.floatField(field, values[i]!);
     return this;
   }
 
   /** Repeated int64, unpacked: one varint field per element (proto2 default). */
   repeatedVarints(field: number, values: ArrayLike<number | bigint>): this {
-    for (let i = 0; i < values.length; i++) this.int64Field(field, values[i]);
+    for (let i = 0; i < values.length; i++) this.int64Field(field, values[i]!);
     return this;
   }
 

@@ -49,8 +49,9 @@ export function buildTinyCnn(opts: TinyCnnOptions): TinyCnn {
   // scores uniform probabilities; darker, brighter or textured images move
   // away from it, so the output visibly depends on the input without saturating.
   const grey = convFeatures(new Float32Array(C * H * W).fill(0.5));
+  // `!`: gemmW is [FILTERS, K], f < FILTERS = grey.length and k < K.
   const gemmB = Array.from({ length: K }, (_, k) =>
-    Math.fround(-grey.reduce((s, v, f) => s + v * gemmW[f * K + k], 0)),
+    Math.fround(-grey.reduce((s, v, f) => s + v * gemmW[f * K + k]!, 0)),
   );
 
   const onnx = encodeModel({
@@ -88,19 +89,23 @@ export function buildTinyCnn(opts: TinyCnnOptions): TinyCnn {
 
   /** Conv -> Relu -> MaxPool -> GlobalAveragePool: one value per filter. */
   function convFeatures(input: Float32Array): number[] {
+    // `!` in this function: input holds C * H * W values (checked by forward;
+    // the grey image is built that size), act FILTERS * H * W, convB FILTERS,
+    // convW FILTERS * C * KERNEL * KERNEL, and every index is within the loop
+    // bounds (at() checks y and x itself; 2 * py + 1 < H, 2 * px + 1 < W).
     const at = (c: number, y: number, x: number) =>
-      y < 0 || y >= H || x < 0 || x >= W ? 0 : input[(c * H + y) * W + x];
+      y < 0 || y >= H || x < 0 || x >= W ? 0 : input[(c * H + y) * W + x]!;
 
     // Conv + Relu -> [F, H, W]
     const act = new Float64Array(FILTERS * H * W);
     for (let f = 0; f < FILTERS; f++) {
       for (let y = 0; y < H; y++) {
         for (let x = 0; x < W; x++) {
-          let s = convB[f];
+          let s = convB[f]!;
           for (let c = 0; c < C; c++) {
             for (let ky = 0; ky < KERNEL; ky++) {
               for (let kx = 0; kx < KERNEL; kx++) {
-                s += convW[((f * C + c) * KERNEL + ky) * KERNEL + kx] * at(c, y + ky - 1, x + kx - 1);
+                s += convW[((f * C + c) * KERNEL + ky) * KERNEL + kx]! * at(c, y + ky - 1, x + kx - 1);
               }
             }
           }
@@ -120,10 +125,10 @@ export function buildTinyCnn(opts: TinyCnnOptions): TinyCnn {
         for (let px = 0; px < PW; px++) {
           const base = f * H * W;
           sum += Math.max(
-            act[base + 2 * py * W + 2 * px],
-            act[base + 2 * py * W + 2 * px + 1],
-            act[base + (2 * py + 1) * W + 2 * px],
-            act[base + (2 * py + 1) * W + 2 * px + 1],
+            act[base + 2 * py * W + 2 * px]!,
+            act[base + 2 * py * W + 2 * px + 1]!,
+            act[base + (2 * py + 1) * W + 2 * px]!,
+            act[base + (2 * py + 1) * W + 2 * px + 1]!,
           );
         }
       }
@@ -139,7 +144,8 @@ export function buildTinyCnn(opts: TinyCnnOptions): TinyCnn {
     const features = convFeatures(input);
 
     // Gemm + Softmax
-    const logits = gemmB.map((b, k) => features.reduce((s, v, f) => s + v * gemmW[f * K + k], b));
+    // `!`: gemmW is [FILTERS, K], f < FILTERS = features.length and k < K.
+    const logits = gemmB.map((b, k) => features.reduce((s, v, f) => s + v * gemmW[f * K + k]!, b));
     const max = Math.max(...logits);
     const exps = logits.map((z) => Math.exp(z - max));
     const total = exps.reduce((a, b) => a + b, 0);

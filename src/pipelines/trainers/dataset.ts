@@ -42,7 +42,7 @@ export function parseCsv(text: string): ParsedCsv {
   const endRecord = () => {
     endField();
     // A blank (or whitespace-only) line parses as one empty field: skip it.
-    if (!(record.length === 1 && record[0].trim() === '')) {
+    if (!(record.length === 1 && record[0]?.trim() === '')) {
       records.push(record);
       recordLines.push(recordLine);
     }
@@ -79,8 +79,8 @@ export function parseCsv(text: string): ParsedCsv {
   if (quoted) throw new VitalsError('VALIDATION_FAILED', `CSV: unterminated quoted field starting on line ${recordLine}`);
   if (field !== '' || record.length > 0) endRecord();
 
-  if (records.length === 0) throw new VitalsError('VALIDATION_FAILED', 'CSV: no header row');
   const [columns, ...rows] = records;
+  if (!columns) throw new VitalsError('VALIDATION_FAILED', 'CSV: no header row');
   rows.forEach((row, r) => {
     if (row.length !== columns.length) {
       throw new VitalsError('VALIDATION_FAILED', 
@@ -119,16 +119,24 @@ export function toTabularDataset(csv: string | ParsedCsv, target: string): Tabul
   const featureIndices = columns.map((_, i) => i).filter((i) => i !== targetIndex);
   if (featureIndices.length === 0) throw new VitalsError('VALIDATION_FAILED', 'CSV has no feature columns besides the target');
 
-  const targets = rows.map((row) => row[targetIndex].trim());
+  const cell = (row: string[], c: number, r: number): string => {
+    const value = row[c];
+    if (value === undefined) {
+      throw new VitalsError('VALIDATION_FAILED', `data row ${r + 1} has ${row.length} fields, expected ${columns.length}`);
+    }
+    return value;
+  };
+  const targets = rows.map((row, r) => cell(row, targetIndex, r).trim());
   const labels = sortedLabels(targets);
   const classIndex = new Map(labels.map((label, i) => [label, i]));
 
   const X = rows.map((row, r) =>
     featureIndices.map((c) => {
-      const value = parseNumber(row[c]);
+      const text = cell(row, c, r);
+      const value = parseNumber(text);
       if (!Number.isFinite(value)) {
         throw new VitalsError('VALIDATION_FAILED', 
-          `column "${columns[c]}", data row ${r + 1}: ${JSON.stringify(row[c])} is not a number ` +
+          `column "${columns[c]}", data row ${r + 1}: ${JSON.stringify(text)} is not a number ` +
             '(features must be numeric)',
         );
       }
@@ -136,7 +144,7 @@ export function toTabularDataset(csv: string | ParsedCsv, target: string): Tabul
     }),
   );
   return {
-    featureNames: featureIndices.map((i) => columns[i]),
+    featureNames: columns.filter((_, i) => i !== targetIndex),
     X,
     y: targets.map((t) => classIndex.get(t)!),
     labels,
@@ -160,10 +168,10 @@ export function stratifiedSplit(
   }
   const rng = mulberry32(seed);
   const byClass = new Map<number, number[]>();
-  for (let i = 0; i < n; i++) {
-    const members = byClass.get(y[i]);
+  for (const [i, label] of y.entries()) {
+    const members = byClass.get(label);
     if (members) members.push(i);
-    else byClass.set(y[i], [i]);
+    else byClass.set(label, [i]);
   }
   const train: number[] = [];
   const test: number[] = [];

@@ -43,11 +43,14 @@ export type IterationCallback = (iteration: number, maxIterations: number, loss:
 
 function standardiser(X: number[][]): { mean: number[]; scale: number[] } {
   const n = X.length;
-  const F = X[0].length;
+  const first = X[0];
+  if (!first) throw new Error('standardiser: no samples');
+  const F = first.length;
   const mean = new Array<number>(F).fill(0);
   const scale = new Array<number>(F).fill(0);
-  for (const row of X) for (let f = 0; f < F; f++) mean[f] += row[f] / n;
-  for (const row of X) for (let f = 0; f < F; f++) scale[f] += (row[f] - mean[f]) ** 2 / n;
+  // `!` below: f < F and every row, mean and scale have F entries.
+  for (const row of X) for (let f = 0; f < F; f++) mean[f]! += row[f]! / n;
+  for (const row of X) for (let f = 0; f < F; f++) scale[f]! += (row[f]! - mean[f]!) ** 2 / n;
   // Population std like sklearn's StandardScaler; constant features keep scale 1.
   return { mean, scale: scale.map((v) => (v > 0 ? Math.sqrt(v) : 1)) };
 }
@@ -64,54 +67,60 @@ function lossAndGradient(
   C: number,
 ): { loss: number; grad: Float64Array } {
   const n = Z.length;
-  const F = Z[0].length;
+  const first = Z[0];
+  if (!first) throw new Error('lossAndGradient: no samples');
+  const F = first.length;
   const stride = F + 1;
   const grad = new Float64Array(theta.length);
   const logits = new Float64Array(K);
   let loss = 0;
+  // `!` below: theta and grad hold K * stride entries, logits K, every z F,
+  // and k < K, f <= F by the loop bounds; y has one in-range label per sample.
   for (let i = 0; i < n; i++) {
     const z = Z[i];
+    const target = y[i];
+    if (!z || target === undefined) throw new Error(`lossAndGradient: sample ${i} has no row or label`);
     for (let k = 0; k < K; k++) {
-      let s = theta[k * stride + F];
-      for (let f = 0; f < F; f++) s += theta[k * stride + f] * z[f];
+      let s = theta[k * stride + F]!;
+      for (let f = 0; f < F; f++) s += theta[k * stride + f]! * z[f]!;
       logits[k] = s;
     }
     if (K === 1) {
       // Binary: p = sigmoid(s); loss = softplus(s) - y*s, computed stably.
-      const s = logits[0];
-      const target = y[i];
+      const s = logits[0]!;
       loss += Math.max(s, 0) + Math.log1p(Math.exp(-Math.abs(s))) - target * s;
       const residual = 1 / (1 + Math.exp(-s)) - target;
-      for (let f = 0; f < F; f++) grad[f] += residual * z[f];
-      grad[F] += residual;
+      for (let f = 0; f < F; f++) grad[f]! += residual * z[f]!;
+      grad[F]! += residual;
     } else {
       let max = -Infinity;
-      for (let k = 0; k < K; k++) max = Math.max(max, logits[k]);
+      for (let k = 0; k < K; k++) max = Math.max(max, logits[k]!);
       let sumExp = 0;
-      for (let k = 0; k < K; k++) sumExp += Math.exp(logits[k] - max);
-      loss += max + Math.log(sumExp) - logits[y[i]];
+      for (let k = 0; k < K; k++) sumExp += Math.exp(logits[k]! - max);
+      loss += max + Math.log(sumExp) - logits[target]!;
       for (let k = 0; k < K; k++) {
-        const residual = Math.exp(logits[k] - max) / sumExp - (y[i] === k ? 1 : 0);
-        for (let f = 0; f < F; f++) grad[k * stride + f] += residual * z[f];
-        grad[k * stride + F] += residual;
+        const residual = Math.exp(logits[k]! - max) / sumExp - (target === k ? 1 : 0);
+        for (let f = 0; f < F; f++) grad[k * stride + f]! += residual * z[f]!;
+        grad[k * stride + F]! += residual;
       }
     }
   }
   const lambda = 1 / C;
   for (let k = 0; k < K; k++) {
     for (let f = 0; f < F; f++) {
-      const w = theta[k * stride + f];
+      const w = theta[k * stride + f]!;
       loss += (lambda / 2) * w * w;
-      grad[k * stride + f] += lambda * w;
+      grad[k * stride + f]! += lambda * w;
     }
   }
-  for (let j = 0; j < grad.length; j++) grad[j] /= n;
+  for (let j = 0; j < grad.length; j++) grad[j]! /= n;
   return { loss: loss / n, grad };
 }
 
 const dot = (a: Float64Array, b: Float64Array) => {
   let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  // `!`: callers pass equal-length vectors and i < a.length.
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
   return s;
 };
 
@@ -139,22 +148,32 @@ function lbfgs(
     // Two-loop recursion: direction = -H * grad.
     const q = Float64Array.from(grad);
     const alphas: number[] = [];
+    // `!` in the loops below: i < q.length, and every history vector, grad,
+    // direction and x have the same length as q.
     for (let j = sHistory.length - 1; j >= 0; j--) {
-      const a = dot(sHistory[j], q) / dot(yHistory[j], sHistory[j]);
+      const sj = sHistory[j];
+      const yj = yHistory[j];
+      if (!sj || !yj) throw new Error(`lbfgs: history entry ${j} missing`);
+      const a = dot(sj, q) / dot(yj, sj);
       alphas[j] = a;
-      for (let i = 0; i < q.length; i++) q[i] -= a * yHistory[j][i];
+      for (let i = 0; i < q.length; i++) q[i]! -= a * yj[i]!;
     }
-    if (sHistory.length > 0) {
-      const last = sHistory.length - 1;
-      const gamma = dot(sHistory[last], yHistory[last]) / dot(yHistory[last], yHistory[last]);
-      for (let i = 0; i < q.length; i++) q[i] *= gamma;
+    const sLast = sHistory[sHistory.length - 1];
+    const yLast = yHistory[yHistory.length - 1];
+    if (sLast && yLast) {
+      const gamma = dot(sLast, yLast) / dot(yLast, yLast);
+      for (let i = 0; i < q.length; i++) q[i]! *= gamma;
     } else {
       const norm = Math.sqrt(dot(grad, grad));
-      for (let i = 0; i < q.length; i++) q[i] /= Math.max(norm, 1);
+      for (let i = 0; i < q.length; i++) q[i]! /= Math.max(norm, 1);
     }
     for (let j = 0; j < sHistory.length; j++) {
-      const b = dot(yHistory[j], q) / dot(yHistory[j], sHistory[j]);
-      for (let i = 0; i < q.length; i++) q[i] += sHistory[j][i] * (alphas[j] - b);
+      const sj = sHistory[j];
+      const yj = yHistory[j];
+      const aj = alphas[j];
+      if (!sj || !yj || aj === undefined) throw new Error(`lbfgs: history entry ${j} missing`);
+      const b = dot(yj, q) / dot(yj, sj);
+      for (let i = 0; i < q.length; i++) q[i]! += sj[i]! * (aj - b);
     }
     const direction = q.map((v) => -v);
     let slope = dot(grad, direction);
@@ -162,7 +181,7 @@ function lbfgs(
       // Not a descent direction (numerical trouble): restart with steepest descent.
       sHistory.length = 0;
       yHistory.length = 0;
-      for (let i = 0; i < direction.length; i++) direction[i] = -grad[i];
+      for (let i = 0; i < direction.length; i++) direction[i] = -grad[i]!;
       slope = -dot(grad, grad);
     }
 
@@ -170,14 +189,14 @@ function lbfgs(
     let next: Float64Array;
     let evaluated: { loss: number; grad: Float64Array };
     for (;;) {
-      next = x.map((v, i) => v + step * direction[i]);
+      next = x.map((v, i) => v + step * direction[i]!);
       evaluated = objective(next);
       if (evaluated.loss <= loss + 1e-4 * step * slope || step < 1e-12) break;
       step /= 2;
     }
 
-    const s = next.map((v, i) => v - x[i]);
-    const yDiff = evaluated.grad.map((g, i) => g - grad[i]);
+    const s = next.map((v, i) => v - x[i]!);
+    const yDiff = evaluated.grad.map((g, i) => g - grad[i]!);
     if (dot(s, yDiff) > 1e-12) {
       sHistory.push(s);
       yHistory.push(yDiff);
@@ -213,9 +232,10 @@ export function fitLogisticRegression(
     throw new VitalsError('VALIDATION_FAILED', `max_iter must be a positive integer, got ${p.max_iter}`);
   }
   if (!(p.tol > 0)) throw new VitalsError('VALIDATION_FAILED', `tol must be > 0, got ${p.tol}`);
-  const F = X[0].length;
+  const F = X[0]?.length ?? 0;
   const { mean, scale } = standardiser(X);
-  const Z = X.map((row) => Float64Array.from(row, (v, f) => (v - mean[f]) / scale[f]));
+  // `!`: mean and scale have one entry per feature column f.
+  const Z = X.map((row) => Float64Array.from(row, (v, f) => (v - mean[f]!) / scale[f]!));
   const K = nClasses === 2 ? 1 : nClasses;
 
   const result = lbfgs(
@@ -226,7 +246,8 @@ export function fitLogisticRegression(
     onIteration,
   );
   const weights = Array.from({ length: K }, (_, k) => Array.from(result.x.subarray(k * (F + 1), k * (F + 1) + F)));
-  const bias = Array.from({ length: K }, (_, k) => result.x[k * (F + 1) + F]);
+  // `!`: result.x holds K * (F + 1) entries.
+  const bias = Array.from({ length: K }, (_, k) => result.x[k * (F + 1) + F]!);
   return { nClasses, mean, scale, weights, bias, iterations: result.iterations, converged: result.converged };
 }
 
@@ -237,9 +258,13 @@ export function fitLogisticRegression(
 export function logisticRegressionPredictProba(model: LogisticRegressionModel, X: number[][]): number[][] {
   const { mean, scale, weights, bias } = model;
   return X.map((row) => {
-    const logits = weights.map((w, k) => w.reduce((s, wf, f) => s + (wf * (row[f] - mean[f])) / scale[f], bias[k]));
-    if (logits.length === 1) {
-      const p = 1 / (1 + Math.exp(-logits[0]));
+    // `!`: row, mean and scale have one entry per feature f; bias one per weight row k.
+    const logits = weights.map((w, k) =>
+      w.reduce((s, wf, f) => s + (wf * (row[f]! - mean[f]!)) / scale[f]!, bias[k]!),
+    );
+    const [only, ...rest] = logits;
+    if (only !== undefined && rest.length === 0) {
+      const p = 1 / (1 + Math.exp(-only));
       return [1 - p, p];
     }
     const max = Math.max(...logits);
@@ -264,7 +289,8 @@ export function logisticRegressionToOnnx(
   const K = model.weights.length;
   const C = model.nClasses;
   // MatMul wants W as [F, K]: transpose weights[k][f].
-  const W = Array.from({ length: F * K }, (_, i) => model.weights[i % K][Math.floor(i / K)]);
+  // `!`: i % K < K rows, each with F columns, and Math.floor(i / K) < F.
+  const W = Array.from({ length: F * K }, (_, i) => model.weights[i % K]![Math.floor(i / K)]!);
   const head =
     K === 1
       ? [

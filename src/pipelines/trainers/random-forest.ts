@@ -89,7 +89,8 @@ function thresholdBetween(lo: number, hi: number): number {
 
 function classCounts(samples: readonly number[], ctx: GrowContext): number[] {
   const counts = new Array<number>(ctx.nClasses).fill(0);
-  for (const s of samples) counts[ctx.y[s]]++;
+  // `!`: samples index into y, and every label is a class id below nClasses.
+  for (const s of samples) counts[ctx.y[s]!]!++;
   return counts;
 }
 
@@ -108,10 +109,19 @@ function findSplit(samples: number[], counts: number[], ctx: GrowContext): Split
 
   for (let drawn = 0; drawn < F && tried < ctx.maxFeatures; drawn++) {
     const j = drawn + randomInt(ctx.rng, F - drawn);
-    [features[drawn], features[j]] = [features[j], features[drawn]];
-    const col = columns[features[drawn]];
-    const order = samples.slice().sort((a, b) => col[a] - col[b]);
-    if (col[order[0]] === col[order[n - 1]]) continue; // constant here
+    const feature = features[j];
+    const displaced = features[drawn];
+    const col = feature === undefined ? undefined : columns[feature];
+    if (feature === undefined || displaced === undefined || !col) {
+      throw new Error(`findSplit: feature slot ${drawn} or ${j} out of range for ${F} features`);
+    }
+    features[drawn] = feature;
+    features[j] = displaced;
+    // `!` in the rest of this loop: samples index into col and y (both one
+    // entry per training sample), i + 1 < n = order.length, and labels are
+    // class ids below nClasses = left.length = right.length.
+    const order = samples.slice().sort((a, b) => col[a]! - col[b]!);
+    if (col[order[0]!] === col[order[n - 1]!]) continue; // constant here
     tried++;
 
     // Scan cut points; maximise sum_c(left_c^2)/nLeft + sum_c(right_c^2)/nRight,
@@ -121,19 +131,19 @@ function findSplit(samples: number[], counts: number[], ctx: GrowContext): Split
     let sqLeft = 0;
     let sqRight = counts.reduce((s, c) => s + c * c, 0);
     for (let i = 0; i < n - 1; i++) {
-      const c = y[order[i]];
-      sqLeft += 2 * left[c] + 1;
-      left[c]++;
-      sqRight -= 2 * right[c] - 1;
-      right[c]--;
+      const c = y[order[i]!]!;
+      sqLeft += 2 * left[c]! + 1;
+      left[c]!++;
+      sqRight -= 2 * right[c]! - 1;
+      right[c]!--;
       const nLeft = i + 1;
-      const lo = col[order[i]];
-      const hi = col[order[i + 1]];
+      const lo = col[order[i]!]!;
+      const hi = col[order[i + 1]!]!;
       if (lo === hi || nLeft < minLeaf || n - nLeft < minLeaf) continue;
       const score = sqLeft / nLeft + sqRight / (n - nLeft);
       if (score > bestScore) {
         bestScore = score;
-        best = { feature: features[drawn], threshold: thresholdBetween(lo, hi), order, cut: nLeft };
+        best = { feature, threshold: thresholdBetween(lo, hi), order, cut: nLeft };
       }
     }
   }
@@ -195,13 +205,14 @@ export function fitRandomForest(
 ): RandomForestModel {
   const p = { ...DEFAULT_RANDOM_FOREST_PARAMS, ...params };
   const n = X.length;
-  if (n === 0) throw new VitalsError('VALIDATION_FAILED', 'cannot fit a random forest on zero samples');
+  const first = X[0];
+  if (n === 0 || !first) throw new VitalsError('VALIDATION_FAILED', 'cannot fit a random forest on zero samples');
   for (const key of ['n_estimators', 'max_depth', 'min_samples_leaf', 'min_samples_split'] as const) {
     if (!Number.isInteger(p[key]) || p[key] < 1) throw new VitalsError('VALIDATION_FAILED', `${key} must be a positive integer, got ${p[key]}`);
   }
-  const F = X[0].length;
+  const F = first.length;
   const ctx: GrowContext = {
-    columns: Array.from({ length: F }, (_, f) => Float32Array.from(X, (row) => row[f])),
+    columns: Array.from({ length: F }, (_, f) => Float32Array.from(X, (row) => row[f] ?? NaN)),
     y: Int32Array.from(y),
     nClasses,
     params: p,
@@ -224,10 +235,14 @@ export function fitRandomForest(
 
 function leafOf(tree: DecisionTree, row: readonly number[]): number {
   let id = 0;
-  while (tree.feature[id] >= 0) {
-    id = Math.fround(row[tree.feature[id]]) <= tree.threshold[id] ? tree.left[id] : tree.right[id];
+  for (;;) {
+    const feature = tree.feature[id];
+    if (feature === undefined) throw new Error(`random forest: tree has no node ${id}`);
+    if (feature < 0) return id;
+    // `!`: threshold/left/right are parallel to feature (pushed together), and
+    // a short row reads as NaN exactly as before (Math.fround(undefined)).
+    id = Math.fround(row[feature]!) <= tree.threshold[id]! ? tree.left[id]! : tree.right[id]!;
   }
-  return id;
 }
 
 /** Class probabilities, one row per sample; identical to the ONNX model's output. */
@@ -235,19 +250,24 @@ export function randomForestPredictProba(model: RandomForestModel, X: number[][]
   return X.map((row) => {
     const sums = new Array<number>(model.nClasses).fill(0);
     for (const tree of model.trees) {
-      const votes = tree.votes[leafOf(tree, row)];
-      for (let c = 0; c < sums.length; c++) sums[c] += votes[c];
+      const leaf = leafOf(tree, row);
+      const votes = tree.votes[leaf];
+      if (!votes) throw new Error(`random forest: leaf ${leaf} has no votes`);
+      // `!`: leaves hold one vote per class, and c < nClasses = sums.length.
+      for (let c = 0; c < sums.length; c++) sums[c]! += votes[c]!;
     }
     // Binary: onnxruntime reports [1 - p, p] from the positive class's sum.
-    return model.nClasses === 2 ? [1 - sums[1], sums[1]] : sums;
+    const positive = sums[1];
+    return model.nClasses === 2 && positive !== undefined ? [1 - positive, positive] : sums;
   });
 }
 
 /** Class index per sample, with onnxruntime's tie rules (binary: p > 0.5; else first max). */
 export function randomForestPredict(model: RandomForestModel, X: number[][]): number[] {
-  return randomForestPredictProba(model, X).map((p) =>
-    p.length === 2 ? (p[1] > 0.5 ? 1 : 0) : p.indexOf(Math.max(...p)),
-  );
+  return randomForestPredictProba(model, X).map((p) => {
+    const positive = p[1];
+    return p.length === 2 && positive !== undefined ? (positive > 0.5 ? 1 : 0) : p.indexOf(Math.max(...p));
+  });
 }
 
 /**
@@ -276,22 +296,31 @@ export function randomForestToOnnx(
   const votes = { treeIds: [] as number[], nodeIds: [] as number[], classIds: [] as number[], weights: [] as number[] };
 
   model.trees.forEach((tree, t) => {
-    for (let id = 0; id < tree.feature.length; id++) {
-      const leaf = tree.feature[id] < 0;
+    for (const [id, feature] of tree.feature.entries()) {
+      const threshold = tree.threshold[id];
+      const trueId = tree.left[id];
+      const falseId = tree.right[id];
+      const leafVotes = tree.votes[id];
+      if (threshold === undefined || trueId === undefined || falseId === undefined || leafVotes === undefined) {
+        throw new Error(`random forest tree ${t}: node ${id} is incomplete`);
+      }
+      const leaf = feature < 0;
       nodes.treeIds.push(t);
       nodes.nodeIds.push(id);
-      nodes.featureIds.push(leaf ? 0 : tree.feature[id]);
+      nodes.featureIds.push(leaf ? 0 : feature);
       nodes.modes.push(leaf ? 'LEAF' : 'BRANCH_LEQ');
-      nodes.values.push(leaf ? 0 : tree.threshold[id]);
-      nodes.trueIds.push(leaf ? 0 : tree.left[id]);
-      nodes.falseIds.push(leaf ? 0 : tree.right[id]);
+      nodes.values.push(leaf ? 0 : threshold);
+      nodes.trueIds.push(leaf ? 0 : trueId);
+      nodes.falseIds.push(leaf ? 0 : falseId);
       if (!leaf) continue;
-      const classes = binary ? [1] : tree.votes[id].map((_, c) => c);
+      const classes = binary ? [1] : leafVotes.map((_, c) => c);
       for (const c of classes) {
+        const weight = leafVotes[c];
+        if (weight === undefined) throw new Error(`random forest tree ${t}: leaf ${id} has no vote for class ${c}`);
         votes.treeIds.push(t);
         votes.nodeIds.push(id);
         votes.classIds.push(binary ? 0 : c);
-        votes.weights.push(tree.votes[id][c]);
+        votes.weights.push(weight);
       }
     }
   });

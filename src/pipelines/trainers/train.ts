@@ -88,6 +88,15 @@ function resolveParams(algo: TabularAlgo, given: Record<string, number> = {}): R
 
 const argmax = (p: number[]) => p.indexOf(Math.max(...p));
 
+/** values[i] for each split index i; the split comes from values' own length, so a miss is a bug. */
+function pick<T>(values: readonly T[], indices: readonly number[], what: string): T[] {
+  return indices.map((i) => {
+    const value = values[i];
+    if (value === undefined) throw new Error(`split index ${i} out of range for ${what} (${values.length} entries)`);
+    return value;
+  });
+}
+
 export function trainTabularClassifier(data: TabularDataset, opts: TrainTabularOptions): TrainedTabularModel {
   const { algo, seed = 42, testFraction = 0.2, onProgress } = opts;
   if (algo !== 'logreg' && algo !== 'rf') throw new VitalsError('VALIDATION_FAILED', `unknown algo "${algo}" (expected logreg or rf)`);
@@ -96,10 +105,10 @@ export function trainTabularClassifier(data: TabularDataset, opts: TrainTabularO
   if (nClasses < 2) throw new VitalsError('VALIDATION_FAILED', `need at least 2 classes in the target, found ${nClasses}`);
 
   const split = stratifiedSplit(data.X.length, data.y, testFraction, seed);
-  const trainRows = split.train.map((i) => data.X[i]);
-  const yTrain = split.train.map((i) => data.y[i]);
-  const testRows = split.test.map((i) => data.X[i]);
-  const yTest = split.test.map((i) => data.y[i]);
+  const trainRows = pick(data.X, split.train, 'X');
+  const yTrain = pick(data.y, split.train, 'y');
+  const testRows = pick(data.X, split.test, 'X');
+  const yTest = pick(data.y, split.test, 'y');
   const meta = { featureNames: data.featureNames, labels: data.labels, metadata: { algo } };
 
   let onnx: Uint8Array;
@@ -109,9 +118,11 @@ export function trainTabularClassifier(data: TabularDataset, opts: TrainTabularO
     const model = fitLogisticRegression(trainRows, yTrain, nClasses, params, (iter, max, loss) =>
       onProgress?.(iter, max, `iteration ${iter}: loss ${loss.toFixed(6)}`),
     );
+    // resolveParams fills in every default, so the fallback never applies.
+    const maxIter = params.max_iter ?? DEFAULT_LOGISTIC_REGRESSION_PARAMS.max_iter;
     onProgress?.(
-      params.max_iter,
-      params.max_iter,
+      maxIter,
+      maxIter,
       model.converged ? `converged after ${model.iterations} iterations` : `stopped after ${model.iterations} iterations`,
     );
     onnx = logisticRegressionToOnnx(model, meta);
@@ -134,7 +145,11 @@ export function trainTabularClassifier(data: TabularDataset, opts: TrainTabularO
       ? classificationMetrics(
           yTest,
           testPred,
-          testProba.map((p) => p[1]),
+          testProba.map((p) => {
+            const positive = p[1];
+            if (positive === undefined) throw new Error('binary classifier returned fewer than 2 probabilities');
+            return positive;
+          }),
           1,
         )
       : multiclassMetrics(yTest, testPred, nClasses, testProba);
