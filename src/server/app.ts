@@ -76,6 +76,9 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
   const predictionLog = new PredictionLog(database, {
     flushMs: settings.PREDICTION_LOG_FLUSH_MS,
     batchSize: settings.PREDICTION_LOG_BATCH_SIZE,
+    ack: settings.PREDICTION_LOG_ACK,
+    groupMs: settings.PREDICTION_LOG_GROUP_MS,
+    synchronous: settings.PREDICTION_LOG_SYNC,
     metrics,
     onError: onLogError,
     outbox: settings.MESSAGING_PUBLISH_PREDICTIONS ? messaging.outbox : undefined,

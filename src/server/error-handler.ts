@@ -16,6 +16,8 @@ export function installErrorHandler(app: FastifyInstance, metrics: Metrics): voi
     if (err instanceof VitalsError) {
       status = err.statusCode;
       body = { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
+      // Back-pressure and shutdown (503s) say when to come back.
+      if (typeof err.details?.retry_after_seconds === 'number') reply.header('retry-after', String(Math.ceil(err.details.retry_after_seconds)));
     } else if (hasZodFastifySchemaValidationErrors(err)) {
       status = 422;
       const fields = err.validation.map((v) => ({
