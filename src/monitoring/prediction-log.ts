@@ -412,7 +412,6 @@ class ThreadWriter implements LogWriter {
         for (const seq of this.unacked.keys()) if (seq <= m.upTo!) this.unacked.delete(seq);
         if (!this.unacked.size) worker.unref();
         this.events.committed(m.upTo!);
-        if (this.closing && !this.unacked.size) worker.postMessage({ type: 'close' });
       } else if (m.type === 'failed') {
         this.events.failed(m.upTo!, m.message ?? 'unknown error');
         if (this.closing && ++this.closing.failures >= CLOSE_ATTEMPTS) worker.postMessage({ type: 'close', abandon: true });
@@ -446,7 +445,7 @@ class ThreadWriter implements LogWriter {
       this.start();
       // The rows it may have committed before dying are skipped by the insert's ON CONFLICT (id) DO NOTHING.
       for (const [seq, rows] of this.unacked) this.post(seq, rows);
-      if (this.closing && !this.unacked.size) this.worker.postMessage({ type: 'close' });
+      if (this.closing) this.worker.postMessage({ type: 'close' });
     }, 500).unref();
   }
 
@@ -465,7 +464,7 @@ class ThreadWriter implements LogWriter {
       this.closing = { failures: 0, done };
       if (this.exited) return done();
       this.worker.ref();
-      if (!this.unacked.size) this.worker.postMessage({ type: 'close' });
+      this.worker.postMessage({ type: 'close' }); // commits what it holds at once, then closes
     });
     await this.worker.terminate().catch(() => undefined);
     let left = 0;
