@@ -44,7 +44,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '2' },
-    variants: { type: 'string', default: 'no-batching,no-log' },
+    variants: { type: 'string', default: 'async-ack,no-log' },
     'wait-idle': { type: 'string', default: '10' },
     'keep-home': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
@@ -63,8 +63,15 @@ const FLOOR = join(BENCH_DIR, 'lib', 'floor-server.mjs');
 
 /** Vitals variants, one setting changed each, to attribute the gap to the floor. */
 const VARIANTS = {
+  'async-ack': { PREDICTION_LOG_ACK: 'async' },
+  /** commit ack, a commit whenever the writer is free (no minimum spacing between group commits) */
+  'group-0ms': { PREDICTION_LOG_GROUP_MS: 0 },
   'no-batching': { ENABLE_BATCHING: false },
   'no-log': { MODEL_MONITORING_ENABLED: false },
+  /** log on, but no prediction.recorded events to the bus (no outbox rows, no relay work) */
+  'no-publish': { MESSAGING_PUBLISH_PREDICTIONS: false },
+  /** log on, but no count-triggered monitoring checks */
+  'no-checks': { MONITORING_CHECK_EVERY_N: 0 },
 };
 
 const rows = loadCsvRows();

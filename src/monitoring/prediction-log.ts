@@ -410,7 +410,7 @@ class ThreadWriter implements LogWriter {
     worker.on('message', (m: { type: string; upTo?: number; message?: string }) => {
       if (m.type === 'committed') {
         for (const seq of this.unacked.keys()) if (seq <= m.upTo!) this.unacked.delete(seq);
-        if (!this.unacked.size) worker.unref();
+        if (!this.unacked.size && !this.closing) worker.unref();
         this.events.committed(m.upTo!);
       } else if (m.type === 'failed') {
         this.events.failed(m.upTo!, m.message ?? 'unknown error');
