@@ -35,6 +35,10 @@ export const settingsSchema = z.object({
   DEVICE: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
   INFERENCE_WORKERS: int(1).optional(),
   INFERENCE_THREADS: int(1).optional(),
+  /** ONNX sessions each inference worker keeps open; the least recently used beyond it is released (bounded memory) */
+  INFERENCE_MAX_SESSIONS: int(1).default(16),
+  /** inference batches waiting for a worker before predictions are refused with 503 + Retry-After */
+  INFERENCE_MAX_QUEUE: int(1).default(1000),
   BATCH_SIZE: int(1).max(4096).default(32),
   ENABLE_BATCHING: bool.default(true),
   BATCH_MAX_WAIT_MS: num(0, 1000).default(2),

@@ -67,7 +67,7 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
   const home = resolve(settings.VITALS_HOME);
   const database = await openDatabase(settings.DATABASE_URL, home);
   const metrics = createMetrics(settings.METRICS_ENABLED);
-  const pool = new InferencePool({ workers: settings.INFERENCE_WORKERS, threadsPerWorker: settings.INFERENCE_THREADS, device: settings.DEVICE });
+  const pool = new InferencePool({ workers: settings.INFERENCE_WORKERS, threadsPerWorker: settings.INFERENCE_THREADS, device: settings.DEVICE, maxSessionsPerWorker: settings.INFERENCE_MAX_SESSIONS, maxQueue: settings.INFERENCE_MAX_QUEUE });
   // Built first: the registry, prediction log and monitor write their events to its outbox.
   const messaging = new Messaging(settings, database, { registry: metrics.registry });
   const registry = new ModelRegistry(database, new ArtifactStore(resolve(home, 'artifacts')), async (artifact, specs) => {

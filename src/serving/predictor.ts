@@ -273,6 +273,8 @@ export class Predictor {
       }
     });
     this.servedByKey.set(served.key, served);
+    // Back-pressure: with the inference queue full, answer 503 + Retry-After now rather than queue more.
+    if (misses.length) this.pool.assertCapacity();
     const fresh =
       misses.length === 1
         ? [await this.batcher.submit(served.key, vectors[misses[0]!]!)]
@@ -299,6 +301,7 @@ export class Predictor {
     try {
       run = await this.pool.run(served.handle, { [served.inputName]: { type: 'float32', data, dims } }, [served.outputName]);
     } catch (err) {
+      if (err instanceof VitalsError) throw err; // back-pressure (503 PREDICTION_QUEUE_FULL) passes through
       throw new VitalsError('INFERENCE_FAILED', `inference failed for ${served.modelName} ${served.version}: ${String((err as Error).message).split('\n')[0]}`);
     }
     this.metrics.inferenceDuration.observe(labels, run.inferenceMs / 1000);
@@ -355,6 +358,7 @@ export class Predictor {
     try {
       return await this.pool.run(served.handle, feeds, fetches);
     } catch (err) {
+      if (err instanceof VitalsError) throw err;
       throw new VitalsError('BAD_REQUEST', `inference failed: ${String((err as Error).message).split('\n')[0]}`);
     }
   }
