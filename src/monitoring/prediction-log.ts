@@ -86,6 +86,9 @@ export interface PredictionLogOptions {
   onError?: (err: unknown) => void;
 }
 
+/** The longest a committed row's event waits before the relay is woken (it also polls on its own). */
+const ANNOUNCE_MS = 50;
+
 /** Rows accepted but not yet committed, at most: ~100k rows is tens of MB. */
 export const MAX_QUEUED_ROWS = 100_000;
 
@@ -230,7 +233,19 @@ export class PredictionLog {
     }
     this.options.metrics?.predictionLogWritten.inc(rows);
     this.options.metrics?.predictionLogQueue.set(this.pending);
-    this.options.outbox?.announce?.();
+    this.announceOutbox();
+  }
+
+  private announceTimer?: NodeJS.Timeout;
+  /** Wakes the relay at most every ANNOUNCE_MS: one relay pass per group commit would cost more than the commits. */
+  private announceOutbox(): void {
+    const outbox = this.options.outbox;
+    if (!outbox?.announce || this.announceTimer) return;
+    this.announceTimer = setTimeout(() => {
+      this.announceTimer = undefined;
+      outbox.announce?.();
+    }, ANNOUNCE_MS);
+    this.announceTimer.unref();
   }
 
   private failedUpTo(upTo: number, message: string): void {
