@@ -73,6 +73,8 @@ describe('the prediction log writer thread (SQLite file)', () => {
     expect(event).toMatchObject({ type: 'prediction.recorded', source: 'vitals', data: { prediction_id: ids[0], model_name: 'breast-cancer', prediction: 'benign', probabilities: { benign: 0.8, malignant: 0.2 } } });
     expect(event.data).not.toHaveProperty('input'); // no patient features on the bus
     expect(JSON.parse(events[0]!.headers)).toEqual({ 'vitals-event-type': 'prediction.recorded' });
+    // The relay is woken (at most every 50 ms) for events another connection committed.
+    for (let i = 0; i < 40 && !outbox.announced; i++) await new Promise((r) => setTimeout(r, 25));
     expect(outbox.announced).toBeGreaterThan(0);
     // Reads through the log see the same rows (the ground-truth join by id).
     await expect(log.attachGroundTruth(ids[3]!, 'malignant')).resolves.toMatchObject({ id: ids[3], ground_truth: 'malignant', input: { mean_radius: 3 } });

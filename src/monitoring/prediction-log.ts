@@ -330,6 +330,11 @@ export class PredictionLog {
     this.closed = true;
     this.dispatch();
     const left = await this.writer.close();
+    if (this.announceTimer) {
+      clearTimeout(this.announceTimer);
+      this.announceTimer = undefined;
+      this.options.outbox?.announce?.(); // the last rows' events go out without waiting for a poll
+    }
     if (left > 0) this.options.onError?.(new Error(`prediction log closed with ${left} rows it could not write`));
   }
 }
