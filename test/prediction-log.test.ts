@@ -105,6 +105,30 @@ describe('the prediction log writer thread (SQLite file)', () => {
     await log.close();
   });
 
+  it('restarts a writer thread that dies and writes every batch it had not acknowledged, once', async () => {
+    const errors: unknown[] = [];
+    const log = new PredictionLog(database, { flushMs: 10_000, batchSize: 10_000, ack: 'commit', onError: (e) => errors.push(e) });
+    const first = Array.from({ length: 40 }, (_, i) => log.record(entry(i)));
+    await log.committed();
+    const second = Array.from({ length: 60 }, (_, i) => log.record(entry(100 + i)));
+    await new Promise((r) => setImmediate(r)); // handed to the thread
+    // The thread dies (as on an uncaught native error) with the second batch in hand.
+    const writer = (log as unknown as { writer: { worker: { terminate(): Promise<number> } } }).writer;
+    await writer.worker.terminate();
+    await log.committed().catch(() => undefined); // those callers may get the 503; the rows are kept
+    for (let i = 0; i < 100 && log.pending; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(log.pending).toBe(0);
+    const ids = (reader.prepare('select id from prediction_logs order by id').all() as Array<{ id: string }>).map((r) => r.id);
+    expect(ids).toEqual([...first, ...second]); // all of them, none twice
+    await log.close();
+  });
+
+  it('starts no thread for a log that records nothing', async () => {
+    const log = new PredictionLog(database, { flushMs: 10_000, batchSize: 10_000 });
+    expect((log as unknown as { writer: { worker?: unknown } }).writer.worker).toBeUndefined();
+    await log.close();
+  });
+
   it('with async ack, keeps rows in the writer until flushMs and drains them on close', async () => {
     const log = new PredictionLog(database, { flushMs: 60_000, batchSize: 10_000, ack: 'async' });
     for (let i = 0; i < 50; i++) log.record(entry(i));

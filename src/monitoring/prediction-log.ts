@@ -398,19 +398,18 @@ const CLOSE_ATTEMPTS = 5;
 
 /** The writer thread (prediction-log-writer.js) with its own connection: no database work on the event loop. */
 class ThreadWriter implements LogWriter {
-  private worker!: Worker;
+  private worker?: Worker;
   private readonly unacked = new Map<number, Row[]>();
   private closing?: { failures: number; done: () => void };
   private exited = false;
+  private restarting = false;
 
   constructor(
     private readonly target: WriterTarget,
     private readonly options: PredictionLogOptions,
     private readonly ack: PredictionLogAck,
     private readonly events: WriterEvents,
-  ) {
-    this.start();
-  }
+  ) {}
 
   private start(): void {
     const outbox = this.options.outbox ? { topic: 'predictions', maxBytes: this.options.outbox.maxMessageBytes ?? 1_000_000 } : null;
@@ -428,6 +427,7 @@ class ThreadWriter implements LogWriter {
     this.exited = false;
     worker.unref();
     worker.on('message', (m: { type: string; upTo?: number; message?: string }) => {
+      if (this.worker !== worker) return; // a replaced thread (its committed rows are skipped on resend)
       if (m.type === 'committed') {
         for (const seq of this.unacked.keys()) if (seq <= m.upTo!) this.unacked.delete(seq);
         if (!this.unacked.size && !this.closing) worker.unref();
@@ -442,9 +442,9 @@ class ThreadWriter implements LogWriter {
         this.closing?.done();
       }
     });
-    worker.on('error', (err) => this.fail(String(err.message ?? err)));
+    worker.on('error', (err) => this.worker === worker && this.fail(String(err.message ?? err)));
     worker.on('exit', () => {
-      if (this.exited) return;
+      if (this.exited || this.worker !== worker) return;
       this.exited = true;
       if (this.closing) this.closing.done();
       else this.fail('the writer thread stopped');
@@ -460,31 +460,36 @@ class ThreadWriter implements LogWriter {
     }
     const old = this.worker;
     this.exited = true;
-    void old.terminate();
+    this.restarting = true;
+    void old?.terminate();
     setTimeout(() => {
+      this.restarting = false;
       this.start();
       // The rows it may have committed before dying are skipped by the insert's ON CONFLICT (id) DO NOTHING.
       for (const [seq, rows] of this.unacked) this.post(seq, rows);
-      if (this.closing) this.worker.postMessage({ type: 'close' });
+      if (this.closing) this.worker!.postMessage({ type: 'close' });
     }, 500).unref();
   }
 
   private post(seq: number, rows: Row[]): void {
-    this.worker.ref(); // rows in flight keep the process alive until they are committed
-    this.worker.postMessage({ type: 'rows', seq, rows });
+    this.worker!.ref(); // rows in flight keep the process alive until they are committed
+    this.worker!.postMessage({ type: 'rows', seq, rows });
   }
 
   send(seq: number, rows: Row[]): void {
+    if (!this.worker) this.start(); // on the first row: a CLI command that logs nothing starts no thread
     this.unacked.set(seq, rows);
     if (!this.exited) this.post(seq, rows);
   }
 
   async close(): Promise<number> {
+    if (!this.worker) return 0;
     await new Promise<void>((done) => {
       this.closing = { failures: 0, done };
-      if (this.exited) return done();
-      this.worker.ref();
-      this.worker.postMessage({ type: 'close' }); // commits what it holds at once, then closes
+      if (this.exited && !this.restarting) return done(); // a restart in progress sends `close` itself
+      if (this.exited) return;
+      this.worker!.ref();
+      this.worker!.postMessage({ type: 'close' }); // commits what it holds at once, then closes
     });
     await this.worker.terminate().catch(() => undefined);
     let left = 0;
