@@ -47,7 +47,8 @@ export interface InferencePoolOptions {
 }
 
 export class InferencePool {
-  private readonly piscina: Piscina;
+  private started?: Piscina;
+  private readonly maxSessionsPerWorker: number;
   readonly workers: number;
   readonly threadsPerWorker: number;
   readonly device: 'auto' | 'cpu' | 'cuda';
@@ -60,15 +61,21 @@ export class InferencePool {
     this.threadsPerWorker = options.threadsPerWorker ?? Math.max(1, Math.floor(cores / this.workers));
     this.device = options.device ?? 'auto';
     this.maxQueue = options.maxQueue ?? 1000;
-    this.piscina = new Piscina({
+    this.maxSessionsPerWorker = options.maxSessionsPerWorker ?? 16;
+  }
+
+  /** Started on first use: a CLI command that never infers loads no onnxruntime and starts no thread. */
+  private get piscina(): Piscina {
+    this.started ??= new Piscina({
       filename: fileURLToPath(new URL('./inference-worker.js', import.meta.url)),
       minThreads: this.workers,
       maxThreads: this.workers,
       idleTimeout: 60_000,
-      workerData: { maxSessions: options.maxSessionsPerWorker ?? 16 },
+      workerData: { maxSessions: this.maxSessionsPerWorker },
       // Bounded queue: past this, callers get a 503 with Retry-After instead of unbounded memory growth.
       maxQueue: this.maxQueue,
     });
+    return this.started;
   }
 
   /**
@@ -87,7 +94,7 @@ export class InferencePool {
   }
 
   async run(model: ModelHandle, feeds: Record<string, TensorData>, fetches?: string[]): Promise<{ outputs: Record<string, TensorData>; inferenceMs: number }> {
-    if (this.piscina.queueSize >= this.maxQueue) throw queueFull(this.maxQueue);
+    if (this.queueSize >= this.maxQueue) throw queueFull(this.maxQueue);
     try {
       return await this.piscina.run({ op: 'run', ...model, device: this.device, threads: this.threadsPerWorker, feeds, fetches });
     } catch (err) {
@@ -98,7 +105,7 @@ export class InferencePool {
 
   /** Throws the 503 when the queue is full, so the predictor refuses work before batching it. */
   assertCapacity(): void {
-    if (this.piscina.queueSize >= this.maxQueue) throw queueFull(this.maxQueue);
+    if (this.queueSize >= this.maxQueue) throw queueFull(this.maxQueue);
   }
 
   /** What one worker holds (for tests and diagnostics): session keys, least recently used first. */
@@ -107,11 +114,11 @@ export class InferencePool {
   }
 
   get queueSize(): number {
-    return this.piscina.queueSize;
+    return this.started?.queueSize ?? 0;
   }
 
   async close(): Promise<void> {
-    await this.piscina.destroy();
+    await this.started?.destroy();
   }
 }
 
