@@ -76,6 +76,9 @@ describe('the prediction log writer thread (SQLite file)', () => {
     // The relay is woken (at most every 50 ms) for events another connection committed.
     for (let i = 0; i < 40 && !outbox.announced; i++) await new Promise((r) => setTimeout(r, 25));
     expect(outbox.announced).toBeGreaterThan(0);
+    // Callers outside the predictor (external records) get the same promise.
+    const external = await log.recordDurably(entry(999, { source: 'external' }));
+    expect(reader.prepare('select source from prediction_logs where id = ?').get(external)).toEqual({ source: 'external' });
     // Reads through the log see the same rows (the ground-truth join by id).
     await expect(log.attachGroundTruth(ids[3]!, 'malignant')).resolves.toMatchObject({ id: ids[3], ground_truth: 'malignant', input: { mean_radius: 3 } });
     await log.close();
@@ -131,7 +134,8 @@ describe('the prediction log writer thread (SQLite file)', () => {
 
   it('with async ack, keeps rows in the writer until flushMs and drains them on close', async () => {
     const log = new PredictionLog(database, { flushMs: 60_000, batchSize: 10_000, ack: 'async' });
-    for (let i = 0; i < 50; i++) log.record(entry(i));
+    for (let i = 0; i < 49; i++) log.record(entry(i));
+    await log.recordDurably(entry(49)); // async ack: resolves before the commit
     await new Promise((r) => setTimeout(r, 100));
     expect(reader.prepare('select count(*) as n from prediction_logs').get()).toEqual({ n: 0 });
     expect(log.pending).toBe(50);

@@ -177,10 +177,13 @@ export class PredictionLog {
     return id;
   }
 
-  /** Records a row and resolves with its id once it is committed (whatever the ack setting). */
-  async recordCommitted(entry: PredictionRecord): Promise<string> {
+  /**
+   * Records a row for an answer that names its id: with ack=commit resolves once the row is committed
+   * (rejects 503 when the write failed), with ack=async at once. For callers outside the predictor.
+   */
+  async recordDurably(entry: PredictionRecord): Promise<string> {
     const id = this.record(entry);
-    await this.committed();
+    if (this.ack === 'commit') await this.committed();
     return id;
   }
 
