@@ -1,9 +1,14 @@
 #!/usr/bin/env node
-// Tabular predict benchmark: the full Vitals app vs. a bare Fastify + onnxruntime "floor".
+// Tabular predict benchmark: the full Vitals app vs. a bare Fastify + onnxruntime "floor", and vs. a
+// FastAPI + onnxruntime peer (uvicorn, 1 and 2 workers; venv by scripts/bench/fastapi-peer-venv.sh)
+// on the same ONNX file and the same bodies.
 //
 //   npm run build && node bench/serving.mjs [--connections 32] [--duration 10] [--rounds 5] [--warmup 2]
-//                                            [--variants no-batching,no-log|none] [--wait-idle 10] [--profile]
+//                                            [--variants async-ack,no-log|none] [--peers 1,2|none]
+//                                            [--wait-idle 10] [--profile]
 //
+// Variants change one setting each: async-ack (PREDICTION_LOG_ACK=async), group-0ms, no-publish,
+// no-checks, no-batching, no-log (MODEL_MONITORING_ENABLED=false).
 // Every server runs in its own child process on 127.0.0.1; this process drives one at a time with
 // autocannon (same connections, same request bodies cycling through the real rows of the breast
 // cancer CSV). An idle server uses no CPU, so all of them are started first and then measured in
@@ -15,6 +20,7 @@
 // Vitals' prediction log holds fewer rows after close() than it answered.
 // --profile writes V8 CPU profiles of each server (main thread and inference workers) to
 // bench/results/profiles/<server>/. Results: bench/results/serving.json.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,10 +50,12 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '2' },
-    variants: { type: 'string', default: 'no-batching,no-log' },
+    variants: { type: 'string', default: 'async-ack,no-log' },
     'wait-idle': { type: 'string', default: '10' },
     'keep-home': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    /** FastAPI + onnxruntime peers: uvicorn worker counts, or "none" */
+    peers: { type: 'string', default: '1,2' },
   },
 });
 const CONNECTIONS = Number(args.connections);
@@ -60,11 +68,20 @@ const MODEL = 'breast-cancer';
 const CHECK_ROWS = 25;
 const VITALS = join(BENCH_DIR, 'lib', 'vitals-server.mjs');
 const FLOOR = join(BENCH_DIR, 'lib', 'floor-server.mjs');
+const FASTAPI = join(BENCH_DIR, 'lib', 'fastapi-peer.mjs');
+const PEER_VENV_SCRIPT = join(BENCH_DIR, '..', 'scripts', 'bench', 'fastapi-peer-venv.sh');
 
 /** Vitals variants, one setting changed each, to attribute the gap to the floor. */
 const VARIANTS = {
+  'async-ack': { PREDICTION_LOG_ACK: 'async' },
+  /** commit ack, a commit whenever the writer is free (no minimum spacing between group commits) */
+  'group-0ms': { PREDICTION_LOG_GROUP_MS: 0 },
   'no-batching': { ENABLE_BATCHING: false },
   'no-log': { MODEL_MONITORING_ENABLED: false },
+  /** log on, but no prediction.recorded events to the bus (no outbox rows, no relay work) */
+  'no-publish': { MESSAGING_PUBLISH_PREDICTIONS: false },
+  /** log on, but no count-triggered monitoring checks */
+  'no-checks': { MONITORING_CHECK_EVERY_N: 0 },
 };
 
 const rows = loadCsvRows();
@@ -228,9 +245,26 @@ function summarise(s) {
     r.prediction_log = { rows_written: written, expected_at_least: expected, pending_after_close: s.stopped.pending };
     if (written < expected) r.prediction_log.problem = 'fewer logged predictions than 2xx responses';
   }
-  if (s.ready.workers) r.server = { workers: s.ready.workers, threads_per_worker: s.ready.threadsPerWorker, model: s.ready.model, version: s.ready.version, algorithm: s.ready.algorithm, artifact: s.ready.sha256 };
+  if (s.ready.peer) r.server = { peer: s.ready.peer, uvicorn_workers: s.ready.workers };
+  else if (s.ready.workers) r.server = { workers: s.ready.workers, threads_per_worker: s.ready.threadsPerWorker, model: s.ready.model, version: s.ready.version, algorithm: s.ready.algorithm, artifact: s.ready.sha256 };
   else r.server = { onnxruntime: s.ready.ort, threads: 1 };
   return r;
+}
+
+/** The issue's targets, as ratios measured in this run (printed, never asserted). */
+function printRatios(results) {
+  const by = Object.fromEntries(results.map((r) => [r.name, r]));
+  const floor = by.floor;
+  const line = (label, r, ref, target) => {
+    if (!r || !ref) return;
+    const x = r.req_per_s / ref.req_per_s;
+    console.log(`  ${label.padEnd(44)} ${x.toFixed(2)}× req/s, p99 ${(r.latency_ms.p99 / ref.latency_ms.p99).toFixed(2)}×   (target ${target})`);
+  };
+  console.log('\nratios (this run, same machine, same bodies):');
+  line('Vitals (npm start: commit ack, monitoring) ÷ floor', by.vitals, floor, '≥ 0.85× req/s, p99 ≤ 1.5×');
+  line('Vitals PREDICTION_LOG_ACK=async ÷ floor', by['vitals-async-ack'], floor, '≥ 0.95× req/s');
+  line('Vitals ÷ FastAPI + onnxruntime, 2 workers', by.vitals, by['fastapi-2w'], '≥ 3× req/s');
+  line('Vitals ÷ FastAPI + onnxruntime, 1 worker', by.vitals, by['fastapi-1w'], '-');
 }
 
 async function main() {
@@ -258,6 +292,14 @@ async function main() {
     const floor = await start({ name: 'floor', script: FLOOR, arg: { onnxPath, features } });
     servers.push(floor);
     for (const v of variantNames) servers.push(await start({ name: `vitals-${v}`, script: VITALS, arg: vitalsSettings(VARIANTS[v]) }));
+    const peerWorkers = args.peers === 'none' ? [] : args.peers.split(',').map(Number).filter((n) => n > 0);
+    if (peerWorkers.length) {
+      // The pinned venv (made once by the script); the same ONNX file and the same request bodies.
+      const made = spawnSync('bash', [PEER_VENV_SCRIPT], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      if (made.status !== 0) throw new Error(`${PEER_VENV_SCRIPT} failed (${made.status})`);
+      const python = made.stdout.trim().split('\n').at(-1);
+      for (const n of peerWorkers) servers.push(await start({ name: `fastapi-${n}w`, script: FASTAPI, arg: { onnxPath, features, workers: n, python } }));
+    }
 
     // Same model, same answers: every server's probabilities against the floor's raw output.
     for (const s of servers) {
@@ -325,6 +367,7 @@ async function main() {
       'other load': r.foreign_cpu_cores.toFixed(2),
     })),
   );
+  printRatios(results);
   console.log('');
   for (const r of results) {
     const parts = [`req/s by round ${r.req_per_s_by_round.join(' ')}`, `event-loop delay p99 ${r.event_loop_delay_ms.p99_median} ms (max ${r.event_loop_delay_ms.max})`];

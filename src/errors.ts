@@ -28,6 +28,10 @@ export const errorCodes = {
   MODEL_NOT_LOADED: 503,
   SHUTTING_DOWN: 503,
   LOG_BACKLOG_FULL: 503,
+  /** the prediction log's database write failed; the row is kept and retried (PREDICTION_LOG_ACK=commit) */
+  LOG_UNAVAILABLE: 503,
+  /** the inference queue is at INFERENCE_MAX_QUEUE: back-pressure, retry after the Retry-After header */
+  PREDICTION_QUEUE_FULL: 503,
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

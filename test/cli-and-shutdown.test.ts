@@ -92,10 +92,10 @@ function waitForUrl(child: ChildProcess): Promise<string> {
 describe('vitals serve', () => {
   it('bootstraps the demo, serves, and loses no accepted prediction on SIGTERM', async () => {
     const home = mkdtempSync(join(tmpdir(), 'vitals-serve-'));
-    // A long flush interval: every row is still queued in memory when SIGTERM arrives.
+    // Async ack and a long flush interval: every row is still in the writer's memory when SIGTERM arrives.
     const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--host', '127.0.0.1'], {
       cwd: root,
-      env: { ...process.env, VITALS_HOME: home, LOG_LEVEL: 'silent', PREDICTION_LOG_FLUSH_MS: '600000', PREDICTION_LOG_BATCH_SIZE: '100000' },
+      env: { ...process.env, VITALS_HOME: home, LOG_LEVEL: 'silent', PREDICTION_LOG_ACK: 'async', PREDICTION_LOG_FLUSH_MS: '600000', PREDICTION_LOG_BATCH_SIZE: '100000' },
     });
     const url = await waitForUrl(child);
     const features = Object.fromEntries(

@@ -31,9 +31,10 @@ async function main() {
     const v = (await services.metrics.registry.getSingleMetric(name)?.get())?.values ?? [];
     return { sum: v.filter((x) => x.metricName?.endsWith('_sum')).reduce((a, x) => a + x.value, 0), count: v.filter((x) => x.metricName?.endsWith('_count')).reduce((a, x) => a + x.value, 0) };
   };
-  // Times every prediction-log flush (PredictionLog's private write(rows), wrapped here without
-  // changing src/). On SQLite a flush runs synchronously on the main thread, so its duration is
-  // time the event loop could not serve requests.
+  // Times every prediction-log flush when the log writes on the main thread (PredictionLog's old
+  // private write(rows), wrapped here without changing src/). Since the writer thread (issue 13) the
+  // log has no such method on the main thread and nothing is timed: its writes cost the event loop
+  // only the hand-over, which shows in the event-loop delay and the CPU per request instead.
   const flushes = { count: 0, rows: 0, ms: 0, max_ms: 0 };
   const plog = services.predictionLog;
   if (typeof plog.write === 'function') {

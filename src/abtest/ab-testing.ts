@@ -299,7 +299,7 @@ export class AbTesting {
   ): Promise<{ prediction_id: string; test_id: string; variant: Variant }> {
     const test = await this.store.get(ref);
     const versionId = r.variant === 'treatment' ? test.treatment_version_id : test.control_version_id;
-    const id = this.predictionLog.record({
+    const id = await this.predictionLog.recordDurably({
       model_id: test.model_id,
       model_name: test.model_name,
       version_id: versionId,

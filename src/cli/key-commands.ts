@@ -4,16 +4,17 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ApiKeys } from '../auth/api-keys.js';
+import type { ApiKeys } from '../auth/api-keys.js';
 import type { Settings } from '../config/index.js';
-import { ROLES } from '../server/principal.js';
-import { openDatabase } from '../store/index.js';
 import { printTable } from './output.js';
 
-export function registerKeyCommands(program: Command, settings: () => Settings): void {
+const ROLES = ['viewer', 'predictor', 'operator', 'auditor', 'admin'] as const; // as server/principal.ts; not imported, so `--help` stays fast
+
+export function registerKeyCommands(program: Command, settings: () => Settings | Promise<Settings>): void {
   const keys = program.command('keys').description('API keys: who may call the API, with which role');
   const withKeys = async <T>(fn: (k: ApiKeys) => Promise<T>): Promise<T> => {
-    const s = settings();
+    const s = await settings();
+    const [{ ApiKeys }, { openDatabase }] = await Promise.all([import('../auth/api-keys.js'), import('../store/index.js')]);
     const database = await openDatabase(s.DATABASE_URL, resolve(s.VITALS_HOME));
     try {
       return await fn(new ApiKeys(database.db));

@@ -5,20 +5,21 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import { ConfigError, type Settings, loadConfig } from '../config/index.js';
-import { VitalsError } from '../errors.js';
-import { bootstrapDemo } from '../pipelines/demo-bootstrap.js';
-import { trainAndRegister } from '../pipelines/train-and-register.js';
-import { statusView } from '../abtest/index.js';
-import { ALIASES, type Alias } from '../registry/index.js';
-import { StartupRefused, buildApp, closeServices, createServices, type Services } from '../server/app.js';
-import { startBackgroundLoop } from '../server/background-loop.js';
-import { readRows } from '../monitoring/drift-data.js';
-import { computeDataDrift } from '../monitoring/drift-report.js';
-import { buildReferenceProfile } from '../stats/reference-profile.js';
+import type { Settings } from '../config/index.js';
+import type { Alias } from '../registry/index.js';
+import type { Services } from '../server/app.js';
 import { createProgressBar, printTable } from './output.js';
 import { registerKeyCommands } from './key-commands.js';
 import { registerPipelineCommands } from './pipeline-commands.js';
+
+// Start-up time: `vitals --help` and `vitals drift` must not load the server (Fastify, Kysely, onnxruntime,
+// sharp, every capability). Each command imports what it needs when it runs.
+const config = () => import('../config/index.js');
+const errors = () => import('../errors.js');
+const composition = () => import('../server/app.js');
+
+/** The alias names, here so that defining the options loads nothing (the type keeps them to the registry's). */
+const ALIASES = ['production', 'staging', 'challenger'] as const satisfies readonly Alias[];
 
 const program = new Command();
 program
@@ -28,8 +29,9 @@ program
   .option('--home <dir>', 'data folder (VITALS_HOME)')
   .option('--database-url <url>', 'DATABASE_URL (sqlite path or postgres://…)');
 
-function settings(extra: Partial<Record<keyof Settings, unknown>> = {}): Settings {
+async function settings(extra: Partial<Record<keyof Settings, unknown>> = {}): Promise<Settings> {
   const o = program.opts<{ config?: string; home?: string; databaseUrl?: string }>();
+  const { loadConfig } = await config();
   return loadConfig({
     configFile: o.config,
     overrides: { ...(o.home ? { VITALS_HOME: o.home } : {}), ...(o.databaseUrl ? { DATABASE_URL: o.databaseUrl } : {}), ...extra },
@@ -38,7 +40,8 @@ function settings(extra: Partial<Record<keyof Settings, unknown>> = {}): Setting
 
 /** Runs a command against local services and always closes them. */
 async function withServices<T>(fn: (s: Services) => Promise<T>, extra: Partial<Record<keyof Settings, unknown>> = {}): Promise<T> {
-  const s = await createServices(settings({ INFERENCE_WORKERS: 1, ...extra }));
+  const { createServices, closeServices } = await composition();
+  const s = await createServices(await settings({ INFERENCE_WORKERS: 1, ...extra }));
   try {
     return await fn(s);
   } finally {
@@ -55,7 +58,8 @@ program
   .option('--host <host>', 'HOST')
   .option('--no-demo', 'do not bootstrap the demo models into an empty registry')
   .action(async (opts: { port?: string; host?: string; demo: boolean }) => {
-    const cfg = settings({ ...(opts.port ? { PORT: opts.port } : {}), ...(opts.host ? { HOST: opts.host } : {}), ...(opts.demo ? {} : { VITALS_DEMO: false }) });
+    const cfg = await settings({ ...(opts.port ? { PORT: opts.port } : {}), ...(opts.host ? { HOST: opts.host } : {}), ...(opts.demo ? {} : { VITALS_DEMO: false }) });
+    const [{ buildApp }, { bootstrapDemo }, { startBackgroundLoop }] = await Promise.all([composition(), import('../pipelines/demo-bootstrap.js'), import('../server/background-loop.js')]);
     const vitals = await buildApp(cfg);
     const { app, services } = vitals;
     if (cfg.VITALS_DEMO) await bootstrapDemo(services.registry, (m) => app.log.info(m));
@@ -87,7 +91,8 @@ program
   .description('run the background loop only (no HTTP): artifact integrity checks, and later monitoring and pipelines')
   .option('--once', 'run every job once and exit')
   .action(async (opts: { once?: boolean }) => {
-    const services = await createServices(settings({ INFERENCE_WORKERS: 1 }));
+    const [{ createServices, closeServices }, { startBackgroundLoop }] = await Promise.all([composition(), import('../server/background-loop.js')]);
+    const services = await createServices(await settings({ INFERENCE_WORKERS: 1 }));
     const logger = { info: (m: unknown, msg?: string) => console.log(msg ?? m), warn: (m: unknown, msg?: string) => console.warn(msg ?? m), error: (m: unknown, msg?: string) => console.error(msg ?? m) };
     const loop = startBackgroundLoop(services, logger, { once: opts.once });
     if (!opts.once) await services.messaging.startConsumers({ predictor: services.predictor, predictionLog: services.predictionLog });
@@ -120,6 +125,7 @@ program
   .option('--promote', 'make it the production version')
   .action(async (o: { data: string; target: string; algo: 'rf' | 'logreg'; name: string; version?: string; seed: string; promote?: boolean }) => {
     const csv = await readFile(o.data, 'utf8');
+    const { trainAndRegister } = await import('../pipelines/train-and-register.js');
     await withServices(async (s) => {
       const bar = createProgressBar(`training ${o.algo}`);
       const result = await trainAndRegister(s.registry, {
@@ -265,6 +271,7 @@ ab.command('status <test>')
   .action((ref: string, o: { json?: boolean }) =>
     withServices(async (s) => {
       const { test, report, decision } = await s.abTests.status(ref);
+      const { statusView } = await import('../abtest/index.js');
       const view = statusView(test, report, decision);
       if (o.json) return json(view);
       console.log(`${test.name} (${test.id}) — ${test.mode}, ${test.status}, ${test.model_name}: ${test.control_version} vs ${test.treatment_version}, split ${test.traffic_split}`);
@@ -314,7 +321,14 @@ program
   .option('--threshold <x>', 'effect-size threshold (DATA_DRIFT_THRESHOLD)')
   .option('--json', 'print the full report as JSON')
   .action(async (o: { baselineData: string; newData: string; threshold?: string; json?: boolean }) => {
-    const threshold = o.threshold === undefined ? settings().DATA_DRIFT_THRESHOLD : Number(o.threshold);
+    const threshold = o.threshold === undefined ? (await settings()).DATA_DRIFT_THRESHOLD : Number(o.threshold);
+    // Only the drift modules: no database, no server, no inference runtime.
+    const [{ readRows }, { computeDataDrift }, { buildReferenceProfile }, { VitalsError }] = await Promise.all([
+      import('../monitoring/drift-data.js'),
+      import('../monitoring/drift-report.js'),
+      import('../stats/reference-profile.js'),
+      errors(),
+    ]);
     const [baseline, current] = await Promise.all([readRows(o.baselineData), readRows(o.newData)]);
     if (baseline.length < 2 || current.length < 2) throw new VitalsError('BAD_REQUEST', `need at least 2 rows on each side (baseline ${baseline.length}, new ${current.length})`);
     const features = Object.keys(baseline[0]!).filter((k) => k in current[0]!);
@@ -345,6 +359,7 @@ program
   .option('--image <file>', 'PNG, JPEG or TIFF file')
   .option('--url <server>', 'call a running server instead of loading the model here')
   .action(async (o: { model?: string; features?: string; image?: string; url?: string }) => {
+    const { VitalsError } = await errors();
     if (!o.features && !o.image) throw new VitalsError('BAD_REQUEST', 'give --features or --image');
     if (o.url) {
       const base = o.url.replace(/\/$/, '');
@@ -382,8 +397,9 @@ program
 registerPipelineCommands(program, withServices);
 registerKeyCommands(program, () => settings());
 
-program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof StartupRefused) console.error(err.message);
+program.parseAsync(process.argv).catch(async (err: unknown) => {
+  const [{ ConfigError }, { VitalsError }] = await Promise.all([config(), errors()]);
+  if (err instanceof ConfigError || (err as Error)?.name === 'StartupRefused') console.error((err as Error).message);
   else if (err instanceof VitalsError) {
     console.error(`error: ${err.message}`);
     for (const f of err.details?.fields ?? []) console.error(`  - ${f.field}: ${f.message}`);

@@ -76,6 +76,10 @@ export const settingsSchema = z.object({
   DEVICE: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
   INFERENCE_WORKERS: int(1).optional(),
   INFERENCE_THREADS: int(1).optional(),
+  /** ONNX sessions each inference worker keeps open; the least recently used beyond it is released (bounded memory) */
+  INFERENCE_MAX_SESSIONS: int(1).default(16),
+  /** inference batches waiting for a worker before predictions are refused with 503 + Retry-After */
+  INFERENCE_MAX_QUEUE: int(1).default(1000),
   BATCH_SIZE: int(1).max(4096).default(32),
   ENABLE_BATCHING: bool.default(true),
   BATCH_MAX_WAIT_MS: num(0, 1000).default(2),
@@ -88,8 +92,16 @@ export const settingsSchema = z.object({
     .transform((s) => s.split(',').map((f) => f.trim().toLowerCase().replace(/^\./, '')).filter(Boolean)),
 
   METRICS_ENABLED: bool.default(true),
+  /** async ack: longest a row waits before its group is written */
   PREDICTION_LOG_FLUSH_MS: int(1).default(200),
+  /** a group of this many rows is committed at once */
   PREDICTION_LOG_BATCH_SIZE: int(1).default(500),
+  /** commit: a prediction is answered once its log row is committed (never lost); async: answered at once, rows of the last moments are lost on a crash */
+  PREDICTION_LOG_ACK: z.enum(['commit', 'async']).default('commit'),
+  /** commit ack: at most one group commit per this many ms (an idle writer commits at once) */
+  PREDICTION_LOG_GROUP_MS: num(0, 50).default(2),
+  /** SQLite writer: normal survives a process crash (SIGKILL); full also survives power loss, at an fsync per commit */
+  PREDICTION_LOG_SYNC: z.enum(['normal', 'full']).default('normal'),
 
   MODEL_MONITORING_ENABLED: bool.default(true),
   DATA_DRIFT_THRESHOLD: num(0, 1).default(0.1),

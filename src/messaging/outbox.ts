@@ -106,6 +106,11 @@ export class Outbox implements EventOutbox {
     return rows.map((r) => r.id);
   }
 
+  /** Wakes the relay for rows another connection committed (the prediction log's writer thread). */
+  announce(): void {
+    this.listeners.forEach((l) => l());
+  }
+
   onEnqueue(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -4,8 +4,7 @@
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { parseCsv } from '../pipelines/trainers/index.js';
-import { encodeImage } from '../serving/image-input.js';
+import { parseCsv } from '../pipelines/trainers/dataset.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.tif', '.tiff']);
 
@@ -39,6 +38,8 @@ export async function readRows(path: string): Promise<Array<Record<string, unkno
 async function readImageFolder(dir: string): Promise<Array<Record<string, unknown>>> {
   const files = (await readdir(dir)).filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase())).sort();
   const spec = { kind: 'image' as const, width: 64, height: 64, channels: 1 as const, mean: [0], std: [1], layout: 'NCHW' as const };
+  // sharp (libvips) only when there are images: `vitals drift` on CSVs starts without it.
+  const { encodeImage } = await import('../serving/image-input.js');
   const rows = [];
   for (const f of files) {
     const { facts } = await encodeImage(await readFile(join(dir, f)), spec, ['png', 'jpg', 'jpeg', 'tiff', 'tif']);

@@ -3,11 +3,14 @@
  * `record` returns the id at once; rows are flushed every `flushMs` or `batchSize` rows.
  * A failed flush keeps the rows and retries; `close()` drains everything (SIGTERM path).
  */
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { Transaction } from 'kysely';
 import { VitalsError, notFound } from '../errors.js';
 import { nowIso, uuidv7 } from '../ids.js';
 import type { Metrics } from '../metrics.js';
 import type { Database, PredictionLogsTable, Schema } from '../store/index.js';
+import { COLUMNS, predictionEvent } from './prediction-log-writer.js';
 
 export interface PredictionRecord {
   model_id: string;
@@ -55,122 +58,219 @@ export interface PredictionLogEntry {
 /** The messaging outbox, as the log uses it: a `prediction.recorded` event per row, in the same transaction. */
 export interface PredictionOutbox {
   enqueueEvents(tx: Transaction<Schema>, topic: string, events: Array<{ type: string; data: Record<string, unknown>; key?: string | null }>): Promise<string[]>;
+  /** the largest event accepted (MESSAGE_MAX_BYTES); the writer thread skips larger events, never the row */
+  readonly maxMessageBytes?: number;
+  /** wakes the relay after rows were committed by another connection (the writer thread) */
+  announce?(): void;
 }
 
+/**
+ * When a prediction is answered relative to its row's commit:
+ * - `commit` (default): after the row is committed (group commit), so an answered prediction is never lost;
+ * - `async`: at once; rows accepted in the last moments before a crash (SIGKILL, OOM, power loss) are lost.
+ */
+export type PredictionLogAck = 'commit' | 'async';
+
 export interface PredictionLogOptions {
+  /** async ack: the longest a row waits in the writer before its group is committed */
   flushMs: number;
+  /** a group this large commits at once */
   batchSize: number;
+  ack?: PredictionLogAck;
+  /** commit ack: at most one commit per this many ms (group commit); an idle writer commits at once */
+  groupMs?: number;
+  /** SQLite writer connection: NORMAL survives a process crash; FULL also survives power loss (an fsync per commit) */
+  synchronous?: 'normal' | 'full';
   outbox?: PredictionOutbox;
   metrics?: Metrics;
   onError?: (err: unknown) => void;
 }
 
-/** Rows accepted but not yet written, at most: ~100k rows is tens of MB. */
+/** The longest a committed row's event waits before the relay is woken (it also polls on its own). */
+const ANNOUNCE_MS = 50;
+
+/** Rows accepted but not yet committed, at most: ~100k rows is tens of MB. */
 export const MAX_QUEUED_ROWS = 100_000;
 
+type Row = unknown[];
+interface Batch {
+  seq: number;
+  rows: Row[];
+  ids: Set<string> | null;
+  committed: Deferred;
+  /** settles on the first commit or failure: what reads wait for */
+  attempted: Deferred;
+}
+
+/** A write failure's answer to a caller waiting for its commit (the row is kept and retried). */
+const unavailable = (message: string) =>
+  new VitalsError('LOG_UNAVAILABLE', `the prediction could not be recorded (${message.split('\n')[0]}); it was not answered, retry shortly`, { retry_after_seconds: 1 });
+
 export class PredictionLog {
-  private queue: PredictionLogsTable[] = [];
-  private timer?: NodeJS.Timeout;
-  private flushing?: Promise<void>;
+  readonly ack: PredictionLogAck;
+  private queue: Row[] = [];
+  private dispatchScheduled = false;
+  private seq = 0;
+  /** batches handed to the writer and not yet committed, oldest first */
+  private readonly inflight: Batch[] = [];
+  private inflightRows = 0;
+  private open: Batch;
   private closed = false;
+  private readonly writer: LogWriter;
   private readonly observers: Array<(versionId: string | null) => void> = [];
 
   constructor(
     private readonly database: Database,
     private readonly options: PredictionLogOptions,
-  ) {}
+  ) {
+    this.ack = options.ack ?? 'commit';
+    this.open = this.newBatch();
+    const events = { committed: (upTo: number) => this.committedUpTo(upTo), failed: (upTo: number, message: string) => this.failedUpTo(upTo, message) };
+    const target = writerTarget(database);
+    this.writer = target ? new ThreadWriter(target, options, this.ack, events) : new InlineWriter(database, options, this.ack, events);
+  }
 
   /** Called after every recorded prediction (the monitor counts them to trigger checks). */
   onRecord(observer: (versionId: string | null) => void): void {
     this.observers.push(observer);
   }
 
+  /** Accepts a row and returns its id at once; `committed()` says when it is durable. */
   record(entry: PredictionRecord): string {
-    if (this.closed) throw new VitalsError('SHUTTING_DOWN', 'the server is shutting down; retry against another replica');
+    if (this.closed) throw new VitalsError('SHUTTING_DOWN', 'the server is shutting down; retry against another replica', { retry_after_seconds: 1 });
     // Bounded memory: while the database cannot keep up (or is down), refuse rather than grow without limit.
-    if (this.queue.length >= MAX_QUEUED_ROWS) {
-      throw new VitalsError('LOG_BACKLOG_FULL', `the prediction log has ${this.queue.length} rows waiting for the database; retry shortly`);
+    if (this.pending >= MAX_QUEUED_ROWS) {
+      throw new VitalsError('LOG_BACKLOG_FULL', `the prediction log has ${this.pending} rows waiting for the database; retry shortly`, { retry_after_seconds: 1 });
     }
     const id = uuidv7();
     const now = nowIso();
     const truth = entry.ground_truth ?? null;
-    this.queue.push({
+    // Positional, in COLUMNS order: the cheapest shape to hand to the writer thread.
+    this.queue.push([
       id,
-      model_id: entry.model_id,
-      model_name: entry.model_name,
-      version_id: entry.version_id ?? null,
-      version: entry.version ?? null,
-      variant: entry.variant ?? null,
-      request_id: entry.request_id ?? null,
-      source: entry.source,
-      input: JSON.stringify(entry.input ?? null),
-      prediction: entry.prediction === undefined || entry.prediction === null ? null : String(entry.prediction),
-      probabilities: entry.probabilities ? JSON.stringify(entry.probabilities) : null,
-      confidence: entry.confidence ?? null,
-      latency_ms: entry.latency_ms ?? null,
-      ground_truth: truth === null ? null : String(truth),
-      ground_truth_at: truth === null ? null : now,
-      error: entry.error ?? null,
-      ab_test_id: entry.ab_test_id ?? null,
-      shadow_of: entry.shadow_of ?? null,
-      created_at: now,
-    });
-    this.options.metrics?.predictionLogQueue.set(this.queue.length);
+      entry.model_id,
+      entry.model_name,
+      entry.version_id ?? null,
+      entry.version ?? null,
+      entry.variant ?? null,
+      entry.request_id ?? null,
+      entry.source,
+      JSON.stringify(entry.input ?? null),
+      entry.prediction === undefined || entry.prediction === null ? null : String(entry.prediction),
+      entry.probabilities ? JSON.stringify(entry.probabilities) : null,
+      entry.confidence ?? null,
+      entry.latency_ms ?? null,
+      truth === null ? null : String(truth),
+      truth === null ? null : now,
+      entry.error ?? null,
+      entry.ab_test_id ?? null,
+      entry.shadow_of ?? null,
+      now,
+    ]);
     for (const observe of this.observers) observe(entry.version_id ?? null);
-    // One flush at a time: a full queue during a write is picked up when that write ends.
-    if (this.queue.length >= this.options.batchSize) {
-      if (!this.flushing) void this.flush();
-    } else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.options.flushMs);
+    // Everything recorded in one turn of the event loop goes to the writer as one batch.
+    if (this.queue.length >= this.options.batchSize) this.dispatch();
+    else if (!this.dispatchScheduled) {
+      this.dispatchScheduled = true;
+      setImmediate(() => this.dispatch());
+    }
     return id;
   }
 
+  /**
+   * Records a row for an answer that names its id: with ack=commit resolves once the row is committed
+   * (rejects 503 when the write failed), with ack=async at once. For callers outside the predictor.
+   */
+  async recordDurably(entry: PredictionRecord): Promise<string> {
+    const id = this.record(entry);
+    if (this.ack === 'commit') await this.committed();
+    return id;
+  }
+
+  /**
+   * Resolves when every row recorded so far is committed; rejects (503, the row is kept and
+   * retried) when its write failed. The predictor awaits this before answering when ack=commit.
+   */
+  committed(): Promise<void> {
+    const last = this.queue.length ? this.open : this.inflight[this.inflight.length - 1];
+    return last ? last.committed.promise : Promise.resolve();
+  }
+
+  /** Rows accepted and not yet committed. */
   get pending(): number {
-    return this.queue.length;
+    return this.queue.length + this.inflightRows;
   }
 
-  /** Writes everything queued so far. Concurrent callers share one flush at a time. */
+  /** Waits until every row recorded so far has been written (or its write has failed: rows are kept and retried). */
   async flush(): Promise<void> {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    while (this.flushing) await this.flushing;
-    if (!this.queue.length) return;
-    const rows = this.queue;
-    this.queue = [];
-    this.flushing = this.write(rows)
-      .catch((err) => {
-        this.queue = rows.concat(this.queue); // keep accepted rows; retry on the next flush
-        this.options.metrics?.predictionLogFailures.inc();
-        this.options.onError?.(err);
-        if (!this.closed && !this.timer) this.timer = setTimeout(() => void this.flush(), Math.max(1000, this.options.flushMs));
-      })
-      .finally(() => {
-        this.flushing = undefined;
-        this.options.metrics?.predictionLogQueue.set(this.queue.length);
-        if (this.queue.length >= this.options.batchSize) void this.flush();
-      });
-    await this.flushing;
+    this.dispatch();
+    const last = this.inflight[this.inflight.length - 1];
+    if (last) await last.attempted.promise;
   }
 
-  private async write(rows: PredictionLogsTable[]): Promise<void> {
-    // Chunks keep each statement under SQLite's and PostgreSQL's bound-parameter limits.
-    const chunk = 200;
-    await this.database.db.transaction().execute(async (tx) => {
-      for (let i = 0; i < rows.length; i += chunk) {
-        await tx.insertInto('prediction_logs').values(rows.slice(i, i + chunk)).execute();
-        // better-sqlite3 writes on this thread: let waiting requests run between chunks.
-        await new Promise((r) => setImmediate(r));
-      }
-      // Summaries only: features and image facts stay in the log (no patient data on the bus).
-      await this.options.outbox?.enqueueEvents(tx, 'predictions', rows.map((r) => ({ type: 'prediction.recorded', key: r.model_id, data: predictionEvent(r) })));
-    });
-    this.options.metrics?.predictionLogWritten.inc(rows.length);
+  private newBatch(): Batch {
+    return { seq: ++this.seq, rows: [], ids: null, committed: deferred(true), attempted: deferred(false) };
+  }
+
+  private dispatch(): void {
+    this.dispatchScheduled = false;
+    if (!this.queue.length) return;
+    const batch = this.open;
+    batch.rows = this.queue;
+    this.queue = [];
+    this.open = this.newBatch();
+    this.inflight.push(batch);
+    this.inflightRows += batch.rows.length;
+    this.options.metrics?.predictionLogQueue.set(this.pending);
+    this.writer.send(batch.seq, batch.rows);
+  }
+
+  private committedUpTo(upTo: number): void {
+    let rows = 0;
+    while (this.inflight.length && this.inflight[0]!.seq <= upTo) {
+      const b = this.inflight.shift()!;
+      rows += b.rows.length;
+      this.inflightRows -= b.rows.length;
+      b.committed.resolve();
+      b.attempted.resolve();
+    }
+    this.options.metrics?.predictionLogWritten.inc(rows);
+    this.options.metrics?.predictionLogQueue.set(this.pending);
+    this.announceOutbox();
+  }
+
+  private announceTimer?: NodeJS.Timeout;
+  /** Wakes the relay at most every ANNOUNCE_MS: one relay pass per group commit would cost more than the commits. */
+  private announceOutbox(): void {
+    const outbox = this.options.outbox;
+    if (!outbox?.announce || this.announceTimer) return;
+    this.announceTimer = setTimeout(() => {
+      this.announceTimer = undefined;
+      outbox.announce?.();
+    }, ANNOUNCE_MS);
+    this.announceTimer.unref();
+  }
+
+  private failedUpTo(upTo: number, message: string): void {
+    this.options.metrics?.predictionLogFailures.inc();
+    this.options.onError?.(new Error(`prediction log write failed: ${message}`));
+    for (const b of this.inflight) {
+      if (b.seq > upTo) break;
+      // Callers waiting on this batch get a 503 now; the rows stay with the writer and are retried.
+      b.committed.reject(unavailable(message));
+      b.attempted.resolve();
+    }
+  }
+
+  /** Is this id recorded and not yet committed? (reads of it wait for the commit) */
+  private isPending(id: string): boolean {
+    if (this.queue.some((r) => r[0] === id)) return true;
+    return this.inflight.some((b) => (b.ids ??= new Set(b.rows.map((r) => r[0] as string))).has(id));
   }
 
   /** Attaches a label that arrived later. Returns the updated entry. */
   async attachGroundTruth(predictionId: string, groundTruth: string | number): Promise<PredictionLogEntry> {
-    if (this.queue.some((r) => r.id === predictionId)) await this.flush();
+    if (this.isPending(predictionId)) await this.flush();
     const now = nowIso();
     const result = await this.database.db
       .updateTable('prediction_logs')
@@ -182,7 +282,7 @@ export class PredictionLog {
   }
 
   async get(predictionId: string): Promise<PredictionLogEntry> {
-    if (this.queue.some((r) => r.id === predictionId)) await this.flush();
+    if (this.isPending(predictionId)) await this.flush();
     const row = await this.database.db.selectFrom('prediction_logs').selectAll().where('id', '=', predictionId).executeTakeFirst();
     if (!row) throw notFound(`prediction "${predictionId}"`, 'PREDICTION_NOT_FOUND');
     return toEntry(row);
@@ -227,35 +327,19 @@ export class PredictionLog {
     return Number((await q.executeTakeFirstOrThrow()).n);
   }
 
-  /** Stops accepting rows and writes what is queued; retries a failing database a few times. */
+  /** Stops accepting rows, writes what is queued (retrying a failing database a few times) and stops the writer. */
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
-    while (this.flushing) await this.flushing; // a write in flight must finish before the database closes
-    for (let attempt = 0; attempt < 5 && this.queue.length; attempt++) {
-      await this.flush();
-      if (this.queue.length) await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+    this.dispatch();
+    const left = await this.writer.close();
+    if (this.announceTimer) {
+      clearTimeout(this.announceTimer);
+      this.announceTimer = undefined;
+      this.options.outbox?.announce?.(); // the last rows' events go out without waiting for a poll
     }
-    if (this.timer) clearTimeout(this.timer);
+    if (left > 0) this.options.onError?.(new Error(`prediction log closed with ${left} rows it could not write`));
   }
-}
-
-function predictionEvent(r: PredictionLogsTable): Record<string, unknown> {
-  return {
-    prediction_id: r.id,
-    model_id: r.model_id,
-    model_name: r.model_name,
-    version_id: r.version_id,
-    version: r.version,
-    variant: r.variant,
-    source: r.source,
-    request_id: r.request_id,
-    prediction: r.prediction,
-    confidence: r.confidence,
-    probabilities: r.probabilities ? JSON.parse(r.probabilities) : null,
-    latency_ms: r.latency_ms,
-    error: r.error ?? null,
-    created_at: r.created_at,
-  };
 }
 
 function toEntry(row: PredictionLogsTable): PredictionLogEntry {
@@ -265,4 +349,233 @@ function toEntry(row: PredictionLogsTable): PredictionLogEntry {
     input: JSON.parse(row.input),
     probabilities: row.probabilities ? JSON.parse(row.probabilities) : null,
   };
+}
+
+// ---------------------------------------------------------------- writers ---
+
+interface Deferred {
+  promise: Promise<void>;
+  settled: boolean;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+function deferred(rejectable: boolean): Deferred {
+  const d = { settled: false } as Deferred;
+  d.promise = new Promise<void>((resolve, reject) => {
+    d.resolve = () => {
+      d.settled = true;
+      resolve();
+    };
+    d.reject = (err) => {
+      if (d.settled) return;
+      d.settled = true;
+      if (rejectable) reject(err);
+      else resolve();
+    };
+  });
+  // A batch nobody waits on may fail: that must not be an unhandled rejection.
+  d.promise.catch(() => undefined);
+  return d;
+}
+
+interface WriterEvents {
+  committed(upTo: number): void;
+  failed(upTo: number, message: string): void;
+}
+
+/** Takes batches in order, commits them in groups, reports progress; close() drains and returns the rows it could not write. */
+interface LogWriter {
+  send(seq: number, rows: Row[]): void;
+  close(): Promise<number>;
+}
+
+type WriterTarget = NonNullable<Database['connection']>;
+
+function writerTarget(database: Database): WriterTarget | undefined {
+  return database.connection;
+}
+
+/** A failing database is retried this many times after close() before the rows are given up. */
+const CLOSE_ATTEMPTS = 5;
+
+/** The writer thread (prediction-log-writer.js) with its own connection: no database work on the event loop. */
+class ThreadWriter implements LogWriter {
+  private worker?: Worker;
+  private readonly unacked = new Map<number, Row[]>();
+  private closing?: { failures: number; done: () => void };
+  private exited = false;
+  private restarting = false;
+
+  constructor(
+    private readonly target: WriterTarget,
+    private readonly options: PredictionLogOptions,
+    private readonly ack: PredictionLogAck,
+    private readonly events: WriterEvents,
+  ) {}
+
+  private start(): void {
+    const outbox = this.options.outbox ? { topic: 'predictions', maxBytes: this.options.outbox.maxMessageBytes ?? 1_000_000 } : null;
+    const worker = new Worker(fileURLToPath(new URL('./prediction-log-writer.js', import.meta.url)), {
+      workerData: {
+        target: this.target.kind === 'sqlite' ? { ...this.target, synchronous: this.options.synchronous ?? 'normal' } : this.target,
+        outbox,
+        // commit ack: at most one commit per groupMs, at once when idle; async: every flushMs or batchSize rows.
+        eager: this.ack === 'commit',
+        groupMs: this.ack === 'commit' ? (this.options.groupMs ?? 2) : this.options.flushMs,
+        groupRows: this.options.batchSize,
+      },
+    });
+    this.worker = worker;
+    this.exited = false;
+    worker.unref();
+    worker.on('message', (m: { type: string; upTo?: number; message?: string }) => {
+      if (this.worker !== worker) return; // a replaced thread (its committed rows are skipped on resend)
+      if (m.type === 'committed') {
+        for (const seq of this.unacked.keys()) if (seq <= m.upTo!) this.unacked.delete(seq);
+        if (!this.unacked.size && !this.closing) worker.unref();
+        this.events.committed(m.upTo!);
+      } else if (m.type === 'failed') {
+        this.events.failed(m.upTo!, m.message ?? 'unknown error');
+        if (this.closing && ++this.closing.failures >= CLOSE_ATTEMPTS) worker.postMessage({ type: 'close', abandon: true });
+      } else if (m.type === 'fatal') {
+        this.fail(m.message ?? 'the writer could not start');
+      } else if (m.type === 'closed') {
+        this.exited = true;
+        this.closing?.done();
+      }
+    });
+    worker.on('error', (err) => this.worker === worker && this.fail(String(err.message ?? err)));
+    worker.on('exit', () => {
+      if (this.exited || this.worker !== worker) return;
+      this.exited = true;
+      if (this.closing) this.closing.done();
+      else this.fail('the writer thread stopped');
+    });
+  }
+
+  /** The thread died (or could not open the database): report the batches it held, start a new one and send them again. */
+  private fail(message: string): void {
+    const last = Math.max(0, ...this.unacked.keys());
+    if (last) this.events.failed(last, message);
+    if (this.closing) {
+      if (++this.closing.failures >= CLOSE_ATTEMPTS) return this.closing.done();
+    }
+    const old = this.worker;
+    this.exited = true;
+    this.restarting = true;
+    void old?.terminate();
+    setTimeout(() => {
+      this.restarting = false;
+      this.start();
+      // The rows it may have committed before dying are skipped by the insert's ON CONFLICT (id) DO NOTHING.
+      for (const [seq, rows] of this.unacked) this.post(seq, rows);
+      if (this.closing) this.worker!.postMessage({ type: 'close' });
+    }, 500).unref();
+  }
+
+  private post(seq: number, rows: Row[]): void {
+    this.worker!.ref(); // rows in flight keep the process alive until they are committed
+    this.worker!.postMessage({ type: 'rows', seq, rows });
+  }
+
+  send(seq: number, rows: Row[]): void {
+    if (!this.worker) this.start(); // on the first row: a CLI command that logs nothing starts no thread
+    this.unacked.set(seq, rows);
+    if (!this.exited) this.post(seq, rows);
+  }
+
+  async close(): Promise<number> {
+    if (!this.worker) return 0;
+    await new Promise<void>((done) => {
+      this.closing = { failures: 0, done };
+      if (this.exited && !this.restarting) return done(); // a restart in progress sends `close` itself
+      if (this.exited) return;
+      this.worker!.ref();
+      this.worker!.postMessage({ type: 'close' }); // commits what it holds at once, then closes
+    });
+    await this.worker.terminate().catch(() => undefined);
+    let left = 0;
+    for (const rows of this.unacked.values()) left += rows.length;
+    return left;
+  }
+}
+
+/** In-memory SQLite only (no second connection can open it): the same group commit on the event loop. */
+class InlineWriter implements LogWriter {
+  private pending: Array<{ seq: number; rows: Row[] }> = [];
+  private writing?: Promise<void>;
+  private timer?: NodeJS.Timeout;
+  private failures = 0;
+
+  constructor(
+    private readonly database: Database,
+    private readonly options: PredictionLogOptions,
+    private readonly ack: PredictionLogAck,
+    private readonly events: WriterEvents,
+  ) {}
+
+  send(seq: number, rows: Row[]): void {
+    this.pending.push({ seq, rows });
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.writing || this.timer || !this.pending.length) return;
+    const rows = this.pending.reduce((n, b) => n + b.rows.length, 0);
+    const wait = this.failures ? Math.max(1000, this.options.flushMs) : rows >= this.options.batchSize || this.ack === 'commit' ? 0 : this.options.flushMs;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.writing = this.commit().finally(() => {
+        this.writing = undefined;
+        this.schedule();
+      });
+    }, wait);
+  }
+
+  private async commit(): Promise<void> {
+    const batches = this.pending;
+    this.pending = [];
+    const upTo = batches[batches.length - 1]!.seq;
+    try {
+      await this.write(batches.flatMap((b) => b.rows).map(toTableRow));
+      this.failures = 0;
+      this.events.committed(upTo);
+    } catch (err) {
+      this.failures++;
+      this.pending = batches.concat(this.pending);
+      this.events.failed(upTo, String((err as Error).message ?? err));
+    }
+  }
+
+  private async write(rows: PredictionLogsTable[]): Promise<void> {
+    // Chunks keep each statement under SQLite's bound-parameter limit.
+    const chunk = 200;
+    await this.database.db.transaction().execute(async (tx) => {
+      for (let i = 0; i < rows.length; i += chunk) await tx.insertInto('prediction_logs').values(rows.slice(i, i + chunk)).execute();
+      const outbox = this.options.outbox;
+      if (outbox) await outbox.enqueueEvents(tx, 'predictions', rows.map((r) => ({ type: 'prediction.recorded', key: r.model_id, data: predictionEvent(COLUMNS.map((c) => r[c as keyof PredictionLogsTable])) })));
+    });
+  }
+
+  async close(): Promise<number> {
+    for (let attempt = 0; attempt <= CLOSE_ATTEMPTS; attempt++) {
+      if (this.timer) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+      }
+      while (this.writing) await this.writing;
+      if (!this.pending.length) return 0;
+      if (attempt) await new Promise((r) => setTimeout(r, 200 * attempt));
+      this.writing = this.commit();
+      await this.writing;
+      this.writing = undefined;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    return this.pending.reduce((n, b) => n + b.rows.length, 0);
+  }
+}
+
+function toTableRow(r: Row): PredictionLogsTable {
+  return Object.fromEntries(COLUMNS.map((c, i) => [c, r[i]])) as unknown as PredictionLogsTable;
 }

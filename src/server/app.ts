@@ -90,7 +90,7 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
   const home = resolve(settings.VITALS_HOME);
   const database = await openDatabase(settings.DATABASE_URL, home);
   const metrics = createMetrics(settings.METRICS_ENABLED);
-  const pool = new InferencePool({ workers: settings.INFERENCE_WORKERS, threadsPerWorker: settings.INFERENCE_THREADS, device: settings.DEVICE });
+  const pool = new InferencePool({ workers: settings.INFERENCE_WORKERS, threadsPerWorker: settings.INFERENCE_THREADS, device: settings.DEVICE, maxSessionsPerWorker: settings.INFERENCE_MAX_SESSIONS, maxQueue: settings.INFERENCE_MAX_QUEUE });
   // Built first: the registry, prediction log and monitor write their events to its outbox.
   const messaging = new Messaging(settings, database, { registry: metrics.registry });
   const registry = new ModelRegistry(database, new ArtifactStore(resolve(home, 'artifacts')), async (artifact, specs) => {
@@ -99,6 +99,9 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
   const predictionLog = new PredictionLog(database, {
     flushMs: settings.PREDICTION_LOG_FLUSH_MS,
     batchSize: settings.PREDICTION_LOG_BATCH_SIZE,
+    ack: settings.PREDICTION_LOG_ACK,
+    groupMs: settings.PREDICTION_LOG_GROUP_MS,
+    synchronous: settings.PREDICTION_LOG_SYNC,
     metrics,
     onError: onLogError,
     outbox: settings.MESSAGING_PUBLISH_PREDICTIONS ? messaging.outbox : undefined,

@@ -60,6 +60,9 @@ export function installErrorHandler(app: FastifyInstance, metrics: Metrics, opti
       req.log.error({ err }, 'unhandled error');
       mapped = { status: 500, body: { code: 'INTERNAL', message: 'internal error; see the server log for this request id' } };
     }
+    // back-pressure and shutdown (503s) say when to come back
+    const retryAfter = err instanceof VitalsError ? err.details?.retry_after_seconds : undefined;
+    if (typeof retryAfter === 'number') reply.header('retry-after', String(Math.ceil(retryAfter)));
     metrics.errors.inc({ route: req.routeOptions?.url ?? 'unmatched', code: String(mapped.body.code) });
     return sendError(req, reply, mapped.status, mapped.body);
   });

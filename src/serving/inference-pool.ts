@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
+import { VitalsError } from '../errors.js';
 
 export type TensorType = 'float32' | 'int64' | 'int32' | 'string' | 'bool' | 'float64' | 'uint8';
 
@@ -39,13 +40,19 @@ export interface InferencePoolOptions {
   workers?: number;
   threadsPerWorker?: number;
   device?: 'auto' | 'cpu' | 'cuda';
+  /** sessions each worker keeps open; the least recently used beyond it is released */
+  maxSessionsPerWorker?: number;
+  /** inference tasks (batches) waiting for a worker; past it, run() fails with a 503 (back-pressure) */
+  maxQueue?: number;
 }
 
 export class InferencePool {
-  private readonly piscina: Piscina;
+  private started?: Piscina;
+  private readonly maxSessionsPerWorker: number;
   readonly workers: number;
   readonly threadsPerWorker: number;
   readonly device: 'auto' | 'cpu' | 'cuda';
+  readonly maxQueue: number;
   private readonly loaded = new Map<string, Promise<SessionInfo>>();
 
   constructor(options: InferencePoolOptions = {}) {
@@ -53,14 +60,22 @@ export class InferencePool {
     this.workers = options.workers ?? Math.max(1, Math.min(cores, 4));
     this.threadsPerWorker = options.threadsPerWorker ?? Math.max(1, Math.floor(cores / this.workers));
     this.device = options.device ?? 'auto';
-    this.piscina = new Piscina({
+    this.maxQueue = options.maxQueue ?? 1000;
+    this.maxSessionsPerWorker = options.maxSessionsPerWorker ?? 16;
+  }
+
+  /** Started on first use: a CLI command that never infers loads no onnxruntime and starts no thread. */
+  private get piscina(): Piscina {
+    this.started ??= new Piscina({
       filename: fileURLToPath(new URL('./inference-worker.js', import.meta.url)),
       minThreads: this.workers,
       maxThreads: this.workers,
       idleTimeout: 60_000,
-      // Bounded queue: past this, callers get an error instead of unbounded memory growth.
-      maxQueue: 10_000,
+      workerData: { maxSessions: this.maxSessionsPerWorker },
+      // Bounded queue: past this, callers get a 503 with Retry-After instead of unbounded memory growth.
+      maxQueue: this.maxQueue,
     });
+    return this.started;
   }
 
   /**
@@ -79,14 +94,34 @@ export class InferencePool {
   }
 
   async run(model: ModelHandle, feeds: Record<string, TensorData>, fetches?: string[]): Promise<{ outputs: Record<string, TensorData>; inferenceMs: number }> {
-    return this.piscina.run({ op: 'run', ...model, device: this.device, threads: this.threadsPerWorker, feeds, fetches });
+    if (this.queueSize >= this.maxQueue) throw queueFull(this.maxQueue);
+    try {
+      return await this.piscina.run({ op: 'run', ...model, device: this.device, threads: this.threadsPerWorker, feeds, fetches });
+    } catch (err) {
+      if ((err as Error).message === 'Task queue is at limit') throw queueFull(this.maxQueue);
+      throw err;
+    }
+  }
+
+  /** Throws the 503 when the queue is full, so the predictor refuses work before batching it. */
+  assertCapacity(): void {
+    if (this.queueSize >= this.maxQueue) throw queueFull(this.maxQueue);
+  }
+
+  /** What one worker holds (for tests and diagnostics): session keys, least recently used first. */
+  sessions(): Promise<{ keys: string[]; evictions: number; maxSessions: number }> {
+    return this.piscina.run({ op: 'sessions' });
   }
 
   get queueSize(): number {
-    return this.piscina.queueSize;
+    return this.started?.queueSize ?? 0;
   }
 
   async close(): Promise<void> {
-    await this.piscina.destroy();
+    await this.started?.destroy();
   }
+}
+
+function queueFull(limit: number): VitalsError {
+  return new VitalsError('PREDICTION_QUEUE_FULL', `the inference queue is full (${limit} batches waiting, INFERENCE_MAX_QUEUE); retry after the Retry-After delay`, { retry_after_seconds: 1 });
 }

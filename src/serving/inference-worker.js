@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 
 // The CUDA provider ships as a separate library that onnxruntime-node's installer downloads (skipped
@@ -11,8 +12,24 @@ import * as ort from 'onnxruntime-node';
 const ortBinDir = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
 const cudaInstalled = existsSync(join(ortBinDir, 'libonnxruntime_providers_cuda.so'));
 
-/** @type {Map<string, Promise<{ session: ort.InferenceSession, provider: string }>>} */
+/**
+ * Open sessions, least recently used first (a Map keeps insertion order; a use re-inserts).
+ * @type {Map<string, Promise<{ session: ort.InferenceSession, provider: string }>>}
+ */
 const sessions = new Map();
+/** Bounded memory: past this many sessions the least recently used is released (reopened on its next use). */
+const maxSessions = Math.max(1, Number(workerData?.maxSessions) || 16);
+let evictions = 0;
+
+function evictBeyondLimit() {
+  // piscina runs one task at a time per worker, so no inference is using the session released here.
+  while (sessions.size > maxSessions) {
+    const [key, oldest] = sessions.entries().next().value;
+    sessions.delete(key);
+    evictions++;
+    oldest.then((s) => s.session.release?.()).catch(() => undefined);
+  }
+}
 
 function sessionOptions(provider, threads) {
   return {
@@ -27,7 +44,10 @@ function sessionOptions(provider, threads) {
 
 async function open({ key, path, device, threads }) {
   let cached = sessions.get(key);
-  if (!cached) {
+  if (cached) {
+    sessions.delete(key);
+    sessions.set(key, cached);
+  } else {
     cached = (async () => {
       if (device === 'cuda' || (device === 'auto' && cudaInstalled)) {
         try {
@@ -39,7 +59,8 @@ async function open({ key, path, device, threads }) {
       return { session: await ort.InferenceSession.create(path, sessionOptions('cpu', threads)), provider: 'cpu' };
     })();
     sessions.set(key, cached);
-    cached.catch(() => sessions.delete(key));
+    cached.catch(() => sessions.get(key) === cached && sessions.delete(key));
+    evictBeyondLimit();
   }
   return cached;
 }
@@ -51,8 +72,10 @@ function describe(meta) {
 /**
  * task: { op: 'load', key, path, device, threads }
  *     | { op: 'run', key, path, device, threads, feeds: { [name]: { type, data, dims } }, fetches?: string[] }
+ *     | { op: 'sessions' }  → the keys held, least recently used first, and the evictions so far
  */
 export default async function (task) {
+  if (task.op === 'sessions') return { keys: [...sessions.keys()], evictions, maxSessions };
   const { session, provider } = await open(task);
   if (task.op === 'load') {
     return { provider, inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) };

@@ -1,7 +1,8 @@
 /**
  * The prediction path: resolve which version answers, encode and validate the input, batch it with
  * concurrent requests, run it in the inference pool, decode, cache, and record it in the prediction
- * log (asynchronously: the response never waits on the database).
+ * log. With PREDICTION_LOG_ACK=commit (the default) the answer waits for the row's group commit
+ * (done by the log's writer thread, never on this thread), so an answered prediction is never lost.
  */
 import { VitalsError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
@@ -219,8 +220,14 @@ export class Predictor {
       const width = spec.features.length;
       const vectors = rows.map((_, i) => encoded.subarray(i * width, (i + 1) * width));
       const results = await this.runRows(served, vectors);
-      return this.finish(served, results, started, ctx, (i) => rows[i]);
+      return this.durable(this.finish(served, results, started, ctx, (i) => rows[i]));
     });
+  }
+
+  /** ack=commit: the answer waits until its log rows are committed (a failed write is a 503; the rows are retried). */
+  private async durable<T>(out: T): Promise<T> {
+    if (this.options.monitoringEnabled && this.log.ack === 'commit') await this.log.committed();
+    return out;
   }
 
   /** Failed predictions count too: they are logged (for the error rate) and counted, then rethrown. */
@@ -247,7 +254,7 @@ export class Predictor {
       const encoded = await Promise.all(images.map((img) => encodeImage(img, spec, this.options.supportedImageFormats)));
       const results = await this.runRows(served, encoded.map((e) => e.tensor));
       const out = this.finish(served, results, started, { ...ctx, source: 'image' }, (i) => ({ image: encoded[i]!.facts }));
-      return out.map((p, i) => ({ ...p, image: encoded[i]!.facts }));
+      return this.durable(out.map((p, i) => ({ ...p, image: encoded[i]!.facts })));
     });
   }
 
@@ -266,6 +273,8 @@ export class Predictor {
       }
     });
     this.servedByKey.set(served.key, served);
+    // Back-pressure: with the inference queue full, answer 503 + Retry-After now rather than queue more.
+    if (misses.length) this.pool.assertCapacity();
     const fresh =
       misses.length === 1
         ? [await this.batcher.submit(served.key, vectors[misses[0]!]!)]
@@ -292,6 +301,7 @@ export class Predictor {
     try {
       run = await this.pool.run(served.handle, { [served.inputName]: { type: 'float32', data, dims } }, [served.outputName]);
     } catch (err) {
+      if (err instanceof VitalsError) throw err; // back-pressure (503 PREDICTION_QUEUE_FULL) passes through
       throw new VitalsError('INFERENCE_FAILED', `inference failed for ${served.modelName} ${served.version}: ${String((err as Error).message).split('\n')[0]}`);
     }
     this.metrics.inferenceDuration.observe(labels, run.inferenceMs / 1000);
@@ -348,6 +358,7 @@ export class Predictor {
     try {
       return await this.pool.run(served.handle, feeds, fetches);
     } catch (err) {
+      if (err instanceof VitalsError) throw err;
       throw new VitalsError('BAD_REQUEST', `inference failed: ${String((err as Error).message).split('\n')[0]}`);
     }
   }

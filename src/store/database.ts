@@ -17,6 +17,8 @@ export interface Database {
   dialect: DialectName;
   /** where the database lives, with any password removed */
   location: string;
+  /** how another connection (the prediction log's writer thread) opens the same database; absent for in-memory SQLite */
+  connection?: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
   close(): Promise<void>;
 }
 
@@ -38,7 +40,7 @@ export async function openDatabase(url: string | undefined, home: string): Promi
   if (url && /^postgres(ql)?:\/\//.test(url)) {
     const pool = new pg.Pool({ connectionString: url, max: 10 });
     const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
-    database = { db, dialect: 'postgres', location: describeDatabaseUrl(url), close: () => db.destroy() };
+    database = { db, dialect: 'postgres', location: describeDatabaseUrl(url), connection: { kind: 'postgres', url }, close: () => db.destroy() };
   } else {
     const file = url ? url.replace(/^sqlite:(\/\/)?/, '') : resolve(home, 'vitals.db');
     if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
@@ -49,7 +51,7 @@ export async function openDatabase(url: string | undefined, home: string): Promi
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
     const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
-    database = { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+    database = { db, dialect: 'sqlite', location: file, connection: file === ':memory:' || file === '' ? undefined : { kind: 'sqlite', file: resolve(file) }, close: () => db.destroy() };
   }
   await migrateToLatest(database.db);
   return database;
