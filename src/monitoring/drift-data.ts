@@ -6,6 +6,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { parseCsv } from '../pipelines/trainers/index.js';
 import { encodeImage } from '../serving/image-input.js';
+import { asNumber, isMissingValue } from '../stats/reference-profile.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.tif', '.tiff']);
 
@@ -28,9 +29,11 @@ export async function readRows(path: string): Promise<Array<Record<string, unkno
   return csv.rows.map((r) =>
     Object.fromEntries(
       csv.columns.map((c, j) => {
+        // the same reading as the API's: "", "nan", "NA" are missing; "inf" / "-Infinity" are numbers
         const v = r[j] ?? '';
-        const n = Number(v);
-        return [c, v.trim() === '' ? null : Number.isFinite(n) ? n : v];
+        if (isMissingValue(v)) return [c, null];
+        const n = asNumber(v);
+        return [c, n ?? v];
       }),
     ),
   );

@@ -2,9 +2,10 @@
  * One monitoring check of one model version: drift, output drift, decay, operations, health and
  * the recommendations a person can act on. Pure: the window and the profile in, the report out.
  */
+import { errorCodes } from '../errors.js';
 import type { ReferenceProfile } from '../stats/reference-profile.js';
 import { type DecayResult, computeDecay } from './decay.js';
-import { type DriftResult, type OutputDrift, computeDataDrift, computeOutputDrift, flattenInput } from './drift-report.js';
+import { type DriftOptions, type DriftResult, type OutputDrift, computeDataDrift, computeOutputDrift, flattenInput } from './drift-report.js';
 import { type HealthScore, healthScore } from './health-score.js';
 import type { PredictionLogEntry } from './prediction-log.js';
 
@@ -22,7 +23,19 @@ export interface MonitoringReport {
   drift: DriftResult | null;
   outputs: OutputDrift;
   decay: DecayResult;
-  operations: { requests: number; errors: number; error_rate: number; p50_latency_ms: number | null; p95_latency_ms: number | null };
+  /**
+   * `errors` / `error_rate` count model failures only (inference failures, 5xx); the caller's own
+   * mistakes (4xx: invalid input, unknown model) are `client_errors` / `client_error_rate`.
+   */
+  operations: {
+    requests: number;
+    errors: number;
+    error_rate: number;
+    client_errors: number;
+    client_error_rate: number;
+    p50_latency_ms: number | null;
+    p95_latency_ms: number | null;
+  };
   health: HealthScore;
   recommendations: string[];
 }
@@ -36,7 +49,18 @@ export interface ReportInputs {
   windowLimit: number;
   driftThreshold: number;
   decayThreshold: number;
+  /** drift decision options beyond the threshold (alpha, correction, column types) */
+  drift?: Omit<DriftOptions, 'threshold'>;
   now?: Date;
+}
+
+/**
+ * Whether a logged error code is the model's failure (true) or the caller's (false): codes of the
+ * error registry with a 4xx status are the caller's; 5xx codes, INTERNAL and unknown codes are the model's.
+ */
+export function isModelError(code: string): boolean {
+  const status = (errorCodes as Record<string, number>)[code];
+  return status === undefined || status >= 500;
 }
 
 function quantile(sorted: number[], q: number): number | null {
@@ -53,12 +77,14 @@ export const POPULATION_FEATURE = /age|sex|gender|population|site|region|ethnic/
 
 export function buildMonitoringReport(i: ReportInputs): MonitoringReport {
   const ok = i.window.filter((e) => e.error === null);
-  const errors = i.window.length - ok.length;
+  const failed = i.window.filter((e) => e.error !== null);
+  const errors = failed.filter((e) => isModelError(e.error!)).length;
+  const clientErrors = failed.length - errors;
   const latencies = ok.map((e) => e.latency_ms).filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
   const confidences = ok.map((e) => e.confidence).filter((v): v is number => typeof v === 'number');
   const estimatedAccuracy = confidences.length ? confidences.reduce((a, b) => a + b, 0) / confidences.length : null;
   const sufficient = ok.length >= MIN_WINDOW;
-  const drift = sufficient && i.profile ? computeDataDrift(i.profile, ok.map((e) => flattenInput(e.input)), { threshold: i.driftThreshold }) : null;
+  const drift = sufficient && i.profile ? computeDataDrift(i.profile, ok.map((e) => flattenInput(e.input)), { ...i.drift, threshold: i.driftThreshold }) : null;
   const outputs = sufficient
     ? computeOutputDrift(i.profile, ok.map((e) => String(e.prediction)), confidences, { threshold: i.driftThreshold })
     : { prediction_drift: null, confidence: null };
@@ -73,6 +99,8 @@ export function buildMonitoringReport(i: ReportInputs): MonitoringReport {
     requests: i.window.length,
     errors,
     error_rate: i.window.length ? errors / i.window.length : 0,
+    client_errors: clientErrors,
+    client_error_rate: i.window.length ? clientErrors / i.window.length : 0,
     p50_latency_ms: quantile(latencies, 0.5),
     p95_latency_ms: quantile(latencies, 0.95),
   };
@@ -101,10 +129,15 @@ export function buildMonitoringReport(i: ReportInputs): MonitoringReport {
         recommendations.push(`${kind[0]!.toUpperCase()}${kind.slice(1)} ${f.feature} = "${s.category}", whose share of traffic moved from ${pct(s.reference_share)} to ${pct(s.current_share)}.`);
       } else {
         recommendations.push(
-          `Investigate feature "${f.feature}": its mean moved from ${f.reference.mean?.toPrecision(4)} to ${f.current.mean?.toPrecision(4)} (${f.effect.toFixed(2)} reference standard deviations; KS p = ${f.p_value.toExponential(2)}).`,
+          `Investigate feature "${f.feature}": its mean moved from ${f.reference.mean?.toPrecision(4)} to ${f.current.mean?.toPrecision(4)} (${f.effect.toFixed(2)} reference standard deviations; KS p = ${f.p_value.toExponential(2)}, adjusted ${f.p_value_adjusted.toExponential(2)}).`,
         );
       }
     }
+    for (const f of Object.values(drift.feature_drifts)) {
+      const bad = f.counts.non_finite + f.counts.invalid;
+      if (bad > 0) recommendations.push(`Feature "${f.feature}": ${bad} of ${f.counts.rows} values were non-finite or not numbers (${f.counts.missing} missing); check the callers' input.`);
+    }
+    for (const s of drift.skipped) recommendations.push(`Feature "${s.feature}" was not tested: ${s.reason}.`);
     if (drift.dataset_drift) recommendations.push(`Retrain on recent data: ${drift.drifted_features.length} of ${Object.keys(drift.feature_drifts).length} features drifted.`);
   }
   if (outputs.prediction_drift?.drifted) {
@@ -114,7 +147,8 @@ export function buildMonitoringReport(i: ReportInputs): MonitoringReport {
   if (outputs.confidence?.degraded) {
     recommendations.push(`Confidence fell from ${outputs.confidence.reference_mean.toFixed(3)} to ${outputs.confidence.current_mean.toFixed(3)}: the model is less sure of itself; collect labels to confirm decay.`);
   }
-  if (operations.error_rate > 0.05) recommendations.push(`${pct(operations.error_rate)} of requests failed: check the prediction errors in the log and the callers' input.`);
+  if (operations.error_rate > 0.05) recommendations.push(`${pct(operations.error_rate)} of requests failed inside the model: check the inference errors in the log.`);
+  if (operations.client_error_rate > 0.05) recommendations.push(`${pct(operations.client_error_rate)} of requests were rejected as invalid (4xx): check the callers' input.`);
   if ((operations.p95_latency_ms ?? 0) > 2000) recommendations.push(`p95 latency is ${operations.p95_latency_ms?.toFixed(0)} ms: add inference workers or enable batching.`);
 
   return {
