@@ -8,6 +8,7 @@ import { nowIso, uuidv7 } from '../ids.js';
 import type { Metrics } from '../metrics.js';
 import type { ModelRegistry, ModelVersion } from '../registry/index.js';
 import type { AlertsTable, Database, Schema } from '../store/index.js';
+import type { DriftOptions } from './drift-report.js';
 import { type AlertCondition, type AlertThresholds, evaluateAlertRules } from './alert-rules.js';
 import { type MonitoringReport, buildMonitoringReport } from './monitoring-report.js';
 import type { AlertNotification, AlertNotifier, AlertSeverity } from './notifiers.js';
@@ -19,6 +20,8 @@ export interface MonitorOptions {
   windowSize: number;
   driftThreshold: number;
   decayThreshold: number;
+  /** drift decision options beyond the threshold: alpha, correction (holm | bh), column types */
+  drift?: Omit<DriftOptions, 'threshold'>;
   thresholds: AlertThresholds;
   cooldownSeconds: number;
   /** run a check after this many new predictions of a version (0: only on the interval) */
@@ -99,6 +102,7 @@ export class ModelMonitor {
       model: { id: version.model_id, name: version.model_name },
       version: { id: version.id, version: version.version, labels: version.output_spec.labels, metrics: version.metrics },
       profile: await this.registry.referenceProfile(version.id),
+      drift: this.options.drift,
       window: await this.log.window(version.id, this.options.windowSize),
       labelled: await this.log.labelledWindow(version.id, this.options.windowSize),
       windowLimit: this.options.windowSize,
@@ -124,6 +128,19 @@ export class ModelMonitor {
     this.exportGauges(version, report);
     await this.applyAlerts(version, evaluateAlertRules(report, this.options.thresholds));
     return report;
+  }
+
+  /** Checks the live aliased versions (production, challenger, staging) of one model now. */
+  async checkModel(modelRef: string): Promise<{ model_id: string; model_name: string; reports: MonitoringReport[] }> {
+    const model = await this.registry.getModel(modelRef);
+    const reports: MonitoringReport[] = [];
+    for (const v of await this.versionsToWatch(model.id)) reports.push(await this.checkVersion(v.id));
+    return { model_id: model.id, model_name: model.name, reports };
+  }
+
+  /** The stored status of every model (reads only: a model never checked reports no checks yet). */
+  async statusAll(): Promise<ModelStatus[]> {
+    return Promise.all((await this.registry.listModels()).map((m) => this.status(m.id)));
   }
 
   /** Checks every live aliased version (production, challenger, staging) of every model. */

@@ -16,7 +16,7 @@ import { type Metrics, createMetrics } from '../metrics.js';
 import { ModelMonitor } from '../monitoring/model-monitor.js';
 import { AlertNotifier } from '../monitoring/notifiers.js';
 import { PredictionLog } from '../monitoring/prediction-log.js';
-import { monitoringRoutes } from '../monitoring/routes.js';
+import { monitoringPlugin } from '../monitoring/index.js';
 import { multimodalRoutes } from '../multimodal/index.js';
 import { Pipelines, pipelineRoutes } from '../pipelines/index.js';
 import { trainingRoutes } from '../pipelines/routes.js';
@@ -208,7 +208,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
   await app.register(registryRoutes(services));
   await app.register(servingRoutes(services));
   await app.register(kserveRoutes(services));
-  await app.register(monitoringRoutes(services));
+  await app.register(monitoringPlugin({ monitor: services.monitor, predictionLog: services.predictionLog, registry: services.registry }));
   await app.register(messagingRoutes(services));
   await app.register(abTestRoutes(services));
   await app.register(trainingRoutes(services));
