@@ -15,3 +15,4 @@ export * from './reference-profile.js';
 export * from './classification-metrics.js';
 export * from './multiple-testing.js';
 export { regularizedGammaP, regularizedGammaQ } from './incomplete-gamma.js';
+export * from './cbpe.js';
