@@ -15,7 +15,7 @@ export interface AlertThresholds {
 }
 
 export interface AlertCondition {
-  rule: 'data_drift' | 'decay' | 'accuracy_below' | 'latency_p95_above' | 'error_rate_above' | 'client_error_rate_above';
+  rule: 'data_drift' | 'decay' | 'accuracy_below' | 'latency_p95_above' | 'error_rate_above' | 'client_error_rate_above' | 'subgroup_below_target';
   severity: AlertSeverity;
   firing: boolean;
   message: string;
@@ -71,6 +71,20 @@ export function evaluateAlertRules(report: MonitoringReport, t: AlertThresholds)
       firing: upper < t.minAccuracy,
       message: `${name}: accuracy ${decay.current_accuracy.toFixed(3)}, at most ${upper.toFixed(3)} with 95% confidence (minimum ${t.minAccuracy})`,
       details: { current_accuracy: decay.current_accuracy, current_upper: upper, minimum: t.minAccuracy },
+    });
+  }
+  const sub = report.subgroups;
+  if (sub && sub.judged > 0) {
+    const below = sub.below_target;
+    const worst = below.length ? below.reduce((a, b) => ((b.metrics.accuracy.upper_adjusted ?? b.metrics.accuracy.value ?? 1) < (a.metrics.accuracy.upper_adjusted ?? a.metrics.accuracy.value ?? 1) ? b : a)) : null;
+    out.push({
+      rule: 'subgroup_below_target',
+      severity: 'critical',
+      firing: worst !== null,
+      message: worst
+        ? `${name}: subgroup ${worst.column} = "${worst.value}" below target (${Object.entries(worst.metrics).filter(([, m]) => m.below_target).map(([k, m]) => `${k} ${m.value?.toFixed(3)} < ${m.target}`).join(', ')}; ${worst.n} labels)`
+        : `${name}: every subgroup meets its targets`,
+      details: { worst: worst ? { column: worst.column, value: worst.value, n: worst.n, metrics: worst.metrics } : null, below_target: below.map((b) => `${b.column}=${b.value}`), targets: sub.targets, level: sub.level },
     });
   }
   if (report.operations.p95_latency_ms !== null) {

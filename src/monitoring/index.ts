@@ -12,3 +12,4 @@ export { computeDecay, type DecayResult, type MetricDecay } from './decay.js';
 export { evaluateAlertRules, type AlertThresholds } from './alert-rules.js';
 export { readRows } from './drift-data.js';
 export { monitoringPlugin, type MonitoringDeps } from './routes.js';
+export { computeSubgroups, subgroupSpec, type SubgroupReport, type SubgroupSpec } from './subgroups.js';

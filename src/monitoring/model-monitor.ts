@@ -9,6 +9,7 @@ import type { Metrics } from '../metrics.js';
 import type { ModelRegistry, ModelVersion } from '../registry/index.js';
 import type { AlertsTable, Database, Schema } from '../store/index.js';
 import type { DriftOptions } from './drift-report.js';
+import { subgroupSpec } from './subgroups.js';
 import { type AlertCondition, type AlertThresholds, evaluateAlertRules } from './alert-rules.js';
 import { type MonitoringReport, buildMonitoringReport } from './monitoring-report.js';
 import type { AlertNotification, AlertNotifier, AlertSeverity } from './notifiers.js';
@@ -103,6 +104,7 @@ export class ModelMonitor {
       version: { id: version.id, version: version.version, labels: version.output_spec.labels, metrics: version.metrics },
       profile: await this.registry.referenceProfile(version.id),
       drift: this.options.drift,
+      subgroups: subgroupSpec(version.metadata ?? {}, { minAccuracy: this.options.thresholds.minAccuracy }),
       window: await this.log.window(version.id, this.options.windowSize),
       labelled: await this.log.labelledWindow(version.id, this.options.windowSize),
       windowLimit: this.options.windowSize,

@@ -3,6 +3,8 @@
  * the recommendations a person can act on. Pure: the window and the profile in, the report out.
  */
 import { errorCodes } from '../errors.js';
+import { estimateCbpe } from '../stats/cbpe.js';
+import { type SubgroupReport, type SubgroupSpec, computeSubgroups } from './subgroups.js';
 import type { ReferenceProfile } from '../stats/reference-profile.js';
 import { type DecayResult, computeDecay } from './decay.js';
 import { type DriftOptions, type DriftResult, type OutputDrift, computeDataDrift, computeOutputDrift, flattenInput } from './drift-report.js';
@@ -24,9 +26,22 @@ export interface MonitoringReport {
   outputs: OutputDrift;
   decay: DecayResult;
   /**
+   * Performance before labels: CBPE (calibrated on the version's labelled evaluation data) when the
+   * profile carries it, else the mean top-class probability (right only for a calibrated model).
+   */
+  estimated_performance: {
+    method: 'cbpe' | 'mean_confidence';
+    n: number;
+    accuracy: number;
+    accuracy_band: [number, number] | null;
+    roc_auc: number | null;
+  } | null;
+  /**
    * `errors` / `error_rate` count model failures only (inference failures, 5xx); the caller's own
    * mistakes (4xx: invalid input, unknown model) are `client_errors` / `client_error_rate`.
    */
+  /** performance per declared subgroup of the labelled window (null when the version declares none) */
+  subgroups: SubgroupReport | null;
   operations: {
     requests: number;
     errors: number;
@@ -51,6 +66,7 @@ export interface ReportInputs {
   decayThreshold: number;
   /** drift decision options beyond the threshold (alpha, correction, column types) */
   drift?: Omit<DriftOptions, 'threshold'>;
+  subgroups?: SubgroupSpec | null;
   now?: Date;
 }
 
@@ -75,6 +91,25 @@ const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
 export const EQUIPMENT_FEATURE = /manufacturer|device|station|scanner|model_name|equipment|modality|kvp|institution/i;
 export const POPULATION_FEATURE = /age|sex|gender|population|site|region|ethnic/i;
 
+/** The probability of the positive class (labels[1]) from a logged probability row, if any. */
+function positiveScore(p: PredictionLogEntry['probabilities'], labels: string[]): number | null {
+  if (!p) return null;
+  const v = Array.isArray(p) ? p[1] : p[labels[1] ?? '1'];
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+function estimatePerformance(i: ReportInputs, ok: PredictionLogEntry[], meanConfidence: number | null, n: number): MonitoringReport['estimated_performance'] {
+  const labels = i.version.labels;
+  if (i.profile?.cbpe && labels.length === 2) {
+    const scored = ok.map((e) => ({ s: positiveScore(e.probabilities, labels), pred: String(e.prediction) === labels[1] ? 1 : 0 })).filter((r): r is { s: number; pred: number } => r.s !== null);
+    if (scored.length > 0) {
+      const e = estimateCbpe(i.profile.cbpe, scored.map((r) => r.s), scored.map((r) => r.pred));
+      return { method: 'cbpe', n: e.n, accuracy: e.accuracy, accuracy_band: e.accuracy_band, roc_auc: e.roc_auc };
+    }
+  }
+  return meanConfidence === null ? null : { method: 'mean_confidence', n, accuracy: meanConfidence, accuracy_band: null, roc_auc: null };
+}
+
 export function buildMonitoringReport(i: ReportInputs): MonitoringReport {
   const ok = i.window.filter((e) => e.error === null);
   const failed = i.window.filter((e) => e.error !== null);
@@ -82,7 +117,9 @@ export function buildMonitoringReport(i: ReportInputs): MonitoringReport {
   const clientErrors = failed.length - errors;
   const latencies = ok.map((e) => e.latency_ms).filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
   const confidences = ok.map((e) => e.confidence).filter((v): v is number => typeof v === 'number');
-  const estimatedAccuracy = confidences.length ? confidences.reduce((a, b) => a + b, 0) / confidences.length : null;
+  const meanConfidence = confidences.length ? confidences.reduce((a, b) => a + b, 0) / confidences.length : null;
+  const estimated = estimatePerformance(i, ok, meanConfidence, confidences.length);
+  const estimatedAccuracy = estimated?.accuracy ?? null;
   const sufficient = ok.length >= MIN_WINDOW;
   const drift = sufficient && i.profile ? computeDataDrift(i.profile, ok.map((e) => flattenInput(e.input)), { ...i.drift, threshold: i.driftThreshold }) : null;
   const outputs = sufficient
@@ -95,6 +132,7 @@ export function buildMonitoringReport(i: ReportInputs): MonitoringReport {
     minLabels: MIN_WINDOW,
     estimatedAccuracy,
   });
+  const subgroups = i.subgroups ? computeSubgroups(i.labelled, i.version.labels, i.subgroups) : null;
   const operations = {
     requests: i.window.length,
     errors,
@@ -140,6 +178,10 @@ export function buildMonitoringReport(i: ReportInputs): MonitoringReport {
     for (const s of drift.skipped) recommendations.push(`Feature "${s.feature}" was not tested: ${s.reason}.`);
     if (drift.dataset_drift) recommendations.push(`Retrain on recent data: ${drift.drifted_features.length} of ${Object.keys(drift.feature_drifts).length} features drifted.`);
   }
+  if (subgroups?.below_target.length) {
+    const w = subgroups.below_target.reduce((a, b) => ((b.metrics.accuracy.value ?? 1) < (a.metrics.accuracy.value ?? 1) ? b : a));
+    recommendations.push(`Subgroup ${w.column} = "${w.value}" performs below target (accuracy ${w.metrics.accuracy.value?.toFixed(3)} over ${w.n} labels): review it before it harms those patients.`);
+  }
   if (outputs.prediction_drift?.drifted) {
     const r = outputs.prediction_drift;
     recommendations.push(`Prediction drift: the share of predicted labels moved (${Object.entries(r.current).map(([k, v]) => `${k} ${pct(v)} vs ${pct(r.reference[k] ?? 0)}`).join(', ')}).`);
@@ -162,6 +204,8 @@ export function buildMonitoringReport(i: ReportInputs): MonitoringReport {
     drift,
     outputs,
     decay,
+    estimated_performance: estimated,
+    subgroups,
     operations,
     health,
     recommendations,

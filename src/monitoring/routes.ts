@@ -44,6 +44,8 @@ function seedStatus(status: ModelStatus) {
       labels: r?.decay.labels ?? 0,
     },
     health: r ? { score: r.health.score, band: r.health.band } : null,
+    estimated_performance: r?.estimated_performance ?? null,
+    subgroups: r?.subgroups ?? null,
     recommendations: r?.recommendations ?? [],
     recent_alerts: status.recent_alerts,
   };
@@ -65,6 +67,8 @@ function productionView(status: ModelStatus) {
     equipment_changes: categorical.filter((f) => EQUIPMENT_FEATURE.test(f.feature)).map(change),
     population_changes: categorical.filter((f) => POPULATION_FEATURE.test(f.feature)).map(change),
     window: r?.window ?? null,
+    estimated_performance: r?.estimated_performance ?? null,
+    subgroups: r?.subgroups ?? null,
     recommendations: r?.recommendations ?? [],
     versions: status.versions.map((v) => ({ version: v.version, health_score: v.health.score, drift_score: v.drift?.drift_score ?? null, status: v.status })),
     recent_alerts: status.recent_alerts,

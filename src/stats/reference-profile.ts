@@ -2,6 +2,7 @@
  * The training-data profile stored with each model version: a bounded, seeded sample per feature
  * (the drift baseline for two-sample tests) plus summaries that describe the data at a glance.
  */
+import type { CbpeModel } from './cbpe.js';
 import { mulberry32 } from './random.js';
 
 export type FeatureValue = number | string | boolean | null | undefined;
@@ -40,6 +41,8 @@ export interface ReferenceProfile {
   sample: Record<string, Array<number | string | null>>;
   /** the model's own outputs on the reference data: the baseline of prediction drift and confidence */
   outputs?: OutputProfile;
+  /** CBPE fitted on labelled evaluation data (binary models): accuracy and ROC AUC before labels arrive */
+  cbpe?: CbpeModel;
 }
 
 export interface OutputProfile {
