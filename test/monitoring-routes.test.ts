@@ -96,4 +96,43 @@ describe('monitoring plugin', () => {
     expect(res.json().predictions).toHaveLength(5);
     expect((await t.app.inject({ url: `/api/v1/predictions?model=${DEMO_MODEL}&labeled=maybe` })).statusCode).toBe(422);
   });
+
+  it('lets people acknowledge, assign, comment on, act on and resolve an alert, each step recorded', async () => {
+    const production = (await t.services.registry.getModel(DEMO_MODEL)).aliases.production!;
+    // 150 labelled predictions at 40 % accuracy: decay fires
+    for (let i = 0; i < 150; i++) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/api/v1/mlops/monitoring/${DEMO_MODEL}/record`,
+        payload: { features: rows[i]!, prediction: 'benign', probability: 0.2, ground_truth: i % 5 < 2 ? 'benign' : 'malignant', version: production },
+      });
+      expect(res.statusCode).toBe(201);
+    }
+    expect((await t.app.inject({ method: 'POST', url: `/api/v1/mlops/monitoring/${DEMO_MODEL}/check` })).statusCode).toBe(200);
+    const alerts = (await t.app.inject({ url: `/api/v1/mlops/production-monitoring/alerts?status=firing&model=${DEMO_MODEL}` })).json().alerts;
+    const decay = alerts.find((a: { rule: string }) => a.rule === 'decay');
+    expect(decay).toBeDefined();
+    const base = `/api/v1/mlops/production-monitoring/alerts/${decay.id}`;
+    const fresh = (await t.app.inject({ url: base })).json();
+    expect(fresh.handling).toMatchObject({ acknowledged_by: null, assignee: null, actions_taken: [], events: [] });
+    expect(fresh.handling.suggested_actions.map((a: { kind: string }) => a.kind)).toEqual(['retrain', 'rollback', 'release_test']);
+
+    const post = (path: string, payload?: object) => t.app.inject({ method: 'POST', url: `${base}/${path}`, ...(payload ? { payload } : {}) });
+    expect((await post('acknowledge')).statusCode).toBe(200);
+    expect((await post('assign', { assignee: 'dr-lee', comment: 'please look at site B' })).json()).toMatchObject({ action: 'assigned', assignee: 'dr-lee', actor: 'api' });
+    expect((await post('comments', { comment: 'labels from the new lab look off' })).statusCode).toBe(200);
+    expect((await post('actions', { kind: 'rollback', reference: production })).json()).toMatchObject({ action: 'action_taken', action_kind: 'rollback', reference: production });
+    expect((await post('actions', { kind: 'reboot' })).statusCode).toBe(422);
+    expect((await post('resolve', { comment: 'rolled back' })).statusCode).toBe(200);
+    const again = await post('resolve');
+    expect(again.statusCode).toBe(409);
+    expect(again.json().code).toBe('CONFLICT');
+
+    const done = (await t.app.inject({ url: base })).json();
+    expect(done.status).toBe('resolved');
+    expect(done.handling).toMatchObject({ acknowledged_by: 'api', assignee: 'dr-lee', actions_taken: [{ kind: 'rollback', actor: 'api', reference: production }] });
+    expect(done.handling.events.map((e: { action: string }) => e.action)).toEqual(['acknowledged', 'assigned', 'commented', 'action_taken', 'resolved']);
+    expect((await t.app.inject({ url: '/api/v1/mlops/production-monitoring/alerts/nope' })).statusCode).toBe(404);
+    expect((await t.app.inject({ method: 'POST', url: '/api/v1/mlops/production-monitoring/alerts/nope/acknowledge' })).statusCode).toBe(404);
+  });
 });

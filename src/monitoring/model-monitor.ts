@@ -8,6 +8,8 @@ import { nowIso, uuidv7 } from '../ids.js';
 import type { Metrics } from '../metrics.js';
 import type { ModelRegistry, ModelVersion } from '../registry/index.js';
 import type { AlertsTable, Database, Schema } from '../store/index.js';
+import { notFound } from '../errors.js';
+import { type AlertHandling, AlertWorkflow } from './alert-workflow.js';
 import type { DriftOptions } from './drift-report.js';
 import { subgroupSpec } from './subgroups.js';
 import { type AlertCondition, type AlertThresholds, evaluateAlertRules } from './alert-rules.js';
@@ -55,6 +57,8 @@ export class ModelMonitor {
   private readonly lastTriggered = new Map<string, number>();
   private readonly running = new Map<string, Promise<MonitoringReport>>();
   private readonly alertListeners: Array<(alert: Alert) => void> = [];
+  /** acknowledge / assign / comment / resolve / record the follow-up of an alert */
+  readonly alerts: AlertWorkflow;
 
   constructor(
     private readonly database: Database,
@@ -63,7 +67,19 @@ export class ModelMonitor {
     private readonly metrics: Metrics,
     private readonly notifier: AlertNotifier,
     readonly options: MonitorOptions,
-  ) {}
+  ) {
+    this.alerts = new AlertWorkflow(database, options.outbox);
+  }
+
+  /** One alert with how it has been handled and the actions it may lead to. */
+  async getAlert(alertId: string): Promise<Alert & { handling: AlertHandling }> {
+    const row = await this.database.db.selectFrom('alerts').selectAll().where('id', '=', alertId).executeTakeFirst();
+    if (!row) throw notFound(`alert "${alertId}"`);
+    const model = await this.registry.getModel(row.model_id).catch(() => null);
+    const version = row.version_id ? await this.registry.getVersion(row.version_id).then((v) => v.version, () => null) : null;
+    const name = model?.name ?? row.model_id;
+    return { ...toAlert(row, name, version), handling: await this.alerts.handling(alertId, name) };
+  }
 
   /** Called once per newly fired alert (one incident), e.g. by the retraining triggers. */
   onAlert(listener: (alert: Alert) => void): void {
@@ -244,7 +260,8 @@ export class ModelMonitor {
         this.notify('firing', row, version);
         for (const l of this.alertListeners) l(toAlert(row, version.model_name, version.version));
       } else if (c.firing && open) {
-        const due = !open.last_notified_at || Date.now() - Date.parse(open.last_notified_at) >= this.options.cooldownSeconds * 1000;
+        // an acknowledged alert is being handled: it stays firing but is not re-notified
+        const due = (!open.last_notified_at || Date.now() - Date.parse(open.last_notified_at) >= this.options.cooldownSeconds * 1000) && !(await this.alerts.isAcknowledged(open.id));
         const update = { last_seen_at: now, message: c.message, details: JSON.stringify(c.details), ...(due ? { last_notified_at: now } : {}) };
         await this.database.db.updateTable('alerts').set(update).where('id', '=', open.id).execute();
         if (due) this.notify('firing', { ...open, ...update }, version);

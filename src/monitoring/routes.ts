@@ -15,7 +15,7 @@ import type { PredictionLog } from './prediction-log.js';
 
 /** What the monitoring routes need, and nothing more. */
 export interface MonitoringDeps {
-  monitor: Pick<ModelMonitor, 'status' | 'statusAll' | 'checkModel' | 'history' | 'listAlerts'>;
+  monitor: Pick<ModelMonitor, 'status' | 'statusAll' | 'checkModel' | 'history' | 'listAlerts' | 'getAlert' | 'alerts'>;
   predictionLog: Pick<PredictionLog, 'record' | 'attachGroundTruth' | 'get' | 'list'>;
   registry: Pick<ModelRegistry, 'getModel' | 'getVersion'>;
 }
@@ -108,6 +108,36 @@ const productionViewSchema = z
   .describe('ProductionMonitoring');
 const predictionView = z.looseObject({ id: z.string(), model_id: z.string(), created_at: z.string() }).describe('PredictionLogEntry');
 const modelParam = z.object({ model_id: z.string() });
+const alertEventView = z
+  .object({
+    id: z.string(),
+    alert_id: z.string(),
+    action: z.enum(['acknowledged', 'assigned', 'commented', 'resolved', 'action_taken']),
+    actor: z.string(),
+    comment: z.string().nullable(),
+    assignee: z.string().nullable(),
+    action_kind: z.enum(['rollback', 'retrain', 'release_test', 'none']).nullable(),
+    reference: z.string().nullable(),
+    created_at: z.string(),
+  })
+  .describe('AlertEvent');
+const alertDetailView = alertView.extend({
+  handling: z.object({
+    acknowledged_by: z.string().nullable(),
+    acknowledged_at: z.string().nullable(),
+    assignee: z.string().nullable(),
+    actions_taken: z.array(z.object({ kind: z.string(), actor: z.string(), reference: z.string().nullable(), at: z.string() })),
+    events: z.array(alertEventView),
+    suggested_actions: z.array(z.object({ kind: z.string(), title: z.string(), method: z.literal('POST'), href: z.string() })),
+  }),
+});
+const alertParam = z.object({ alert_id: z.string() });
+const comment = z.string().min(1).max(4000);
+
+/** Who is acting: the authenticated principal once security lands (issue 11); never a header. */
+function actorOf(_req: unknown): string {
+  return 'api';
+}
 
 export function monitoringPlugin(deps: MonitoringDeps): FastifyPluginAsync {
   const { monitor, predictionLog, registry } = deps;
@@ -270,6 +300,49 @@ export function monitoringPlugin(deps: MonitoringDeps): FastifyPluginAsync {
         const modelId = req.query.model ? (await registry.getModel(req.query.model)).id : undefined;
         return { alerts: await monitor.listAlerts({ status: req.query.status, modelId, limit: req.query.limit }) };
       },
+    );
+    app.get(
+      '/api/v1/mlops/production-monitoring/alerts/:alert_id',
+      {
+        ...declare('monitoring:read', BODY_LIMITS.none),
+        schema: { tags, params: alertParam, summary: 'One alert: how it has been handled (acknowledged, assigned, comments, actions taken) and the actions it may lead to', response: { 200: alertDetailView, ...errorResponses(404) } },
+      },
+      async (req) => monitor.getAlert(req.params.alert_id),
+    );
+    const step = { 200: alertEventView, ...errorResponses(404, 409) };
+    app.post(
+      '/api/v1/mlops/production-monitoring/alerts/:alert_id/acknowledge',
+      { ...declare('monitoring:write'), schema: { tags, params: alertParam, summary: 'Acknowledge an alert (it stops re-notifying while it fires)', body: z.object({ comment: comment.optional() }).nullish(), response: step } },
+      async (req) => monitor.alerts.acknowledge(req.params.alert_id, actorOf(req), req.body?.comment ?? undefined),
+    );
+    app.post(
+      '/api/v1/mlops/production-monitoring/alerts/:alert_id/assign',
+      { ...declare('monitoring:write'), schema: { tags, params: alertParam, summary: 'Assign an alert to a person', body: z.object({ assignee: z.string().min(1).max(200), comment: comment.optional() }), response: step } },
+      async (req) => monitor.alerts.assign(req.params.alert_id, actorOf(req), req.body.assignee, req.body.comment),
+    );
+    app.post(
+      '/api/v1/mlops/production-monitoring/alerts/:alert_id/comments',
+      { ...declare('monitoring:write'), schema: { tags, params: alertParam, summary: 'Comment on an alert', body: z.object({ comment }), response: step } },
+      async (req) => monitor.alerts.comment(req.params.alert_id, actorOf(req), req.body.comment),
+    );
+    app.post(
+      '/api/v1/mlops/production-monitoring/alerts/:alert_id/actions',
+      {
+        ...declare('monitoring:write'),
+        schema: {
+          tags,
+          params: alertParam,
+          summary: 'Record the follow-up taken for an alert (rollback, retrain, release_test, none) and what it produced',
+          body: z.object({ kind: z.enum(['rollback', 'retrain', 'release_test', 'none']), reference: z.string().max(200).optional(), comment: comment.optional() }),
+          response: step,
+        },
+      },
+      async (req) => monitor.alerts.recordAction(req.params.alert_id, actorOf(req), req.body.kind, req.body.reference, req.body.comment),
+    );
+    app.post(
+      '/api/v1/mlops/production-monitoring/alerts/:alert_id/resolve',
+      { ...declare('monitoring:write'), schema: { tags, params: alertParam, summary: 'Resolve an alert by hand (409 when already resolved)', body: z.object({ comment: comment.optional() }).nullish(), response: step } },
+      async (req) => monitor.alerts.resolve(req.params.alert_id, actorOf(req), req.body?.comment ?? undefined),
     );
     app.get(
       '/api/v1/mlops/production-monitoring/:model_id',
