@@ -104,4 +104,39 @@ describe('subgroups and CBPE over HTTP', () => {
     const prod = (await t.app.inject({ url: `/api/v1/mlops/production-monitoring/${MODEL}` })).json();
     expect(prod.subgroups.below_target).toHaveLength(1);
   });
+
+  it('change control: criteria registered first, a version judged on them, evidence as JSON and a page', async () => {
+    const base = `/api/v1/mlops/change-control/${MODEL}`;
+    expect((await t.app.inject({ method: 'POST', url: `${base}/versions/1.0.0/evaluate` })).statusCode).toBe(409);
+    expect((await t.app.inject({ url: `${base}/criteria` })).statusCode).toBe(404);
+    const bad = await t.app.inject({ method: 'PUT', url: `${base}/criteria`, payload: { criteria: [{ metric: 'auc', min_samples: 10, lower_bound: 0.5 }] } });
+    expect(bad.statusCode).toBe(422);
+    const criteria = [
+      { metric: 'accuracy', min_samples: 300, lower_bound: 0.75 },
+      { metric: 'accuracy', subgroup: { column: 'site', value: 'A' }, min_samples: 100, lower_bound: 0.85 },
+      { metric: 'accuracy', subgroup: { column: 'site', value: 'B' }, min_samples: 100, lower_bound: 0.8 },
+      { metric: 'accuracy', subgroup: { column: 'age', min: 65 }, min_samples: 5000, lower_bound: 0.5 },
+    ];
+    const put = await t.app.inject({ method: 'PUT', url: `${base}/criteria`, payload: { criteria } });
+    expect(put.statusCode).toBe(200);
+    expect(put.json()).toMatchObject({ criteria, registered_by: 'api' });
+    expect((await t.app.inject({ url: `${base}/criteria` })).json().criteria).toEqual(criteria);
+
+    const evaluated = await t.app.inject({ method: 'POST', url: `${base}/versions/1.0.0/evaluate` });
+    expect(evaluated.statusCode).toBe(200);
+    const e = evaluated.json();
+    expect(e).toMatchObject({ model: MODEL, version: '1.0.0', passed: false, labelled_rows: 900 });
+    expect(e.results.map((r: { passed: boolean }) => r.passed)).toEqual([true, true, false, false]);
+    expect(e.results[3].reason).toMatch(/required/); // too few labels is a failure, not a pass
+    for (const r of e.results) expect(r.ci95[0]).toBeLessThanOrEqual(r.value);
+
+    const json = await t.app.inject({ url: `${base}/versions/1.0.0/evidence` });
+    expect(json.json()).toEqual(e);
+    const page = await t.app.inject({ url: `${base}/versions/1.0.0/evidence?format=html` });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    expect(page.body).toMatch(/^<!doctype html>/);
+    expect(page.body).toMatch(/Not accepted/);
+    expect(page.body).toMatch(/accuracy \(site = B\)/);
+  });
 });

@@ -10,6 +10,7 @@ import type { ModelRegistry, ModelVersion } from '../registry/index.js';
 import type { AlertsTable, Database, Schema } from '../store/index.js';
 import { notFound } from '../errors.js';
 import { type AlertHandling, AlertWorkflow } from './alert-workflow.js';
+import { ChangeControl } from './change-control.js';
 import type { DriftOptions } from './drift-report.js';
 import { subgroupSpec } from './subgroups.js';
 import { type AlertCondition, type AlertThresholds, evaluateAlertRules } from './alert-rules.js';
@@ -59,6 +60,8 @@ export class ModelMonitor {
   private readonly alertListeners: Array<(alert: Alert) => void> = [];
   /** acknowledge / assign / comment / resolve / record the follow-up of an alert */
   readonly alerts: AlertWorkflow;
+  /** acceptance criteria (change control) and the evidence of each evaluated version */
+  readonly changeControl: ChangeControl;
 
   constructor(
     private readonly database: Database,
@@ -69,6 +72,7 @@ export class ModelMonitor {
     readonly options: MonitorOptions,
   ) {
     this.alerts = new AlertWorkflow(database, options.outbox);
+    this.changeControl = new ChangeControl(database, registry, log);
   }
 
   /** One alert with how it has been handled and the actions it may lead to. */

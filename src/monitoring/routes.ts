@@ -9,13 +9,15 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ModelRegistry } from '../registry/index.js';
 import { BODY_LIMITS, declare, errorResponses } from '../server/route-kit.js';
+import { notFound } from '../errors.js';
+import { type AcceptanceEvidence, renderEvidenceHtml } from './change-control.js';
 import type { ModelMonitor, ModelStatus } from './model-monitor.js';
 import { EQUIPMENT_FEATURE, POPULATION_FEATURE, type MonitoringReport } from './monitoring-report.js';
 import type { PredictionLog } from './prediction-log.js';
 
 /** What the monitoring routes need, and nothing more. */
 export interface MonitoringDeps {
-  monitor: Pick<ModelMonitor, 'status' | 'statusAll' | 'checkModel' | 'history' | 'listAlerts' | 'getAlert' | 'alerts'>;
+  monitor: Pick<ModelMonitor, 'status' | 'statusAll' | 'checkModel' | 'history' | 'listAlerts' | 'getAlert' | 'alerts' | 'changeControl'>;
   predictionLog: Pick<PredictionLog, 'record' | 'attachGroundTruth' | 'get' | 'list'>;
   registry: Pick<ModelRegistry, 'getModel' | 'getVersion'>;
 }
@@ -133,6 +135,8 @@ const alertDetailView = alertView.extend({
 });
 const alertParam = z.object({ alert_id: z.string() });
 const comment = z.string().min(1).max(4000);
+
+const evidenceBody = (e: AcceptanceEvidence) => ({ ...e, results: e.results.map((r) => ({ ...r })) });
 
 /** Who is acting: the authenticated principal once security lands (issue 11); never a header. */
 function actorOf(_req: unknown): string {
@@ -343,6 +347,57 @@ export function monitoringPlugin(deps: MonitoringDeps): FastifyPluginAsync {
       '/api/v1/mlops/production-monitoring/alerts/:alert_id/resolve',
       { ...declare('monitoring:write'), schema: { tags, params: alertParam, summary: 'Resolve an alert by hand (409 when already resolved)', body: z.object({ comment: comment.optional() }).nullish(), response: step } },
       async (req) => monitor.alerts.resolve(req.params.alert_id, actorOf(req), req.body?.comment ?? undefined),
+    );
+    // change control: acceptance criteria registered before retraining, evidence per version
+    const criterion = z.object({
+      metric: z.enum(['accuracy', 'sensitivity', 'specificity']),
+      subgroup: z.object({ column: z.string().min(1), value: z.string().optional(), min: z.number().optional(), max: z.number().optional() }).optional(),
+      min_samples: z.number().int().min(1),
+      lower_bound: z.number().min(0).max(1),
+    });
+    const planView = z.object({ model_id: z.string(), criteria: z.array(criterion), registered_by: z.string(), registered_at: z.string() });
+    const evidenceView = z.looseObject({ model: z.string(), version: z.string(), passed: z.boolean(), evaluated_at: z.string(), labelled_rows: z.number(), results: z.array(z.looseObject({ passed: z.boolean(), reason: z.string() })) }).describe('AcceptanceEvidence');
+    const versionParams = z.object({ model_id: z.string(), version: z.string() });
+    app.put(
+      '/api/v1/mlops/change-control/:model_id/criteria',
+      {
+        ...declare('models:write'),
+        schema: { tags, params: modelParam, summary: 'Register the acceptance criteria a retrained candidate must meet (metrics overall and per subgroup, minimum samples, Wilson lower bounds)', body: z.object({ criteria: z.array(criterion).min(1).max(200) }), response: { 200: planView, ...errorResponses(404) } },
+      },
+      async (req) => monitor.changeControl.setPlan(req.params.model_id, req.body.criteria, actorOf(req)),
+    );
+    app.get(
+      '/api/v1/mlops/change-control/:model_id/criteria',
+      { ...declare('models:read', BODY_LIMITS.none), schema: { tags, params: modelParam, summary: 'The registered acceptance criteria of a model', response: { 200: planView, ...errorResponses(404) } } },
+      async (req) => {
+        const plan = await monitor.changeControl.getPlan(req.params.model_id);
+        if (!plan) throw notFound(`acceptance criteria of "${req.params.model_id}"`);
+        return plan;
+      },
+    );
+    app.post(
+      '/api/v1/mlops/change-control/:model_id/versions/:version/evaluate',
+      { ...declare('monitoring:write', BODY_LIMITS.none), schema: { tags, params: versionParams, summary: 'Judge a version against the criteria on its labelled predictions; stores and returns the evidence', response: { 200: evidenceView, ...errorResponses(404, 409) } } },
+      async (req) => evidenceBody(await monitor.changeControl.evaluate(req.params.model_id, req.params.version)),
+    );
+    app.get(
+      '/api/v1/mlops/change-control/:model_id/versions/:version/evidence',
+      {
+        ...declare('models:read', BODY_LIMITS.none),
+        schema: {
+          tags,
+          params: versionParams,
+          querystring: z.object({ format: z.enum(['json', 'html']).default('json') }),
+          summary: 'The latest acceptance evidence of a version, as JSON or as a readable page (format=html)',
+          response: { 200: z.union([evidenceView, z.string()]), ...errorResponses(404) },
+        },
+      },
+      async (req, reply) => {
+        const evidence = await monitor.changeControl.evidence(req.params.model_id, req.params.version);
+        if (!evidence) throw notFound(`acceptance evidence of "${req.params.model_id}" ${req.params.version}`);
+        if (req.query.format === 'html') return reply.type('text/html; charset=utf-8').send(renderEvidenceHtml(evidence));
+        return evidenceBody(evidence);
+      },
     );
     app.get(
       '/api/v1/mlops/production-monitoring/:model_id',

@@ -16,6 +16,26 @@ export interface AlertEventsTable {
   created_at: string;
 }
 
+/** A model's registered acceptance criteria (change control): one row per model. */
+export interface AcceptancePlansTable {
+  model_id: string;
+  criteria: string; // JSON AcceptanceCriterion[]
+  registered_by: string;
+  registered_at: string;
+}
+
+/** One evaluation of a version against its model's criteria: the evidence, kept. */
+export interface AcceptanceEvidenceTable {
+  id: string;
+  model_id: string;
+  version_id: string;
+  passed: number; // 0 | 1
+  evidence: string; // JSON AcceptanceEvidence
+  created_at: string;
+}
+
 export interface MonitoringTables {
   alert_events: AlertEventsTable;
+  acceptance_plans: AcceptancePlansTable;
+  acceptance_evidence: AcceptanceEvidenceTable;
 }
