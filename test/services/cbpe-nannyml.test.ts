@@ -45,7 +45,7 @@ describe('CBPE vs NannyML', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vitals-cbpe-'));
     writeFileSync(join(dir, 'reference.csv'), toCsv(reference));
     writeFileSync(join(dir, 'analysis.csv'), toCsv(analysis));
-    const nanny = JSON.parse(execFileSync(PY, [SCRIPT, join(dir, 'reference.csv'), join(dir, 'analysis.csv'), String(CHUNK)], { encoding: 'utf8', timeout: 300_000 })) as {
+    const nanny = JSON.parse(execFileSync(PY, [SCRIPT, join(dir, 'reference.csv'), join(dir, 'analysis.csv'), String(CHUNK)], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, NML_DISABLE_USAGE_LOGGING: '1' } })) as {
       nannyml: string;
       chunks: Array<{ start: number; end: number; accuracy: number; roc_auc: number; accuracy_lower: number; accuracy_upper: number }>;
     };

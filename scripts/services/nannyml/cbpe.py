@@ -4,11 +4,15 @@
 Columns: score (probability of class 1), pred (0/1), y (0/1; reference only).
 """
 import json
+import os
 import sys
 import warnings
 
-import nannyml as nml
-import pandas as pd
+# NannyML posts usage analytics to api.segment.io unless this is set; nothing may leave 127.0.0.1.
+os.environ["NML_DISABLE_USAGE_LOGGING"] = "1"
+
+import nannyml as nml  # noqa: E402
+import pandas as pd  # noqa: E402
 
 warnings.filterwarnings("ignore")
 ref = pd.read_csv(sys.argv[1])
