@@ -85,8 +85,10 @@ describe('model-level drift decision (Holm across 50 features)', () => {
     measured['shift 0.2 sd: windows with a wrongly flagged feature'] = r.falseFlagWindowRate.toFixed(3);
     measured['shift 0.2 sd: shifted features flagged per window (of 10)'] = r.trueFlagsPerWindow.toFixed(2);
     expect(r.alarmRate).toBeGreaterThanOrEqual(0.95);
-    // Holm controls the family-wise error over the 40 unshifted features: at most 5% of windows name one
-    expect(r.falseFlagWindowRate).toBeLessThanOrEqual(0.05);
+    // Holm bounds the chance that a window names any of the 40 unshifted features by 5% (the bench
+    // measures 3.4% on 500 windows); on 100 windows the test fails only when the rate is significantly
+    // above that (one-sided binomial, 5% level: 100 · 0.05 + 1.645 · √(100 · 0.05 · 0.95) ≈ 8.6).
+    expect(r.falseFlagWindowRate * 100).toBeLessThanOrEqual(8);
     expect(r.trueFlagsPerWindow / (r.trueFlagsPerWindow + r.falseFlagsPerWindow)).toBeGreaterThanOrEqual(0.99);
   }, 120_000);
 
@@ -96,7 +98,7 @@ describe('model-level drift decision (Holm across 50 features)', () => {
     measured['scale ×1.3: windows with a wrongly flagged feature'] = r.falseFlagWindowRate.toFixed(3);
     measured['scale ×1.3: scaled features flagged per window (of 10)'] = r.trueFlagsPerWindow.toFixed(2);
     expect(r.alarmRate).toBeGreaterThanOrEqual(0.95);
-    expect(r.falseFlagWindowRate).toBeLessThanOrEqual(0.05);
+    expect(r.falseFlagWindowRate * 100).toBeLessThanOrEqual(8); // as above (bench: 3.2% on 500 windows)
   }, 120_000);
 });
 
