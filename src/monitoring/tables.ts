@@ -34,7 +34,7 @@ export interface AcceptanceEvidenceTable {
   created_at: string;
 }
 
-export interface MonitoringTables {
+export interface MonitoringSchema {
   alert_events: AlertEventsTable;
   acceptance_plans: AcceptancePlansTable;
   acceptance_evidence: AcceptanceEvidenceTable;

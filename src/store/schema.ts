@@ -1,5 +1,5 @@
 /** Row types of every table, as Kysely sees them. JSON columns are stored as text in both databases. */
-import type { MonitoringTables } from '../monitoring/tables.js';
+import type { MonitoringSchema } from '../monitoring/tables.js';
 
 
 export interface ModelsTable {
@@ -287,7 +287,7 @@ export interface TrackingStepsTable {
   created_at: string;
 }
 
-export interface Schema extends MonitoringTables {
+export interface Schema extends MonitoringSchema {
   models: ModelsTable;
   model_versions: ModelVersionsTable;
   model_aliases: ModelAliasesTable;
