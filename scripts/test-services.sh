@@ -39,6 +39,7 @@ bash "$PG" start >/dev/null   # progress/errors go to stderr; fails the script o
 bash "$REPO_ROOT/scripts/services/smtp.sh" >&2
 bash "$REPO_ROOT/scripts/services/prometheus.sh" >&2
 bash "$REPO_ROOT/scripts/services/python-peers.sh" >&2
+bash "$REPO_ROOT/scripts/services/nannyml.sh" >&2   # CBPE reference (test/services/cbpe-nannyml.test.ts)
 if ! bash "$ORTHANC" status >/dev/null 2>&1; then STARTED_ORTHANC=1; fi
 bash "$ORTHANC" start >&2
 

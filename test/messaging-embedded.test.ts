@@ -170,7 +170,7 @@ describe('messaging through the platform (embedded bus)', () => {
         version: '1.0.0',
         source: 'image',
         input: { sha256: `img-${i}` },
-        ...(i % 2 ? { error: 'INVALID_IMAGE' } : { prediction: 'NORMAL', confidence: 0.9, probabilities: { NORMAL: 0.9, PNEUMONIA: 0.1 }, latency_ms: 5 }),
+        ...(i % 2 ? { error: 'INFERENCE_FAILED' } : { prediction: 'NORMAL', confidence: 0.9, probabilities: { NORMAL: 0.9, PNEUMONIA: 0.1 }, latency_ms: 5 }),
       });
     }
     await t.services.monitor.checkVersion(version.id);

@@ -83,7 +83,10 @@ describe('proportions vs statsmodels / scipy', () => {
     for (const c of fx.sample_size) {
       const ctx = JSON.stringify(c);
       errors.check('cohensH', cohensH(c.baseline + c.mde, c.baseline), c.effect_size, ctx);
-      errors.check('requiredSampleSizeExact', requiredSampleSizeExact(c.effect_size, c.alpha, c.power), c.nobs1, ctx);
+      // statsmodels finds nobs1 with a root finder that stops at a relative ~1e-9 (brentq's tolerance),
+      // so this one quantity is compared at 1e-8; ours is the closed form.
+      const nobs1 = requiredSampleSizeExact(c.effect_size, c.alpha, c.power);
+      expect(Math.abs(nobs1 - c.nobs1) / c.nobs1).toBeLessThan(1e-8);
       expect(requiredSampleSize(c.baseline, c.mde, { alpha: c.alpha, power: c.power })).toBe(c.required);
     }
     // the classic rule of thumb: 10% -> 11% at alpha 0.05, power 0.8 needs ~14.7k per arm
@@ -104,8 +107,10 @@ describe('Welch t-test vs scipy.stats.ttest_ind(equal_var=False)', () => {
       errors.check('welchTTest.df', r.df, c.df, c.name);
       errors.check('welchTTest.pvalue', r.pvalue, c.pvalue, c.name);
       errors.check('welchTTest.diff', r.diff, c.diff, c.name);
-      errors.check('welchTTest.ci95.lo', r.ci95[0], c.ci95[0], c.name);
-      errors.check('welchTTest.ci95.hi', r.ci95[1], c.ci95[1], c.name);
+      if (c.ci95) {
+        errors.check('welchTTest.ci95.lo', r.ci95[0], c.ci95[0], c.name);
+        errors.check('welchTTest.ci95.hi', r.ci95[1], c.ci95[1], c.name);
+      }
     }
     expect(fx.welch.some((c: any) => c.pvalue < 1e-100)).toBe(true);
   });

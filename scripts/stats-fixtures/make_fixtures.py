@@ -14,6 +14,7 @@ import os
 import sys
 import warnings
 
+import mpmath
 import numpy as np
 import scipy
 import scipy.special
@@ -36,6 +37,7 @@ META = {
     "numpy": np.__version__,
     "scipy": scipy.__version__,
     "statsmodels": statsmodels.__version__,
+    "mpmath": mpmath.__version__,
 }
 
 
@@ -168,6 +170,22 @@ def make_kstwo():
 # Chi-square
 # ---------------------------------------------------------------------------------------------
 
+def chi2_large_case(x, dof):
+    """scipy's values plus 40-digit mpmath values: at 10^6 dof scipy's own asymptotic expansion is
+    off by up to ~1e-8 relative deep in the lower tail, so the truth is recorded beside it."""
+    mpmath.mp.dps = 80
+    a, h = mpmath.mpf(dof) / 2, mpmath.mpf(x) / 2
+    upper = mpmath.gammainc(a, h, mpmath.inf, regularized=True)
+    try:
+        lower = mpmath.gammainc(a, 0, h, regularized=True)
+    except mpmath.libmp.NoConvergence:
+        lower = 1 - upper  # 80 digits: exact to far below any double when lower > 1e-60
+    return {"x": x, "dof": dof, "sf": f(st.chi2.sf(x, dof)), "cdf": f(st.chi2.cdf(x, dof)),
+            "gammainc": f(scipy.special.gammainc(dof / 2, x / 2)),
+            "gammaincc": f(scipy.special.gammaincc(dof / 2, x / 2)),
+            "mp_gammainc": f(lower), "mp_gammaincc": f(upper)}
+
+
 def make_chisquare():
     gof = []
     for obs, exp in [
@@ -222,7 +240,20 @@ def make_chisquare():
         unseen = sorted(c for c in cur if cur[c] > 0 and ref.get(c, 0) == 0)
         drift.append({"reference": ref, "current": cur, "statistic": f(res.statistic),
                       "pvalue": f(res.pvalue), "dof": int(res.dof), "unseen_categories": unseen})
-    write("chisquare.json", {"goodness_of_fit": gof, "contingency": contingency, "categorical_drift": drift})
+    # Tails at large statistics and degrees of freedom (up to 10^6): chi2.sf and the regularised
+    # incomplete gamma functions behind it, around the mode and far into both tails.
+    large = []
+    for dof in [1, 2, 5, 30, 101, 1000, 2001, 10000, 123457, 1000000]:
+        for z in [-8, -5, -3, -1, -0.3, 0, 0.01, 0.3, 1, 2, 3, 5, 8, 15, 30]:
+            x = dof + z * math.sqrt(2 * dof)
+            if x <= 0:
+                continue
+            large.append(chi2_large_case(x, dof))
+    for x, dof in [(2000.33, 2001), (1999.5, 2000), (2000.5, 2000), (2500, 2000), (5000, 3000),
+                   (1e5, 1e5), (3e3, 10), (700, 1), (1400, 1), (0.001, 1000), (50, 1e4)]:
+        large.append(chi2_large_case(x, dof))
+    write("chisquare.json", {"goodness_of_fit": gof, "contingency": contingency, "categorical_drift": drift,
+                             "chi2_large": large})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -230,15 +261,34 @@ def make_chisquare():
 # ---------------------------------------------------------------------------------------------
 
 def psi_reference(ref, cur, bins=10, eps=1e-4):
-    """The PSI definition documented in src/stats/distances.ts."""
+    """The PSI definition documented in src/stats/distances.ts: reference-quantile bins plus two
+    open-ended bins for values below the reference minimum and above its maximum."""
     ref = np.asarray(ref, dtype=float)
     cur = np.asarray(cur, dtype=float)
     edges = np.unique(np.quantile(ref, np.arange(1, bins) / bins))
-    r = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1) / len(ref)
-    c = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=len(edges) + 1) / len(cur)
+    lo, hi = ref.min(), ref.max()
+
+    def shares(x):
+        inner = x[(x >= lo) & (x <= hi)]
+        counts = np.bincount(np.searchsorted(edges, inner, side="right"), minlength=len(edges) + 1)
+        return np.concatenate([[np.sum(x < lo)], counts, [np.sum(x > hi)]]) / len(x)
+
+    r = shares(ref)
+    c = shares(cur)
     r = np.where(r == 0, eps, r)
     c = np.where(c == 0, eps, c)
     return float(np.sum((c - r) * np.log(c / r))), edges.tolist()
+
+
+def categorical_psi_reference(ref, cur, eps=1e-4):
+    """PSI over the reference's categories plus one bin for every category it never saw."""
+    rt, ct = sum(ref.values()), sum(cur.values())
+    cats = sorted(ref)
+    r = [ref[k] / rt for k in cats] + [0.0]
+    c = [cur.get(k, 0) / ct for k in cats] + [sum(v for k, v in cur.items() if k not in ref) / ct]
+    r = np.where(np.asarray(r) == 0, eps, r)
+    c = np.where(np.asarray(c) == 0, eps, c)
+    return float(np.sum((c - r) * np.log(c / r)))
 
 
 def make_distances():
@@ -292,8 +342,22 @@ def make_distances():
         value, edges = psi_reference(av, bv, bins)
         psi.append({"name": name, "scale": scale, "a": ai, "b": bi, "bins": bins,
                     "psi": value, "edges": edges})
+    # 20% of the current mass on a value the reference never reached (above its maximum)
+    ai, av = ints(N(1000), 1000)
+    bi, bv = ints(np.concatenate([N(800), np.full(200, 9.0)]), 1000)
+    value, edges = psi_reference(av, bv, 10)
+    psi.append({"name": "unseen_high_value", "scale": 1000, "a": ai, "b": bi, "bins": 10, "psi": value, "edges": edges})
+    psi_categorical = []
+    for ref, cur in [
+        ({"a": 50, "b": 30, "c": 20}, {"a": 45, "b": 35, "c": 20}),
+        ({"a": 500, "b": 300, "c": 200}, {"a": 300, "b": 300, "c": 300, "d": 100}),
+        ({"x": 1000, "y": 10}, {"x": 950, "y": 20, "z": 5, "w": 1}),
+        ({"a": 40, "b": 60}, {"a": 100}),
+    ]:
+        psi_categorical.append({"reference": ref, "current": cur, "psi": categorical_psi_reference(ref, cur)})
     write("distances.json", {"wasserstein": wass, "jensenshannon": js,
-                             "jensenshannon_records": js_records, "psi": psi})
+                             "jensenshannon_records": js_records, "psi": psi,
+                             "psi_categorical": psi_categorical})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -378,6 +442,20 @@ def make_ab():
                       "diff": f(np.mean(bv) - np.mean(av)),
                       # scipy's interval is for mean(a) - mean(b); ours is for mean(b) - mean(a)
                       "ci95": [f(-ci.high), f(-ci.low)]})
+    # zero variances: scipy 1.17 returns t = +-inf, p = 0 (means differ) or NaN (equal), df = 1
+    for name, a, b, scale in [
+        ("zero_var_both_differ", [1, 1, 1], [2, 2, 2, 2], 1),
+        ("zero_var_both_equal", [3, 3], [3, 3, 3], 1),
+        ("zero_var_one", [5, 5, 5, 5], [4, 6, 5, 7], 1),
+    ]:
+        ai, av = ints(a, scale)
+        bi, bv = ints(b, scale)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = st.ttest_ind(av, bv, equal_var=False)
+        welch.append({"name": name, "scale": scale, "a": ai, "b": bi, "t": f(res.statistic),
+                      "df": f(res.df), "pvalue": f(res.pvalue), "diff": f(np.mean(bv) - np.mean(av)),
+                      "ci95": None})
     welch_stats = []
     for s1, s2 in [
         ((10.0, 4.0, 30), (11.5, 9.0, 25)),
@@ -398,6 +476,34 @@ def make_ab():
                       "welch": welch, "welch_from_stats": welch_stats})
 
 
+# ---------------------------------------------------------------------------------------------
+# Multiple testing and proportion intervals (monitoring decisions)
+# ---------------------------------------------------------------------------------------------
+
+def make_monitoring():
+    from statsmodels.stats.multitest import multipletests
+    from statsmodels.stats.proportion import proportion_confint
+    rng = np.random.default_rng(18)
+    adjust = []
+    for name, p in [
+        ("uniform_50", rng.uniform(size=50)),
+        ("mixed", np.concatenate([rng.uniform(0, 1e-4, 10), rng.uniform(size=40)])),
+        ("ties", [0.01, 0.01, 0.02, 0.04, 0.04, 0.5, 1.0]),
+        ("tiny", [1e-300, 1e-200, 1e-20, 0.03, 0.9]),
+        ("single", [0.03]),
+    ]:
+        p = [float(v) for v in p]
+        bh = multipletests(p, alpha=0.05, method="fdr_bh")
+        holm = multipletests(p, alpha=0.05, method="holm")
+        adjust.append({"name": name, "p": p, "bh": [f(v) for v in bh[1]], "bh_reject": [bool(v) for v in bh[0]],
+                       "holm": [f(v) for v in holm[1]], "holm_reject": [bool(v) for v in holm[0]]})
+    wilson = []
+    for k, n, alpha in [(0, 10, 0.05), (10, 10, 0.05), (45, 50, 0.05), (812, 1000, 0.05), (3, 7, 0.1), (500, 1000, 0.01)]:
+        lo, hi = proportion_confint(k, n, alpha=alpha, method="wilson")
+        wilson.append({"successes": k, "n": n, "alpha": alpha, "low": f(lo), "high": f(hi)})
+    write("monitoring.json", {"p_adjust": adjust, "wilson": wilson})
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     make_ks()
@@ -405,3 +511,4 @@ if __name__ == "__main__":
     make_chisquare()
     make_distances()
     make_ab()
+    make_monitoring()

@@ -319,8 +319,12 @@ program
   .requiredOption('--baseline-data <path>', 'CSV, JSON lines, or a folder of images')
   .requiredOption('--new-data <path>', 'CSV, JSON lines, or a folder of images')
   .option('--threshold <x>', 'effect-size threshold (DATA_DRIFT_THRESHOLD)')
+  .option('--alpha <x>', 'level of the model-level decision across features', '0.05')
+  .addOption(new Option('--correction <method>', 'p-value adjustment across features').choices(['holm', 'bh']).default('holm'))
+  .option('--max-integer-categories <n>', 'integer columns with at most this many distinct values are categorical', '10')
+  .option('--categorical <names>', 'comma-separated columns to treat as categorical')
   .option('--json', 'print the full report as JSON')
-  .action(async (o: { baselineData: string; newData: string; threshold?: string; json?: boolean }) => {
+  .action(async (o: { baselineData: string; newData: string; threshold?: string; alpha: string; correction: 'holm' | 'bh'; maxIntegerCategories: string; categorical?: string; json?: boolean }) => {
     const threshold = o.threshold === undefined ? (await settings()).DATA_DRIFT_THRESHOLD : Number(o.threshold);
     // Only the drift modules: no database, no server, no inference runtime.
     const [{ readRows }, { computeDataDrift }, { buildReferenceProfile }, { VitalsError }] = await Promise.all([
@@ -329,24 +333,37 @@ program
       import('../stats/reference-profile.js'),
       errors(),
     ]);
+    const alpha = Number(o.alpha);
+    const maxIntegerCategories = Number(o.maxIntegerCategories);
+    if (!(alpha > 0 && alpha < 1)) throw new VitalsError('BAD_REQUEST', `--alpha must be in (0, 1) (got ${o.alpha})`);
+    if (!Number.isInteger(maxIntegerCategories) || maxIntegerCategories < 0) throw new VitalsError('BAD_REQUEST', `--max-integer-categories must be a whole number (got ${o.maxIntegerCategories})`);
     const [baseline, current] = await Promise.all([readRows(o.baselineData), readRows(o.newData)]);
     if (baseline.length < 2 || current.length < 2) throw new VitalsError('BAD_REQUEST', `need at least 2 rows on each side (baseline ${baseline.length}, new ${current.length})`);
     const features = Object.keys(baseline[0]!).filter((k) => k in current[0]!);
-    const profile = buildReferenceProfile(baseline as never, { features, maxSample: 100_000 });
-    const result = computeDataDrift(profile, current, { threshold });
+    const categorical = o.categorical ? o.categorical.split(',').map((c) => c.trim()).filter(Boolean) : [];
+    const profile = buildReferenceProfile(baseline as never, { features, maxSample: 100_000, categorical, maxIntegerCategories });
+    const result = computeDataDrift(profile, current, { threshold, alpha, correction: o.correction, maxIntegerCategories });
     if (o.json) json(result);
     else {
       printTable(
         Object.values(result.feature_drifts).map((f) => ({
           feature: f.feature,
+          type: f.type,
           test: f.test,
           statistic: f.statistic.toFixed(4),
           p_value: f.p_value.toExponential(2),
+          p_adjusted: f.p_value_adjusted.toExponential(2),
           effect: f.effect.toFixed(3),
+          missing: String(f.counts.missing),
+          non_finite: String(f.counts.non_finite),
+          invalid: String(f.counts.invalid),
           drifted: f.drifted ? 'DRIFT' : '-',
         })),
       );
-      console.log(`\n${result.drifted_features.length} of ${Object.keys(result.feature_drifts).length} features drifted (threshold ${threshold}, alpha 0.05)${result.dataset_drift ? ': dataset drift' : ''}`);
+      for (const s of result.skipped) console.log(`not tested: ${s.feature}: ${s.reason}`);
+      console.log(
+        `\n${result.drifted_features.length} of ${Object.keys(result.feature_drifts).length} features drifted (threshold ${threshold}, ${o.correction === 'holm' ? 'Holm' : 'Benjamini–Hochberg'}-adjusted p < ${alpha})${result.dataset_drift ? ': dataset drift' : ''}`,
+      );
     }
     if (result.drift_detected) process.exitCode = 1;
   });

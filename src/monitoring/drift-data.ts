@@ -5,6 +5,7 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { parseCsv } from '../pipelines/trainers/dataset.js';
+import { asNumber, isMissingValue } from '../stats/reference-profile.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.tif', '.tiff']);
 
@@ -27,9 +28,11 @@ export async function readRows(path: string): Promise<Array<Record<string, unkno
   return csv.rows.map((r) =>
     Object.fromEntries(
       csv.columns.map((c, j) => {
+        // the same reading as the API's: "", "nan", "NA" are missing; "inf" / "-Infinity" are numbers
         const v = r[j] ?? '';
-        const n = Number(v);
-        return [c, v.trim() === '' ? null : Number.isFinite(n) ? n : v];
+        if (isMissingValue(v)) return [c, null];
+        const n = asNumber(v);
+        return [c, n ?? v];
       }),
     ),
   );

@@ -2,45 +2,89 @@
  * Data drift of a window of predictions against a version's reference profile. Pure: profile and
  * rows in, report out.
  *
- * The rule (documented in docs/monitoring.md): a feature drifts when its distribution test is
- * significant (p < alpha, default 0.05) AND the size of the change reaches DATA_DRIFT_THRESHOLD
- * (default 0.1): the Wasserstein distance in units of the reference standard deviation for numeric
- * features, the Jensen–Shannon distance (base 2) for categorical ones. Requiring both keeps large
- * windows from flagging trivial shifts and small windows from flagging noise. The drift score is the
- * share of drifted features; the dataset drifts when that share reaches `datasetDriftShare` (0.5).
+ * The rule (documented in docs/monitoring.md):
+ * - each feature gets its test (KS for numeric columns, chi-square of homogeneity for categorical
+ *   ones) and its raw p-value;
+ * - the p-values of all tested features are adjusted together with Holm's step-down method
+ *   (default; `correction: 'bh'` for Benjamini–Hochberg), so the chance that a window with no drift
+ *   at all raises the model-level alarm stays at `alpha` however many features the model has;
+ * - a feature drifts when its *adjusted* p < alpha (0.05) AND the size of the change reaches
+ *   DATA_DRIFT_THRESHOLD (0.1): Wasserstein distance in reference standard deviations (numeric),
+ *   Jensen–Shannon distance base 2 (categorical);
+ * - `drift_detected` (the model-level decision, and the alert) is true when any feature drifts.
+ * Column types: the profile's, except that a numeric column whose reference sample holds only
+ * integers with at most `maxIntegerCategories` distinct values is tested as categorical (codes);
+ * `columnTypes` overrides both. Missing, non-finite and non-numeric values are counted per feature,
+ * never thrown or silently dropped; a feature that cannot be tested is listed in `skipped` with why.
  */
-import { categoricalDrift, jensenShannonDistance, ksTwoSample, normalisedWasserstein, populationStabilityIndex } from '../stats/index.js';
-import type { FeatureSummary, ReferenceProfile } from '../stats/reference-profile.js';
+import {
+  type PAdjustMethod,
+  adjustPValues,
+  categoricalDrift,
+  categoricalPsi,
+  jensenShannonDistance,
+  ksTwoSample,
+  normalisedWasserstein,
+  populationStabilityIndex,
+} from '../stats/index.js';
+import { type ColumnType, type FeatureSummary, type ReferenceProfile, asNumber, categoryOf, inferColumnType, isMissingValue } from '../stats/reference-profile.js';
 
 export interface DriftOptions {
   threshold: number;
   alpha?: number;
+  /** how p-values are adjusted across features: Holm (family-wise error, default) or Benjamini–Hochberg */
+  correction?: PAdjustMethod;
   datasetDriftShare?: number;
+  /** integer columns with at most this many distinct values are categorical (default 10) */
+  maxIntegerCategories?: number;
+  /** per-feature type overrides */
+  columnTypes?: Record<string, ColumnType>;
+}
+
+/** What a window held for one feature: every row is in exactly one of these counts. */
+export interface ValueCounts {
+  rows: number;
+  /** the values the test used */
+  used: number;
+  /** null, undefined, NaN, empty or a "nan"/"null" token */
+  missing: number;
+  /** ±Infinity (numeric features) */
+  non_finite: number;
+  /** not a number in a numeric feature */
+  invalid: number;
 }
 
 export interface FeatureDrift {
   feature: string;
-  type: 'numeric' | 'categorical';
+  type: ColumnType;
   test: 'ks' | 'chi2';
   statistic: number;
+  /** the feature's own p-value */
   p_value: number;
+  /** adjusted for the number of features tested (see `DriftResult.correction`) */
+  p_value_adjusted: number;
   /** Wasserstein / reference std (numeric) or Jensen–Shannon distance (categorical) */
   effect: number;
   psi?: number;
   drifted: boolean;
-  reference: { mean?: number; std?: number; shares?: Record<string, number> };
-  current: { mean?: number; std?: number; shares?: Record<string, number>; missing: number };
+  reference: { mean?: number; std?: number; shares?: Record<string, number>; n: number };
+  current: { mean?: number; std?: number; shares?: Record<string, number>; missing: number; non_finite: number; invalid: number };
+  counts: ValueCounts;
   /** the category whose share moved most (categorical features) */
   largest_shift?: { category: string; reference_share: number; current_share: number };
   unseen_categories?: string[];
 }
 
 export interface DriftResult {
+  /** the model-level decision: at least one feature drifted after the multiple-testing adjustment */
   drift_detected: boolean;
   dataset_drift: boolean;
   drift_score: number;
   drifted_features: string[];
   feature_drifts: Record<string, FeatureDrift>;
+  correction: { method: PAdjustMethod; alpha: number; tests: number };
+  /** features in the profile that could not be tested in this window, and why */
+  skipped: Array<{ feature: string; reason: string; counts: ValueCounts }>;
 }
 
 /** Flattens nested inputs ({image: {width: 3}} → {"image.width": 3}) so any logged input can be compared. */
@@ -56,35 +100,65 @@ const std = (xs: number[]) => {
   const m = mean(xs);
   return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1));
 };
-const shares = (values: string[]) => {
+const countsOf = (values: string[]) => {
   const counts: Record<string, number> = {};
   for (const v of values) counts[v] = (counts[v] ?? 0) + 1;
-  return Object.fromEntries(Object.entries(counts).map(([k, c]) => [k, c / Math.max(1, values.length)]));
+  return counts;
+};
+const sharesOf = (counts: Record<string, number>) => {
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  return Object.fromEntries(Object.entries(counts).map(([k, c]) => [k, c / Math.max(1, total)]));
 };
 
-function numericDrift(feature: string, summary: FeatureSummary, reference: number[], current: number[], missing: number, o: Required<DriftOptions>): FeatureDrift {
+/** Splits raw values into numbers the test uses and counts of everything else. */
+function readNumeric(raw: readonly unknown[]): { values: number[]; counts: ValueCounts } {
+  const values: number[] = [];
+  const counts: ValueCounts = { rows: raw.length, used: 0, missing: 0, non_finite: 0, invalid: 0 };
+  for (const v of raw) {
+    if (isMissingValue(v)) counts.missing++;
+    else {
+      const n = asNumber(v);
+      if (n === null) counts.invalid++;
+      else if (!Number.isFinite(n)) counts.non_finite++;
+      else values.push(n);
+    }
+  }
+  counts.used = values.length;
+  return { values, counts };
+}
+
+function readCategorical(raw: readonly unknown[]): { values: string[]; counts: ValueCounts } {
+  const values: string[] = [];
+  let missing = 0;
+  for (const v of raw) {
+    if (isMissingValue(v)) missing++;
+    else values.push(categoryOf(v));
+  }
+  return { values, counts: { rows: raw.length, used: values.length, missing, non_finite: 0, invalid: 0 } };
+}
+
+type Tested = Omit<FeatureDrift, 'p_value_adjusted' | 'drifted'>;
+
+function numericDrift(feature: string, summary: FeatureSummary, reference: number[], current: number[], counts: ValueCounts): Tested {
   const ks = ksTwoSample(reference, current);
-  const effect = normalisedWasserstein(reference, current);
   return {
     feature,
     type: 'numeric',
     test: 'ks',
     statistic: ks.statistic,
     p_value: ks.pvalue,
-    effect,
+    effect: normalisedWasserstein(reference, current),
     psi: populationStabilityIndex(reference, current),
-    drifted: ks.pvalue < o.alpha && effect >= o.threshold,
-    reference: { mean: summary.type === 'numeric' ? summary.mean : mean(reference), std: summary.type === 'numeric' ? summary.std : std(reference) },
-    current: { mean: mean(current), std: std(current), missing },
+    reference: { mean: summary.type === 'numeric' ? summary.mean : mean(reference), std: summary.type === 'numeric' ? summary.std : std(reference), n: reference.length },
+    current: { mean: mean(current), std: std(current), missing: counts.missing, non_finite: counts.non_finite, invalid: counts.invalid },
+    counts,
   };
 }
 
-function categoricalFeatureDrift(feature: string, summary: FeatureSummary, current: string[], missing: number, o: Required<DriftOptions>): FeatureDrift {
-  const refShares = summary.type === 'categorical' ? summary.frequencies : {};
-  const refCount = summary.count || 1;
-  const refCounts = Object.fromEntries(Object.entries(refShares).map(([k, s]) => [k, s * refCount]));
-  const curShares = shares(current);
-  const curCounts = Object.fromEntries(Object.entries(curShares).map(([k, s]) => [k, s * current.length]));
+function categoricalFeatureDrift(feature: string, refCounts: Record<string, number>, current: string[], counts: ValueCounts): Tested {
+  const refShares = sharesOf(refCounts);
+  const curCounts = countsOf(current);
+  const curShares = sharesOf(curCounts);
   const test = categoricalDrift(refCounts, curCounts);
   const categories = [...new Set([...Object.keys(refShares), ...Object.keys(curShares)])];
   const effect = jensenShannonDistance(
@@ -105,43 +179,77 @@ function categoricalFeatureDrift(feature: string, summary: FeatureSummary, curre
     statistic: test.statistic,
     p_value: test.pvalue,
     effect,
-    drifted: test.pvalue < o.alpha && effect >= o.threshold,
-    reference: { shares: refShares },
-    current: { shares: curShares, missing },
+    psi: categoricalPsi(refCounts, curCounts),
+    reference: { shares: refShares, n: Object.values(refCounts).reduce((a, b) => a + b, 0) },
+    current: { shares: curShares, missing: counts.missing, non_finite: 0, invalid: 0 },
+    counts,
     largest_shift: largest,
     unseen_categories: test.unseen_categories,
   };
 }
 
+/** The type a feature is tested as (see the module comment). */
+export function featureType(feature: string, summary: FeatureSummary, profile: ReferenceProfile, options: Pick<DriftOptions, 'columnTypes' | 'maxIntegerCategories'>): ColumnType {
+  const forced = options.columnTypes?.[feature];
+  if (forced) return forced;
+  if (summary.type === 'categorical') return 'categorical';
+  return inferColumnType(profile.sample[feature] ?? [], { maxIntegerCategories: options.maxIntegerCategories });
+}
+
 /** Compares current feature values (rows of flattened inputs) with the reference profile. */
 export function computeDataDrift(profile: ReferenceProfile, rows: Array<Record<string, unknown>>, options: DriftOptions): DriftResult {
-  const o = { alpha: 0.05, datasetDriftShare: 0.5, ...options };
-  const feature_drifts: Record<string, FeatureDrift> = {};
+  const alpha = options.alpha ?? 0.05;
+  const method = options.correction ?? 'holm';
+  const datasetDriftShare = options.datasetDriftShare ?? 0.5;
+  const tested: Tested[] = [];
+  const skipped: DriftResult['skipped'] = [];
   for (const [feature, summary] of Object.entries(profile.features)) {
     const raw = rows.map((r) => r[feature]);
-    const present = raw.filter((v) => v !== null && v !== undefined && v !== '');
-    const missing = raw.length - present.length;
-    if (present.length === 0) continue; // not logged for this window (e.g. a feature the caller never sends)
-    if (summary.type === 'categorical') {
-      feature_drifts[feature] = categoricalFeatureDrift(feature, summary, present.map(String), missing, o);
+    const type = featureType(feature, summary, profile, options);
+    if (type === 'categorical') {
+      const current = readCategorical(raw);
+      const refCounts = summary.type === 'categorical'
+        ? Object.fromEntries(Object.entries(summary.frequencies).map(([k, s]) => [k, s * (summary.count || 1)]))
+        : countsOf(readCategorical(profile.sample[feature] ?? []).values);
+      if (current.values.length === 0 || Object.keys(refCounts).length === 0) {
+        skipped.push({ feature, reason: current.values.length === 0 ? 'no values in this window' : 'no reference values', counts: current.counts });
+        continue;
+      }
+      tested.push(categoricalFeatureDrift(feature, refCounts, current.values, current.counts));
     } else {
-      const reference = (profile.sample[feature] ?? []).filter((v): v is number => typeof v === 'number');
-      const current = present.map(Number).filter(Number.isFinite);
-      if (reference.length < 2 || current.length < 2) continue;
-      feature_drifts[feature] = numericDrift(feature, summary, reference, current, missing, o);
+      const current = readNumeric(raw);
+      const reference = readNumeric(profile.sample[feature] ?? []).values;
+      if (reference.length < 2 || current.values.length < 2) {
+        const reason = current.values.length < 2
+          ? `${current.values.length} usable value(s) in this window (missing ${current.counts.missing}, non-finite ${current.counts.non_finite}, not numeric ${current.counts.invalid})`
+          : `${reference.length} finite reference value(s)`;
+        skipped.push({ feature, reason, counts: current.counts });
+        continue;
+      }
+      tested.push(numericDrift(feature, summary, reference, current.values, current.counts));
     }
   }
+  const adjusted = tested.length ? adjustPValues(tested.map((t) => t.p_value), method) : [];
+  const feature_drifts: Record<string, FeatureDrift> = {};
+  tested.forEach((t, i) => {
+    const p = adjusted[i]!;
+    feature_drifts[t.feature] = { ...t, p_value_adjusted: p, drifted: p < alpha && t.effect >= options.threshold };
+  });
   const checked = Object.values(feature_drifts);
   const drifted = checked.filter((f) => f.drifted).map((f) => f.feature);
   const share = checked.length ? drifted.length / checked.length : 0;
   return {
     drift_detected: drifted.length > 0,
-    dataset_drift: checked.length > 0 && share >= o.datasetDriftShare,
+    dataset_drift: checked.length > 0 && share >= datasetDriftShare,
     drift_score: share,
     drifted_features: drifted,
     feature_drifts,
+    correction: { method, alpha, tests: tested.length },
+    skipped,
   };
 }
+
+const shares = (values: string[]) => sharesOf(countsOf(values));
 
 export interface OutputDrift {
   /** chi-square of predicted-label counts against the reference label shares */

@@ -8,6 +8,11 @@ import { nowIso, uuidv7 } from '../ids.js';
 import type { Metrics } from '../metrics.js';
 import type { ModelRegistry, ModelVersion } from '../registry/index.js';
 import type { AlertsTable, Database, Schema } from '../store/index.js';
+import { notFound } from '../errors.js';
+import { type AlertHandling, AlertWorkflow } from './alert-workflow.js';
+import { ChangeControl } from './change-control.js';
+import type { DriftOptions } from './drift-report.js';
+import { subgroupSpec } from './subgroups.js';
 import { type AlertCondition, type AlertThresholds, evaluateAlertRules } from './alert-rules.js';
 import { type MonitoringReport, buildMonitoringReport } from './monitoring-report.js';
 import type { AlertNotification, AlertNotifier, AlertSeverity } from './notifiers.js';
@@ -19,6 +24,8 @@ export interface MonitorOptions {
   windowSize: number;
   driftThreshold: number;
   decayThreshold: number;
+  /** drift decision options beyond the threshold: alpha, correction (holm | bh), column types */
+  drift?: Omit<DriftOptions, 'threshold'>;
   thresholds: AlertThresholds;
   cooldownSeconds: number;
   /** run a check after this many new predictions of a version (0: only on the interval) */
@@ -51,6 +58,10 @@ export class ModelMonitor {
   private readonly lastTriggered = new Map<string, number>();
   private readonly running = new Map<string, Promise<MonitoringReport>>();
   private readonly alertListeners: Array<(alert: Alert) => void> = [];
+  /** acknowledge / assign / comment / resolve / record the follow-up of an alert */
+  readonly alerts: AlertWorkflow;
+  /** acceptance criteria (change control) and the evidence of each evaluated version */
+  readonly changeControl: ChangeControl;
 
   constructor(
     private readonly database: Database,
@@ -59,7 +70,20 @@ export class ModelMonitor {
     private readonly metrics: Metrics,
     private readonly notifier: AlertNotifier,
     readonly options: MonitorOptions,
-  ) {}
+  ) {
+    this.alerts = new AlertWorkflow(database, options.outbox);
+    this.changeControl = new ChangeControl(database, registry, log);
+  }
+
+  /** One alert with how it has been handled and the actions it may lead to. */
+  async getAlert(alertId: string): Promise<Alert & { handling: AlertHandling }> {
+    const row = await this.database.db.selectFrom('alerts').selectAll().where('id', '=', alertId).executeTakeFirst();
+    if (!row) throw notFound(`alert "${alertId}"`);
+    const model = await this.registry.getModel(row.model_id).catch(() => null);
+    const version = row.version_id ? await this.registry.getVersion(row.version_id).then((v) => v.version, () => null) : null;
+    const name = model?.name ?? row.model_id;
+    return { ...toAlert(row, name, version), handling: await this.alerts.handling(alertId, name) };
+  }
 
   /** Called once per newly fired alert (one incident), e.g. by the retraining triggers. */
   onAlert(listener: (alert: Alert) => void): void {
@@ -99,6 +123,8 @@ export class ModelMonitor {
       model: { id: version.model_id, name: version.model_name },
       version: { id: version.id, version: version.version, labels: version.output_spec.labels, metrics: version.metrics },
       profile: await this.registry.referenceProfile(version.id),
+      drift: this.options.drift,
+      subgroups: subgroupSpec(version.metadata ?? {}, { minAccuracy: this.options.thresholds.minAccuracy }),
       window: await this.log.window(version.id, this.options.windowSize),
       labelled: await this.log.labelledWindow(version.id, this.options.windowSize),
       windowLimit: this.options.windowSize,
@@ -124,6 +150,19 @@ export class ModelMonitor {
     this.exportGauges(version, report);
     await this.applyAlerts(version, evaluateAlertRules(report, this.options.thresholds));
     return report;
+  }
+
+  /** Checks the live aliased versions (production, challenger, staging) of one model now. */
+  async checkModel(modelRef: string): Promise<{ model_id: string; model_name: string; reports: MonitoringReport[] }> {
+    const model = await this.registry.getModel(modelRef);
+    const reports: MonitoringReport[] = [];
+    for (const v of await this.versionsToWatch(model.id)) reports.push(await this.checkVersion(v.id));
+    return { model_id: model.id, model_name: model.name, reports };
+  }
+
+  /** The stored status of every model (reads only: a model never checked reports no checks yet). */
+  async statusAll(): Promise<ModelStatus[]> {
+    return Promise.all((await this.registry.listModels()).map((m) => this.status(m.id)));
   }
 
   /** Checks every live aliased version (production, challenger, staging) of every model. */
@@ -225,7 +264,8 @@ export class ModelMonitor {
         this.notify('firing', row, version);
         for (const l of this.alertListeners) l(toAlert(row, version.model_name, version.version));
       } else if (c.firing && open) {
-        const due = !open.last_notified_at || Date.now() - Date.parse(open.last_notified_at) >= this.options.cooldownSeconds * 1000;
+        // an acknowledged alert is being handled: it stays firing but is not re-notified
+        const due = (!open.last_notified_at || Date.now() - Date.parse(open.last_notified_at) >= this.options.cooldownSeconds * 1000) && !(await this.alerts.isAcknowledged(open.id));
         const update = { last_seen_at: now, message: c.message, details: JSON.stringify(c.details), ...(due ? { last_notified_at: now } : {}) };
         await this.database.db.updateTable('alerts').set(update).where('id', '=', open.id).execute();
         if (due) this.notify('firing', { ...open, ...update }, version);

@@ -19,7 +19,7 @@ import { type Metrics, createMetrics } from '../metrics.js';
 import { ModelMonitor } from '../monitoring/model-monitor.js';
 import { AlertNotifier } from '../monitoring/notifiers.js';
 import { PredictionLog } from '../monitoring/prediction-log.js';
-import { monitoringRoutes } from '../monitoring/routes.js';
+import { monitoringPlugin } from '../monitoring/index.js';
 import { multimodalRoutes } from '../multimodal/index.js';
 import { Pipelines, commandEnv, pipelinesPlugin } from '../pipelines/index.js';
 import { ExperimentTracking, trackingRoutes } from '../tracking/index.js';
@@ -40,7 +40,7 @@ import { VERSION } from './version.js';
 export { VERSION };
 
 /** Plugins still being converted to declared routes (issue 10): tracked here until they land. */
-const PENDING_DECLARATIONS = [' /v2', ' /api/v1/mlops/monitoring', ' /api/v1/mlops/production-monitoring', ' /api/v1/predictions', ' /api/v1/experiments', ' /api/v1/tracking', ' /api/v1/multi-modality'];
+const PENDING_DECLARATIONS = [' /v2', ' /api/v1/experiments', ' /api/v1/tracking', ' /api/v1/multi-modality'];
 
 export interface Services {
   settings: Settings;
@@ -307,7 +307,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
     }),
   );
   await app.register(kserveRoutes(services));
-  await app.register(monitoringRoutes(services));
+  await app.register(monitoringPlugin({ monitor: s.monitor, predictionLog: s.predictionLog, registry: s.registry }));
   await app.register(messagingPlugin({ messaging: s.messaging, maxMessageBytes: settings.MESSAGE_MAX_BYTES }));
   await app.register(abTestPlugin({ abTests: s.abTests, blueGreen: s.blueGreen }));
   await app.register(pipelinesPlugin({ pipelines: s.pipelines, dataDir: s.dataDir }));

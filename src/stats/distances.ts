@@ -5,12 +5,16 @@
  *   c_i are the reference and current shares of bin i.
  *   Binning: quantile bins of the *reference* — interior edges are the reference quantiles at
  *   k/bins, k = 1..bins-1 (numpy's default linear interpolation), duplicates removed (heavy ties
- *   give fewer bins); the outer bins are open (-inf, e_1) and [e_last, +inf) so current values
- *   outside the reference range are counted. Bins are closed on the left: x falls in
- *   [e_k, e_{k+1}) (numpy `searchsorted(edges, x, side='right')`).
+ *   give fewer bins) — inside the reference range [min, max], plus two open-ended bins for values
+ *   below the reference minimum and above its maximum. Those edge bins are empty in the reference, so
+ *   mass the reference never reached is not hidden in its top or bottom bin (20 % of the current
+ *   values on a never-seen high value reads PSI ≈ 1.5, not 0.07). Inside the range bins are closed on
+ *   the left: x falls in [e_k, e_{k+1}) (numpy `searchsorted(edges, x, side='right')`).
  *   Empty bins: a share of exactly 0 is replaced by epsilon = 1e-4 (in that sample only, without
  *   renormalising) so the logarithm stays finite; this is the convention of Evidently and most
  *   PSI implementations. Rule of thumb: < 0.1 no significant change, 0.1–0.25 moderate, > 0.25 major.
+ * - `categoricalPsi`: the same sum over the reference's categories plus one bin holding every
+ *   category the reference never saw.
  * - `wassersteinDistance`: first Wasserstein (earth mover's) distance between the two empirical
  *   distributions, = integral |F_a - F_b| dx (`scipy.stats.wasserstein_distance(a, b)`).
  * - `normalisedWasserstein(reference, current)`: W / std(reference), the standard deviation with
@@ -59,7 +63,9 @@ export interface PsiDetails {
   psi: number;
   /** interior bin edges (reference quantiles, deduplicated) */
   edges: number[];
-  /** per-bin shares before the epsilon replacement */
+  /** the reference range; values outside it fall in the first (below) and last (above) bins */
+  range: [number, number];
+  /** per-bin shares before the epsilon replacement: [below min, interior bins…, above max] */
   reference_shares: number[];
   current_shares: number[];
   /** per-bin contributions (c - r) ln(c / r) after the epsilon replacement */
@@ -82,19 +88,44 @@ export function populationStabilityIndexDetails(
     const e = quantileLinear(ref, k / bins);
     if (edges.length === 0 || e !== edges[edges.length - 1]) edges.push(e);
   }
-  const nb = edges.length + 1;
+  const lo = ref[0];
+  const hi = ref[ref.length - 1];
+  // bin 0: below the reference minimum; 1..edges.length+1: interior; last: above the maximum
+  const nb = edges.length + 3;
+  const bin = (x: number) => (x < lo ? 0 : x > hi ? nb - 1 : 1 + binIndex(edges, x));
   const refCounts = new Array<number>(nb).fill(0);
   const curCounts = new Array<number>(nb).fill(0);
-  for (const x of ref) refCounts[binIndex(edges, x)]++;
-  for (const x of current) curCounts[binIndex(edges, x)]++;
+  for (const x of ref) refCounts[bin(x)]++;
+  for (const x of current) curCounts[bin(x)]++;
   const reference_shares = refCounts.map((c) => c / ref.length);
   const current_shares = curCounts.map((c) => c / current.length);
-  const contributions = reference_shares.map((r0, i) => {
+  const contributions = psiTerms(reference_shares, current_shares);
+  return { psi: pairwiseSum(contributions), edges, range: [lo, hi], reference_shares, current_shares, contributions };
+}
+
+function psiTerms(reference: readonly number[], current: readonly number[]): number[] {
+  return reference.map((r0, i) => {
     const r = r0 === 0 ? PSI_EPSILON : r0;
-    const c = current_shares[i] === 0 ? PSI_EPSILON : current_shares[i];
+    const c = current[i] === 0 ? PSI_EPSILON : current[i];
     return (c - r) * Math.log(c / r);
   });
-  return { psi: pairwiseSum(contributions), edges, reference_shares, current_shares, contributions };
+}
+
+/**
+ * PSI of categorical counts (or shares): one bin per reference category plus one bin for all the
+ * categories the reference never saw. Counts must be finite and >= 0 with positive totals.
+ */
+export function categoricalPsi(referenceCounts: Readonly<Record<string, number>>, currentCounts: Readonly<Record<string, number>>): number {
+  const cats = Object.keys(referenceCounts).sort();
+  const total = (r: Readonly<Record<string, number>>) => Object.values(r).reduce((s, v) => s + v, 0);
+  const rt = total(referenceCounts);
+  const ct = total(currentCounts);
+  if (!(rt > 0) || !(ct > 0)) throw new RangeError('categoricalPsi: both samples need a positive total count');
+  const r = [...cats.map((k) => referenceCounts[k] / rt), 0];
+  let unseen = 0;
+  for (const [k, v] of Object.entries(currentCounts)) if (!(k in referenceCounts)) unseen += v;
+  const c = [...cats.map((k) => (currentCounts[k] ?? 0) / ct), unseen / ct];
+  return pairwiseSum(psiTerms(r, c));
 }
 
 /** Population Stability Index of `current` against `reference` on `bins` reference-quantile bins. */

@@ -13,3 +13,6 @@ export * from './welch.js';
 export * from './sequential.js';
 export * from './reference-profile.js';
 export * from './classification-metrics.js';
+export * from './multiple-testing.js';
+export { regularizedGammaP, regularizedGammaQ } from './incomplete-gamma.js';
+export * from './cbpe.js';

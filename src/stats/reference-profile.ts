@@ -2,6 +2,7 @@
  * The training-data profile stored with each model version: a bounded, seeded sample per feature
  * (the drift baseline for two-sample tests) plus summaries that describe the data at a glance.
  */
+import type { CbpeModel } from './cbpe.js';
 import { mulberry32 } from './random.js';
 
 export type FeatureValue = number | string | boolean | null | undefined;
@@ -10,6 +11,10 @@ export interface NumericSummary {
   type: 'numeric';
   count: number;
   missing: number;
+  /** ±Infinity values: counted, kept out of the summaries and the sample */
+  non_finite?: number;
+  /** values that are not numbers at all (e.g. "n/a" in a numeric column) */
+  invalid?: number;
   mean: number;
   std: number;
   min: number;
@@ -36,6 +41,8 @@ export interface ReferenceProfile {
   sample: Record<string, Array<number | string | null>>;
   /** the model's own outputs on the reference data: the baseline of prediction drift and confidence */
   outputs?: OutputProfile;
+  /** CBPE fitted on labelled evaluation data (binary models): accuracy and ROC AUC before labels arrive */
+  cbpe?: CbpeModel;
 }
 
 export interface OutputProfile {
@@ -108,20 +115,88 @@ export function summariseCategorical(values: string[], missing = 0): Categorical
   return { type: 'categorical', count: values.length, missing, frequencies };
 }
 
-const isMissing = (v: FeatureValue) => v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v));
+/** Missing: null, undefined, NaN, an empty string or a "nan"/"null"/"na" token. */
+export function isMissingValue(v: unknown): boolean {
+  if (v === null || v === undefined) return true;
+  if (typeof v === 'number') return Number.isNaN(v);
+  if (typeof v === 'string') return /^\s*(|nan|null|none|na|n\/a)\s*$/i.test(v);
+  return false;
+}
 
 /**
- * Builds a profile from rows of named feature values. A feature is categorical when listed in
- * `categorical` or when any of its values is a string; otherwise numeric (booleans count as 0/1).
+ * A value read as a number: finite numbers, booleans (0/1), numeric strings and the infinity tokens
+ * ("inf", "-Infinity", …); `null` when it is no number. Callers check `isMissingValue` first.
+ */
+export function asNumber(v: unknown): number | null {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v !== 'string') return null;
+  const t = v.trim();
+  if (/^[+]?inf(inity)?$/i.test(t)) return Infinity;
+  if (/^-inf(inity)?$/i.test(t)) return -Infinity;
+  if (t === '') return null;
+  const n = Number(t);
+  return Number.isNaN(n) ? null : n;
+}
+
+/** The category a value falls in: booleans as "true"/"false", numbers in their shortest form. */
+export function categoryOf(v: unknown): string {
+  return typeof v === 'string' ? v : String(v);
+}
+
+export type ColumnType = 'numeric' | 'categorical';
+
+export interface ColumnTypeOptions {
+  /** integer columns with at most this many distinct values are categorical (default 10, as Evidently) */
+  maxIntegerCategories?: number;
+  /** share of the non-missing values that must read as numbers for a numeric column (default 0.9) */
+  minNumericShare?: number;
+}
+
+/**
+ * The type of a column from its values: categorical when it holds booleans, when fewer than
+ * `minNumericShare` of its non-missing values read as numbers (strings), or when every finite
+ * value is an integer and there are at most `maxIntegerCategories` distinct ones (codes such as
+ * 0/1 or 1..5, for which KS is wrong and Wasserstein distances on arbitrary codes mean nothing);
+ * numeric otherwise. Non-numeric values in a numeric column are counted as invalid, never dropped.
+ */
+export function inferColumnType(values: readonly unknown[], options: ColumnTypeOptions = {}): ColumnType {
+  const maxCats = options.maxIntegerCategories ?? 10;
+  const minShare = options.minNumericShare ?? 0.9;
+  let present = 0;
+  let numeric = 0;
+  const distinct = new Set<number>();
+  let integers = true;
+  for (const v of values) {
+    if (isMissingValue(v)) continue;
+    present++;
+    if (typeof v === 'boolean') return 'categorical';
+    const n = asNumber(v);
+    if (n === null) continue;
+    numeric++;
+    if (!Number.isFinite(n)) continue;
+    if (!Number.isInteger(n)) integers = false;
+    else if (distinct.size <= maxCats) distinct.add(n);
+  }
+  if (present === 0) return 'numeric';
+  if (numeric < minShare * present) return 'categorical';
+  if (integers && distinct.size > 0 && distinct.size <= maxCats) return 'categorical';
+  return 'numeric';
+}
+
+/**
+ * Builds a profile from rows of named feature values. Column types: `categorical` lists columns
+ * forced categorical, `numeric` columns forced numeric; the rest by `inferColumnType`.
+ * Missing values (null, NaN, "") and non-finite numbers are counted in the summary.
  */
 export function buildReferenceProfile(
   rows: Array<Record<string, FeatureValue>>,
-  options: { features?: string[]; categorical?: string[]; maxSample?: number; seed?: number } = {},
+  options: { features?: string[]; categorical?: string[]; numeric?: string[]; maxSample?: number; seed?: number } & ColumnTypeOptions = {},
 ): ReferenceProfile {
   const names = options.features ?? Object.keys(rows[0] ?? {});
   const maxSample = options.maxSample ?? 1000;
-  const categorical = new Set(options.categorical ?? []);
-  for (const name of names) if (rows.some((r) => typeof r[name] === 'string')) categorical.add(name);
+  const forcedCat = new Set(options.categorical ?? []);
+  const forcedNum = new Set(options.numeric ?? []);
 
   // Reservoir sampling (Algorithm R) keeps the sample uniform over all rows.
   const random = mulberry32(options.seed ?? 42);
@@ -138,16 +213,24 @@ export function buildReferenceProfile(
   const features: Record<string, FeatureSummary> = {};
   const sample: ReferenceProfile['sample'] = {};
   for (const name of names) {
-    const present = rows.map((r) => r[name]).filter((v) => !isMissing(v));
+    const column = rows.map((r) => r[name]);
+    const isCat = forcedCat.has(name) || (!forcedNum.has(name) && inferColumnType(column, options) === 'categorical');
+    const present = column.filter((v) => !isMissingValue(v));
     const missing = rows.length - present.length;
-    const isCat = categorical.has(name);
-    features[name] = isCat
-      ? summariseCategorical(present.map(String), missing)
-      : summariseNumeric(present.map(Number), missing);
+    if (isCat) {
+      features[name] = summariseCategorical(present.map(categoryOf), missing);
+    } else {
+      const nums = present.map(asNumber);
+      const finite = nums.filter((n): n is number => n !== null && Number.isFinite(n));
+      const nonFinite = nums.filter((n) => n !== null && !Number.isFinite(n)).length;
+      features[name] = { ...summariseNumeric(finite, missing), non_finite: nonFinite, invalid: nums.length - finite.length - nonFinite };
+    }
     sample[name] = sampleIdx.map((i) => {
       const v = rows[i]![name];
-      if (isMissing(v)) return null;
-      return isCat ? String(v) : Number(v);
+      if (isMissingValue(v)) return null;
+      if (isCat) return categoryOf(v);
+      const n = asNumber(v);
+      return n !== null && Number.isFinite(n) ? n : null;
     });
   }
   return { n_rows: rows.length, sample_size: sampleIdx.length, features, sample };

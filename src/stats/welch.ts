@@ -7,8 +7,9 @@
  *   p = 2 P(T_df >= |t|), from the incomplete beta function (accurate for tiny p).
  * Sign convention: `t` keeps SciPy's sign (a minus b); `diff` and `ci95` are for
  * mean(b) - mean(a) (treatment minus control) with the Welch df and the t quantile.
- * When both variances are 0 the standard error is 0 and, as in SciPy, t, p and the interval are NaN
- * (df is NaN as well).
+ * When both variances are 0 the standard error is 0 and, as in SciPy 1.17, t = ±inf with p = 0 when
+ * the means differ (t and p NaN when they are equal), and df — 0/0 — is reported as 1; the interval
+ * is the single point `diff`.
  */
 import { tPpf, tTwoSidedPValue } from './special.js';
 
@@ -58,11 +59,13 @@ export function welchTTestFromStats(a: SummaryStats, b: SummaryStats): WelchResu
   const vb = b.variance / b.n;
   const se2 = va + vb;
   const se = Math.sqrt(se2);
-  const df = (se2 * se2) / ((va * va) / (a.n - 1) + (vb * vb) / (b.n - 1));
-  const t = se > 0 ? (a.mean - b.mean) / se : NaN;
+  const rawDf = (se2 * se2) / ((va * va) / (a.n - 1) + (vb * vb) / (b.n - 1));
+  // SciPy: "if df is undefined, variances are zero ... it doesn't matter what df is as long as it's not NaN"
+  const df = Number.isNaN(rawDf) ? 1 : rawDf;
+  const t = (a.mean - b.mean) / se; // ±inf or NaN when se = 0, as in SciPy
   const diff = b.mean - a.mean;
   const pvalue = tTwoSidedPValue(t, df);
-  const half = se > 0 ? tPpf(0.975, df) * se : NaN;
+  const half = se > 0 ? tPpf(0.975, df) * se : 0;
   return { t, df, pvalue, diff, ci95: [diff - half, diff + half], se };
 }
 

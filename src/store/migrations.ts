@@ -9,6 +9,7 @@ import { authMigrations } from '../auth/migrations.js';
 import { messagingMigrations } from '../messaging/migrations.js';
 import { pipelinesMigrations } from '../pipelines/migrations.js';
 import { registryMigrations } from '../registry/migrations.js';
+import { monitoringMigrations } from '../monitoring/migrations.js';
 
 /**
  * The prediction log's table, made by the shipped 0001_initial until it was split by owner: on a
@@ -154,6 +155,7 @@ export const migrations: Record<string, Migration> = {
   ...pipelinesMigrations,
   '0005_pipelines_tracking': trackingTables,
   ...authMigrations,
+  ...monitoringMigrations,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,54 @@
+/** Monitoring's migrations after the shared ones (same SQL on SQLite and PostgreSQL). */
+import type { Kysely, Migration } from 'kysely';
+
+const alertWorkflow: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('alert_events')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('alert_id', 'text', (c) => c.notNull().references('alerts.id'))
+      .addColumn('action', 'text', (c) => c.notNull())
+      .addColumn('actor', 'text', (c) => c.notNull())
+      .addColumn('comment', 'text')
+      .addColumn('assignee', 'text')
+      .addColumn('action_kind', 'text')
+      .addColumn('reference', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('alert_events_alert').on('alert_events').columns(['alert_id', 'id']).execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropTable('alert_events').execute();
+  },
+};
+
+const changeControl: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('acceptance_plans')
+      .addColumn('model_id', 'text', (c) => c.primaryKey().references('models.id'))
+      .addColumn('criteria', 'text', (c) => c.notNull())
+      .addColumn('registered_by', 'text', (c) => c.notNull())
+      .addColumn('registered_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('acceptance_evidence')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('model_id', 'text', (c) => c.notNull().references('models.id'))
+      .addColumn('version_id', 'text', (c) => c.notNull().references('model_versions.id'))
+      .addColumn('passed', 'integer', (c) => c.notNull())
+      .addColumn('evidence', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('acceptance_evidence_version').on('acceptance_evidence').columns(['version_id', 'id']).execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropTable('acceptance_evidence').execute();
+    await db.schema.dropTable('acceptance_plans').execute();
+  },
+};
+
+export const monitoringMigrations: Record<string, Migration> = {
+  '0118_alert_workflow': alertWorkflow,
+  '0118_change_control': changeControl,
+};
