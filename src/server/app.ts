@@ -12,7 +12,7 @@ import { AbTesting, BlueGreenDeployments } from '../abtest/index.js';
 import { abTestRoutes } from '../abtest/routes.js';
 import type { Settings } from '../config/index.js';
 import { Messaging, messagingRoutes } from '../messaging/index.js';
-import { type Metrics, createMetrics } from '../metrics.js';
+import { type Metrics, createMetrics, httpLabels } from '../metrics.js';
 import { ModelMonitor } from '../monitoring/model-monitor.js';
 import { AlertNotifier } from '../monitoring/notifiers.js';
 import { PredictionLog } from '../monitoring/prediction-log.js';
@@ -187,7 +187,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
   app.addHook('onResponse', async (req, reply) => {
-    const labels = { method: req.method, route: req.routeOptions?.url ?? 'unmatched', status: String(reply.statusCode) };
+    const labels = httpLabels(req.method, req.routeOptions?.url, reply.statusCode);
     services.metrics.httpRequests.inc(labels);
     services.metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
   });
