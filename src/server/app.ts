@@ -20,7 +20,7 @@ import { monitoringRoutes } from '../monitoring/routes.js';
 import { multimodalRoutes } from '../multimodal/index.js';
 import { Pipelines, pipelineRoutes } from '../pipelines/index.js';
 import { trainingRoutes } from '../pipelines/routes.js';
-import { ExperimentTracking, trackingRoutes } from '../tracking/index.js';
+import { ExperimentTracking, createMlflowApi, mlflowPlugin, trackingRoutes } from '../tracking/index.js';
 import { ArtifactStore, ModelRegistry } from '../registry/index.js';
 import { registryRoutes } from '../registry/routes.js';
 import { TrafficRouter } from '../routing/index.js';
@@ -175,6 +175,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
         { name: 'training', description: 'Built-in trainers' },
         { name: 'pipelines', description: 'CI/CD pipeline runs, dvc.yaml pipelines, automated retraining' },
         { name: 'tracking', description: 'Experiment tracking: config, per-epoch loss and learning rate, metrics, comparison' },
+        { name: 'mlflow', description: 'The MLflow REST API (tracking, model registry, artifact proxy) for the official MLflow client' },
         { name: 'multi-modality', description: 'DICOM, NIfTI, PNG/JPEG/TIFF and clinical reports: de-identified metadata, statistics, findings' },
         { name: 'messaging', description: 'Publish to patient_data, imaging_data, … (Kafka, RabbitMQ or the embedded bus); bus status and outbox backlog' },
         { name: 'ab-testing', description: 'A/B, canary and shadow release tests: assignment, results, sequential statistics, decisions' },
@@ -214,6 +215,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
   await app.register(trainingRoutes(services));
   await app.register(pipelineRoutes(services));
   await app.register(trackingRoutes(services.tracking));
+  await app.register(mlflowPlugin(createMlflowApi(services.database, services.registry, services.registry.artifacts)));
   if (settings.PIPELINE_WORKER) services.pipelines.startWorker();
   await app.register(multimodalRoutes(services));
 

@@ -1,4 +1,5 @@
 /** Row types of every table, as Kysely sees them. JSON columns are stored as text in both databases. */
+import type { TrackingTables } from '../tracking/tables.js';
 
 
 export interface ModelsTable {
@@ -264,6 +265,11 @@ export interface ExperimentsTable {
   id: string;
   name: string;
   created_at: string;
+  /** MLflow (0117_mlflow): active | deleted, tags (JSON), artifact location, last update */
+  lifecycle_stage?: string;
+  tags?: string;
+  artifact_location?: string | null;
+  updated_at?: string | null;
 }
 
 export interface TrackingRunsTable {
@@ -276,6 +282,12 @@ export interface TrackingRunsTable {
   tags: string; // JSON
   started_at: string;
   ended_at: string | null;
+  /** MLflow (0117_mlflow): active | deleted, who started it, dataset inputs (JSON), when deleted */
+  lifecycle_stage?: string;
+  user_id?: string | null;
+  inputs?: string;
+  deleted_at?: string | null;
+  metric_positions?: string;
 }
 
 export interface TrackingStepsTable {
@@ -286,7 +298,7 @@ export interface TrackingStepsTable {
   created_at: string;
 }
 
-export interface Schema {
+export interface Schema extends TrackingTables {
   models: ModelsTable;
   model_versions: ModelVersionsTable;
   model_aliases: ModelAliasesTable;
