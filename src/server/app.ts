@@ -214,7 +214,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
   await app.register(abTestRoutes(services));
   await app.register(trainingRoutes(services));
   await app.register(pipelineRoutes(services));
-  await app.register(trackingRoutes(services.tracking));
+  await app.register(trackingRoutes({ tracking: services.tracking }));
   await app.register(mlflowPlugin(createMlflowApi(services.database, services.registry, services.registry.artifacts)));
   if (settings.PIPELINE_WORKER) services.pipelines.startWorker();
   await app.register(multimodalRoutes(services));
