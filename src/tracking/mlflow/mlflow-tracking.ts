@@ -456,17 +456,26 @@ export class MlflowTracking {
     const internal = new Map([...viewIds].map(([id, view]) => [view, id]));
     const ids = options.experimentIds.map((e) => internal.get(e)).filter((e): e is string => !!e);
     if (!ids.length) return { runs: [] };
-    let q = this.db.selectFrom('tracking_runs').selectAll().where('experiment_id', 'in', ids);
+    // Only the columns the filter and the ordering read are loaded and parsed; full views are built
+    // for the returned page alone (10,000 runs are searched in memory, not rendered).
+    const uses = new Set([...clauses.map((c) => c.type), ...order.map((o) => o.type)]);
+    const columns = ['id', 'experiment_id', 'name', 'status', 'started_at', 'ended_at', 'user_id'] as const;
+    const extra = [...(uses.has('metric') ? (['metrics'] as const) : []), ...(uses.has('param') ? (['config'] as const) : []), ...(uses.has('tag') ? (['tags'] as const) : []), ...(uses.has('dataset') ? (['inputs'] as const) : [])];
+    let q = this.db.selectFrom('tracking_runs').select([...columns, ...extra]).where('experiment_id', 'in', ids);
     const view = options.viewType ?? 'ACTIVE_ONLY';
     if (view === 'ACTIVE_ONLY') q = q.where('lifecycle_stage', '=', 'active');
     else if (view === 'DELETED_ONLY') q = q.where('lifecycle_stage', '=', 'deleted');
-    const rows = await q.execute();
+    const rows = (await q.execute()) as Array<Partial<RunRow> & Pick<RunRow, (typeof columns)[number]>>;
     const candidates = rows.map((row) => searchable(row, viewIds.get(row.experiment_id) ?? row.experiment_id));
     const sorted = sortEntities(candidates.filter((c) => matches(c, clauses)), order, RUN_GRAMMAR);
     const offset = decodePageToken(options.pageToken);
     const slice = sorted.slice(offset, offset + maxResults);
+    const full = new Map<string, RunRow>();
+    for (let i = 0; i < slice.length; i += 500) {
+      for (const r of await this.db.selectFrom('tracking_runs').selectAll().where('id', 'in', slice.slice(i, i + 500).map((c) => c.id)).execute()) full.set(r.id, r);
+    }
     return {
-      runs: slice.map((c) => this.runView(c.row, c.experimentViewId)),
+      runs: slice.map((c) => this.runView(full.get(c.id)!, c.experimentViewId)),
       ...(offset + maxResults < sorted.length ? { next_page_token: encodePageToken(offset + maxResults) } : {}),
     };
   }
@@ -484,27 +493,26 @@ export class MlflowTracking {
   }
 }
 
-function searchable(row: RunRow, experimentViewId: string): Searchable & { row: RunRow; experimentViewId: string } {
-  const tags = JSON.parse(row.tags) as Record<string, string>;
-  const config = JSON.parse(row.config) as Record<string, unknown>;
-  const inputs = JSON.parse(row.inputs ?? '[]') as MlflowDatasetInput[];
+/** What the search reads of a run; the JSON columns it did not load are absent. */
+function searchable(row: Partial<RunRow> & Pick<RunRow, 'id' | 'experiment_id' | 'name' | 'status' | 'started_at' | 'ended_at' | 'user_id'>, experimentViewId: string): Searchable & { experimentViewId: string } {
+  const tags = row.tags !== undefined ? (JSON.parse(row.tags) as Record<string, string>) : undefined;
+  const inputs = row.inputs !== undefined ? (JSON.parse(row.inputs) as MlflowDatasetInput[]) : undefined;
   return {
     id: row.id,
-    row,
     experimentViewId,
     attributes: {
       run_id: row.id,
-      run_name: row.name ?? tags[RUN_NAME_TAG] ?? '',
+      run_name: row.name ?? tags?.[RUN_NAME_TAG] ?? '',
       status: STATUS_FROM_VITALS[row.status] ?? 'RUNNING',
       user_id: row.user_id ?? '',
       artifact_uri: `mlflow-artifacts:/${runArtifactRoot(experimentViewId, row.id)}`,
       start_time: Date.parse(row.started_at),
       end_time: row.ended_at ? Date.parse(row.ended_at) : null,
     },
-    metrics: JSON.parse(row.metrics),
-    params: Object.fromEntries(Object.entries(config).map(([k, v]) => [k, paramText(v)])),
-    tags,
-    datasets: inputs.map((d) => ({ name: d.dataset.name, digest: d.dataset.digest, context: d.tags?.find((t) => t.key === 'mlflow.data.context')?.value })),
+    ...(row.metrics !== undefined ? { metrics: JSON.parse(row.metrics) } : {}),
+    ...(row.config !== undefined ? { params: Object.fromEntries(Object.entries(JSON.parse(row.config) as Record<string, unknown>).map(([k, v]) => [k, paramText(v)])) } : {}),
+    ...(tags ? { tags } : {}),
+    ...(inputs ? { datasets: inputs.map((d) => ({ name: d.dataset.name, digest: d.dataset.digest, context: d.tags?.find((t) => t.key === 'mlflow.data.context')?.value })) } : {}),
   };
 }
 
