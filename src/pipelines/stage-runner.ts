@@ -66,13 +66,16 @@ function runCommand(cmd: string, cwd: string, env: Record<string, string>, timeo
   });
 }
 
+/** What a stage produces: its outs, metrics and plots (all checked and hashed, `cache: false` or not). */
+const outputsOf = (stage: StageSpec) => [...new Set([...stage.outs, ...(stage.metrics ?? []), ...(stage.plots ?? [])])];
+
 async function lockEntry(spec: PipelineSpec, stage: StageSpec, paramValues: Record<string, Record<string, unknown>>, withOuts: boolean): Promise<LockedStage> {
   const cwd = resolve(spec.root, stage.wdir);
   return {
     cmd: stage.cmd ?? `builtin:${stage.builtin}${stage.with ? ` ${stableJson(stage.with)}` : ''}`,
     deps: await Promise.all(stage.deps.map(async (p) => ({ path: p, md5: await md5Path(resolve(cwd, p)) }))),
     params: paramValues,
-    outs: withOuts ? await Promise.all(stage.outs.map(async (p) => ({ path: p, md5: await md5Path(resolve(cwd, p)) }))) : [],
+    outs: withOuts ? await Promise.all(outputsOf(stage).map(async (p) => ({ path: p, md5: await md5Path(resolve(cwd, p)) }))) : [],
   };
 }
 
@@ -154,7 +157,7 @@ export async function runPipeline(spec: PipelineSpec, options: RunPipelineOption
         }
       }
       if (!error) {
-        const missingOuts = stage.outs.filter((o) => !existsSync(resolve(cwd, o)));
+        const missingOuts = outputsOf(stage).filter((o) => !existsSync(resolve(cwd, o)));
         if (missingOuts.length) error = `stage ${stage.name}: the command did not produce ${missingOuts.join(', ')}`;
       }
       if (!error) {
@@ -169,7 +172,7 @@ export async function runPipeline(spec: PipelineSpec, options: RunPipelineOption
       Object.assign(record.metrics, values);
       for (const [k, v] of Object.entries(values)) allMetrics[`${m}:${k}`] = v;
     }
-    record.artifacts = { ...record.artifacts, outs: (lock.stages[stage.name]?.outs ?? []).filter((o) => stage.outs.includes(o.path)) };
+    record.artifacts = { ...record.artifacts, outs: (lock.stages[stage.name]?.outs ?? []).filter((o) => outputsOf(stage).includes(o.path)) };
     record.finished_at = new Date().toISOString();
     record.duration_ms = Date.now() - started;
     await emit(record);
