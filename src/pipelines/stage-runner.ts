@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { md5Path, stableJson } from './content-hash.js';
+import { hashPath, stableJson } from './content-hash.js';
 import { type LockedStage, LOCK_FILE_NAME, readLockFile, writeLockFile } from './lock-file.js';
 import { type PipelineSpec, type StageSpec, readParam } from './pipeline-spec.js';
 import { orderStages } from './stage-dag.js';
@@ -73,9 +73,9 @@ async function lockEntry(spec: PipelineSpec, stage: StageSpec, paramValues: Reco
   const cwd = resolve(spec.root, stage.wdir);
   return {
     cmd: stage.cmd ?? `builtin:${stage.builtin}${stage.with ? ` ${stableJson(stage.with)}` : ''}`,
-    deps: await Promise.all(stage.deps.map(async (p) => ({ path: p, md5: await md5Path(resolve(cwd, p)) }))),
+    deps: await Promise.all(stage.deps.map(async (p) => ({ path: p, ...((await hashPath(resolve(cwd, p))) ?? { md5: null }) }))),
     params: paramValues,
-    outs: withOuts ? await Promise.all(outputsOf(stage).map(async (p) => ({ path: p, md5: await md5Path(resolve(cwd, p)) }))) : [],
+    outs: withOuts ? await Promise.all(outputsOf(stage).map(async (p) => ({ path: p, ...((await hashPath(resolve(cwd, p))) ?? { md5: null }) }))) : [],
   };
 }
 
