@@ -3,7 +3,8 @@
 # services on 127.0.0.1: PostgreSQL (scripts/services/postgres.sh), Orthanc with
 # DICOMweb (orthanc.sh), an SMTP server (smtp.sh: aiosmtpd), promtool
 # (prometheus.sh), the Python peers pydicom/nibabel (python-peers.sh) and the
-# official MLflow client with a reference mlflow server (mlflow-client.sh).
+# official MLflow client with a reference mlflow server (mlflow-client.sh), and
+# the real dvc (dvc.sh).
 #
 #   bash scripts/test-services.sh [extra vitest args...]    (npm run test:services)
 #
@@ -41,6 +42,7 @@ bash "$REPO_ROOT/scripts/services/smtp.sh" >&2
 bash "$REPO_ROOT/scripts/services/prometheus.sh" >&2
 bash "$REPO_ROOT/scripts/services/python-peers.sh" >&2
 bash "$REPO_ROOT/scripts/services/mlflow-client.sh" --server >&2   # the official MLflow client + a reference server
+bash "$REPO_ROOT/scripts/services/dvc.sh" >&2                       # the real dvc, for dvc-compat.test.ts
 if ! bash "$ORTHANC" status >/dev/null 2>&1; then STARTED_ORTHANC=1; fi
 bash "$ORTHANC" start >&2
 

@@ -34,21 +34,23 @@ export interface PathHash {
 /** Python's `json.dumps(s)` of an ASCII-escaped string (what DVC writes into a .dir listing). */
 const pyJsonString = (s: string) => JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
+/** A folder's `.dir` listing as DVC writes it (the bytes its md5 is taken over), and its files. */
+export async function dirListing(path: string): Promise<{ text: string; files: Array<{ abs: string; rel: string; md5: string; size: number }> }> {
+  const files = listFiles(path)
+    .map((f) => ({ abs: f, rel: relative(path, f).split(sep).join('/') }))
+    .sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  const out: Array<{ abs: string; rel: string; md5: string; size: number }> = [];
+  for (const f of files) out.push({ ...f, md5: await md5File(f.abs), size: statSync(f.abs).size });
+  return { text: `[${out.map((f) => `{"md5": "${f.md5}", "relpath": ${pyJsonString(f.rel)}}`).join(', ')}]`, files: out };
+}
+
 /** md5, size (and file count for a folder) of a path, or null when it does not exist. */
 export async function hashPath(path: string): Promise<PathHash | null> {
   if (!existsSync(path)) return null;
   const st = statSync(path);
   if (!st.isDirectory()) return { md5: await md5File(path), size: st.size };
-  const files = listFiles(path)
-    .map((f) => ({ f, rel: relative(path, f).split(sep).join('/') }))
-    .sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-  const entries: string[] = [];
-  let size = 0;
-  for (const { f, rel } of files) {
-    entries.push(`{"md5": "${await md5File(f)}", "relpath": ${pyJsonString(rel)}}`);
-    size += statSync(f).size;
-  }
-  return { md5: `${createHash('md5').update(`[${entries.join(', ')}]`).digest('hex')}.dir`, size, nfiles: files.length };
+  const { text, files } = await dirListing(path);
+  return { md5: `${createHash('md5').update(text).digest('hex')}.dir`, size: files.reduce((a, f) => a + f.size, 0), nfiles: files.length };
 }
 
 /** The md5 of a file or folder, or null when the path does not exist. */

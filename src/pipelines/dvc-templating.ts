@@ -11,7 +11,8 @@
  *   (`name@<key>`, `${key}` and `${item}`), written inline or as `${var}`; `do:` is the stage.
  * - `matrix:` of named lists (`name@<v1>-<v2>…`, `${item.<axis>}`).
  * - An unresolvable `${…}` is an error that names it and where it is.
- * Values interpolated from a params file are reported so the stage tracks them as params, as DVC does.
+ * The params-file values a stage interpolated are reported (`usedParams`); like DVC, the runner does
+ * not make them params of the stage: they change its cmd or paths, which the lock file compares.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';

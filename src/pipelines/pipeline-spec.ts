@@ -91,7 +91,7 @@ export function parsePipelineSpec(text: string, root: string): PipelineSpec {
   }
   const { stages: resolved, problems } = resolveDvcTemplates({ vars: doc.vars, stages: doc.stages }, root);
   const stages: StageSpec[] = [];
-  for (const { name, raw, usedParams } of resolved) {
+  for (const { name, raw } of resolved) {
     const f = `stages.${name}`;
     if (!raw || typeof raw !== 'object') {
       problems.push({ field: f, message: 'must be a map' });
@@ -102,9 +102,8 @@ export function parsePipelineSpec(text: string, root: string): PipelineSpec {
     if (!cmd && !builtin) problems.push({ field: `${f}.cmd`, message: 'a stage needs a cmd (or a Vitals builtin)' });
     if (cmd && builtin) problems.push({ field: f, message: 'give cmd or builtin, not both' });
     const uncached: string[] = [];
+    // values interpolated from params.yaml are not params of the stage (as in DVC): they change the cmd or paths instead
     const declared = params(raw.params, `${f}.params`, problems);
-    // values interpolated from a params file are dependencies of the stage, as in DVC
-    for (const used of usedParams) if (!declared.some((p) => p.file === used.file && (p.key === used.key || p.key === '*'))) declared.push(used);
     stages.push({
       name,
       cmd,
