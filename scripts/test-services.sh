@@ -43,6 +43,7 @@ bash "$REPO_ROOT/scripts/services/prometheus.sh" >&2
 bash "$REPO_ROOT/scripts/services/python-peers.sh" >&2
 bash "$REPO_ROOT/scripts/services/mlflow-client.sh" --server >&2   # the official MLflow client + a reference server
 bash "$REPO_ROOT/scripts/services/dvc.sh" >&2                       # the real dvc, for dvc-compat.test.ts
+bash "$REPO_ROOT/scripts/services/triton-client.sh" >&2             # tritonclient[http], for kserve-tritonclient.test.ts
 if ! bash "$ORTHANC" status >/dev/null 2>&1; then STARTED_ORTHANC=1; fi
 bash "$ORTHANC" start >&2
 
