@@ -2,7 +2,9 @@
 # Runs the service-backed integration tests (test/services/**) against real
 # services on 127.0.0.1: PostgreSQL (scripts/services/postgres.sh), Orthanc with
 # DICOMweb (orthanc.sh), an SMTP server (smtp.sh: aiosmtpd), promtool
-# (prometheus.sh) and the Python peers pydicom/nibabel (python-peers.sh).
+# (prometheus.sh), the Python peers pydicom/nibabel (python-peers.sh) and the
+# official MLflow client with a reference mlflow server (mlflow-client.sh), and
+# the real dvc (dvc.sh).
 #
 #   bash scripts/test-services.sh [extra vitest args...]    (npm run test:services)
 #
@@ -40,6 +42,9 @@ bash "$REPO_ROOT/scripts/services/smtp.sh" >&2
 bash "$REPO_ROOT/scripts/services/prometheus.sh" >&2
 bash "$REPO_ROOT/scripts/services/python-peers.sh" >&2
 bash "$REPO_ROOT/scripts/services/nannyml.sh" >&2   # CBPE reference (test/services/cbpe-nannyml.test.ts)
+bash "$REPO_ROOT/scripts/services/mlflow-client.sh" --server >&2   # the official MLflow client + a reference server
+bash "$REPO_ROOT/scripts/services/dvc.sh" >&2                       # the real dvc, for dvc-compat.test.ts
+bash "$REPO_ROOT/scripts/services/triton-client.sh" >&2             # tritonclient[http], for kserve-tritonclient.test.ts
 if ! bash "$ORTHANC" status >/dev/null 2>&1; then STARTED_ORTHANC=1; fi
 bash "$ORTHANC" start >&2
 

@@ -131,6 +131,6 @@ describe('model monitoring over HTTP', () => {
     const metrics = (await t.app.inject({ url: '/metrics' })).body;
     expect(metrics).toMatch(new RegExp(`model_drift_score\\{model="${DEMO_MODEL}",version="${production.replace(/\./g, '\\.')}"\\} 0\\.0666`));
     expect(metrics).toMatch(/model_health_score\{model="breast-cancer"/);
-    expect(metrics).toMatch(/vitals_alerts_firing\{severity="critical"\} [1-9]/);
+    expect(metrics).toMatch(/vitals_firing_alerts\{severity="critical"\} [1-9]/);
   });
 });

@@ -50,7 +50,7 @@ describe('dvc.yaml pipelines', () => {
     expect(out.metrics['metrics.json:accuracy']).toBeCloseTo(0.6);
     expect(out.metrics['metrics.json:loss.final']).toBeCloseTo(0.9);
     expect(out.params).toEqual({ 'params.yaml:prepare.seed': 1, 'params.json:train.lr': 0.1 });
-    const lock = readFileSync(join(dir, 'vitals.lock'), 'utf8');
+    const lock = readFileSync(join(dir, 'dvc.lock'), 'utf8');
     expect(lock).toContain('prepare:');
     expect(lock).toMatch(/md5: [0-9a-f]{32}/);
     expect(out.stages[1]!.duration_ms).toBeGreaterThanOrEqual(0);

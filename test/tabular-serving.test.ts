@@ -108,7 +108,7 @@ describe('tabular serving and registry over HTTP', () => {
     expect(text).toMatch(new RegExp(`vitals_predictions_total\\{model="${DEMO_MODEL}",version="[0-9.]+",kind="tabular"\\} \\d+`));
     expect(text).toMatch(/vitals_prediction_cache_hits_total\{model="breast-cancer"\} [1-9]/);
     expect(text).toMatch(/vitals_http_request_duration_seconds_bucket\{le="0.005",method="POST",route="\/api\/v1\/ml-models\/predict",status="200"\}/);
-    expect(text).toMatch(/vitals_inference_batch_size_bucket/);
+    expect(text).toMatch(/vitals_inference_batch_rows_bucket/);
     expect(text).toMatch(/vitals_errors_total\{route="\/api\/v1\/ml-models\/predict",code="VALIDATION_FAILED"\}/);
   });
 

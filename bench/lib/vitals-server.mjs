@@ -54,7 +54,7 @@ async function main() {
   }
   const counters = async () => ({
     log_flushes: { ...flushes },
-    batch_rows: await histogram('vitals_inference_batch_size'),
+    batch_rows: await histogram('vitals_inference_batch_rows'),
     inference_seconds: await histogram('vitals_inference_duration_seconds'),
   });
 

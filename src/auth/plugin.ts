@@ -69,6 +69,7 @@ export async function installAuth(app: FastifyInstance, options: AuthHookOptions
         statusCode: 429,
         error: 'Too Many Requests',
         code: 'RATE_LIMITED',
+        error_code: 'REQUEST_LIMIT_EXCEEDED',
         message: `more than ${context.max} requests a minute from ${req.principal ? `key ${req.principal.name}` : 'this address'}; retry in ${context.after}`,
         request_id: req.id,
       }),

@@ -70,7 +70,7 @@ export class Messaging {
     if (registry) {
       const outbox = this.outbox;
       new Gauge({
-        name: 'vitals_outbox_depth',
+        name: 'vitals_outbox_pending_events',
         help: 'Platform events waiting in the outbox for the broker',
         registers: [registry],
         async collect() {

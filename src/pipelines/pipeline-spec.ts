@@ -1,12 +1,14 @@
 /**
  * Pipeline definitions in the shape of `dvc.yaml`, so that a team's existing file runs as it is:
- * stages with `cmd`, `deps`, `outs`, `params`, `metrics` (and `wdir`, `always_changed`). Vitals adds
+ * stages with `cmd`, `deps`, `outs`, `params`, `metrics`, `plots` (and `wdir`, `always_changed`),
+ * with DVC's templating (`vars`, `${…}`, `foreach`, `matrix`: dvc-templating.ts). Vitals adds
  * `builtin: <step>` for stages that call one of its own steps instead of a command.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { validationFailed } from '../errors.js';
+import { resolveDvcTemplates } from './dvc-templating.js';
 
 export interface ParamRef {
   /** params file relative to the pipeline root (dvc's default: params.yaml) */
@@ -26,6 +28,10 @@ export interface StageSpec {
   outs: string[];
   params: ParamRef[];
   metrics: string[];
+  /** plot files (`plots:` of the stage): outputs like `metrics`, checked and hashed */
+  plots: string[];
+  /** outs, metrics and plots marked `cache: false` (DVC keeps them out of its cache; they are still checked) */
+  uncached: string[];
   always_changed: boolean;
 }
 
@@ -38,7 +44,7 @@ export interface PipelineSpec {
 type Problem = { field: string; message: string };
 
 /** Path entries may be strings or `{path: {cache: false, …}}` maps, as in dvc.yaml. */
-function paths(value: unknown, field: string, problems: Problem[]): string[] {
+function paths(value: unknown, field: string, problems: Problem[], uncached?: string[]): string[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) {
     problems.push({ field, message: 'must be a list' });
@@ -47,7 +53,12 @@ function paths(value: unknown, field: string, problems: Problem[]): string[] {
   const out: string[] = [];
   for (const v of value) {
     if (typeof v === 'string') out.push(v);
-    else if (v && typeof v === 'object') out.push(...Object.keys(v));
+    else if (v && typeof v === 'object') {
+      for (const [path, opts] of Object.entries(v)) {
+        out.push(path);
+        if (uncached && opts && typeof opts === 'object' && (opts as { cache?: unknown }).cache === false) uncached.push(path);
+      }
+    }
     else problems.push({ field, message: `entries must be paths, got ${JSON.stringify(v)}` });
   }
   return out;
@@ -72,25 +83,27 @@ function params(value: unknown, field: string, problems: Problem[]): ParamRef[] 
   return out;
 }
 
-/** Parses dvc.yaml text; `root` is the folder its paths are relative to. */
+/** Parses dvc.yaml text; `root` is the folder its paths (and vars files) are relative to. */
 export function parsePipelineSpec(text: string, root: string): PipelineSpec {
-  const doc = parseYaml(text) as { stages?: Record<string, Record<string, unknown>> } | null;
-  const problems: Problem[] = [];
+  const doc = parseYaml(text) as { vars?: unknown; stages?: Record<string, unknown> } | null;
   if (!doc || typeof doc !== 'object' || !doc.stages || typeof doc.stages !== 'object') {
     throw validationFailed([{ field: 'stages', message: 'a pipeline file needs a `stages:` map' }], 'invalid pipeline definition');
   }
+  const { stages: resolved, problems } = resolveDvcTemplates({ vars: doc.vars, stages: doc.stages }, root);
   const stages: StageSpec[] = [];
-  for (const [name, raw] of Object.entries(doc.stages)) {
+  for (const { name, raw } of resolved) {
     const f = `stages.${name}`;
     if (!raw || typeof raw !== 'object') {
       problems.push({ field: f, message: 'must be a map' });
       continue;
     }
-    if ('foreach' in raw || 'matrix' in raw) problems.push({ field: f, message: 'foreach/matrix stages are not supported yet; write the stages out' });
     const cmd = Array.isArray(raw.cmd) ? raw.cmd.map(String).join(' && ') : raw.cmd === undefined ? undefined : String(raw.cmd);
     const builtin = raw.builtin === undefined ? undefined : String(raw.builtin);
     if (!cmd && !builtin) problems.push({ field: `${f}.cmd`, message: 'a stage needs a cmd (or a Vitals builtin)' });
     if (cmd && builtin) problems.push({ field: f, message: 'give cmd or builtin, not both' });
+    const uncached: string[] = [];
+    // values interpolated from params.yaml are not params of the stage (as in DVC): they change the cmd or paths instead
+    const declared = params(raw.params, `${f}.params`, problems);
     stages.push({
       name,
       cmd,
@@ -98,9 +111,11 @@ export function parsePipelineSpec(text: string, root: string): PipelineSpec {
       with: (raw.with as Record<string, unknown> | undefined) ?? undefined,
       wdir: raw.wdir === undefined ? '.' : String(raw.wdir),
       deps: paths(raw.deps, `${f}.deps`, problems),
-      outs: paths(raw.outs, `${f}.outs`, problems),
-      params: params(raw.params, `${f}.params`, problems),
-      metrics: paths(raw.metrics, `${f}.metrics`, problems),
+      outs: paths(raw.outs, `${f}.outs`, problems, uncached),
+      params: declared,
+      metrics: paths(raw.metrics, `${f}.metrics`, problems, uncached),
+      plots: paths(raw.plots, `${f}.plots`, problems, uncached),
+      uncached,
       always_changed: raw.always_changed === true,
     });
   }

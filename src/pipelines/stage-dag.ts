@@ -1,5 +1,5 @@
 /**
- * Stage order: a stage runs after every stage whose outs it depends on (a dep equal to an out, or
+ * Stage order: a stage runs after every stage whose outs (metrics, plots) it depends on (a dep equal to an out, or
  * inside an out folder). Kahn's algorithm, keeping the file's order among independent stages.
  */
 import { normalize } from 'node:path';
@@ -13,7 +13,7 @@ const within = (path: string, folder: string) => path === folder || path.startsW
 export function orderStages(stages: StageSpec[], targets?: string[]): StageSpec[] {
   const producers = new Map<string, string>();
   for (const s of stages) {
-    for (const o of s.outs) {
+    for (const o of [...new Set([...s.outs, ...(s.metrics ?? []), ...(s.plots ?? [])])]) {
       const out = norm(`${s.wdir}/${o}`);
       const other = producers.get(out);
       if (other) throw validationFailed([{ field: `stages.${s.name}.outs`, message: `${o} is also an out of stage ${other}` }], 'invalid pipeline definition');

@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { md5Path, stableJson } from './content-hash.js';
+import { hashPath, stableJson } from './content-hash.js';
+import { dvcCacheDir, saveToDvcCache } from './dvc-cache.js';
 import { type LockedStage, LOCK_FILE_NAME, readLockFile, writeLockFile } from './lock-file.js';
 import { type PipelineSpec, type StageSpec, readParam } from './pipeline-spec.js';
 import { orderStages } from './stage-dag.js';
@@ -67,13 +68,20 @@ function runCommand(cmd: string, cwd: string, env: Record<string, string>, timeo
   });
 }
 
+/** What a stage produces: its outs, metrics and plots (all checked and hashed, `cache: false` or not). */
+const outputsOf = (stage: StageSpec) => [...new Set([...stage.outs, ...(stage.metrics ?? []), ...(stage.plots ?? [])])];
+
+const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+/** The stage's lock entry; deps and outs sorted by path, as DVC writes and compares them. */
 async function lockEntry(spec: PipelineSpec, stage: StageSpec, paramValues: Record<string, Record<string, unknown>>, withOuts: boolean): Promise<LockedStage> {
   const cwd = resolve(spec.root, stage.wdir);
+  const hashed = (paths: string[]) => Promise.all(paths.map(async (p) => ({ path: p, ...((await hashPath(resolve(cwd, p))) ?? { md5: null }) })));
   return {
     cmd: stage.cmd ?? `builtin:${stage.builtin}${stage.with ? ` ${stableJson(stage.with)}` : ''}`,
-    deps: await Promise.all(stage.deps.map(async (p) => ({ path: p, md5: await md5Path(resolve(cwd, p)) }))),
+    deps: (await hashed(stage.deps)).sort(byPath),
     params: paramValues,
-    outs: withOuts ? await Promise.all(stage.outs.map(async (p) => ({ path: p, md5: await md5Path(resolve(cwd, p)) }))) : [],
+    outs: withOuts ? (await hashed(outputsOf(stage))).sort(byPath) : [],
   };
 }
 
@@ -128,9 +136,9 @@ export async function runPipeline(spec: PipelineSpec, options: RunPipelineOption
       !stage.always_changed &&
       locked &&
       locked.cmd === before.cmd &&
-      stableJson(locked.deps) === stableJson(before.deps) &&
+      stableJson([...locked.deps].sort(byPath)) === stableJson(before.deps) &&
       stableJson(locked.params) === stableJson(before.params) &&
-      stableJson(locked.outs) === stableJson((await lockEntry(spec, stage, paramValues, true)).outs);
+      stableJson([...locked.outs].sort(byPath)) === stableJson((await lockEntry(spec, stage, paramValues, true)).outs);
     if (unchanged) {
       record.status = 'cached';
       appendLog(record, `Stage '${stage.name}' didn't change, skipping`);
@@ -155,12 +163,14 @@ export async function runPipeline(spec: PipelineSpec, options: RunPipelineOption
         }
       }
       if (!error) {
-        const missingOuts = stage.outs.filter((o) => !existsSync(resolve(cwd, o)));
+        const missingOuts = outputsOf(stage).filter((o) => !existsSync(resolve(cwd, o)));
         if (missingOuts.length) error = `stage ${stage.name}: the command did not produce ${missingOuts.join(', ')}`;
       }
       if (!error) {
         lock.stages[stage.name] = await lockEntry(spec, stage, paramValues, true);
         writeLockFile(lockPath, lock);
+        const cacheDir = dvcCacheDir(spec.root);
+        if (cacheDir) for (const o of outputsOf(stage)) if (!stage.uncached?.includes(o)) await saveToDvcCache(cacheDir, resolve(cwd, o));
       }
       record.status = error ? 'failed' : 'succeeded';
       record.error = error;
@@ -170,7 +180,7 @@ export async function runPipeline(spec: PipelineSpec, options: RunPipelineOption
       Object.assign(record.metrics, values);
       for (const [k, v] of Object.entries(values)) allMetrics[`${m}:${k}`] = v;
     }
-    record.artifacts = { ...record.artifacts, outs: (lock.stages[stage.name]?.outs ?? []).filter((o) => stage.outs.includes(o.path)) };
+    record.artifacts = { ...record.artifacts, outs: (lock.stages[stage.name]?.outs ?? []).filter((o) => outputsOf(stage).includes(o.path)) };
     record.finished_at = new Date().toISOString();
     record.duration_ms = Date.now() - started;
     await emit(record);

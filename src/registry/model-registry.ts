@@ -313,6 +313,39 @@ export class ModelRegistry {
     return this.getVersion(version.id);
   }
 
+  /**
+   * Creates a model with no versions yet (the MLflow client creates a registered model before its
+   * first version). Refused when the name is taken.
+   */
+  async createModel(input: { name: string; description?: string | null; task?: ModelTask; modality?: Modality; tags?: string[] }): Promise<Model> {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(input.name)) {
+      throw validationFailed([{ field: 'name', message: 'use 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit' }]);
+    }
+    const now = nowIso();
+    const existing = await this.db.selectFrom('models').select('id').where('name', '=', input.name).executeTakeFirst();
+    if (existing) throw new VitalsError('CONFLICT', `model "${input.name}" already exists`);
+    const row = { id: uuidv7(), name: input.name, task: input.task ?? 'classification', modality: input.modality ?? 'tabular', description: input.description ?? null, tags: JSON.stringify(input.tags ?? []), created_at: now, updated_at: now };
+    await this.db.insertInto('models').values(row).execute();
+    return this.getModel(row.id);
+  }
+
+  async updateModel(ref: string, changes: { description?: string | null }): Promise<Model> {
+    const model = await this.findModelRow(this.db, ref);
+    await this.db.updateTable('models').set({ description: changes.description ?? null, updated_at: nowIso() }).where('id', '=', model.id).execute();
+    return this.getModel(model.id);
+  }
+
+  /** Deletes a model that has no versions (versions are archived, never deleted: the prediction log refers to them). */
+  async deleteModel(ref: string): Promise<void> {
+    const model = await this.findModelRow(this.db, ref);
+    const version = await this.db.selectFrom('model_versions').select('version').where('model_id', '=', model.id).executeTakeFirst();
+    if (version) throw new VitalsError('CONFLICT', `model "${model.name}" has versions (${version.version}); archive them instead of deleting the model`);
+    await this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('model_events').where('model_id', '=', model.id).execute();
+      await tx.deleteFrom('models').where('id', '=', model.id).execute();
+    });
+  }
+
   /** Points an alias (default production) at a version. Promoting an archived version is refused. */
   async promote(versionId: string, options: ChangeOptions & { alias?: Alias } = {}): Promise<ModelVersion> {
     const alias = options.alias ?? 'production';

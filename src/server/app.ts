@@ -15,19 +15,19 @@ import { ApiKeys, Authenticator, authPlugin, installAuth, isLoopback } from '../
 import { DataDir } from '../files/data-dir.js';
 import type { Settings } from '../config/index.js';
 import { Messaging, messagingPlugin } from '../messaging/index.js';
-import { type Metrics, createMetrics } from '../metrics.js';
+import { type Metrics, createMetrics, httpLabels } from '../metrics.js';
 import { ModelMonitor } from '../monitoring/model-monitor.js';
 import { AlertNotifier } from '../monitoring/notifiers.js';
 import { PredictionLog } from '../monitoring/prediction-log.js';
 import { monitoringPlugin } from '../monitoring/index.js';
 import { multimodalRoutes } from '../multimodal/index.js';
 import { Pipelines, commandEnv, pipelinesPlugin } from '../pipelines/index.js';
-import { ExperimentTracking, trackingRoutes } from '../tracking/index.js';
+import { ExperimentTracking, createMlflowApi, mlflowPlugin, trackingRoutes } from '../tracking/index.js';
 import { ArtifactStore, ModelRegistry } from '../registry/index.js';
 import { registryPlugin } from '../registry/routes.js';
 import { TrafficRouter } from '../routing/index.js';
 import { InferencePool, Predictor, bindTensors, loadSession } from '../serving/index.js';
-import { kserveRoutes } from '../serving/kserve-routes.js';
+import { kservePlugin } from '../serving/kserve-routes.js';
 import { servingPlugin } from '../serving/routes.js';
 import { type Database, openDatabase } from '../store/index.js';
 import { installErrorHandler, installMethodNotAllowed } from './error-handler.js';
@@ -40,7 +40,7 @@ import { VERSION } from './version.js';
 export { VERSION };
 
 /** Plugins still being converted to declared routes (issue 10): tracked here until they land. */
-const PENDING_DECLARATIONS = [' /v2', ' /api/v1/experiments', ' /api/v1/tracking', ' /api/v1/multi-modality'];
+const PENDING_DECLARATIONS = [' /api/v1/multi-modality'];
 
 export interface Services {
   settings: Settings;
@@ -236,7 +236,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
       return;
     }
     for (const p of declarationProblems(route as never)) undeclared.push(`${p.method} ${p.url}: ${p.problem}`);
-    if (route.schema?.response) route.schema = { ...route.schema, response: { ...commonResponses(route), ...(route.schema.response as object) } };
+    if (route.schema?.response) route.schema = { ...route.schema, response: { ...commonResponses(route, route.schema.response as Record<string, unknown>), ...(route.schema.response as object) } };
     record();
   });
   services.messaging.setLogger((err, context) => app.log.warn({ err }, context));
@@ -260,6 +260,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
         { name: 'training', description: 'Built-in trainers' },
         { name: 'pipelines', description: 'CI/CD pipeline runs, dvc.yaml pipelines, automated retraining' },
         { name: 'tracking', description: 'Experiment tracking: config, per-epoch loss and learning rate, metrics, comparison' },
+        { name: 'mlflow', description: 'The MLflow REST API (tracking, model registry, artifact proxy) for the official MLflow client' },
         { name: 'multi-modality', description: 'DICOM, NIfTI, PNG/JPEG/TIFF and clinical reports: de-identified metadata, statistics, findings' },
         { name: 'messaging', description: 'Publish to patient_data, imaging_data, … (Kafka, RabbitMQ or the embedded bus); bus status and outbox backlog' },
         { name: 'ab-testing', description: 'A/B, canary and shadow release tests: assignment, results, sequential statistics, decisions' },
@@ -272,7 +273,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
   app.addHook('onResponse', async (req, reply) => {
-    const labels = { method: req.method, route: req.routeOptions?.url ?? 'unmatched', status: String(reply.statusCode) };
+    const labels = httpLabels(req.method, req.routeOptions?.url, reply.statusCode);
     services.metrics.httpRequests.inc(labels);
     services.metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
   });
@@ -306,12 +307,13 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
       serving: { batching: settings.ENABLE_BATCHING, maxBatchSize: settings.BATCH_SIZE, maxWaitMs: settings.BATCH_MAX_WAIT_MS, cacheSize: settings.CACHE_SIZE, cacheTtlSeconds: settings.CACHE_TTL },
     }),
   );
-  await app.register(kserveRoutes(services));
+  await app.register(kservePlugin({ predictor: s.predictor, registry: s.registry, database: s.database, metrics: s.metrics, modelPathConfigured: !!settings.MODEL_PATH }));
   await app.register(monitoringPlugin({ monitor: s.monitor, predictionLog: s.predictionLog, registry: s.registry }));
   await app.register(messagingPlugin({ messaging: s.messaging, maxMessageBytes: settings.MESSAGE_MAX_BYTES }));
   await app.register(abTestPlugin({ abTests: s.abTests, blueGreen: s.blueGreen }));
   await app.register(pipelinesPlugin({ pipelines: s.pipelines, dataDir: s.dataDir }));
-  await app.register(trackingRoutes(services.tracking));
+  await app.register(trackingRoutes({ tracking: s.tracking }));
+  await app.register(mlflowPlugin(createMlflowApi(s.database, s.registry, s.registry.artifacts)));
   await app.register(multimodalRoutes(services));
   await app.ready();
   const pending = undeclared.filter((u) => !PENDING_DECLARATIONS.some((prefix) => u.includes(prefix)));

@@ -68,8 +68,12 @@ export function installErrorHandler(app: FastifyInstance, metrics: Metrics, opti
   });
 }
 
+/** MLflow's names for the codes a hook answers with before a route runs (its clients read error_code). */
+const MLFLOW_CODES: Record<string, string> = { UNAUTHORIZED: 'UNAUTHENTICATED', FORBIDDEN: 'PERMISSION_DENIED', RATE_LIMITED: 'REQUEST_LIMIT_EXCEEDED', PAYLOAD_TOO_LARGE: 'INVALID_PARAMETER_VALUE' };
+
 export function sendError(req: FastifyRequest, reply: FastifyReply, status: number, body: Mapped['body']) {
-  return reply.code(status).send({ error: STATUS_CODES[status] ?? 'Error', ...body, request_id: req.id });
+  // error_code as well: the MLflow API's routes declare that shape, and one body serves both
+  return reply.code(status).send({ error: STATUS_CODES[status] ?? 'Error', ...body, error_code: MLFLOW_CODES[body.code] ?? body.code, request_id: req.id });
 }
 
 /**

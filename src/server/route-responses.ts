@@ -5,17 +5,22 @@
  */
 import { errorBody } from './route-kit.js';
 
-export function commonResponses(route: { method: string | string[]; config?: { permission?: string } }): Record<number, typeof errorBody> {
+/**
+ * `declared` is the route's own responses: a capability with its own error shape (the MLflow API's
+ * `{error_code, message}`) gets that shape for these statuses too.
+ */
+export function commonResponses(route: { method: string | string[]; config?: { permission?: string } }, declared: Record<string, unknown> = {}): Record<number, unknown> {
   const methods = Array.isArray(route.method) ? route.method : [route.method];
-  const out: Record<number, typeof errorBody> = { 429: errorBody, 503: errorBody };
+  const own = Object.entries(declared).find(([code]) => /^4/.test(code))?.[1] ?? errorBody;
+  const out: Record<number, unknown> = { 429: own, 503: own };
   if (route.config?.permission !== 'public') {
-    out[401] = errorBody;
-    out[403] = errorBody;
+    out[401] = own;
+    out[403] = own;
   }
   if (methods.some((m) => m !== 'GET' && m !== 'HEAD' && m !== 'DELETE')) {
-    out[400] = errorBody;
-    out[413] = errorBody;
-    out[415] = errorBody;
+    out[400] = own;
+    out[413] = own;
+    out[415] = own;
   }
   return out;
 }

@@ -1,11 +1,29 @@
 /**
  * The Open Inference Protocol (KServe V2 REST), so KServe and Triton clients work unchanged.
  * `{name}` is a registry model (its production version) and `/versions/{v}` a semver, alias or id.
- * Errors use the protocol's own shape: `{ "error": "..." }`.
+ * Errors use the protocol's own shape: `{ "error": "..." }`. An infer without a Content-Type is JSON
+ * (tritonclient sends none), and the binary tensor extension is supported both ways: a request whose
+ * `Inference-Header-Content-Length` header gives the JSON part's length, followed by the raw tensors
+ * of the inputs with `parameters.binary_data_size`; outputs are raw when the request asks
+ * (`parameters.binary_data_output`, or an output's `parameters.binary_data`).
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { z } from 'zod';
 import { VitalsError } from '../errors.js';
-import type { Services } from '../server/app.js';
+import { BODY_LIMITS, declare } from '../server/route-kit.js';
+import type { Metrics } from '../metrics.js';
+import type { ModelRegistry } from '../registry/index.js';
+import type { Database } from '../store/index.js';
+import type { Predictor } from './predictor.js';
+
+export interface KserveRouteDeps {
+  predictor: Pick<Predictor, 'serve' | 'serveDefault' | 'inferRaw'>;
+  registry: Pick<ModelRegistry, 'listVersions'>;
+  database: Pick<Database, 'db'>;
+  metrics: Pick<Metrics, 'predictions'>;
+  /** MODEL_PATH is set: a bare ONNX file answers for its model name */
+  modelPathConfigured: boolean;
+}
 import { VERSION } from '../server/version.js';
 import type { TensorData, TensorDescription, TensorType } from './inference-pool.js';
 import type { ServedModel } from './served-model.js';
@@ -18,6 +36,80 @@ interface V2Tensor {
   shape: number[];
   datatype: string;
   data: unknown;
+  parameters?: { binary_data_size?: number; binary_data?: boolean };
+}
+
+interface V2Request {
+  id?: string;
+  inputs?: V2Tensor[];
+  outputs?: Array<{ name: string; parameters?: { binary_data?: boolean } }>;
+  parameters?: { binary_data_output?: boolean };
+}
+
+const BYTES_PER: Record<string, number> = { FP32: 4, FP64: 8, INT64: 8, INT32: 4, BOOL: 1, UINT8: 1 };
+
+/** Raw little-endian tensor bytes → the flat values of the JSON form (BYTES: 4-byte length prefixes). */
+function rawValues(datatype: string, bytes: Buffer, where: string): unknown[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (datatype === 'BYTES') {
+    const out: string[] = [];
+    for (let o = 0; o < bytes.length; ) {
+      if (o + 4 > bytes.length) throw new VitalsError('BAD_REQUEST', `${where}: truncated BYTES element`);
+      const n = view.getUint32(o, true);
+      out.push(bytes.subarray(o + 4, o + 4 + n).toString('utf8'));
+      o += 4 + n;
+    }
+    return out;
+  }
+  const size = BYTES_PER[datatype];
+  if (!size) throw new VitalsError('BAD_REQUEST', `${where}: unsupported datatype "${datatype}" for binary data`);
+  if (bytes.length % size) throw new VitalsError('BAD_REQUEST', `${where}: ${bytes.length} bytes is not a whole number of ${datatype} values`);
+  const out: unknown[] = [];
+  for (let o = 0; o < bytes.length; o += size) {
+    out.push(
+      datatype === 'FP32' ? view.getFloat32(o, true) : datatype === 'FP64' ? view.getFloat64(o, true) : datatype === 'INT64' ? Number(view.getBigInt64(o, true)) : datatype === 'INT32' ? view.getInt32(o, true) : view.getUint8(o),
+    );
+  }
+  return out;
+}
+
+/** Splits a binary-extension body into its JSON header and the inputs' raw data. */
+export function parseBinaryInfer(body: Buffer, headerLength: number): V2Request {
+  if (!Number.isInteger(headerLength) || headerLength < 0 || headerLength > body.length) {
+    throw new VitalsError('BAD_REQUEST', `Inference-Header-Content-Length ${headerLength} does not fit a ${body.length}-byte body`);
+  }
+  let req: V2Request;
+  try {
+    req = JSON.parse(body.subarray(0, headerLength).toString('utf8'));
+  } catch {
+    throw new VitalsError('BAD_REQUEST', 'the inference header (the first Inference-Header-Content-Length bytes) is not JSON');
+  }
+  let offset = headerLength;
+  (req.inputs ?? []).forEach((t, i) => {
+    const size = t?.parameters?.binary_data_size;
+    if (size === undefined) return;
+    if (!Number.isInteger(size) || size < 0 || offset + size > body.length) throw new VitalsError('BAD_REQUEST', `inputs[${i}]: binary_data_size ${size} runs past the end of the body`);
+    t.data = rawValues(t.datatype, body.subarray(offset, offset + size), `inputs[${i}] (${t.name})`);
+    offset += size;
+  });
+  if (offset !== body.length) throw new VitalsError('BAD_REQUEST', `${body.length - offset} bytes after the last binary input`);
+  return req;
+}
+
+function rawBytes(t: TensorData): Buffer {
+  if (Array.isArray(t.data)) {
+    const parts = (t.data as unknown[]).map((v) => Buffer.from(String(v), 'utf8'));
+    const out = Buffer.alloc(parts.reduce((a, p) => a + 4 + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      out.writeUInt32LE(p.length, o);
+      p.copy(out, o + 4);
+      o += 4 + p.length;
+    }
+    return out;
+  }
+  const a = t.data as ArrayBufferView;
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }
 
 function flatten(data: unknown): unknown[] {
@@ -63,26 +155,32 @@ function encodeV2Output(name: string, t: TensorData) {
   return { name, shape: t.dims, datatype: toV2[t.type] ?? t.type.toUpperCase(), data };
 }
 
+const v2ErrorBody = z.looseObject({ error: z.string() }).describe('V2Error');
+
 const tensorMeta = (d: TensorDescription) => ({ name: d.name, datatype: toV2[d.type] ?? d.type.toUpperCase(), shape: d.shape });
 
-export function kserveRoutes(s: Services): FastifyPluginAsync {
+export function kservePlugin(s: KserveRouteDeps): FastifyPluginAsync {
   return async (app) => {
     const tags = ['kserve'];
+    // bodies without a Content-Type (tritonclient) or with the binary extension arrive as bytes
+    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMITS.batch }, (_req, body, done) => done(null, body));
+    app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: BODY_LIMITS.batch }, (_req, body, done) => done(null, body));
+    const v2Errors = { 400: v2ErrorBody, 404: v2ErrorBody, 413: v2ErrorBody, 415: v2ErrorBody };
     const v2Error = (reply: FastifyReply, err: unknown) => {
       const status = err instanceof VitalsError ? err.statusCode : 500;
       return reply.code(status).send({ error: err instanceof Error ? err.message : String(err) });
     };
     const servedFor = async (name: string, version?: string): Promise<ServedModel> => {
-      if (s.settings.MODEL_PATH && !version) {
+      if (s.modelPathConfigured && !version) {
         const file = await s.predictor.serveDefault().catch(() => undefined);
         if (file && file.modelName === name) return file;
       }
       return s.predictor.serve(version ? `${name}@${version}` : name);
     };
 
-    app.get('/v2', { schema: { tags, summary: 'Server metadata' } }, async () => ({ name: 'vitals', version: VERSION, extensions: ['model_repository_metadata'] }));
-    app.get('/v2/health/live', { schema: { tags } }, async () => ({ live: true }));
-    app.get('/v2/health/ready', { schema: { tags } }, async (_req, reply) => {
+    app.get('/v2', { ...declare('system:read'), schema: { tags, summary: 'Server metadata', response: { 200: z.looseObject({ name: z.string(), version: z.string(), extensions: z.array(z.string()) }), ...v2Errors } } }, async () => ({ name: 'vitals', version: VERSION, extensions: ['model_repository_metadata'] }));
+    app.get('/v2/health/live', { ...declare('public'), schema: { tags, response: { 200: z.object({ live: z.boolean() }), ...v2Errors } } }, async () => ({ live: true }));
+    app.get('/v2/health/ready', { ...declare('public'), schema: { tags, response: { 200: z.object({ ready: z.boolean() }), 503: z.object({ ready: z.boolean() }), ...v2Errors } } }, async (_req, reply) => {
       try {
         await s.database.db.selectFrom('models').select('id').limit(1).execute();
         return { ready: true };
@@ -93,7 +191,7 @@ export function kserveRoutes(s: Services): FastifyPluginAsync {
 
     for (const prefix of ['/v2/models/:name', '/v2/models/:name/versions/:version']) {
       type P = { Params: { name: string; version?: string } };
-      app.get<P>(prefix, { schema: { tags, summary: 'Model metadata: versions, platform, input and output tensors' } }, async (req, reply) => {
+      app.get<P>(prefix, { ...declare('models:read'), schema: { tags, summary: 'Model metadata: versions, platform, input and output tensors', response: { 200: z.looseObject({ name: z.string(), versions: z.array(z.string()), platform: z.string(), inputs: z.array(z.looseObject({})), outputs: z.array(z.looseObject({})) }), ...v2Errors, 500: v2ErrorBody, 503: v2ErrorBody } } }, async (req, reply) => {
         try {
           const served = await servedFor(req.params.name, req.params.version);
           const versions = served.versionId ? (await s.registry.listVersions(served.modelId)).filter((v) => v.status !== 'archived').map((v) => v.version) : [served.version];
@@ -108,7 +206,7 @@ export function kserveRoutes(s: Services): FastifyPluginAsync {
           return v2Error(reply, err);
         }
       });
-      app.get<P>(`${prefix}/ready`, { schema: { tags } }, async (req, reply) => {
+      app.get<P>(`${prefix}/ready`, { ...declare('models:read'), schema: { tags, response: { 200: z.looseObject({ name: z.string(), ready: z.boolean() }), 404: z.looseObject({ name: z.string(), ready: z.boolean() }), 503: z.looseObject({ name: z.string(), ready: z.boolean() }), 400: v2ErrorBody } } }, async (req, reply) => {
         try {
           const served = await servedFor(req.params.name, req.params.version);
           return { name: served.modelName, ready: true };
@@ -116,12 +214,23 @@ export function kserveRoutes(s: Services): FastifyPluginAsync {
           return reply.code(err instanceof VitalsError && err.statusCode === 404 ? 404 : 503).send({ name: req.params.name, ready: false, error: (err as Error).message });
         }
       });
-      app.post<P & { Body: { id?: string; inputs?: V2Tensor[]; outputs?: Array<{ name: string }> } }>(
+      app.post<P & { Body: unknown }>(
         `${prefix}/infer`,
-        { schema: { tags, summary: 'Inference with the protocol’s JSON tensors' } },
+        { ...declare('predict', BODY_LIMITS.batch), schema: { tags, summary: 'Inference: JSON tensors, or the binary tensor extension', response: { 200: z.any().describe('InferenceResponse (JSON, or JSON header + raw tensors)'), ...v2Errors } } },
         async (req, reply) => {
           try {
-            const body = req.body;
+            const headerLength = req.headers['inference-header-content-length'];
+            let body: V2Request;
+            if (Buffer.isBuffer(req.body)) {
+              if (headerLength !== undefined) body = parseBinaryInfer(req.body, Number(headerLength));
+              else {
+                try {
+                  body = JSON.parse(req.body.toString('utf8')); // no Content-Type (tritonclient): JSON
+                } catch {
+                  throw new VitalsError('BAD_REQUEST', 'the body is not JSON; binary requests need the Inference-Header-Content-Length header');
+                }
+              }
+            } else body = req.body as V2Request;
             if (!body || !Array.isArray(body.inputs) || body.inputs.length === 0) throw new VitalsError('BAD_REQUEST', 'the request needs "inputs": [{name, shape, datatype, data}]');
             const served = await servedFor(req.params.name, req.params.version);
             const known = new Set(served.session.inputs.map((i) => i.name));
@@ -133,12 +242,19 @@ export function kserveRoutes(s: Services): FastifyPluginAsync {
             const fetches = body.outputs?.map((o) => o.name);
             const result = await s.predictor.inferRaw(served, feeds, fetches);
             s.metrics.predictions.inc({ model: served.modelName, version: served.version, kind: 'kserve' }, feeds[served.inputName]?.dims[0] ?? 1);
-            return {
-              model_name: served.modelName,
-              model_version: served.version,
-              id: body.id ?? req.id,
-              outputs: Object.entries(result.outputs).map(([name, t]) => encodeV2Output(name, t)),
-            };
+            const binaryAll = body.parameters?.binary_data_output === true;
+            const wantsBinary = (name: string) => body.outputs?.find((o) => o.name === name)?.parameters?.binary_data ?? binaryAll;
+            const blobs: Buffer[] = [];
+            const outputs = Object.entries(result.outputs).map(([name, t]) => {
+              if (!wantsBinary(name)) return encodeV2Output(name, t);
+              const raw = rawBytes(t);
+              blobs.push(raw);
+              return { name, shape: t.dims, datatype: toV2[t.type] ?? t.type.toUpperCase(), parameters: { binary_data_size: raw.length } };
+            });
+            const response = { model_name: served.modelName, model_version: served.version, id: body.id ?? req.id, outputs };
+            if (!blobs.length) return response;
+            const header = Buffer.from(JSON.stringify(response), 'utf8');
+            return reply.header('inference-header-content-length', String(header.length)).type('application/octet-stream').send(Buffer.concat([header, ...blobs]));
           } catch (err) {
             return v2Error(reply, err);
           }

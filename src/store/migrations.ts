@@ -10,6 +10,7 @@ import { messagingMigrations } from '../messaging/migrations.js';
 import { pipelinesMigrations } from '../pipelines/migrations.js';
 import { registryMigrations } from '../registry/migrations.js';
 import { monitoringMigrations } from '../monitoring/migrations.js';
+import { trackingMigrations } from '../tracking/migrations.js';
 
 /**
  * The prediction log's table, made by the shipped 0001_initial until it was split by owner: on a
@@ -156,6 +157,7 @@ export const migrations: Record<string, Migration> = {
   '0005_pipelines_tracking': trackingTables,
   ...authMigrations,
   ...monitoringMigrations,
+  ...trackingMigrations,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -5,6 +5,7 @@ import type { ModelsTable, ModelVersionsTable, ModelAliasesTable, ModelEventsTab
 import type { AuthSchema } from '../auth/tables.js';
 /** Row types of every table, as Kysely sees them. JSON columns are stored as text in both databases. */
 import type { MonitoringSchema } from '../monitoring/tables.js';
+import type { TrackingTables } from '../tracking/tables.js';
 
 export interface PredictionLogsTable {
   id: string;
@@ -65,6 +66,11 @@ export interface ExperimentsTable {
   id: string;
   name: string;
   created_at: string;
+  /** MLflow (0117_mlflow): active | deleted, tags (JSON), artifact location, last update */
+  lifecycle_stage?: string;
+  tags?: string;
+  artifact_location?: string | null;
+  updated_at?: string | null;
 }
 
 export interface TrackingRunsTable {
@@ -77,6 +83,12 @@ export interface TrackingRunsTable {
   tags: string; // JSON
   started_at: string;
   ended_at: string | null;
+  /** MLflow (0117_mlflow): active | deleted, who started it, dataset inputs (JSON), when deleted */
+  lifecycle_stage?: string;
+  user_id?: string | null;
+  inputs?: string;
+  deleted_at?: string | null;
+  metric_positions?: string;
 }
 
 export interface TrackingStepsTable {
@@ -90,7 +102,7 @@ export interface TrackingStepsTable {
 export type { ModelsTable, ModelVersionsTable, ModelAliasesTable, ModelEventsTable, ArtifactsTable, OutboxTable, BusMessagesTable, BusGroupsTable, BusDeliveriesTable, BusDeadLettersTable, AbTestsTable, ReleaseEventsTable, DeploymentSlotsTable, PipelineRunsTable, PipelineJobsTable, RetrainingPoliciesTable };
 
 /** Every capability's tables; monitoring's and tracking's still live here until their folders take them. */
-export interface Schema extends MonitoringSchema, AuthSchema, RegistrySchema, MessagingSchema, AbTestSchema, PipelinesSchema {
+export interface Schema extends TrackingTables, MonitoringSchema, AuthSchema, RegistrySchema, MessagingSchema, AbTestSchema, PipelinesSchema {
   prediction_logs: PredictionLogsTable;
   monitoring_checks: MonitoringChecksTable;
   alerts: AlertsTable;

@@ -1,2 +1,3 @@
 export * from './experiment-tracking.js';
-export { trackingRoutes } from './routes.js';
+export { trackingRoutes, type TrackingDeps } from './routes.js';
+export { createMlflowApi, mlflowPlugin, type MlflowDeps, MlflowTracking, MlflowModelRegistry, RunArtifacts } from './mlflow/index.js';

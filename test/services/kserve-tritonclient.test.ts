@@ -1,0 +1,69 @@
+/**
+ * Triton's official client (tritonclient[http] 2.73.0, pinned in .venv-triton by
+ * scripts/services/triton-client.sh) against a live Vitals: health, metadata, and infer with JSON and
+ * with binary tensors (the client sends no Content-Type, and `Inference-Header-Content-Length` for
+ * binary) — both give the probabilities the seed API gives. A missing venv FAILS this test.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_DATA, DEMO_MODEL, bootstrapDemo } from '../../src/pipelines/demo-bootstrap.js';
+import { parseCsv } from '../../src/pipelines/trainers/index.js';
+import { type TestApp, startTestApp } from '../helpers/app.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const PY = join(ROOT, '.venv-triton/bin/python');
+if (!existsSync(PY)) throw new Error('the tritonclient venv is missing: run `bash scripts/services/triton-client.sh`');
+
+const csv = parseCsv(readFileSync(DEMO_DATA, 'utf8'));
+const features = csv.columns.filter((c) => c !== 'diagnosis');
+const rows = [0, 5, 100, 300].map((i) => features.map((f) => Number(csv.rows[i]![csv.columns.indexOf(f)])));
+
+describe('tritonclient[http] against Vitals', () => {
+  let t: TestApp;
+  let seen: Record<string, any>;
+  const work = mkdtempSync(join(tmpdir(), 'vitals-triton-'));
+  beforeAll(async () => {
+    t = await startTestApp({ CACHE_SIZE: 0 });
+    await bootstrapDemo(t.services.registry);
+    const base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    writeFileSync(join(work, 'rows.json'), JSON.stringify(rows));
+    const out = await new Promise<string>((res, rej) =>
+      execFile(PY, [join(ROOT, 'test/services/triton/infer.py'), base.replace('http://', ''), DEMO_MODEL, join(work, 'rows.json')], { timeout: 120_000 }, (err, stdout, stderr) => (err ? rej(new Error(`${err.message}\n${stderr}`)) : res(stdout))),
+    );
+    seen = JSON.parse(out.trim().split('\n').at(-1)!);
+  }, 180_000);
+  afterAll(async () => {
+    await t?.dispose();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('reads health and metadata', () => {
+    expect(seen).toMatchObject({ live: true, ready: true });
+    expect(seen.inputs[0]).toMatchObject({ datatype: 'FP32' });
+    expect(seen.outputs).toContain('probabilities');
+    expect(seen.missing).toMatch(/not found/i);
+  });
+
+  it('infers with JSON and with binary tensors, and both match the seed API', async () => {
+    expect(seen.json).toHaveLength(rows.length);
+    for (const [i, row] of rows.entries()) {
+      const res = await t.app.inject({ method: 'POST', url: '/api/v1/ml-models/predict', payload: { model: DEMO_MODEL, features: Object.fromEntries(features.map((f, j) => [f, row[j]])) } });
+      const probs = Object.values(res.json().probabilities as Record<string, number>);
+      probs.forEach((p, k) => {
+        expect(seen.json[i][k]).toBeCloseTo(p, 5);
+        expect(seen.binary[i][k]).toBeCloseTo(p, 5);
+      });
+    }
+  });
+
+  it('refuses a malformed binary request with a 400 naming the problem', async () => {
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', parameters: { binary_data_size: 120 } }] }));
+    const res = await t.app.inject({ method: 'POST', url: `/v2/models/${DEMO_MODEL}/infer`, headers: { 'inference-header-content-length': String(header.length) }, payload: Buffer.concat([header, Buffer.alloc(8)]) });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatch(/binary_data_size 120 runs past the end/);
+  });
+});

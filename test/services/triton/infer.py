@@ -1,0 +1,27 @@
+"""tritonclient[http] against Vitals: metadata, then the same rows inferred as JSON and as binary tensors.
+
+    python infer.py <host:port> <model> <rows.json>      # prints one JSON line
+"""
+import json
+import sys
+
+import numpy as np
+import tritonclient.http as httpclient
+
+url, model, rows_file = sys.argv[1], sys.argv[2], sys.argv[3]
+rows = np.array(json.load(open(rows_file)), dtype=np.float32)
+client = httpclient.InferenceServerClient(url=url)
+meta = client.get_model_metadata(model)
+name = meta["inputs"][0]["name"]
+out = {"live": client.is_server_live(), "ready": client.is_model_ready(model), "inputs": meta["inputs"], "outputs": [o["name"] for o in meta["outputs"]]}
+for binary in (False, True):
+    inp = httpclient.InferInput(name, list(rows.shape), "FP32")
+    inp.set_data_from_numpy(rows, binary_data=binary)
+    res = client.infer(model, [inp], outputs=[httpclient.InferRequestedOutput("probabilities", binary_data=binary)])
+    out["binary" if binary else "json"] = res.as_numpy("probabilities").tolist()
+try:
+    client.get_model_metadata("no-such-model")
+    out["missing"] = None
+except Exception as e:  # InferenceServerException
+    out["missing"] = str(e)
+print(json.dumps(out))
