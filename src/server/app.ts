@@ -11,6 +11,7 @@ import { type ZodTypeProvider, jsonSchemaTransform, serializerCompiler, validato
 import { AbTesting, BlueGreenDeployments } from '../abtest/index.js';
 import { abTestRoutes } from '../abtest/routes.js';
 import type { Settings } from '../config/index.js';
+import { PredictionRollups, dashboardPlugin } from '../dashboard/index.js';
 import { Messaging, messagingRoutes } from '../messaging/index.js';
 import { type Metrics, createMetrics } from '../metrics.js';
 import { ModelMonitor } from '../monitoring/model-monitor.js';
@@ -53,6 +54,8 @@ export interface Services {
   /** pipeline runs (CI/CD, dvc.yaml), the job queue and worker, automated retraining */
   pipelines: Pipelines;
   tracking: ExperimentTracking;
+  /** per-5-minute rollups of the prediction log that the dashboard reads */
+  rollups: PredictionRollups;
   startedAt: Date;
 }
 
@@ -127,8 +130,9 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     outbox: messaging.outbox,
     onError: onLogError,
   });
+  const rollups = new PredictionRollups(database.db);
   await messaging.start(); // the outbox relay; consumers start with `serve`/`worker` (startConsumers)
-  return { settings, database, registry, predictionLog, pool, predictor, monitor, notifier, metrics, messaging, abTests, router, blueGreen, pipelines, tracking, startedAt: new Date() };
+  return { settings, database, registry, predictionLog, pool, predictor, monitor, notifier, metrics, messaging, abTests, router, blueGreen, pipelines, tracking, rollups, startedAt: new Date() };
 }
 
 export async function closeServices(services: Services): Promise<void> {
@@ -216,6 +220,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
   await app.register(trackingRoutes(services.tracking));
   if (settings.PIPELINE_WORKER) services.pipelines.startWorker();
   await app.register(multimodalRoutes(services));
+  await app.register(dashboardPlugin({ db: services.database.db, dialect: services.database.dialect, registry: services.registry, rollups: services.rollups }));
 
   let closed = false;
   return {

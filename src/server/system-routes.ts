@@ -37,6 +37,5 @@ export function systemRoutes(s: Services): FastifyPluginAsync {
       return reply.type(s.metrics.registry.contentType).send(await s.metrics.registry.metrics());
     });
 
-    app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/docs'));
   };
 }

@@ -3,6 +3,7 @@
  * column types both databases understand. Add a migration; never edit one that has shipped.
  */
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+import { dashboardMigrations } from '../dashboard/migrations.js';
 
 const initial: Migration = {
   async up(db: Kysely<any>) {
@@ -378,6 +379,7 @@ export const migrations: Record<string, Migration> = {
   '0004_abtests': abtests,
   '0005_pipelines': pipelines,
   '0006_labelled_index': labelledIndex,
+  ...dashboardMigrations,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,4 +1,5 @@
 /** Row types of every table, as Kysely sees them. JSON columns are stored as text in both databases. */
+import type { DashboardSchema } from '../dashboard/tables.js';
 
 
 export interface ModelsTable {
@@ -286,7 +287,7 @@ export interface TrackingStepsTable {
   created_at: string;
 }
 
-export interface Schema {
+export interface Schema extends DashboardSchema {
   models: ModelsTable;
   model_versions: ModelVersionsTable;
   model_aliases: ModelAliasesTable;
