@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import type { Model, ModelEvent, ModelRegistry, ModelVersion } from '../registry/index.js';
 import type { DialectName, Schema } from '../store/index.js';
 import { BUCKET_MS, type PredictionRollups } from './prediction-rollups.js';
-import type { alertsView, experimentRunsView, modelPageView, overviewRow, overviewView, pipelineRunsView } from './views.js';
+import type { inputFormView, alertsView, experimentRunsView, modelPageView, overviewRow, overviewView, pipelineRunsView } from './views.js';
 
 export type OverviewView = z.infer<typeof overviewView>;
 export type OverviewRow = z.infer<typeof overviewRow>;
@@ -16,11 +16,12 @@ export type ModelPageView = z.infer<typeof modelPageView>;
 export type AlertsView = z.infer<typeof alertsView>;
 export type PipelineRunsView = z.infer<typeof pipelineRunsView>;
 export type ExperimentRunsView = z.infer<typeof experimentRunsView>;
+export type InputFormView = z.infer<typeof inputFormView>;
 
 export interface DashboardQueryDeps {
   db: Kysely<Schema>;
   dialect: DialectName;
-  registry: Pick<ModelRegistry, 'listModels' | 'getModel' | 'listVersions' | 'history'>;
+  registry: Pick<ModelRegistry, 'listModels' | 'getModel' | 'listVersions' | 'history' | 'getVersion' | 'referenceProfile'>;
   rollups: Pick<PredictionRollups, 'series' | 'totals'>;
   now?: () => number;
 }
@@ -234,6 +235,20 @@ export class DashboardQueries {
       input_spec: production ? (production.input_spec as unknown as { kind: string }) : null,
       labels: production?.output_spec.labels ?? [],
     };
+  }
+
+  /** What the predict form needs: the production version's input spec plus training-data hints per feature (never the sample). */
+  async inputForm(ref: string): Promise<InputFormView> {
+    const v = await this.d.registry.getVersion(ref, 'production');
+    const profile = await this.d.registry.referenceProfile(v.id);
+    const hints: InputFormView['hints'] = {};
+    for (const [name, f] of Object.entries(profile?.features ?? {})) {
+      hints[name] =
+        f.type === 'numeric'
+          ? { type: 'numeric', mean: f.mean, min: f.min, max: f.max, p05: f.quantiles.p05, p95: f.quantiles.p95 }
+          : { type: 'categorical', categories: Object.entries(f.frequencies).sort((a, b) => b[1] - a[1]).map(([k]) => k) };
+    }
+    return { model: v.model_name, version: v.version, modality: v.input_spec.kind, input_spec: v.input_spec as unknown as InputFormView['input_spec'], labels: v.output_spec.labels, hints };
   }
 
   async alerts(f: { status?: 'firing' | 'resolved'; severity?: string; model?: string; limit: number; offset: number }): Promise<AlertsView> {

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { VitalsError } from '../errors.js';
 import { BODY_LIMITS, declare, errorResponses } from '../server/route-kit.js';
 import { DashboardQueries, type DashboardQueryDeps, WINDOWS } from './dashboard-queries.js';
-import { alertsView, experimentRunsView, modelPageView, overviewView, pipelineRunsView } from './views.js';
+import { inputFormView, alertsView, experimentRunsView, modelPageView, overviewView, pipelineRunsView } from './views.js';
 
 /** Where `npm run build` puts the web app: <package root>/dist/web (this file runs from src/ or dist/). */
 export const DEFAULT_WEB_ROOT = resolve(fileURLToPath(new URL('../../dist/web', import.meta.url)));
@@ -50,6 +50,20 @@ export function dashboardPlugin(deps: DashboardDeps): FastifyPluginAsync {
         },
       },
       async (req) => queries.modelPage(req.params.name, req.query.window),
+    );
+
+    app.get(
+      '/api/v1/dashboard/models/:name/input-form',
+      {
+        ...declare('models:read', BODY_LIMITS.none),
+        schema: {
+          tags,
+          summary: 'The predict form of a model: its production input spec with training-data ranges and categories as hints',
+          params: z.object({ name: z.string().min(1).max(256) }),
+          response: { 200: inputFormView, ...errorResponses(404) },
+        },
+      },
+      async (req) => queries.inputForm(req.params.name),
     );
 
     app.get(

@@ -85,3 +85,12 @@ export const experimentRunItem = z.object({
   metrics: z.record(z.string(), z.number()), params: z.record(z.string(), z.unknown()),
 });
 export const experimentRunsView = page(experimentRunItem).extend({ experiments: z.array(z.object({ name: z.string(), runs: z.number() })), metric_keys: z.array(z.string()) }).describe('DashboardExperimentRuns');
+
+export const featureHint = z.object({
+  type: z.enum(['numeric', 'categorical']),
+  mean: z.number().optional(), min: z.number().optional(), max: z.number().optional(), p05: z.number().optional(), p95: z.number().optional(),
+  categories: z.array(z.string()).optional(),
+});
+export const inputFormView = z
+  .object({ model: z.string(), version: z.string(), modality: z.string(), input_spec: z.looseObject({ kind: z.string() }), labels: z.array(z.string()), hints: z.record(z.string(), featureHint) })
+  .describe('DashboardInputForm');

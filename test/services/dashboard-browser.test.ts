@@ -1,0 +1,145 @@
+/**
+ * The dashboard in a real browser: Debian's chromium driven by playwright-core (never Playwright's
+ * own browser download) against Vitals running in-process on a temp dir with the demo model.
+ * Overview → predict through the form → the count on the model page → promote the challenger with
+ * a reason → the reason in the alias history; axe-core finds no serious or critical violation on any
+ * page. Screenshots go to test-results/dashboard/ (gitignored) for a person to look at.
+ *
+ * Needs /usr/bin/chromium (bash scripts/services/chromium.sh installs it; CHROMIUM overrides the
+ * path). A missing browser FAILS this test; it is never skipped.
+ */
+import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { type Browser, type Page, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootstrapDemo } from '../../src/pipelines/demo-bootstrap.js';
+import { type TestApp, startTestApp } from '../helpers/app.js';
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const SHOTS = resolve(import.meta.dirname, '../../test-results/dashboard');
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+let t: TestApp;
+let browser: Browser;
+let page: Page;
+let base: string;
+
+async function axeProblems(p: Page): Promise<string[]> {
+  await p.addScriptTag({ content: AXE });
+  const violations = await p.evaluate(async () => {
+    const r = await (window as unknown as { axe: { run: (ctx: Document, o: object) => Promise<{ violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }> }> } }).axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 3) }));
+  });
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.join(', ')})`);
+}
+
+async function shot(name: string) {
+  await page.screenshot({ path: resolve(SHOTS, `${name}.png`), fullPage: true });
+}
+
+describe('dashboard in Chromium', () => {
+  beforeAll(async () => {
+    try {
+      accessSync(CHROMIUM, constants.X_OK);
+    } catch {
+      throw new Error(`no chromium at ${CHROMIUM}: run "bash scripts/services/chromium.sh" (apt-get install chromium) or set CHROMIUM`);
+    }
+    mkdirSync(SHOTS, { recursive: true });
+    t = await startTestApp();
+    await bootstrapDemo(t.services.registry);
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+    // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    page.on('pageerror', (err) => {
+      throw err;
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.dispose();
+  });
+
+  it('shows the demo model on the overview with its production and challenger versions', async () => {
+    await page.goto(`${base}/`);
+    const row = page.locator('table.overview tbody tr', { hasText: 'breast-cancer' });
+    await row.waitFor();
+    const prod = await t.services.registry.getVersion('breast-cancer', 'production');
+    const challenger = await t.services.registry.getVersion('breast-cancer', 'challenger');
+    expect(await row.locator('.badge.prod').innerText()).toContain(prod.version);
+    expect(await row.locator('.badge.chal').innerText()).toContain(challenger.version);
+    expect(await row.innerText()).toContain('demo'); // who made the last production change
+    await shot('01-overview');
+    expect(await axeProblems(page)).toEqual([]);
+  });
+
+  it('predicts through the form built from the input spec', async () => {
+    await page.getByRole('link', { name: 'Predict' }).click();
+    await page.locator('form.predict-form[aria-label^="features"] input').first().waitFor();
+    const spec = (await t.services.registry.getVersion('breast-cancer', 'production')).input_spec as { features: Array<{ name: string }> };
+    expect(await page.locator('form.predict-form[aria-label^="features"] input').count()).toBe(spec.features.length);
+    await page.getByRole('button', { name: 'Predict', exact: true }).click();
+    const prediction = page.getByTestId('prediction');
+    await prediction.waitFor();
+    const labels = (await t.services.registry.getVersion('breast-cancer', 'production')).output_spec.labels;
+    expect(labels).toContain(await prediction.innerText());
+    expect(await page.locator('ul.bars li').count()).toBe(labels.length);
+    await shot('02-predict');
+    expect(await axeProblems(page)).toEqual([]);
+  });
+
+  it('counts the prediction on the model page', async () => {
+    await page.goto(`${base}/#/models/breast-cancer`);
+    const total = page.getByTestId('prediction-total');
+    await total.waitFor();
+    // The log commits within PREDICTION_LOG_FLUSH_MS; the page polls, so wait for the row to show.
+    await page.waitForFunction(() => document.querySelector('[data-testid="prediction-total"]')?.textContent === '1', undefined, { timeout: 20_000 });
+    expect(await total.innerText()).toBe('1');
+    await shot('03-model');
+    expect(await axeProblems(page)).toEqual([]);
+  });
+
+  it('promotes the challenger with a reason, and the history shows who and why', async () => {
+    const challenger = await t.services.registry.getVersion('breast-cancer', 'challenger');
+    await page.getByRole('button', { name: `Promote ${challenger.version}…` }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Promote' }).click(); // no reason: refused in the dialog
+    expect(await dialog.getByRole('alert').innerText()).toMatch(/reason/i);
+    await shot('04-promote-dialog');
+    expect(await axeProblems(page)).toEqual([]);
+    await dialog.getByLabel(/Reason/).fill('challenger won the offline comparison');
+    await dialog.getByRole('button', { name: 'Promote' }).click();
+    await page.locator('.timeline li', { hasText: 'challenger won the offline comparison' }).waitFor();
+    expect((await t.services.registry.getVersion('breast-cancer', 'production')).version).toBe(challenger.version);
+    const history = await t.services.registry.history('breast-cancer');
+    expect(history.at(-1)).toMatchObject({ action: 'promoted', to_version: challenger.version, reason: 'challenger won the offline comparison' });
+    await shot('05-promoted');
+    await page.goto(`${base}/`);
+    await page.locator('table.overview tbody tr .badge.prod', { hasText: challenger.version }).waitFor();
+    expect(await page.locator('table.overview tbody tr').innerText()).toContain('challenger won the offline comparison');
+  });
+
+  it('renders alerts, pipelines and experiments without serious accessibility problems', async () => {
+    for (const depth of [4, 8]) {
+      const run = await t.services.tracking.startRun('breast-cancer-tuning', { name: `rf-depth-${depth}`, config: { max_depth: depth } });
+      await t.services.tracking.logMetrics(run.id, { roc_auc: 0.99 - 0.01 / depth, accuracy: 0.95 + depth / 1000 });
+    }
+    for (const [name, heading] of [['alerts', 'Alerts'], ['pipelines', 'Pipelines and retraining'], ['experiments', 'Experiments']] as const) {
+      await page.goto(`${base}/#/${name}`);
+      await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+      await page.locator('main p.muted, main table, main article').first().waitFor();
+      await shot(`06-${name}`);
+      expect(await axeProblems(page), name).toEqual([]);
+    }
+    // The experiments table sorts on the server by a metric.
+    await page.goto(`${base}/#/experiments`);
+    await page.getByRole('button', { name: 'roc_auc' }).click();
+    await page.waitForFunction(() => document.querySelector('th[aria-sort="descending"]')?.textContent === 'roc_auc');
+    await page.locator('tbody tr th', { hasText: 'rf-depth-8' }).first().waitFor();
+    expect(await page.locator('tbody tr th[scope="row"]').allInnerTexts()).toEqual(['rf-depth-8', 'rf-depth-4']);
+  });
+});
