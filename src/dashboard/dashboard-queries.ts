@@ -21,7 +21,7 @@ export type InputFormView = z.infer<typeof inputFormView>;
 export interface DashboardQueryDeps {
   db: Kysely<Schema>;
   dialect: DialectName;
-  registry: Pick<ModelRegistry, 'listModels' | 'getModel' | 'listVersions' | 'history' | 'getVersion' | 'referenceProfile'>;
+  registry: Pick<ModelRegistry, 'getModel' | 'listVersions' | 'history' | 'getVersion' | 'referenceProfile'>;
   rollups: Pick<PredictionRollups, 'series' | 'totals'>;
   now?: () => number;
 }
@@ -55,17 +55,31 @@ export class DashboardQueries {
   async overview(): Promise<OverviewView> {
     const now = this.now();
     const { db } = this.d;
-    const models = await this.d.registry.listModels();
+    // A fixed number of statements whatever the number of models: the overview's cost is the rollup read.
+    const models = await db.selectFrom('models').select(['id', 'name', 'task', 'modality']).orderBy('name').execute();
     const ids = models.map((m) => m.id);
     if (!ids.length) return { generated_at: new Date(now).toISOString(), models: [] };
-    const [hour, day, aliases, versions, releases, alerts] = await Promise.all([
+    const [hour, day, aliases, versions, releases, alerts, changes] = await Promise.all([
       this.d.rollups.series({ modelIds: ids, fromMs: now - WINDOWS.hour.ms, toMs: now + 1, stepMs: WINDOWS.hour.step }),
       this.d.rollups.series({ modelIds: ids, fromMs: now - WINDOWS.day.ms, toMs: now + 1, stepMs: WINDOWS.day.step }),
       db.selectFrom('model_aliases').select(['model_id', 'alias', 'version_id']).where('model_id', 'in', ids).execute(),
       db.selectFrom('model_versions').select(['id', 'version']).where('model_id', 'in', ids).execute(),
       db.selectFrom('ab_tests').select(['id', 'model_id', 'mode', 'treatment_version_id', 'traffic_split']).where('status', '=', 'active').where('model_id', 'in', ids).execute(),
       db.selectFrom('alerts').select(['model_id', 'severity', sql<number>`count(*)`.as('n')]).where('status', '=', 'firing').groupBy(['model_id', 'severity']).execute(),
+      db
+        .selectFrom('model_events')
+        .select(['model_id', 'action', 'from_version_id', 'to_version_id', 'actor', 'reason', 'created_at'])
+        .where('id', 'in', (eb) => eb.selectFrom('model_events').select((e) => e.fn.max('id').as('id')).where('model_id', 'in', ids).where('alias', '=', 'production').groupBy('model_id'))
+        .execute(),
     ]);
+    const productionIds = aliases.filter((a) => a.alias === 'production').map((a) => a.version_id);
+    const checks = productionIds.length
+      ? await db
+          .selectFrom('monitoring_checks')
+          .select(['version_id', 'created_at', 'health_score', 'report'])
+          .where('id', 'in', (eb) => eb.selectFrom('monitoring_checks').select((e) => e.fn.max('id').as('id')).where('version_id', 'in', productionIds).groupBy('version_id'))
+          .execute()
+      : [];
     const versionName = new Map(versions.map((v) => [v.id, v.version]));
     const badge = (versionId: string | undefined) => (versionId ? { id: versionId, version: versionName.get(versionId) ?? versionId } : null);
     const rows: OverviewRow[] = [];
@@ -74,25 +88,8 @@ export class DashboardQueries {
       const production = mine.find((a) => a.alias === 'production')?.version_id;
       const challenger = (mine.find((a) => a.alias === 'challenger') ?? mine.find((a) => a.alias === 'staging'))?.version_id;
       const release = releases.find((r) => r.model_id === m.id);
-      const [check, change] = await Promise.all([
-        production
-          ? db
-              .selectFrom('monitoring_checks')
-              .select(['created_at', 'health_score', 'report'])
-              .where('version_id', '=', production)
-              .orderBy('id', 'desc')
-              .limit(1)
-              .executeTakeFirst()
-          : undefined,
-        db
-          .selectFrom('model_events')
-          .select(['action', 'from_version_id', 'to_version_id', 'actor', 'reason', 'created_at'])
-          .where('model_id', '=', m.id)
-          .where('alias', '=', 'production')
-          .orderBy('id', 'desc')
-          .limit(1)
-          .executeTakeFirst(),
-      ]);
+      const check = production ? checks.find((c) => c.version_id === production) : undefined;
+      const change = changes.find((c) => c.model_id === m.id);
       const report = parse<ReportJson>(check?.report, {});
       const drifts = Object.entries(report.drift?.feature_drifts ?? {});
       const open = { total: 0, critical: 0, warning: 0, info: 0 };

@@ -1,6 +1,6 @@
 /**
  * The dashboard's tables and the indexes its aggregate queries read through. The rollup keeps
- * per-5-minute counts and latency histograms so the overview never scans raw prediction rows.
+ * per-5-minute and per-hour counts and latency histograms so the overview never scans raw prediction rows.
  */
 import type { Kysely, Migration } from 'kysely';
 
@@ -9,6 +9,7 @@ const rollups: Migration = {
     await db.schema
       .createTable('prediction_rollups')
       .addColumn('model_id', 'text', (c) => c.notNull())
+      .addColumn('bucket_seconds', 'integer', (c) => c.notNull())
       .addColumn('version_id', 'text', (c) => c.notNull())
       .addColumn('bucket_start', 'text', (c) => c.notNull())
       .addColumn('count', 'integer', (c) => c.notNull())
@@ -16,7 +17,7 @@ const rollups: Migration = {
       .addColumn('latency_count', 'integer', (c) => c.notNull())
       .addColumn('latency_sum', 'double precision', (c) => c.notNull())
       .addColumn('latency_hist', 'text', (c) => c.notNull())
-      .addPrimaryKeyConstraint('prediction_rollups_pk', ['model_id', 'bucket_start', 'version_id'])
+      .addPrimaryKeyConstraint('prediction_rollups_pk', ['model_id', 'bucket_seconds', 'bucket_start', 'version_id'])
       .execute();
     await db.schema
       .createTable('rollup_cursors')

@@ -1,5 +1,5 @@
 /**
- * Per-version, per-5-minute rollups of the prediction log (counts, errors, latency histograms).
+ * Per-version rollups (5-minute and hourly buckets) of the prediction log (counts, errors, latency histograms).
  *
  * `refresh()` folds the rows the log committed since its cursor into the rollup table; it reads only
  * rows older than `settleMs` (the log commits in groups a few ms apart, so a row with a smaller id
@@ -18,7 +18,7 @@ const ZERO_ID = '00000000-0000-0000-0000-000000000000';
 /** The tables this class reads and writes (a narrow view of the store's Schema). */
 export interface RollupSchema {
   prediction_logs: { id: string; model_id: string; version_id: string | null; created_at: string; latency_ms: number | null; error?: string | null };
-  prediction_rollups: { model_id: string; version_id: string; bucket_start: string; count: number; errors: number; latency_count: number; latency_sum: number; latency_hist: string };
+  prediction_rollups: { model_id: string; bucket_seconds: number; version_id: string; bucket_start: string; count: number; errors: number; latency_count: number; latency_sum: number; latency_hist: string };
   rollup_cursors: { name: string; last_id: string; updated_at: string };
 }
 
@@ -48,6 +48,17 @@ interface Acc {
   latencySum: number;
   hist: Histogram;
 }
+
+interface Entry {
+  model_id: string;
+  bucket_seconds: number;
+  bucket_start: string;
+  version_id: string;
+  acc: Acc;
+}
+
+/** Bucket widths kept, in seconds: 5-minute buckets for the last hour, hourly ones for days and weeks. */
+const WIDTHS = [300, 3600] as const;
 
 const newAcc = (): Acc => ({ count: 0, errors: 0, latencyCount: 0, latencySum: 0, hist: emptyHistogram() });
 
@@ -112,8 +123,10 @@ export class PredictionRollups {
 
   /**
    * Folds settled log rows past the cursor into the rollups, a batch per transaction. The cursor
-   * moves in the same transaction, compared-and-set, so two refreshers (replicas) never count a row
-   * twice: the loser's transaction changes nothing. Returns the number of rows folded in.
+   * moves first in the same transaction, compared-and-set, so two refreshers (replicas) never count
+   * a row twice: the loser changes nothing. Existing buckets are read in one range query and written
+   * back in multi-row upserts, so a batch costs a few statements, not one per bucket.
+   * Returns the number of rows folded in.
    */
   async refresh(): Promise<number> {
     const batchSize = this.options.batchSize ?? 20_000;
@@ -132,14 +145,6 @@ export class PredictionRollups {
           .limit(batchSize)
           .execute();
         if (!rows.length) return 0;
-        const accs = new Map<string, { model_id: string; version_id: string; bucket_start: string; acc: Acc }>();
-        for (const r of rows) {
-          const bucket = new Date(bucketStart(Date.parse(r.created_at))).toISOString();
-          const key = `${r.model_id}|${r.version_id ?? ''}|${bucket}`;
-          let entry = accs.get(key);
-          if (!entry) accs.set(key, (entry = { model_id: r.model_id, version_id: r.version_id ?? '', bucket_start: bucket, acc: newAcc() }));
-          addRow(entry.acc, r);
-        }
         const last = rows[rows.length - 1]!.id;
         const now = new Date(this.now()).toISOString();
         if (cursorRow) {
@@ -148,44 +153,65 @@ export class PredictionRollups {
         } else {
           await tx.insertInto('rollup_cursors').values({ name: CURSOR, last_id: last, updated_at: now }).execute();
         }
-        for (const e of accs.values()) {
-          const existing = await tx
-            .selectFrom('prediction_rollups')
-            .selectAll()
-            .where('model_id', '=', e.model_id)
-            .where('bucket_start', '=', e.bucket_start)
-            .where('version_id', '=', e.version_id)
-            .executeTakeFirst();
-          if (existing) {
-            addSparse(e.acc.hist, JSON.parse(existing.latency_hist) as number[]);
-            await tx
-              .updateTable('prediction_rollups')
-              .set({
-                count: existing.count + e.acc.count,
-                errors: existing.errors + e.acc.errors,
-                latency_count: existing.latency_count + e.acc.latencyCount,
-                latency_sum: existing.latency_sum + e.acc.latencySum,
-                latency_hist: JSON.stringify(toSparse(e.acc.hist)),
-              })
-              .where('model_id', '=', e.model_id)
-              .where('bucket_start', '=', e.bucket_start)
-              .where('version_id', '=', e.version_id)
-              .execute();
-          } else {
-            await tx
-              .insertInto('prediction_rollups')
-              .values({
-                model_id: e.model_id,
-                version_id: e.version_id,
-                bucket_start: e.bucket_start,
-                count: e.acc.count,
-                errors: e.acc.errors,
-                latency_count: e.acc.latencyCount,
-                latency_sum: e.acc.latencySum,
-                latency_hist: JSON.stringify(toSparse(e.acc.hist)),
-              })
-              .execute();
+        const entries = new Map<string, Entry>();
+        let lo = Number.POSITIVE_INFINITY;
+        let hi = 0;
+        for (const r of rows) {
+          const ms = Date.parse(r.created_at);
+          for (const seconds of WIDTHS) {
+            const start = bucketStart(ms, seconds * 1000);
+            lo = Math.min(lo, start);
+            hi = Math.max(hi, start);
+            const bucket = new Date(start).toISOString();
+            const key = `${r.model_id}|${seconds}|${bucket}|${r.version_id ?? ''}`;
+            let e = entries.get(key);
+            if (!e) entries.set(key, (e = { model_id: r.model_id, bucket_seconds: seconds, bucket_start: bucket, version_id: r.version_id ?? '', acc: newAcc() }));
+            addRow(e.acc, r);
           }
+        }
+        // Buckets already partly rolled up (the batch's first hour, mostly): merged in memory.
+        const existing = await tx
+          .selectFrom('prediction_rollups')
+          .selectAll()
+          .where('bucket_seconds', 'in', [...WIDTHS])
+          .where('bucket_start', '>=', new Date(lo).toISOString())
+          .where('bucket_start', '<=', new Date(hi).toISOString())
+          .where('model_id', 'in', [...new Set(rows.map((r) => r.model_id))])
+          .execute();
+        for (const x of existing) {
+          const e = entries.get(`${x.model_id}|${x.bucket_seconds}|${x.bucket_start}|${x.version_id}`);
+          if (!e) continue;
+          e.acc.count += x.count;
+          e.acc.errors += x.errors;
+          e.acc.latencyCount += x.latency_count;
+          e.acc.latencySum += x.latency_sum;
+          addSparse(e.acc.hist, JSON.parse(x.latency_hist) as number[]);
+        }
+        const values = [...entries.values()].map((e) => ({
+          model_id: e.model_id,
+          bucket_seconds: e.bucket_seconds,
+          bucket_start: e.bucket_start,
+          version_id: e.version_id,
+          count: e.acc.count,
+          errors: e.acc.errors,
+          latency_count: e.acc.latencyCount,
+          latency_sum: e.acc.latencySum,
+          latency_hist: JSON.stringify(toSparse(e.acc.hist)),
+        }));
+        for (let i = 0; i < values.length; i += 200) {
+          await tx
+            .insertInto('prediction_rollups')
+            .values(values.slice(i, i + 200))
+            .onConflict((oc) =>
+              oc.columns(['model_id', 'bucket_seconds', 'bucket_start', 'version_id']).doUpdateSet((eb) => ({
+                count: eb.ref('excluded.count'),
+                errors: eb.ref('excluded.errors'),
+                latency_count: eb.ref('excluded.latency_count'),
+                latency_sum: eb.ref('excluded.latency_sum'),
+                latency_hist: eb.ref('excluded.latency_hist'),
+              })),
+            )
+            .execute();
         }
         return rows.length;
       });
@@ -207,10 +233,13 @@ export class PredictionRollups {
     const slotOf = (ms: number) => Math.floor((ms - from) / step);
 
     const cursor = await this.cursor();
+    // The widest stored bucket that tiles both the step and the range's start.
+    const width = WIDTHS.filter((w) => (step / 1000) % w === 0 && (from / 1000) % w === 0).at(-1) ?? WIDTHS[0];
     let q = this.db
       .selectFrom('prediction_rollups')
       .select(['model_id', 'bucket_start', 'count', 'errors', 'latency_count', 'latency_sum', 'latency_hist'])
       .where('model_id', 'in', req.modelIds)
+      .where('bucket_seconds', '=', width)
       .where('bucket_start', '>=', new Date(from).toISOString())
       .where('bucket_start', '<', new Date(req.toMs).toISOString());
     if (req.versionId !== undefined) q = q.where('version_id', '=', req.versionId);
@@ -261,6 +290,7 @@ export class PredictionRollups {
       .selectFrom('prediction_rollups')
       .select(['version_id', sql<number>`sum(count)`.as('n')])
       .where('model_id', '=', modelId)
+      .where('bucket_seconds', '=', WIDTHS[1])
       .groupBy('version_id')
       .execute();
     for (const r of rolled) totals[r.version_id] = Number(r.n);

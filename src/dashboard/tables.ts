@@ -1,8 +1,10 @@
 /** Row types of the dashboard's own tables (spread into store/schema.ts `Schema`). */
 
-/** Predictions of one model version in one 5-minute bucket: counts and a latency histogram. */
+/** Predictions of one model version in one 5-minute or 1-hour bucket: counts and a latency histogram. */
 export interface PredictionRollupsTable {
   model_id: string;
+  /** 300 or 3600 */
+  bucket_seconds: number;
   /** '' for predictions logged without a resolved version */
   version_id: string;
   /** ISO start of the bucket (UTC, a multiple of the bucket width) */
