@@ -129,7 +129,7 @@ export function dashboardPlugin(deps: DashboardDeps): FastifyPluginAsync {
       { ...declare('public', BODY_LIMITS.none), schema: { hide: true, response: { 200: fileResponse, ...errorResponses(404) } } },
       async (_req, reply) => {
         if (!existsSync(resolve(root, 'index.html'))) throw missing();
-        return reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').sendFile('index.html');
+        return reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').sendFile('index.html', { cacheControl: false });
       },
     );
     app.get(
@@ -142,7 +142,7 @@ export function dashboardPlugin(deps: DashboardDeps): FastifyPluginAsync {
         const file = req.params.file;
         if (file.startsWith('.') || !existsSync(resolve(root, 'assets', file))) throw new VitalsError('NOT_FOUND', `no asset ${file}`);
         // Vite names assets by content hash: they never change under one name.
-        return reply.header('cache-control', 'public, max-age=31536000, immutable').sendFile(`assets/${file}`);
+        return reply.header('cache-control', 'public, max-age=31536000, immutable').sendFile(`assets/${file}`, { cacheControl: false });
       },
     );
   };
