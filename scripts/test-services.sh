@@ -2,7 +2,8 @@
 # Runs the service-backed integration tests (test/services/**) against real
 # services on 127.0.0.1: PostgreSQL (scripts/services/postgres.sh), Orthanc with
 # DICOMweb (orthanc.sh), an SMTP server (smtp.sh: aiosmtpd), promtool
-# (prometheus.sh) and the Python peers pydicom/nibabel (python-peers.sh).
+# (prometheus.sh), Debian's chromium for the dashboard's browser tests
+# (chromium.sh) and the Python peers pydicom/nibabel (python-peers.sh).
 #
 #   bash scripts/test-services.sh [extra vitest args...]    (npm run test:services)
 #
@@ -38,6 +39,7 @@ bash "$PG" start >/dev/null   # progress/errors go to stderr; fails the script o
 # Tools and peers the other service tests need (each script is idempotent).
 bash "$REPO_ROOT/scripts/services/smtp.sh" >&2
 bash "$REPO_ROOT/scripts/services/prometheus.sh" >&2
+bash "$REPO_ROOT/scripts/services/chromium.sh" >&2   # the dashboard's browser tests (playwright-core)
 bash "$REPO_ROOT/scripts/services/python-peers.sh" >&2
 if ! bash "$ORTHANC" status >/dev/null 2>&1; then STARTED_ORTHANC=1; fi
 bash "$ORTHANC" start >&2
