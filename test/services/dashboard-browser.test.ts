@@ -35,6 +35,12 @@ async function axeProblems(p: Page): Promise<string[]> {
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.join(', ')})`);
 }
 
+/** Loads a page afresh (a hash change alone would not reload the data). */
+async function open(hash: string) {
+  await page.goto('about:blank');
+  await page.goto(`${base}/${hash}`);
+}
+
 async function shot(name: string) {
   await page.screenshot({ path: resolve(SHOTS, `${name}.png`), fullPage: true });
 }
@@ -64,7 +70,7 @@ describe('dashboard in Chromium', () => {
   });
 
   it('shows the demo model on the overview with its production and challenger versions', async () => {
-    await page.goto(`${base}/`);
+    await open('');
     const row = page.locator('table.overview tbody tr', { hasText: 'breast-cancer' });
     await row.waitFor();
     const prod = await t.services.registry.getVersion('breast-cancer', 'production');
@@ -92,7 +98,7 @@ describe('dashboard in Chromium', () => {
   });
 
   it('counts the prediction on the model page', async () => {
-    await page.goto(`${base}/#/models/breast-cancer`);
+    await open('#/models/breast-cancer');
     const total = page.getByTestId('prediction-total');
     await total.waitFor();
     // The log commits within PREDICTION_LOG_FLUSH_MS; the page polls, so wait for the row to show.
@@ -100,6 +106,36 @@ describe('dashboard in Chromium', () => {
     expect(await total.innerText()).toBe('1');
     await shot('03-model');
     expect(await axeProblems(page)).toEqual([]);
+  });
+
+  it('shows drift per feature and health after a monitoring check of shifted traffic', async () => {
+    // 200 real rows of the shipped data, with the radius features shifted: the check sees drift there.
+    const lines = readFileSync(resolve(import.meta.dirname, '../../data/breast_cancer/breast_cancer.csv'), 'utf8').trim().split('\n');
+    const header = lines[0]!.split(',');
+    const instances = lines.slice(1, 201).map((line) =>
+      Object.fromEntries(header.map((h, i) => [h, Number(line.split(',')[i]) * (h.includes('radius') ? 1.6 : 1)]).filter(([h]) => h !== 'diagnosis')),
+    );
+    const batch = await t.app.inject({ method: 'POST', url: '/api/v1/ml-models/predict', payload: { model: 'breast-cancer', instances } });
+    expect(batch.statusCode).toBe(200);
+    await new Promise((r) => setTimeout(r, 300)); // the log's group commit
+    const production = await t.services.registry.getVersion('breast-cancer', 'production');
+    const report = (await t.services.monitor.checkAll()).find((r) => r.version_id === production.id);
+    expect(report?.drift?.drifted_features).toContain('mean_radius');
+    await open('#/models/breast-cancer');
+    await page.locator('table.heat tbody tr', { hasText: 'mean_radius' }).locator('td.drifted').first().waitFor();
+    expect(await page.getByTestId('prediction-total').innerText()).toBe('201');
+    await page.getByRole('button', { name: 'mean_radius' }).click();
+    expect(await page.locator('.compare').innerText()).toMatch(/reference mean .* current mean/);
+    await shot('03b-model-drift');
+    expect(await axeProblems(page)).toEqual([]);
+    await open('');
+    const row = page.locator('table.overview tbody tr', { hasText: 'breast-cancer' });
+    await row.getByTestId('health').waitFor();
+    expect(await row.getByTestId('health').innerText()).toMatch(/Healthy|Warning|Critical/);
+    expect(await row.innerText()).toContain('mean_radius');
+    await shot('03c-overview-after-check');
+    await open('#/models/breast-cancer');
+    await page.getByTestId('prediction-total').waitFor();
   });
 
   it('promotes the challenger with a reason, and the history shows who and why', async () => {
@@ -118,7 +154,7 @@ describe('dashboard in Chromium', () => {
     const history = await t.services.registry.history('breast-cancer');
     expect(history.at(-1)).toMatchObject({ action: 'promoted', to_version: challenger.version, reason: 'challenger won the offline comparison' });
     await shot('05-promoted');
-    await page.goto(`${base}/`);
+    await open('');
     await page.locator('table.overview tbody tr .badge.prod', { hasText: challenger.version }).waitFor();
     expect(await page.locator('table.overview tbody tr').innerText()).toContain('challenger won the offline comparison');
   });
@@ -129,14 +165,14 @@ describe('dashboard in Chromium', () => {
       await t.services.tracking.logMetrics(run.id, { roc_auc: 0.99 - 0.01 / depth, accuracy: 0.95 + depth / 1000 });
     }
     for (const [name, heading] of [['alerts', 'Alerts'], ['pipelines', 'Pipelines and retraining'], ['experiments', 'Experiments']] as const) {
-      await page.goto(`${base}/#/${name}`);
+      await open(`#/${name}`);
       await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
       await page.locator('main p.muted, main table, main article').first().waitFor();
       await shot(`06-${name}`);
       expect(await axeProblems(page), name).toEqual([]);
     }
     // The experiments table sorts on the server by a metric.
-    await page.goto(`${base}/#/experiments`);
+    await open('#/experiments');
     await page.getByRole('button', { name: 'roc_auc' }).click();
     await page.waitForFunction(() => document.querySelector('th[aria-sort="descending"]')?.textContent === 'roc_auc');
     await page.locator('tbody tr th', { hasText: 'rf-depth-8' }).first().waitFor();

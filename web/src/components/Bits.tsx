@@ -4,7 +4,7 @@ export function HealthBadge(props: { band: string | undefined | null; score?: nu
   if (!props.band) return <span class="badge muted">no check yet</span>;
   const label = { good: 'Healthy', warning: 'Warning', critical: 'Critical' }[props.band] ?? props.band;
   return (
-    <span class={`badge band-${props.band}`}>
+    <span class={`badge band-${props.band}`} data-testid="health">
       {label}
       {props.score !== null && props.score !== undefined ? ` · ${props.score.toFixed(0)}` : ''}
     </span>

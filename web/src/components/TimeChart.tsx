@@ -1,7 +1,6 @@
 /** A uPlot time chart of one or more series; the canvas carries a text summary for screen readers. */
 import { useEffect, useRef } from 'preact/hooks';
-import uPlot from 'uplot';
-import 'uplot/dist/uPlot.min.css';
+import type uPlot from 'uplot';
 
 export interface Line {
   label: string;
@@ -13,11 +12,25 @@ export interface Line {
 export function TimeChart(props: { title: string; times: string[]; lines: Line[]; height?: number; summary: string }) {
   const el = useRef<HTMLDivElement>(null);
   useEffect(() => {
-    if (!el.current) return;
+    let plot: uPlot | undefined;
+    let cancelled = false;
+    const resize = () => el.current && plot?.setSize({ width: Math.max(280, el.current.clientWidth), height: props.height ?? 180 });
+    void import('./uplot-chunk').then(({ default: UPlot }) => {
+      if (cancelled || !el.current) return;
+      plot = draw(UPlot, el.current);
+      addEventListener('resize', resize);
+    });
+    return () => {
+      cancelled = true;
+      removeEventListener('resize', resize);
+      plot?.destroy();
+    };
+  }, [props.times, props.lines]);
+  const draw = (UPlot: typeof uPlot, target: HTMLDivElement) => {
     const xs = props.times.map((t) => Date.parse(t) / 1000);
-    const plot = new uPlot(
+    return new UPlot(
       {
-        width: Math.max(280, el.current.clientWidth || 480),
+        width: Math.max(280, target.clientWidth || 480),
         height: props.height ?? 180,
         legend: { show: true },
         cursor: { drag: { x: false, y: false } },
@@ -25,15 +38,9 @@ export function TimeChart(props: { title: string; times: string[]; lines: Line[]
         axes: [{ stroke: '#4a5568' }, { stroke: '#4a5568', size: 56 }],
       },
       [xs, ...props.lines.map((l) => l.values)] as uPlot.AlignedData,
-      el.current,
+      target,
     );
-    const resize = () => el.current && plot.setSize({ width: Math.max(280, el.current.clientWidth), height: props.height ?? 180 });
-    addEventListener('resize', resize);
-    return () => {
-      removeEventListener('resize', resize);
-      plot.destroy();
-    };
-  }, [props.times, props.lines]);
+  };
   return (
     <figure class="chart">
       <figcaption>{props.title}</figcaption>
