@@ -120,8 +120,8 @@ async function fill() {
           return [f, { feature: f, type: 'numeric', test: 'ks', statistic: effect, p_value: rand(), effect, drifted: effect > 0.2, reference: { mean: 0, std: 1 }, current: { mean: effect, std: 1, missing: 0 } }];
         }));
         const drifted = Object.values(feature_drifts).filter((d) => d.drifted).length;
-        const score = 100 - drifted * 5;
-        const report = { window: { size: 1000, limit: 1000, needed: 0 }, drift: { drift_detected: drifted > 0, dataset_drift: false, drift_score: drifted / FEATURES.length, drifted_features: [], feature_drifts }, decay: { labels: 300, current_accuracy: 0.9, estimated_accuracy: 0.88, baseline_accuracy: 0.9 }, health: { score, band: score > 80 ? 'good' : 'warning' } };
+        const score = 1 - drifted * 0.05;
+        const report = { window: { size: 1000, limit: 1000, needed: 0 }, drift: { drift_detected: drifted > 0, dataset_drift: false, drift_score: drifted / FEATURES.length, drifted_features: [], feature_drifts }, decay: { labels: 300, current_accuracy: 0.9, estimated_accuracy: 0.88, baseline_accuracy: 0.9 }, health: { score, band: score > 0.8 ? 'good' : 'warning' } };
         insCheck.run(uuidv7(t), m.id, m.versions[0], 'ok', 1000, drifted / FEATURES.length, score, 0.9, 0.88, JSON.stringify(report), new Date(t).toISOString());
       }
     }

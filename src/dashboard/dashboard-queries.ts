@@ -174,9 +174,14 @@ export class DashboardQueries {
       ...live.map((v) => this.d.rollups.series({ modelIds: [model.id], versionId: v.id, fromMs: now - w.ms, toMs: now + 1, stepMs: w.step })),
     ]);
     const versionName = new Map(versions.map((v) => [v.id, v.version]));
-    const ordered = checks.reverse();
-    const reports = ordered.map((c) => parse<ReportJson>(c.report, {}));
-    const features = [...new Set(reports.flatMap((r) => Object.keys(r.drift?.feature_drifts ?? {})))].sort();
+    // Checks with a drift verdict only (a window too small to judge has none), oldest first.
+    const parsed = checks.reverse().map((c) => ({ c, r: parse<ReportJson>(c.report, {}) }));
+    const withDrift = parsed.filter((x) => x.r.drift?.feature_drifts);
+    const ordered = withDrift.map((x) => x.c);
+    const reports = withDrift.map((x) => x.r);
+    // Features by their latest effect, largest first: what drifted most is read first.
+    const lastEffects = reports.at(-1)?.drift?.feature_drifts ?? {};
+    const features = [...new Set(reports.flatMap((r) => Object.keys(r.drift?.feature_drifts ?? {})))].sort((a, b) => (lastEffects[b]?.effect ?? -1) - (lastEffects[a]?.effect ?? -1) || a.localeCompare(b));
     const cells: Record<string, Array<{ effect: number; p_value: number; drifted: boolean } | null>> = {};
     for (const f of features) {
       cells[f] = reports.map((r) => {

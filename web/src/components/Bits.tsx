@@ -6,7 +6,7 @@ export function HealthBadge(props: { band: string | undefined | null; score?: nu
   return (
     <span class={`badge band-${props.band}`} data-testid="health">
       {label}
-      {props.score !== null && props.score !== undefined ? ` · ${props.score.toFixed(0)}` : ''}
+      {props.score !== null && props.score !== undefined ? ` · ${(props.score * 100).toFixed(0)}/100` : ''}
     </span>
   );
 }

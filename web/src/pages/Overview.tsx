@@ -50,7 +50,7 @@ function Row({ m }: { m: OverviewRow }) {
           {m.modality} · {m.task}
         </div>
       </th>
-      <td>
+      <td class="wrap">
         {m.production ? <span class="badge prod">prod {m.production.version}</span> : <span class="badge muted">no production</span>}
         {m.challenger ? <span class="badge chal">challenger {m.challenger.version}</span> : null}
         {m.release ? (
@@ -77,7 +77,7 @@ function Row({ m }: { m: OverviewRow }) {
         </div>
         <Sparkline values={buckets.map((b) => b.error_rate)} label={`${m.name} error rate per hour over the last day`} color="#c53030" />
       </td>
-      <td>
+      <td class="wrap">
         {m.drift ? (
           <>
             <div class="metric">
