@@ -13,7 +13,9 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTinyCnn } from '../../src/onnx/index.js';
 import { bootstrapDemo } from '../../src/pipelines/demo-bootstrap.js';
 import { type TestApp, startTestApp } from '../helpers/app.js';
 
@@ -21,6 +23,7 @@ const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = resolve(import.meta.dirname, '../../test-results/dashboard');
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
+const XRAY_LABELS = ['NORMAL', 'PNEUMONIA'];
 let t: TestApp;
 let browser: Browser;
 let page: Page;
@@ -53,8 +56,14 @@ describe('dashboard in Chromium', () => {
       throw new Error(`no chromium at ${CHROMIUM}: run "bash scripts/services/chromium.sh" (apt-get install chromium) or set CHROMIUM`);
     }
     mkdirSync(SHOTS, { recursive: true });
-    t = await startTestApp();
+    t = await startTestApp({ MODEL_NAME: 'chest-xray' }); // the image model /predict serves
     await bootstrapDemo(t.services.registry);
+    // A real (tiny) ONNX CNN as the chest X-ray model, built by the project with fixed weights.
+    const cnn = buildTinyCnn({ width: 16, height: 16, channels: 3, labels: XRAY_LABELS, seed: 11 });
+    await t.services.registry.register({
+      name: 'chest-xray', version: '1.0.0', artifact: cnn.onnx, modality: 'image', aliases: ['production'], output_spec: { labels: XRAY_LABELS },
+      input_spec: { kind: 'image', width: 16, height: 16, channels: 3, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], layout: 'NCHW' },
+    });
     await t.app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
     // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
@@ -94,6 +103,28 @@ describe('dashboard in Chromium', () => {
     expect(labels).toContain(await prediction.innerText());
     expect(await page.locator('ul.bars li').count()).toBe(labels.length);
     await shot('02-predict');
+    expect(await axeProblems(page)).toEqual([]);
+  });
+
+  it('classifies an uploaded chest X-ray (PNG) with the image model', async () => {
+    const dir = resolve(SHOTS, 'inputs');
+    mkdirSync(dir, { recursive: true });
+    // A synthetic radiograph: a bright ellipse on a dark field.
+    const w = 200;
+    const h = 160;
+    const px = Buffer.alloc(w * h);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) px[y * w + x] = ((x - w / 2) / (w / 3)) ** 2 + ((y - h / 2) / (h / 2.5)) ** 2 < 1 ? 210 : 30;
+    const file = resolve(dir, 'xray.png');
+    await sharp(px, { raw: { width: w, height: h, channels: 1 } }).png().toFile(file);
+    await open('#/predict');
+    await page.getByLabel('Model').selectOption('chest-xray');
+    await page.getByLabel('Image file').setInputFiles(file);
+    await page.getByRole('button', { name: 'Classify image' }).click();
+    const prediction = page.getByTestId('prediction');
+    await prediction.waitFor();
+    expect(XRAY_LABELS).toContain(await prediction.innerText());
+    expect(await page.locator('.result').innerText()).toContain('1.0.0');
+    await shot('02b-predict-image');
     expect(await axeProblems(page)).toEqual([]);
   });
 
@@ -156,7 +187,7 @@ describe('dashboard in Chromium', () => {
     await shot('05-promoted');
     await open('');
     await page.locator('table.overview tbody tr .badge.prod', { hasText: challenger.version }).waitFor();
-    expect(await page.locator('table.overview tbody tr').innerText()).toContain('challenger won the offline comparison');
+    expect(await page.locator('table.overview tbody tr', { hasText: 'breast-cancer' }).innerText()).toContain('challenger won the offline comparison');
   });
 
   it('renders alerts, pipelines and experiments without serious accessibility problems', async () => {
