@@ -62,7 +62,7 @@ program
     await services.messaging.startConsumers({ predictor: services.predictor, predictionLog: services.predictionLog });
     await app.listen({ port: cfg.PORT, host: cfg.HOST });
     const url = `http://localhost:${(app.server.address() as { port: number }).port}`;
-    console.log(`\nVitals is running on ${url}\n  API docs:  ${url}/docs\n  Health:    ${url}/health\n  Metrics:   ${url}/metrics\n  Database:  ${services.database.dialect} (${services.database.location})\n`);
+    console.log(`\nVitals is running on ${url}\n  Dashboard: ${url}/\n  API docs:  ${url}/docs\n  Health:    ${url}/health\n  Metrics:   ${url}/metrics\n  Database:  ${services.database.dialect} (${services.database.location})\n`);
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
