@@ -331,7 +331,8 @@ export class DashboardQueries {
     let q = db.selectFrom('tracking_runs').innerJoin('experiments', 'experiments.id', 'tracking_runs.experiment_id');
     if (f.experiment) q = q.where('experiments.name', '=', f.experiment);
     if (f.status) q = q.where('tracking_runs.status', '=', f.status);
-    if (f.q) q = q.where('tracking_runs.name', 'like', `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    // Case-insensitive substring match in both databases; %, _ and \ in the text match themselves.
+    if (f.q) q = q.where(sql<boolean>`lower(tracking_runs.name) like ${`%${f.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`} escape '\\'`);
     let ordered = q.select(['tracking_runs.id', 'experiments.name as experiment', 'tracking_runs.name', 'tracking_runs.status', 'tracking_runs.started_at', 'tracking_runs.ended_at', 'tracking_runs.metrics', 'tracking_runs.config']);
     const dir = f.order;
     if (f.sort.startsWith('metric:')) {

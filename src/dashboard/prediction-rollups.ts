@@ -49,6 +49,8 @@ interface Acc {
   hist: Histogram;
 }
 
+class LostRace extends Error {}
+
 interface Entry {
   model_id: string;
   bucket_seconds: number;
@@ -131,6 +133,12 @@ export class PredictionRollups {
   async refresh(): Promise<number> {
     const batchSize = this.options.batchSize ?? 20_000;
     const upTo = idFloor(this.now() - (this.options.settleMs ?? 10_000));
+    // The cursor row exists before any refresh moves it (idempotent: replicas may all try).
+    await this.db
+      .insertInto('rollup_cursors')
+      .values({ name: CURSOR, last_id: ZERO_ID, updated_at: new Date(this.now()).toISOString() })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
     let folded = 0;
     for (;;) {
       const n = await this.db.transaction().execute(async (tx) => {
@@ -147,12 +155,9 @@ export class PredictionRollups {
         if (!rows.length) return 0;
         const last = rows[rows.length - 1]!.id;
         const now = new Date(this.now()).toISOString();
-        if (cursorRow) {
-          const moved = await tx.updateTable('rollup_cursors').set({ last_id: last, updated_at: now }).where('name', '=', CURSOR).where('last_id', '=', from).executeTakeFirst();
-          if (Number(moved.numUpdatedRows) !== 1) return -1; // another refresher got here first
-        } else {
-          await tx.insertInto('rollup_cursors').values({ name: CURSOR, last_id: last, updated_at: now }).execute();
-        }
+        const moved = await tx.updateTable('rollup_cursors').set({ last_id: last, updated_at: now }).where('name', '=', CURSOR).where('last_id', '=', from).executeTakeFirst();
+        // Another refresher moved the cursor first: roll back, it has folded these rows.
+        if (Number(moved.numUpdatedRows) !== 1) throw new LostRace();
         const entries = new Map<string, Entry>();
         let lo = Number.POSITIVE_INFINITY;
         let hi = 0;
@@ -214,6 +219,9 @@ export class PredictionRollups {
             .execute();
         }
         return rows.length;
+      }).catch((err: unknown) => {
+        if (err instanceof LostRace) return 0;
+        throw err;
       });
       if (n <= 0) return folded;
       folded += n;
