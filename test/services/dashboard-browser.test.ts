@@ -154,7 +154,7 @@ describe('dashboard in Chromium', () => {
     expect(report?.drift?.drifted_features).toContain('mean_radius');
     await open('#/models/breast-cancer');
     await page.locator('table.heat tbody tr', { hasText: 'mean_radius' }).locator('td.drifted').first().waitFor();
-    expect(await page.getByTestId('prediction-total').innerText()).toBe('201');
+    expect(await page.getByTestId('prediction-total').innerText()).toBe('201'); // 1 from the form + 200
     await page.getByRole('button', { name: 'mean_radius' }).click();
     expect(await page.locator('.compare').innerText()).toMatch(/reference mean .* current mean/);
     await shot('03b-model-drift');
@@ -165,6 +165,20 @@ describe('dashboard in Chromium', () => {
     expect(await row.getByTestId('health').innerText()).toMatch(/Healthy|Warning|Critical/);
     expect(await row.innerText()).toContain('mean_radius');
     await shot('03c-overview-after-check');
+    // A release test of the challenger with an evaluation: the model page shows its variants and p-values.
+    const test = await t.services.abTests.create({ name: 'rf-vs-logreg', model: 'breast-cancer', treatment: 'breast-cancer@challenger', traffic_split: 0.5, decision_mode: 'recommend-only' });
+    for (let u = 0; u < 10; u++) {
+      const res = await t.app.inject({ method: 'POST', url: '/api/v1/ml-models/predict', payload: { model: 'breast-cancer', instances: instances.slice(u * 10, u * 10 + 10), user_id: `user-${u}` } });
+      expect(res.statusCode).toBe(200);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    await t.services.abTests.evaluateAll();
+    await t.services.abTests.stop(test.id, { reason: 'browser test done' });
+    await open('#/models/breast-cancer');
+    await page.locator('article.release', { hasText: 'rf-vs-logreg' }).locator('table').first().waitFor();
+    expect(await page.locator('article.release').innerText()).toMatch(/always-valid p/i);
+    await shot('03d-model-release-test');
+    expect(await axeProblems(page)).toEqual([]);
     await open('#/models/breast-cancer');
     await page.getByTestId('prediction-total').waitFor();
   });

@@ -256,9 +256,30 @@ function DriftStrip({ data }: { data: Data }) {
   );
 }
 
+interface Comparison {
+  diff: number | null;
+  ci95: [number, number] | null;
+  p_value: number | null;
+  always_valid_p_value: number | null;
+}
+interface VariantSummary {
+  version: string;
+  predictions: number;
+  error_rate: number | null;
+  accuracy: number | null;
+  labelled: number;
+  mean_latency_ms: number | null;
+  p95_latency_ms: number | null;
+}
+
+/** One release test: per-variant rates, the comparisons with 95% intervals, fixed-horizon and always-valid p-values. */
 function ReleaseTestView({ t }: { t: ReleaseTest }) {
-  const ev = t.evaluation as Record<string, any> | null;
-  const variants = (ev?.variants ?? ev?.results ?? null) as Record<string, any> | null;
+  const ev = t.evaluation as { report?: Record<string, any>; decision?: { recommendation?: string } } | null;
+  const r = ev?.report;
+  const variants = r ? ([['control', r.control], ['treatment', r.treatment]] as Array<[string, VariantSummary]>) : [];
+  const comparisons = r ? ([['accuracy', r.accuracy], ['error rate', r.error_rate], ['latency (ms)', r.latency]] as Array<[string, Comparison]>) : [];
+  const p = (x: number | null | undefined) => (x === null || x === undefined ? '—' : x < 1e-4 ? x.toExponential(1) : x.toFixed(4));
+  const ci = (c: [number, number] | null, asPct: boolean) => (c ? (asPct ? `${pct(c[0], 1)} – ${pct(c[1], 1)}` : `${num(c[0], 2)} – ${num(c[1], 2)}`) : '—');
   return (
     <article class="release">
       <h3>
@@ -268,30 +289,63 @@ function ReleaseTestView({ t }: { t: ReleaseTest }) {
         control {t.control_version} vs treatment {t.treatment_version} · {pct(t.traffic_split)} to treatment · started {ago(t.created_at)}
         {t.decision ? ` · decision: ${t.decision} (${t.winner ?? '—'})` : ''}
       </p>
-      {t.decision_reason ? <p class="small muted">{t.decision_reason}</p> : null}
-      {variants ? (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Variant</th>
-              <th scope="col">n</th>
-              <th scope="col">Rate</th>
-              <th scope="col">95% CI</th>
-            </tr>
-          </thead>
-          <tbody>
-            {Object.entries(variants).map(([k, v]) => (
-              <tr key={k}>
-                <th scope="row">{k}</th>
-                <td>{num(v?.n ?? v?.samples ?? null)}</td>
-                <td>{pct(v?.rate ?? v?.accuracy ?? null, 1)}</td>
-                <td>{Array.isArray(v?.ci) ? `${pct(v.ci[0], 1)} – ${pct(v.ci[1], 1)}` : '—'}</td>
+      {t.decision_reason || ev?.decision?.recommendation ? <p class="small muted">{t.decision_reason ?? ev?.decision?.recommendation}</p> : null}
+      {r ? (
+        <div class="grid2">
+          <table>
+            <caption>Variants (last evaluation {ago(r.evaluated_at)})</caption>
+            <thead>
+              <tr>
+                <th scope="col">Variant</th>
+                <th scope="col">Predictions</th>
+                <th scope="col">Error rate</th>
+                <th scope="col">Accuracy (labels)</th>
+                <th scope="col">p95 latency</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      {ev?.always_valid_p_value !== undefined || ev?.sequential ? <p class="small">always-valid p-value: {num(ev.always_valid_p_value ?? ev.sequential?.p_value ?? null, 4)}</p> : null}
+            </thead>
+            <tbody>
+              {variants.map(([k, v]) => (
+                <tr key={k}>
+                  <th scope="row">
+                    {k} {v.version}
+                  </th>
+                  <td>{count(v.predictions)}</td>
+                  <td>{pct(v.error_rate, 1)}</td>
+                  <td>
+                    {pct(v.accuracy, 1)} ({v.labelled})
+                  </td>
+                  <td>{ms(v.p95_latency_ms)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <table>
+            <caption>Treatment − control</caption>
+            <thead>
+              <tr>
+                <th scope="col">Metric</th>
+                <th scope="col">Difference, 95% CI</th>
+                <th scope="col">p</th>
+                <th scope="col">Always-valid p</th>
+              </tr>
+            </thead>
+            <tbody>
+              {comparisons.map(([k, c]) => (
+                <tr key={k}>
+                  <th scope="row">{k}</th>
+                  <td>
+                    {k.startsWith('latency') ? num(c?.diff ?? null, 2) : pct(c?.diff, 1)} ({ci(c?.ci95 ?? null, !k.startsWith('latency'))})
+                  </td>
+                  <td>{p(c?.p_value)}</td>
+                  <td>{p(c?.always_valid_p_value)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : (
+        <p class="small muted">Not evaluated yet.</p>
+      )}
     </article>
   );
 }
