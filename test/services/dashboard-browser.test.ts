@@ -124,8 +124,16 @@ describe('dashboard in Chromium', () => {
     await prediction.waitFor();
     expect(XRAY_LABELS).toContain(await prediction.innerText());
     expect(await page.locator('.result').innerText()).toContain('1.0.0');
+    await page.locator('dl.facts').waitFor();
+    expect(await page.locator('dl.facts').innerText()).toMatch(/png/i);
     await shot('02b-predict-image');
     expect(await axeProblems(page)).toEqual([]);
+    // A chest CR in DICOM (a fixture the project generates): classified, with its de-identified acquisition facts.
+    await page.getByLabel('Image file').setInputFiles(resolve(import.meta.dirname, '../fixtures/dicom/cr_chest_mono1.dcm'));
+    await page.getByRole('button', { name: 'Classify image' }).click();
+    await page.locator('dl.facts', { hasText: 'CR' }).waitFor();
+    expect(XRAY_LABELS).toContain(await prediction.innerText());
+    await shot('02c-predict-dicom');
   });
 
   it('counts the prediction on the model page', async () => {

@@ -17,6 +17,11 @@ export class ApiError extends Error {
 }
 
 export async function api<T>(path: string, init: RequestInit & { json?: unknown } = {}): Promise<T> {
+  return (await apiResponse<T>(path, init)).data;
+}
+
+/** Like api(), with the response headers (e.g. /predict's x-prediction-id). */
+export async function apiResponse<T>(path: string, init: RequestInit & { json?: unknown } = {}): Promise<{ data: T; headers: Headers }> {
   const headers = new Headers(init.headers);
   const key = apiKey.get();
   if (key) headers.set('authorization', `Bearer ${key}`);
@@ -32,7 +37,7 @@ export async function api<T>(path: string, init: RequestInit & { json?: unknown 
     const d = (data ?? {}) as { code?: string; message?: string };
     throw new ApiError(res.status, d.code ?? String(res.status), d.message ?? res.statusText);
   }
-  return data as T;
+  return { data: data as T, headers: res.headers };
 }
 
 function safeJson(text: string): unknown {

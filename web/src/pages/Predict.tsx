@@ -1,6 +1,6 @@
 /** The seed's web prediction interface: a tabular model's form from its input spec, or an image upload. */
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api';
+import { api, apiResponse } from '../api';
 import { Card, Loading } from '../components/Bits';
 import { ms, pct } from '../format';
 import { href } from '../router';
@@ -203,7 +203,26 @@ function rangeHint(f: FeatureSpec, h: Hint | undefined): string {
   return f.description ?? '';
 }
 
+/** What the prediction log kept about an image: never pixels or identifiers, only these facts. */
+const FACTS = ['format', 'width', 'height', 'channels', 'modality', 'manufacturer', 'device_model', 'view_position', 'body_part', 'kvp', 'patient_age_band', 'patient_sex'];
+
+function ImageFacts(props: { facts: Record<string, unknown> }) {
+  const rows = FACTS.filter((k) => props.facts[k] !== undefined && props.facts[k] !== null);
+  if (!rows.length) return null;
+  return (
+    <dl class="facts" aria-label="image facts kept with the prediction (de-identified)">
+      {rows.map((k) => (
+        <div key={k}>
+          <dt>{k.replace(/_/g, ' ')}</dt>
+          <dd>{String(props.facts[k])}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
 function ImageForm() {
+  const [facts, setFacts] = useState<Record<string, unknown> | null>(null);
   const [result, setResult] = useState<PredictionResult | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -217,7 +236,15 @@ function ImageForm() {
     setBusy(true);
     setError(null);
     try {
-      setResult(await api<PredictionResult>('/predict', { method: 'POST', body }));
+      setFacts(null);
+      const { data, headers } = await apiResponse<PredictionResult>('/predict', { method: 'POST', body });
+      const id = headers.get('x-prediction-id');
+      setResult({ ...data, ...(id ? { prediction_id: id } : {}) });
+      // The logged row's facts (DICOM: de-identified acquisition facts); needs predictions:read.
+      if (id) {
+        const logged = await api<{ input?: { image?: Record<string, unknown> } }>(`/api/v1/predictions/${encodeURIComponent(id)}`).catch(() => null);
+        if (logged?.input?.image) setFacts(logged.input.image);
+      }
     } catch (err) {
       setError((err as Error).message);
     } finally {
@@ -232,6 +259,7 @@ function ImageForm() {
         {busy ? 'Classifying…' : 'Classify image'}
       </button>
       <Result result={result} error={error} />
+      {facts ? <ImageFacts facts={facts} /> : null}
     </form>
   );
 }
