@@ -4,7 +4,8 @@
 # DICOMweb (orthanc.sh), an SMTP server (smtp.sh: aiosmtpd), promtool
 # (prometheus.sh), the Python peers pydicom/nibabel (python-peers.sh) and the
 # official MLflow client with a reference mlflow server (mlflow-client.sh), and
-# the real dvc (dvc.sh).
+# the real dvc (dvc.sh), and Debian's chromium for the dashboard's browser tests
+# (chromium.sh).
 #
 #   bash scripts/test-services.sh [extra vitest args...]    (npm run test:services)
 #
@@ -40,6 +41,7 @@ bash "$PG" start >/dev/null   # progress/errors go to stderr; fails the script o
 # Tools and peers the other service tests need (each script is idempotent).
 bash "$REPO_ROOT/scripts/services/smtp.sh" >&2
 bash "$REPO_ROOT/scripts/services/prometheus.sh" >&2
+bash "$REPO_ROOT/scripts/services/chromium.sh" >&2   # the dashboard's browser tests (playwright-core)
 bash "$REPO_ROOT/scripts/services/python-peers.sh" >&2
 bash "$REPO_ROOT/scripts/services/nannyml.sh" >&2   # CBPE reference (test/services/cbpe-nannyml.test.ts)
 bash "$REPO_ROOT/scripts/services/mlflow-client.sh" --server >&2   # the official MLflow client + a reference server

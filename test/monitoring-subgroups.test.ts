@@ -119,7 +119,7 @@ describe('subgroups and CBPE over HTTP', () => {
     ];
     const put = await t.app.inject({ method: 'PUT', url: `${base}/criteria`, payload: { criteria } });
     expect(put.statusCode).toBe(200);
-    expect(put.json()).toMatchObject({ criteria, registered_by: 'api' });
+    expect(put.json()).toMatchObject({ criteria, registered_by: 'local-admin' });
     expect((await t.app.inject({ url: `${base}/criteria` })).json().criteria).toEqual(criteria);
 
     const evaluated = await t.app.inject({ method: 'POST', url: `${base}/versions/1.0.0/evaluate` });

@@ -72,7 +72,7 @@ program
       : (await services.authenticator.credentialsConfigured())
         ? 'API keys required (Authorization: Bearer <key>)'
         : `local admin: no keys configured, so callers on ${cfg.HOST} are admin; create keys with \`vitals keys create\` before exposing it`;
-    console.log(`\nVitals is running on ${url}\n  API docs:  ${url}/docs\n  Health:    ${url}/health\n  Metrics:   ${url}/metrics\n  Database:  ${services.database.dialect} (${services.database.location})\n  Access:    ${access}\n`);
+    console.log(`\nVitals is running on ${url}\n  Dashboard: ${url}/\n  API docs:  ${url}/docs\n  Health:    ${url}/health\n  Metrics:   ${url}/metrics\n  Database:  ${services.database.dialect} (${services.database.location})\n  Access:    ${access}\n`);
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;

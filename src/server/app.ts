@@ -14,6 +14,7 @@ import { abTestPlugin } from '../abtest/routes.js';
 import { ApiKeys, Authenticator, authPlugin, installAuth, isLoopback } from '../auth/index.js';
 import { DataDir } from '../files/data-dir.js';
 import type { Settings } from '../config/index.js';
+import { PredictionRollups, dashboardPlugin } from '../dashboard/index.js';
 import { Messaging, messagingPlugin } from '../messaging/index.js';
 import { type Metrics, createMetrics, httpLabels } from '../metrics.js';
 import { ModelMonitor } from '../monitoring/model-monitor.js';
@@ -65,6 +66,8 @@ export interface Services {
   dataDir: DataDir;
   apiKeys: ApiKeys;
   authenticator: Authenticator;
+  /** per-5-minute rollups of the prediction log that the dashboard reads */
+  rollups: PredictionRollups;
   startedAt: Date;
 }
 
@@ -165,8 +168,9 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     disabled: settings.AUTH_DISABLED,
     loopback: isLoopback(settings.HOST),
   });
+  const rollups = new PredictionRollups(database.db);
   await messaging.start(); // the outbox relay; consumers start with `serve`/`worker` (startConsumers)
-  return { settings, database, registry, predictionLog, pool, predictor, monitor, notifier, metrics, messaging, abTests, router, blueGreen, pipelines, tracking, dataDir, apiKeys, authenticator, startedAt: new Date() };
+  return { settings, database, registry, predictionLog, pool, predictor, monitor, notifier, metrics, messaging, abTests, router, blueGreen, pipelines, tracking, dataDir, apiKeys, authenticator, rollups, startedAt: new Date() };
 }
 
 export async function closeServices(services: Services): Promise<void> {
@@ -294,7 +298,6 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
       device: settings.DEVICE,
       startedAt: s.startedAt,
       metrics: settings.METRICS_ENABLED ? { contentType: s.metrics.registry.contentType, text: () => s.metrics.registry.metrics() } : undefined,
-      home: '/docs',
     }),
   );
   await app.register(authPlugin({ keys: s.apiKeys }));
@@ -315,6 +318,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
   await app.register(trackingRoutes({ tracking: s.tracking }));
   await app.register(mlflowPlugin(createMlflowApi(s.database, s.registry, s.registry.artifacts)));
   await app.register(multimodalRoutes(services));
+  await app.register(dashboardPlugin({ db: services.database.db, dialect: services.database.dialect, registry: services.registry, rollups: services.rollups }));
   await app.ready();
   const pending = undeclared.filter((u) => !PENDING_DECLARATIONS.some((prefix) => u.includes(prefix)));
   if (pending.length) {

@@ -76,7 +76,17 @@ export function retrainingJob(intervalSeconds: number): BackgroundJob {
   };
 }
 
+/** Folds the prediction log into the dashboard's rollups (the dashboard stays exact without it, only slower). */
+export const dashboardRollupJob: BackgroundJob = {
+  name: 'dashboard-rollups',
+  intervalMs: 15_000,
+  async run(s) {
+    await s.rollups.refresh();
+  },
+};
+
 export const defaultJobs = (s: Services): BackgroundJob[] => [
+  dashboardRollupJob,
   artifactIntegrityJob,
   monitoringJob(s.settings.MONITORING_CHECK_INTERVAL),
   abTestJob(s.settings.AB_TEST_CHECK_INTERVAL),

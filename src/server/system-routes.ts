@@ -16,8 +16,6 @@ export interface SystemRouteDeps {
   startedAt: Date;
   /** Prometheus text, or undefined when METRICS_ENABLED=false */
   metrics?: { contentType: string; text(): Promise<string> };
-  /** where GET / sends a browser */
-  home: string;
 }
 
 const healthView = view({
@@ -79,7 +77,5 @@ export function systemPlugin(s: SystemRouteDeps): FastifyPluginAsync {
         return reply.type(s.metrics.contentType).send(await s.metrics.text());
       },
     );
-
-    app.get('/', { ...declare('public', BODY_LIMITS.none), schema: { hide: true, response: { 302: z.null(), ...errorResponses() } } }, async (_req, reply) => reply.redirect(s.home));
   };
 }

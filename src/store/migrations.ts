@@ -11,6 +11,7 @@ import { pipelinesMigrations } from '../pipelines/migrations.js';
 import { registryMigrations } from '../registry/migrations.js';
 import { monitoringMigrations } from '../monitoring/migrations.js';
 import { trackingMigrations } from '../tracking/migrations.js';
+import { dashboardMigrations } from '../dashboard/migrations.js';
 
 /**
  * The prediction log's table, made by the shipped 0001_initial until it was split by owner: on a
@@ -158,6 +159,7 @@ export const migrations: Record<string, Migration> = {
   ...authMigrations,
   ...monitoringMigrations,
   ...trackingMigrations,
+  ...dashboardMigrations,
 };
 
 export const migrationProvider: MigrationProvider = {
