@@ -17,6 +17,7 @@ import { readRows } from '../monitoring/drift-data.js';
 import { computeDataDrift } from '../monitoring/drift-report.js';
 import { buildReferenceProfile } from '../stats/reference-profile.js';
 import { createProgressBar, printTable } from './output.js';
+import { registerMigrateCommand } from './migrate-command.js';
 import { registerPipelineCommands } from './pipeline-commands.js';
 
 const program = new Command();
@@ -374,6 +375,7 @@ program
   });
 
 registerPipelineCommands(program, withServices);
+registerMigrateCommand(program, () => settings());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) console.error(err.message);
