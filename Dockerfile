@@ -1,8 +1,9 @@
 # Vitals container image. Build it with scripts/container/build-image.sh (podman, --format docker so
 # that HEALTHCHECK is kept, --pull=never): both FROM images are made locally, without a registry —
 # the base by debootstrap (scripts/container/make-base-image.sh), the Node 20 toolchain from the
-# build machine's Node (scripts/container/make-toolchain-image.sh). Any Debian bookworm base and
-# any image with Node 20 under /usr/local work too (pass --build-arg BASE_IMAGE / TOOLCHAIN_IMAGE).
+# build machine's Node (scripts/container/make-toolchain-image.sh). Where a registry is reachable,
+# stock images work too: --build-arg BASE_IMAGE=debian:bookworm-slim
+# --build-arg TOOLCHAIN_IMAGE=node:20-bookworm-slim (.github/workflows/build-and-push.yml).
 ARG BASE_IMAGE=localhost/vitals-base:bookworm
 ARG TOOLCHAIN_IMAGE=localhost/vitals-toolchain:node20
 
@@ -17,8 +18,12 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=toolchain /usr/local/ /usr/local/
 ENV npm_config_nodedir=/usr/local \
-    npm_config_cafile=/usr/local/share/vitals-build/ca-certificates.crt \
     npm_config_fund=false npm_config_audit=false npm_config_update_notifier=false
+# The local toolchain image carries the build machine's CA bundle (egress may be TLS-intercepted);
+# a stock node image has none and npm keeps its defaults.
+RUN if [ -f /usr/local/share/vitals-build/ca-certificates.crt ]; then \
+      npm config set --location=global cafile /usr/local/share/vitals-build/ca-certificates.crt; \
+    fi
 WORKDIR /src
 # Dependencies first, so that a change to the sources reuses this (slow) layer.
 # .npmrc carries onnxruntime-node-install=skip: its CUDA download cannot succeed and is not needed.
@@ -38,7 +43,11 @@ RUN npm run build \
 # ---- runtime: Node, the built app, production dependencies; no compiler, no npm ---------------
 FROM ${BASE_IMAGE} AS runtime
 COPY --from=toolchain /usr/local/bin/node /usr/local/bin/node
-RUN groupadd --system --gid 10001 vitals \
+# The debootstrapped base has tini and CA certificates already; a stock Debian image gets them here.
+RUN if [ ! -x /usr/bin/tini ] || [ ! -f /etc/ssl/certs/ca-certificates.crt ]; then \
+      apt-get update && apt-get install -y --no-install-recommends tini ca-certificates && rm -rf /var/lib/apt/lists/*; \
+    fi \
+ && groupadd --system --gid 10001 vitals \
  && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/vitals --no-create-home --shell /usr/sbin/nologin vitals \
  && install -d -o 10001 -g 10001 -m 0750 /var/lib/vitals
 # Root-owned and read-only to the service user: only the data volume is writable.

@@ -7,6 +7,7 @@
 # Each step skips work already done; podman's layer cache makes an unchanged rebuild take seconds.
 #   VITALS_IMAGE  the tag to build (default localhost/vitals:dev)
 set -euo pipefail
+# shellcheck source=env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$REPO_ROOT"
 

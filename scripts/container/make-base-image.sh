@@ -5,6 +5,7 @@
 #   DEBIAN_MIRROR  optional mirror URL (default: debootstrap's own default mirror)
 #   FORCE_BASE=1   rebuild the tarball and the image
 set -euo pipefail
+# shellcheck source=env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 tarball="$VITALS_CACHE_DIR/debootstrap-$DEBIAN_SUITE-minbase.tar"

@@ -5,6 +5,7 @@
 # imported. Its CA bundle comes along for the build stage's npm: egress here may be TLS-intercepted
 # by a CA that only the host trusts. Skipped when the image already holds this Node and bundle.
 set -euo pipefail
+# shellcheck source=env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 node_version="$(node -p 'process.versions.node')"

@@ -9,6 +9,7 @@
 # Prints one line per check; exits non-zero at the first that fails.
 #   VITALS_IMAGE  image to test (default localhost/vitals:dev)   GRACE  stop grace period, s (default 20)
 set -euo pipefail
+# shellcheck source=env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$REPO_ROOT"
 
@@ -52,9 +53,9 @@ start() {
 
 # wait_healthy NAME: polls the image's own HEALTHCHECK
 wait_healthy() {
-  local name="$1" t0 i
+  local name="$1" t0
   t0=$(date +%s)
-  for i in $(seq 1 120); do
+  for _ in $(seq 1 120); do
     if podman healthcheck run "$name" >/dev/null 2>&1; then
       pass "$name healthy after $(($(date +%s) - t0)) s (podman healthcheck run; status $(podman inspect --format '{{.State.Health.Status}}' "$name"))"
       return 0

@@ -6,6 +6,7 @@
 # and first proves the validator can fail: a manifest with a misspelt field must be rejected.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=tools.sh
 source "$here/tools.sh"
 cd "$here/../.."
 chart=deploy/helm/vitals
@@ -35,8 +36,11 @@ fi
 grep -q "additional properties 'replica' not allowed" "$out/broken.log" || { cat "$out/broken.log"; exit 1; }
 echo "kubeconform rejects an unknown field (self-test)"
 
-declare -A values=([default]="" [all-features]="$chart/ci/all-features-values.yaml" [minimal]="$chart/ci/minimal-values.yaml")
-for name in default all-features minimal; do
+declare -A values=(
+  [default]="" [all-features]="$chart/ci/all-features-values.yaml" [minimal]="$chart/ci/minimal-values.yaml"
+  [staging]="deploy/helm/environments/staging.yaml" [production]="deploy/helm/environments/production.yaml"
+)
+for name in default all-features minimal staging production; do
   args=(--namespace vitals --kube-version "$K8S_VERSION.0")
   [[ -n "${values[$name]}" ]] && args+=(--values "${values[$name]}")
   echo "--- $name values"

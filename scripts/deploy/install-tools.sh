@@ -3,6 +3,7 @@
 # schemas from Go modules (no GitHub download): see tools.sh. Skips whatever is already there.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=tools.sh
 source "$here/tools.sh"
 command -v go >/dev/null || { echo "go is needed (the Go toolchain of this machine)" >&2; exit 1; }
 export GOFLAGS="${GOFLAGS:--buildvcs=false}" GOTOOLCHAIN=local

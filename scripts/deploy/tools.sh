@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced: the variables are used by the scripts that source it
 # Sourced by the deploy checks: pinned versions and where the tools live once installed.
 # Go programs come from the Go module proxy (go install MODULE@VERSION); nothing from GitHub.
 HELM_MODULE=helm.sh/helm/v3/cmd/helm
