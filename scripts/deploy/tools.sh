@@ -23,3 +23,5 @@ ACTIONLINT="$DEPLOY_TOOLS_DIR/actionlint-$ACTIONLINT_VERSION/actionlint"
 KUBECONFORM_SCHEMAS="$DEPLOY_TOOLS_DIR/kubeconform-schemas-k8s$K8S_VERSION-po$PROMETHEUS_OPERATOR_VERSION"
 # kubeconform's file layout; -strict selects no other folder since the path is complete
 KUBECONFORM_SCHEMA_LOCATION="$KUBECONFORM_SCHEMAS/{{ .ResourceKind }}{{ .KindSuffix }}.json"
+COMPOSE_VENV="$DEPLOY_TOOLS_DIR/venv-podman-compose"
+COMPOSE_VALIDATE="$DEPLOY_TOOLS_DIR/compose-validate/compose-validate"
