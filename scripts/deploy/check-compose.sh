@@ -8,6 +8,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=tools.sh
 source "$here/tools.sh"
+# the Go toolchain of these machines lives in /usr/local/go; a non-login shell may lack it on PATH
+command -v go >/dev/null || PATH="$PATH:/usr/local/go/bin"
 cd "$here/../.."
 export GOFLAGS="${GOFLAGS:--buildvcs=false}" GOTOOLCHAIN=local
 

@@ -5,6 +5,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=tools.sh
 source "$here/tools.sh"
+# the Go toolchain of these machines lives in /usr/local/go; a non-login shell may lack it on PATH
+command -v go >/dev/null || PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null || { echo "go is needed (the Go toolchain of this machine)" >&2; exit 1; }
 export GOFLAGS="${GOFLAGS:--buildvcs=false}" GOTOOLCHAIN=local
 
