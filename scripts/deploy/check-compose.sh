@@ -19,9 +19,12 @@ if [[ ! -x "$COMPOSE_VENV/bin/podman-compose" ]] || ! cmp -s "$here/compose-requ
   "$COMPOSE_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$here/compose-requirements.txt"
   cp "$here/compose-requirements.txt" "$COMPOSE_VENV/requirements.txt"
 fi
-if [[ ! -x "$COMPOSE_VALIDATE" || "$here/compose-validate/go.sum" -nt "$COMPOSE_VALIDATE" || "$here/compose-validate/main.go" -nt "$COMPOSE_VALIDATE" ]]; then
+# rebuilt only when its sources change (by content: a fresh clone has new mtimes)
+source_hash="$(cat "$here"/compose-validate/{go.mod,go.sum,main.go} | sha256sum | cut -c1-16)"
+if [[ ! -x "$COMPOSE_VALIDATE" || "$(cat "$COMPOSE_VALIDATE.src" 2>/dev/null)" != "$source_hash" ]]; then
   mkdir -p "$(dirname "$COMPOSE_VALIDATE")"
   (cd "$here/compose-validate" && go build -trimpath -o "$COMPOSE_VALIDATE" .)
+  echo "$source_hash" >"$COMPOSE_VALIDATE.src"
 fi
 promtool="$(bash scripts/services/prometheus.sh path)"
 out="$(mktemp -d)"
