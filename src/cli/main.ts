@@ -10,6 +10,7 @@ import type { Alias } from '../registry/index.js';
 import type { Services } from '../server/app.js';
 import { createProgressBar, printTable } from './output.js';
 import { registerKeyCommands } from './key-commands.js';
+import { registerMigrateCommand } from './migrate-command.js';
 import { registerPipelineCommands } from './pipeline-commands.js';
 
 // Start-up time: `vitals --help` and `vitals drift` must not load the server (Fastify, Kysely, onnxruntime,
@@ -413,6 +414,7 @@ program
 
 registerPipelineCommands(program, withServices);
 registerKeyCommands(program, () => settings());
+registerMigrateCommand(program, () => settings());
 
 program.parseAsync(process.argv).catch(async (err: unknown) => {
   const [{ ConfigError }, { VitalsError }] = await Promise.all([config(), errors()]);
