@@ -77,7 +77,7 @@ describe('Grafana dashboards', () => {
       const known = new Set<string>();
       for (const m of await metrics.registry.getMetricsAsJSON()) {
         known.add(m.name);
-        if (m.type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) known.add(`${m.name}${s}`);
+        if (String(m.type) === 'histogram') for (const s of ['_bucket', '_sum', '_count']) known.add(`${m.name}${s}`);
       }
       const used = new Set(exprs.flatMap((e) => e.expr.match(/\b(?:vitals|model)_[a-z0-9_]+\b/g) ?? []));
       expect(used.size).toBeGreaterThan(3);

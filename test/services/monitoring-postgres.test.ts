@@ -35,7 +35,7 @@ describe('monitoring on PostgreSQL', () => {
     }
     const check = await t.app.inject({ method: 'POST', url: `/api/v1/mlops/monitoring/${DEMO_MODEL}/check` });
     expect(check.statusCode).toBe(200);
-    const report = check.json().reports.find((r: { version: string }) => r.decay.labels === 150);
+    const report = check.json().reports.find((r: { version: string; decay: { labels: number } }) => r.decay.labels === 150);
     expect(report.decay).toMatchObject({ decay_detected: true, test: { method: 'confidence_sequence' } });
     const status = (await t.app.inject({ url: `/api/v1/mlops/monitoring/${DEMO_MODEL}` })).json();
     expect(status.decay_status.decay_detected).toBe(true);

@@ -130,7 +130,7 @@ describe.each([
 ])('SIGKILL under load on $name', ({ name, databaseUrl }) => {
   it('loses no answered prediction with PREDICTION_LOG_ACK=commit (the default)', async () => {
     const home = mkdtempSync(join(tmpdir(), 'vitals-sigkill-'));
-    const env = databaseUrl ? { DATABASE_URL: databaseUrl } : {};
+    const env: Record<string, string> = databaseUrl ? { DATABASE_URL: databaseUrl } : {};
     if (databaseUrl) await clearPostgres();
     try {
       const { ids, failedAfterKill } = await answeredBeforeSigkill(home, env);
