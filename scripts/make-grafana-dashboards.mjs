@@ -127,9 +127,9 @@ const service = dashboard({
         {
           title: 'Inference batch size',
           targets: [
-            [q(0.5, 'vitals_inference_batch_size'), 'p50'],
-            [q(0.95, 'vitals_inference_batch_size'), 'p95'],
-            [`sum(rate(vitals_inference_batch_size_sum[${R}])) / clamp_min(sum(rate(vitals_inference_batch_size_count[${R}])), 1e-9)`, 'mean'],
+            [q(0.5, 'vitals_inference_batch_rows'), 'p50'],
+            [q(0.95, 'vitals_inference_batch_rows'), 'p95'],
+            [`sum(rate(vitals_inference_batch_rows_sum[${R}])) / clamp_min(sum(rate(vitals_inference_batch_rows_count[${R}])), 1e-9)`, 'mean'],
           ],
         },
         { title: 'Inference time per batch (p95)', unit: 's', targets: [[q(0.95, 'vitals_inference_duration_seconds', 'model'), '{{model}}']] },
@@ -149,22 +149,22 @@ const service = dashboard({
           title: 'Event-loop delay',
           unit: 's',
           targets: [
-            ['max(vitals_process_nodejs_eventloop_lag_p50_seconds)', 'p50'],
-            ['max(vitals_process_nodejs_eventloop_lag_p99_seconds)', 'p99'],
+            ['max(nodejs_eventloop_lag_p50_seconds)', 'p50'],
+            ['max(nodejs_eventloop_lag_p99_seconds)', 'p99'],
           ],
         },
         {
           title: 'Memory',
           unit: 'bytes',
           targets: [
-            ['sum(vitals_process_process_resident_memory_bytes)', 'resident'],
-            ['sum(vitals_process_nodejs_heap_size_used_bytes)', 'heap used'],
+            ['sum(process_resident_memory_bytes)', 'resident'],
+            ['sum(nodejs_heap_size_used_bytes)', 'heap used'],
           ],
         },
         {
           title: 'Prediction log',
           targets: [
-            ['sum(vitals_prediction_log_queue_depth)', 'rows waiting'],
+            ['sum(vitals_prediction_log_queued_rows)', 'rows waiting'],
             [`sum(rate(vitals_prediction_log_rows_written_total[${R}]))`, 'rows written / s'],
             [`sum(rate(vitals_prediction_log_write_failures_total[${R}]))`, 'failed flushes / s'],
           ],
@@ -186,7 +186,7 @@ const monitoring = dashboard({
       title: 'Health',
       panels: [
         { title: 'Health score', type: 'stat', unit: 'percentunit', min: 0, max: 1, thresholds: [{ color: 'red', value: null }, { color: 'orange', value: 0.6 }, { color: 'green', value: 0.8 }], targets: [[`min by (model, version) (model_health_score${sel})`, '{{model}} {{version}}']] },
-        { title: 'Alerts firing by severity', type: 'stat', thresholds: [{ color: 'green', value: null }, { color: 'red', value: 1 }], targets: [['sum by (severity) (vitals_alerts_firing)', '{{severity}}']] },
+        { title: 'Alerts firing by severity', type: 'stat', thresholds: [{ color: 'green', value: null }, { color: 'red', value: 1 }], targets: [['sum by (severity) (vitals_firing_alerts)', '{{severity}}']] },
         { title: 'Health score over time', unit: 'percentunit', min: 0, max: 1, targets: [[`model_health_score${sel}`, '{{model}} {{version}}']] },
       ],
     },
