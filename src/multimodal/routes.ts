@@ -7,7 +7,12 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { VitalsError } from '../errors.js';
-import type { Services } from '../server/app.js';
+import type { Settings } from '../config/index.js';
+
+/** Only the settings the multimodal routes read (the composition root passes them). */
+export interface MultimodalRouteDeps {
+  settings: Pick<Settings, 'MAX_IMAGE_SIZE_MB' | 'SUPPORTED_IMAGE_FORMATS' | 'MAX_DECODED_IMAGE_MB' | 'DEID_SALT' | 'DEID_DATES' | 'MULTI_MODALITY_ENABLED' | 'DICOMWEB_URL' | 'DICOMWEB_TOKEN'>;
+}
 import { TRANSFER_SYNTAXES } from './dicom-tags.js';
 import { DicomwebClient } from './dicomweb-client.js';
 import { formatsFromSetting } from './medical-image.js';
@@ -60,7 +65,7 @@ function publicResult(r: MultiModalityResult & { facts?: unknown }): MultiModali
   return rest;
 }
 
-export function multimodalRoutes(s: Services): FastifyPluginAsync {
+export function multimodalRoutes(s: MultimodalRouteDeps): FastifyPluginAsync {
   return async (base) => {
     const app = base.withTypeProvider<ZodTypeProvider>();
     const settings = s.settings;

@@ -203,6 +203,11 @@ export const dataValidation: CicdStep = async (ctx, rec) => {
 
 // ---------- 3. training ----------
 
+/**
+ * Runs an external trainer command. Only the operator's own paths reach this (the CLI, retraining
+ * policies set by an operator): every HTTP route refuses `training.cmd` (routes.ts
+ * `checkNetworkCicdRequest`), and the command runs with a scrubbed environment (command-env.ts).
+ */
 function runShell(cmd: string, cwd: string, env: Record<string, string>, rec: StageRecord, signal: AbortSignal): Promise<number | null> {
   return new Promise((done) => {
     const child = spawn(cmd, { cwd, shell: true, env: commandEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });

@@ -51,6 +51,10 @@ export interface PipelineRunOutcome {
   error: string | null;
 }
 
+/**
+ * Runs a stage's command from a dvc.yaml. Over HTTP a pipeline is only named (PIPELINES_DIR, written
+ * by the operator), never given as a path or a command; the environment is scrubbed (command-env.ts).
+ */
 function runCommand(cmd: string, cwd: string, env: Record<string, string>, timeoutMs: number, signal: AbortSignal | undefined, onOutput: (text: string) => void): Promise<{ code: number | null; reason?: string }> {
   return new Promise((done) => {
     const child = spawn(cmd, { cwd, env: commandEnv(env), shell: true, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -317,7 +317,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
   await app.register(pipelinesPlugin({ pipelines: s.pipelines, dataDir: s.dataDir }));
   await app.register(trackingRoutes({ tracking: s.tracking }));
   await app.register(mlflowPlugin(createMlflowApi(s.database, s.registry, s.registry.artifacts)));
-  await app.register(multimodalRoutes(services));
+  await app.register(multimodalRoutes({ settings }));
   await app.register(dashboardPlugin({ db: services.database.db, dialect: services.database.dialect, registry: services.registry, rollups: services.rollups }));
   await app.ready();
   const pending = undeclared.filter((u) => !PENDING_DECLARATIONS.some((prefix) => u.includes(prefix)));
