@@ -6,9 +6,9 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ApiKeys } from '../auth/api-keys.js';
 import type { Settings } from '../config/index.js';
+import { ROLES } from '../server/principal.js'; // a small module: only a type import of fastify
 import { printTable } from './output.js';
 
-const ROLES = ['viewer', 'predictor', 'operator', 'auditor', 'admin'] as const; // as server/principal.ts; not imported, so `--help` stays fast
 
 export function registerKeyCommands(program: Command, settings: () => Settings | Promise<Settings>): void {
   const keys = program.command('keys').description('API keys: who may call the API, with which role');
