@@ -13,6 +13,7 @@ import { decodeClassRows } from './classification-output.js';
 import { DynamicBatcher } from './dynamic-batcher.js';
 import { type ImageFacts, encodeImage, imageTensorDims } from './image-input.js';
 import type { InferencePool } from './inference-pool.js';
+import { InferenceStats } from './inference-stats.js';
 import { PredictionCache } from './prediction-cache.js';
 import { type ServedModel, serveFile, serveVersion } from './served-model.js';
 import { type Features, encodeTabularRows } from './tabular-input.js';
@@ -69,6 +70,10 @@ export class Predictor {
   private readonly cache: PredictionCache<RowResult>;
   private fileModel?: Promise<ServedModel>;
   private router?: TrafficRouter;
+  /** Triton-shaped inference statistics of every prediction path (GET /v2/models/{name}/stats) */
+  readonly stats = new InferenceStats();
+  /** versions loaded in this process, for the V2 repository index */
+  private readonly loaded = new Map<string, ServedModel>();
 
   constructor(
     private readonly registry: ModelRegistry,
@@ -118,6 +123,7 @@ export class Predictor {
         await this.registry.loadArtifact(v); // integrity check before the first load
         const model = await this.registry.getModel(v.model_id);
         const s = await serveVersion(this.pool, v, this.registry.artifacts.pathOf(v.artifact.sha256), model.task);
+        this.loaded.set(versionId, s);
         this.metrics.modelsLoaded.set(this.served.size);
         return s;
       })();
@@ -237,6 +243,7 @@ export class Predictor {
     } catch (err) {
       const code = err instanceof VitalsError ? err.code : 'INTERNAL';
       this.metrics.predictionErrors.inc({ model: served.modelName, code });
+      this.stats.failure(served.modelName, served.version, 0);
       if (this.options.monitoringEnabled) {
         this.log.record({ ...logContext(served, ctx), input: null, error: code });
       }
@@ -305,6 +312,7 @@ export class Predictor {
       throw new VitalsError('INFERENCE_FAILED', `inference failed for ${served.modelName} ${served.version}: ${String((err as Error).message).split('\n')[0]}`);
     }
     this.metrics.inferenceDuration.observe(labels, run.inferenceMs / 1000);
+    this.stats.execution(served.modelName, served.version, run.inferenceMs);
     const scores = run.outputs[served.outputName]!.data as Float32Array;
     if (served.task === 'regression') {
       return Array.from({ length: items.length }, (_, i) => ({ prediction: scores[i * (scores.length / items.length)]!, confidence: null, probabilities: null }));
@@ -324,6 +332,9 @@ export class Predictor {
     const labels = { model: served.modelName, version: served.version };
     this.metrics.predictions.inc({ ...labels, kind: served.inputSpec.kind }, results.length);
     this.metrics.predictionLatency.observe(labels, elapsed / 1000);
+    let cached = 0;
+    for (const r of results) if (r.cached) cached++;
+    this.stats.success(served.modelName, served.version, results.length, elapsed, cached);
     return results.map((r, i) => {
       const p: Prediction = {
         prediction_id: this.options.monitoringEnabled
@@ -351,6 +362,93 @@ export class Predictor {
       }
       return p;
     });
+  }
+
+  /**
+   * An Open Inference Protocol infer: the release-test router picks the version when the request names
+   * none, the tensors run as sent (outputs come back raw, so there is no row cache or row batching
+   * here), and each row of a tabular classification or regression answer goes to the prediction log,
+   * counted in the metrics and the inference statistics like a seed-API prediction.
+   */
+  async inferTensors(
+    ref: string | ServedModel,
+    feeds: Parameters<InferencePool['run']>[1],
+    fetches: string[] | undefined,
+    ctx: PredictionContext = {},
+  ): Promise<{ served: ServedModel; outputs: Awaited<ReturnType<InferencePool['run']>>['outputs']; predictionIds: string[] }> {
+    const started = performance.now();
+    let routed = ctx;
+    if (typeof ref === 'string' && !ref.includes('@')) {
+      const r = this.router?.route(ref, ctx.userId) ?? null;
+      const route = r instanceof Promise ? await r.catch(() => null) : r;
+      if (route) {
+        ref = route.versionId;
+        routed = { ...ctx, variant: route.variant, abTestId: route.testId };
+      }
+    }
+    const served = typeof ref === 'string' ? await this.serve(ref) : ref;
+    const context: PredictionContext = { ...routed, source: 'kserve' };
+    return this.recordingFailures(served, context, async () => {
+      this.pool.assertCapacity();
+      const run = await this.inferRaw(served, feeds, fetches);
+      this.metrics.inferenceDuration.observe({ model: served.modelName, version: served.version }, run.inferenceMs / 1000);
+      this.stats.execution(served.modelName, served.version, run.inferenceMs);
+      const input = feeds[served.inputName];
+      const rows = input?.dims[0] ?? 1;
+      const elapsed = performance.now() - started;
+      const labels = { model: served.modelName, version: served.version };
+      this.metrics.predictions.inc({ ...labels, kind: 'kserve' }, rows);
+      this.metrics.predictionLatency.observe(labels, elapsed / 1000);
+      this.stats.success(served.modelName, served.version, rows, elapsed);
+      const predictionIds: string[] = [];
+      if (this.options.monitoringEnabled) {
+        for (const row of this.logRows(served, input, run.outputs[served.outputName], rows)) {
+          predictionIds.push(this.log.record({ ...logContext(served, context), ...row, latency_ms: elapsed / rows }));
+        }
+      }
+      return this.durable({ served, outputs: run.outputs, predictionIds });
+    });
+  }
+
+  /** The log rows of a V2 infer: features by name for tabular models, decoded like the seed API when the output is bound. */
+  private logRows(served: ServedModel, input: Parameters<InferencePool['run']>[1][string] | undefined, output: { data: unknown } | undefined, rows: number) {
+    const spec = served.inputSpec;
+    const values = input && input.type === 'float32' ? (input.data as Float32Array) : undefined;
+    const width = values ? values.length / rows : 0;
+    const inputOf = (i: number) =>
+      spec.kind === 'tabular' && values && width === spec.features.length ? Object.fromEntries(spec.features.map((f, j) => [f.name, values[i * width + j]])) : null;
+    let decoded: RowResult[] | undefined;
+    const scores = output?.data;
+    if (scores instanceof Float32Array && scores.length % rows === 0) {
+      try {
+        decoded =
+          served.task === 'regression'
+            ? Array.from({ length: rows }, (_, i) => ({ prediction: scores[i * (scores.length / rows)]!, confidence: null, probabilities: null }))
+            : decodeClassRows(scores, rows, served.outputSpec.labels, served.outputSpec.logits);
+      } catch {
+        decoded = undefined; // an output the spec does not describe is logged without a decoded answer
+      }
+    }
+    return Array.from({ length: rows }, (_, i) => ({ input: inputOf(i), prediction: decoded?.[i]?.prediction ?? null, probabilities: decoded?.[i]?.probabilities ?? null, confidence: decoded?.[i]?.confidence ?? null }));
+  }
+
+  /** Versions loaded in this process (the V2 repository index). */
+  loadedVersions(): ServedModel[] {
+    return [...this.loaded.values()];
+  }
+
+  /** Drops a model's loaded versions from this process; the next request loads it again. */
+  unload(modelName: string): number {
+    let n = 0;
+    for (const [versionId, s] of this.loaded) {
+      if (s.modelName !== modelName) continue;
+      this.loaded.delete(versionId);
+      this.served.delete(versionId);
+      n++;
+    }
+    for (const key of this.resolved.keys()) if (key === modelName || key.startsWith(`${modelName}@`)) this.resolved.delete(key);
+    this.metrics.modelsLoaded.set(this.served.size);
+    return n;
   }
 
   /** Raw tensor inference for the Open Inference Protocol (no encoding, no cache). */
