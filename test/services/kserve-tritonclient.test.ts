@@ -2,7 +2,8 @@
  * Triton's official client (tritonclient[http] 2.73.0, pinned in .venv-triton by
  * scripts/services/triton-client.sh) against a live Vitals: health, metadata, and infer with JSON and
  * with binary tensors (the client sends no Content-Type, and `Inference-Header-Content-Length` for
- * binary) — both give the probabilities the seed API gives. A missing venv FAILS this test.
+ * binary) — both give the probabilities the seed API gives; model config, inference statistics and
+ * repository index/load/unload. A missing venv FAILS this test.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -58,6 +59,16 @@ describe('tritonclient[http] against Vitals', () => {
         expect(seen.binary[i][k]).toBeCloseTo(p, 5);
       });
     }
+  });
+
+  it('reads the model configuration, the inference statistics, and loads and unloads through the repository', () => {
+    expect(seen.config).toEqual({ name: DEMO_MODEL, platform: 'onnxruntime_onnx', max_batch_size: expect.any(Number), dims: [30] });
+    expect(seen.config.max_batch_size).toBeGreaterThan(0);
+    expect(seen.stats.inference_count).toBe(rows.length * 2); // the JSON and the binary infer
+    expect(seen.stats.success).toBe(2);
+    expect(seen.index_after_unload).not.toContain(DEMO_MODEL);
+    expect(seen.index_after_load).toContain(DEMO_MODEL);
+    expect(seen.ready_after_load).toBe(true);
   });
 
   it('refuses a malformed binary request with a 400 naming the problem', async () => {
