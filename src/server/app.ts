@@ -26,7 +26,7 @@ import { Pipelines, commandEnv, pipelinesPlugin } from '../pipelines/index.js';
 import { ExperimentTracking, createMlflowApi, mlflowPlugin, trackingRoutes } from '../tracking/index.js';
 import { ArtifactStore, ModelRegistry } from '../registry/index.js';
 import { registryPlugin } from '../registry/routes.js';
-import { TrafficRouter } from '../routing/index.js';
+import type { TrafficRouter } from '../routing/index.js';
 import { InferencePool, Predictor, bindTensors, loadSession } from '../serving/index.js';
 import { kservePlugin } from '../serving/kserve-routes.js';
 import { servingPlugin } from '../serving/routes.js';
@@ -109,7 +109,10 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     onError: onLogError,
     outbox: settings.MESSAGING_PUBLISH_PREDICTIONS ? messaging.outbox : undefined,
   });
+  const abTests = new AbTesting(database, registry, predictionLog, undefined, { minSamples: settings.AB_TEST_MIN_SAMPLES, outbox: messaging.outbox });
+  const router = abTests.router;
   const predictor = new Predictor(registry, pool, predictionLog, metrics, {
+    router,
     batchSize: settings.BATCH_SIZE,
     enableBatching: settings.ENABLE_BATCHING,
     batchMaxWaitMs: settings.BATCH_MAX_WAIT_MS,
@@ -139,10 +142,6 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     outbox: messaging.outbox,
   });
   predictionLog.onRecord((versionId) => monitor.observe(versionId));
-  const abTests = new AbTesting(database, registry, predictionLog, undefined, { minSamples: settings.AB_TEST_MIN_SAMPLES, outbox: messaging.outbox });
-  const router = new TrafficRouter((modelName) => abTests.activeTestFor(modelName));
-  abTests.useRouter(router);
-  predictor.useRouter(router);
   const blueGreen = new BlueGreenDeployments(database, registry, abTests.store, (versionId) => predictor.probe(versionId));
   const tracking = new ExperimentTracking(database);
   const pipelines = new Pipelines(database, registry, { predictionLog, monitor, abTests, pool, tracking }, {
