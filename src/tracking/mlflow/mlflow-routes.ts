@@ -22,7 +22,6 @@ import {
   epochMillis,
   optionalEpochMillis,
   optionalStep,
-  int64,
   keyValueIn,
   metricIn,
   metricView,
