@@ -35,7 +35,21 @@ export class InferenceStats {
     const key = `${name}\u0000${version}`;
     let s = this.models.get(key);
     if (!s) {
-      s = { name, version, last_inference: 0, inference_count: 0, execution_count: 0, success: zero(), fail: zero(), queue: zero(), compute_input: zero(), compute_infer: zero(), compute_output: zero(), cache_hit: zero(), cache_miss: zero() };
+      s = {
+        name,
+        version,
+        last_inference: 0,
+        inference_count: 0,
+        execution_count: 0,
+        success: zero(),
+        fail: zero(),
+        queue: zero(),
+        compute_input: zero(),
+        compute_infer: zero(),
+        compute_output: zero(),
+        cache_hit: zero(),
+        cache_miss: zero(),
+      };
       this.models.set(key, s);
     }
     return s;
@@ -80,7 +94,16 @@ export class InferenceStats {
         last_inference: s.last_inference,
         inference_count: s.inference_count,
         execution_count: s.execution_count,
-        inference_stats: { success: { ...s.success }, fail: { ...s.fail }, queue: { ...s.queue }, compute_input: { ...s.compute_input }, compute_infer: { ...s.compute_infer }, compute_output: { ...s.compute_output }, cache_hit: { ...s.cache_hit }, cache_miss: { ...s.cache_miss } },
+        inference_stats: {
+          success: { ...s.success },
+          fail: { ...s.fail },
+          queue: { ...s.queue },
+          compute_input: { ...s.compute_input },
+          compute_infer: { ...s.compute_infer },
+          compute_output: { ...s.compute_output },
+          cache_hit: { ...s.cache_hit },
+          cache_miss: { ...s.cache_miss },
+        },
         batch_stats: [] as unknown[],
       });
     }

@@ -70,7 +70,15 @@ function rawValues(datatype: string, bytes: Buffer, where: string): unknown[] {
   const out: unknown[] = [];
   for (let o = 0; o < bytes.length; o += size) {
     out.push(
-      datatype === 'FP32' ? view.getFloat32(o, true) : datatype === 'FP64' ? view.getFloat64(o, true) : datatype === 'INT64' ? Number(view.getBigInt64(o, true)) : datatype === 'INT32' ? view.getInt32(o, true) : view.getUint8(o),
+      datatype === 'FP32'
+        ? view.getFloat32(o, true)
+        : datatype === 'FP64'
+          ? view.getFloat64(o, true)
+          : datatype === 'INT64'
+            ? Number(view.getBigInt64(o, true))
+            : datatype === 'INT32'
+              ? view.getInt32(o, true)
+              : view.getUint8(o),
     );
   }
   return out;
@@ -188,101 +196,206 @@ export function kservePlugin(s: KserveRouteDeps): FastifyPluginAsync {
       const ref = await refFor(name, version);
       return typeof ref === 'string' ? s.predictor.serve(ref) : ref;
     };
-    const statsView = z.looseObject({ model_stats: z.array(z.looseObject({ name: z.string(), version: z.string(), inference_count: z.number(), execution_count: z.number(), inference_stats: z.looseObject({}) })) }).describe('InferenceStatistics');
-    app.get('/v2/models/stats', { ...declare('models:read', BODY_LIMITS.none), schema: { tags, summary: 'Inference statistics of every model (Triton shape), counted in this process', response: { 200: statsView, ...v2Errors } } }, async () => ({ model_stats: s.predictor.stats.report() }));
+    const statsView = z
+      .looseObject({ model_stats: z.array(z.looseObject({ name: z.string(), version: z.string(), inference_count: z.number(), execution_count: z.number(), inference_stats: z.looseObject({}) })) })
+      .describe('InferenceStatistics');
+    app.get(
+      '/v2/models/stats',
+      {
+        ...declare('models:read', BODY_LIMITS.none),
+        schema: { tags, summary: 'Inference statistics of every model (Triton shape), counted in this process', response: { 200: statsView, ...v2Errors } },
+      },
+      async () => ({ model_stats: s.predictor.stats.report() }),
+    );
 
     const indexView = z.array(z.looseObject({ name: z.string(), version: z.string().optional(), state: z.string().optional(), reason: z.string().optional() })).describe('RepositoryIndex');
-    app.post<{ Body: unknown }>('/v2/repository/index', { ...declare('models:read'), schema: { tags, summary: 'Model repository index: registry models, READY where loaded in this process', response: { 200: indexView, ...v2Errors, 500: v2ErrorBody } } }, async (req, reply) => {
-      try {
-        const body = parseJsonBody(req.body) as { ready?: unknown } | undefined;
-        const loaded = new Map<string, string>();
-        for (const m of s.predictor.loadedVersions()) loaded.set(m.modelName, m.version);
-        const models = await s.registry.listModels();
-        const index = models.map((m) => {
-          const version = loaded.get(m.name);
-          return version ? { name: m.name, version, state: 'READY', reason: '' } : { name: m.name, ...(m.aliases.production ? { version: m.aliases.production } : {}), state: 'UNAVAILABLE', reason: 'unloaded' };
-        });
-        return body?.ready === true ? index.filter((m) => m.state === 'READY') : index;
-      } catch (err) {
-        return v2Error(reply, err);
-      }
-    });
+    app.post<{ Body: unknown }>(
+      '/v2/repository/index',
+      {
+        ...declare('models:read'),
+        schema: { tags, summary: 'Model repository index: registry models, READY where loaded in this process', response: { 200: indexView, ...v2Errors, 500: v2ErrorBody } },
+      },
+      async (req, reply) => {
+        try {
+          const body = parseJsonBody(req.body) as { ready?: unknown } | undefined;
+          const loaded = new Map<string, string>();
+          for (const m of s.predictor.loadedVersions()) loaded.set(m.modelName, m.version);
+          const models = await s.registry.listModels();
+          const index = models.map((m) => {
+            const version = loaded.get(m.name);
+            return version
+              ? { name: m.name, version, state: 'READY', reason: '' }
+              : { name: m.name, ...(m.aliases.production ? { version: m.aliases.production } : {}), state: 'UNAVAILABLE', reason: 'unloaded' };
+          });
+          return body?.ready === true ? index.filter((m) => m.state === 'READY') : index;
+        } catch (err) {
+          return v2Error(reply, err);
+        }
+      },
+    );
     type Named = { Params: { name: string }; Body: unknown };
-    app.post<Named>('/v2/repository/models/:name/load', { ...declare('models:write'), schema: { tags, summary: 'Load a model (its production version) in this process', response: { 200: z.looseObject({}), ...v2Errors, 500: v2ErrorBody, 503: v2ErrorBody } } }, async (req, reply) => {
-      try {
-        await servedFor(req.params.name);
-        return {};
-      } catch (err) {
-        return v2Error(reply, err);
-      }
-    });
-    app.post<Named>('/v2/repository/models/:name/unload', { ...declare('models:write'), schema: { tags, summary: "Unload a model's versions from this process (its next request loads it again)", response: { 200: z.looseObject({}), ...v2Errors } } }, async (req, reply) => {
-      try {
-        const models = await s.registry.listModels();
-        if (!models.some((m) => m.name === req.params.name)) throw new VitalsError('NOT_FOUND', `model "${req.params.name}" is not in the repository`);
-        s.predictor.unload(req.params.name);
-        return {};
-      } catch (err) {
-        return v2Error(reply, err);
-      }
-    });
+    app.post<Named>(
+      '/v2/repository/models/:name/load',
+      {
+        ...declare('models:write'),
+        schema: { tags, summary: 'Load a model (its production version) in this process', response: { 200: z.looseObject({}), ...v2Errors, 500: v2ErrorBody, 503: v2ErrorBody } },
+      },
+      async (req, reply) => {
+        try {
+          await servedFor(req.params.name);
+          return {};
+        } catch (err) {
+          return v2Error(reply, err);
+        }
+      },
+    );
+    app.post<Named>(
+      '/v2/repository/models/:name/unload',
+      { ...declare('models:write'), schema: { tags, summary: "Unload a model's versions from this process (its next request loads it again)", response: { 200: z.looseObject({}), ...v2Errors } } },
+      async (req, reply) => {
+        try {
+          const models = await s.registry.listModels();
+          if (!models.some((m) => m.name === req.params.name)) throw new VitalsError('NOT_FOUND', `model "${req.params.name}" is not in the repository`);
+          s.predictor.unload(req.params.name);
+          return {};
+        } catch (err) {
+          return v2Error(reply, err);
+        }
+      },
+    );
 
-    app.get('/v2', { ...declare('system:read'), schema: { tags, summary: 'Server metadata', response: { 200: z.looseObject({ name: z.string(), version: z.string(), extensions: z.array(z.string()) }), ...v2Errors } } }, async () => ({ name: 'vitals', version: VERSION, extensions: ['binary_tensor_data', 'model_configuration', 'model_repository', 'statistics'] }));
+    app.get(
+      '/v2',
+      {
+        ...declare('system:read'),
+        schema: { tags, summary: 'Server metadata', response: { 200: z.looseObject({ name: z.string(), version: z.string(), extensions: z.array(z.string()) }), ...v2Errors } },
+      },
+      async () => ({ name: 'vitals', version: VERSION, extensions: ['binary_tensor_data', 'model_configuration', 'model_repository', 'statistics'] }),
+    );
     app.get('/v2/health/live', { ...declare('public'), schema: { tags, response: { 200: z.object({ live: z.boolean() }), ...v2Errors } } }, async () => ({ live: true }));
-    app.get('/v2/health/ready', { ...declare('public'), schema: { tags, response: { 200: z.object({ ready: z.boolean() }), 503: z.object({ ready: z.boolean() }), ...v2Errors } } }, async (_req, reply) => {
-      try {
-        await s.database.db.selectFrom('models').select('id').limit(1).execute();
-        return { ready: true };
-      } catch {
-        return reply.code(503).send({ ready: false });
-      }
-    });
+    app.get(
+      '/v2/health/ready',
+      { ...declare('public'), schema: { tags, response: { 200: z.object({ ready: z.boolean() }), 503: z.object({ ready: z.boolean() }), ...v2Errors } } },
+      async (_req, reply) => {
+        try {
+          await s.database.db.selectFrom('models').select('id').limit(1).execute();
+          return { ready: true };
+        } catch {
+          return reply.code(503).send({ ready: false });
+        }
+      },
+    );
 
     for (const prefix of ['/v2/models/:name', '/v2/models/:name/versions/:version']) {
       type P = { Params: { name: string; version?: string } };
-      app.get<P>(prefix, { ...declare('models:read'), schema: { tags, summary: 'Model metadata: versions, platform, input and output tensors', response: { 200: z.looseObject({ name: z.string(), versions: z.array(z.string()), platform: z.string(), inputs: z.array(z.looseObject({})), outputs: z.array(z.looseObject({})) }), ...v2Errors, 500: v2ErrorBody, 503: v2ErrorBody } } }, async (req, reply) => {
-        try {
-          const served = await servedFor(req.params.name, req.params.version);
-          const versions = served.versionId ? (await s.registry.listVersions(served.modelId)).filter((v) => v.status !== 'archived').map((v) => v.version) : [served.version];
-          return {
-            name: served.modelName,
-            versions,
-            platform: 'onnxruntime_onnx',
-            inputs: served.session.inputs.map(tensorMeta),
-            outputs: served.session.outputs.map(tensorMeta),
-          };
-        } catch (err) {
-          return v2Error(reply, err);
-        }
-      });
-      app.get<P>(`${prefix}/config`, { ...declare('models:read', BODY_LIMITS.none), schema: { tags, summary: 'Model configuration, as Triton serves it', response: { 200: z.looseObject({ name: z.string(), platform: z.string(), max_batch_size: z.number(), input: z.array(z.looseObject({})), output: z.array(z.looseObject({})) }).describe('ModelConfig'), ...v2Errors, 500: v2ErrorBody, 503: v2ErrorBody } } }, async (req, reply) => {
-        try {
-          return modelConfig(await servedFor(req.params.name, req.params.version), s.batching);
-        } catch (err) {
-          return v2Error(reply, err);
-        }
-      });
-      app.get<P>(`${prefix}/stats`, { ...declare('models:read', BODY_LIMITS.none), schema: { tags, summary: 'Inference statistics (Triton shape), counted in this process', response: { 200: statsView, ...v2Errors, 500: v2ErrorBody, 503: v2ErrorBody } } }, async (req, reply) => {
-        try {
-          const served = await servedFor(req.params.name, req.params.version);
-          const stats = s.predictor.stats.report(served.modelName, req.params.version ? served.version : undefined);
-          return { model_stats: stats.length ? stats : [{ name: served.modelName, version: served.version, last_inference: 0, inference_count: 0, execution_count: 0, inference_stats: {}, batch_stats: [] }] };
-        } catch (err) {
-          return v2Error(reply, err);
-        }
-      });
-      app.get<P>(`${prefix}/ready`, { ...declare('models:read'), schema: { tags, response: { 200: z.looseObject({ name: z.string(), ready: z.boolean() }), 404: z.looseObject({ name: z.string(), ready: z.boolean() }), 503: z.looseObject({ name: z.string(), ready: z.boolean() }), 400: v2ErrorBody } } }, async (req, reply) => {
-        try {
-          const served = await servedFor(req.params.name, req.params.version);
-          return { name: served.modelName, ready: true };
-        } catch (err) {
-          const status = v2Status(err);
-          return reply.code(status >= 500 ? 503 : status).send({ name: req.params.name, ready: false, error: (err as Error).message });
-        }
-      });
+      app.get<P>(
+        prefix,
+        {
+          ...declare('models:read'),
+          schema: {
+            tags,
+            summary: 'Model metadata: versions, platform, input and output tensors',
+            response: {
+              200: z.looseObject({ name: z.string(), versions: z.array(z.string()), platform: z.string(), inputs: z.array(z.looseObject({})), outputs: z.array(z.looseObject({})) }),
+              ...v2Errors,
+              500: v2ErrorBody,
+              503: v2ErrorBody,
+            },
+          },
+        },
+        async (req, reply) => {
+          try {
+            const served = await servedFor(req.params.name, req.params.version);
+            const versions = served.versionId ? (await s.registry.listVersions(served.modelId)).filter((v) => v.status !== 'archived').map((v) => v.version) : [served.version];
+            return {
+              name: served.modelName,
+              versions,
+              platform: 'onnxruntime_onnx',
+              inputs: served.session.inputs.map(tensorMeta),
+              outputs: served.session.outputs.map(tensorMeta),
+            };
+          } catch (err) {
+            return v2Error(reply, err);
+          }
+        },
+      );
+      app.get<P>(
+        `${prefix}/config`,
+        {
+          ...declare('models:read', BODY_LIMITS.none),
+          schema: {
+            tags,
+            summary: 'Model configuration, as Triton serves it',
+            response: {
+              200: z.looseObject({ name: z.string(), platform: z.string(), max_batch_size: z.number(), input: z.array(z.looseObject({})), output: z.array(z.looseObject({})) }).describe('ModelConfig'),
+              ...v2Errors,
+              500: v2ErrorBody,
+              503: v2ErrorBody,
+            },
+          },
+        },
+        async (req, reply) => {
+          try {
+            return modelConfig(await servedFor(req.params.name, req.params.version), s.batching);
+          } catch (err) {
+            return v2Error(reply, err);
+          }
+        },
+      );
+      app.get<P>(
+        `${prefix}/stats`,
+        {
+          ...declare('models:read', BODY_LIMITS.none),
+          schema: { tags, summary: 'Inference statistics (Triton shape), counted in this process', response: { 200: statsView, ...v2Errors, 500: v2ErrorBody, 503: v2ErrorBody } },
+        },
+        async (req, reply) => {
+          try {
+            const served = await servedFor(req.params.name, req.params.version);
+            const stats = s.predictor.stats.report(served.modelName, req.params.version ? served.version : undefined);
+            return {
+              model_stats: stats.length
+                ? stats
+                : [{ name: served.modelName, version: served.version, last_inference: 0, inference_count: 0, execution_count: 0, inference_stats: {}, batch_stats: [] }],
+            };
+          } catch (err) {
+            return v2Error(reply, err);
+          }
+        },
+      );
+      app.get<P>(
+        `${prefix}/ready`,
+        {
+          ...declare('models:read'),
+          schema: {
+            tags,
+            response: {
+              200: z.looseObject({ name: z.string(), ready: z.boolean() }),
+              404: z.looseObject({ name: z.string(), ready: z.boolean() }),
+              503: z.looseObject({ name: z.string(), ready: z.boolean() }),
+              400: v2ErrorBody,
+            },
+          },
+        },
+        async (req, reply) => {
+          try {
+            const served = await servedFor(req.params.name, req.params.version);
+            return { name: served.modelName, ready: true };
+          } catch (err) {
+            const status = v2Status(err);
+            return reply.code(status >= 500 ? 503 : status).send({ name: req.params.name, ready: false, error: (err as Error).message });
+          }
+        },
+      );
       app.post<P & { Body: unknown }>(
         `${prefix}/infer`,
-        { ...declare('predict', BODY_LIMITS.batch), schema: { tags, summary: 'Inference: JSON tensors, or the binary tensor extension', response: { 200: z.any().describe('InferenceResponse (JSON, or JSON header + raw tensors)'), ...v2Errors } } },
+        {
+          ...declare('predict', BODY_LIMITS.batch),
+          schema: {
+            tags,
+            summary: 'Inference: JSON tensors, or the binary tensor extension',
+            response: { 200: z.any().describe('InferenceResponse (JSON, or JSON header + raw tensors)'), ...v2Errors },
+          },
+        },
         async (req, reply) => {
           try {
             const headerLength = req.headers['inference-header-content-length'];
@@ -323,7 +436,10 @@ export function kservePlugin(s: KserveRouteDeps): FastifyPluginAsync {
             const response = { model_name: result.served.modelName, model_version: result.served.version, id: body.id ?? req.id, ...(parameters ? { parameters } : {}), outputs };
             if (!blobs.length) return response;
             const header = Buffer.from(JSON.stringify(response), 'utf8');
-            return reply.header('inference-header-content-length', String(header.length)).type('application/octet-stream').send(Buffer.concat([header, ...blobs]));
+            return reply
+              .header('inference-header-content-length', String(header.length))
+              .type('application/octet-stream')
+              .send(Buffer.concat([header, ...blobs]));
           } catch (err) {
             return v2Error(reply, err);
           }

@@ -140,10 +140,7 @@ export class Predictor {
       return this.fileModel;
     }
     if (this.options.defaultModel) return this.serve(this.options.defaultModel);
-    throw new VitalsError(
-      'MODEL_NOT_LOADED',
-      'no image model is configured for /predict: set MODEL_PATH to an ONNX file, or MODEL_NAME to a registered model (e.g. MODEL_NAME=chest-xray@production)',
-    );
+    throw new VitalsError('MODEL_NOT_LOADED', 'no image model is configured for /predict: set MODEL_PATH to an ONNX file, or MODEL_NAME to a registered model (e.g. MODEL_NAME=chest-xray@production)');
   }
 
   async predictTabular(ref: string, rows: Features[], ctx: PredictionContext = {}): Promise<Prediction[]> {
@@ -176,7 +173,10 @@ export class Predictor {
           const spec = served.inputSpec;
           const encoded = encodeTabularRows(spec, rows, ctx.source === 'batch');
           const width = spec.features.length;
-          const results = await this.runRows(served, rows.map((_, i) => encoded.subarray(i * width, (i + 1) * width)));
+          const results = await this.runRows(
+            served,
+            rows.map((_, i) => encoded.subarray(i * width, (i + 1) * width)),
+          );
           const perRow = (performance.now() - started) / results.length;
           results.forEach((r, i) =>
             this.log.record({
@@ -258,7 +258,10 @@ export class Predictor {
     const spec = served.inputSpec;
     return this.recordingFailures(served, { ...ctx, source: 'image' }, async () => {
       const encoded = await Promise.all(images.map((img) => encodeImage(img, spec, this.options.supportedImageFormats)));
-      const results = await this.runRows(served, encoded.map((e) => e.tensor));
+      const results = await this.runRows(
+        served,
+        encoded.map((e) => e.tensor),
+      );
       const out = this.finish(served, results, started, { ...ctx, source: 'image' }, (i) => ({ image: encoded[i]!.facts }));
       return this.durable(out.map((p, i) => ({ ...p, image: encoded[i]!.facts })));
     });
@@ -284,7 +287,10 @@ export class Predictor {
     const fresh =
       misses.length === 1
         ? [await this.batcher.submit(served.key, vectors[misses[0]!]!)]
-        : await this.batcher.submitMany(served.key, misses.map((i) => vectors[i]!));
+        : await this.batcher.submitMany(
+            served.key,
+            misses.map((i) => vectors[i]!),
+          );
     misses.forEach((i, j) => {
       results[i] = { ...fresh[j]!, cached: false };
       if (useCache && vectors[i]!.length <= 4096) this.cache.set(cacheKey(served.key, vectors[i]!), fresh[j]!);
@@ -319,13 +325,7 @@ export class Predictor {
     return decodeClassRows(scores, items.length, served.outputSpec.labels, served.outputSpec.logits);
   }
 
-  private finish(
-    served: ServedModel,
-    results: Array<RowResult & { cached: boolean }>,
-    started: number,
-    ctx: PredictionContext,
-    inputOf: (i: number) => unknown,
-  ): Prediction[] {
+  private finish(served: ServedModel, results: Array<RowResult & { cached: boolean }>, started: number, ctx: PredictionContext, inputOf: (i: number) => unknown): Prediction[] {
     const elapsed = performance.now() - started;
     const perRow = elapsed / results.length;
     const labels = { model: served.modelName, version: served.version };
@@ -414,8 +414,7 @@ export class Predictor {
     const spec = served.inputSpec;
     const values = input && input.type === 'float32' ? (input.data as Float32Array) : undefined;
     const width = values ? values.length / rows : 0;
-    const inputOf = (i: number) =>
-      spec.kind === 'tabular' && values && width === spec.features.length ? Object.fromEntries(spec.features.map((f, j) => [f.name, values[i * width + j]])) : null;
+    const inputOf = (i: number) => (spec.kind === 'tabular' && values && width === spec.features.length ? Object.fromEntries(spec.features.map((f, j) => [f.name, values[i * width + j]])) : null);
     let decoded: RowResult[] | undefined;
     const scores = output?.data;
     if (scores instanceof Float32Array && scores.length % rows === 0) {
@@ -428,7 +427,12 @@ export class Predictor {
         decoded = undefined; // an output the spec does not describe is logged without a decoded answer
       }
     }
-    return Array.from({ length: rows }, (_, i) => ({ input: inputOf(i), prediction: decoded?.[i]?.prediction ?? null, probabilities: decoded?.[i]?.probabilities ?? null, confidence: decoded?.[i]?.confidence ?? null }));
+    return Array.from({ length: rows }, (_, i) => ({
+      input: inputOf(i),
+      prediction: decoded?.[i]?.prediction ?? null,
+      probabilities: decoded?.[i]?.probabilities ?? null,
+      confidence: decoded?.[i]?.confidence ?? null,
+    }));
   }
 
   /** Versions loaded in this process (the V2 repository index). */

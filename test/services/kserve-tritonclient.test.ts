@@ -33,7 +33,9 @@ describe('tritonclient[http] against Vitals', () => {
     const base = await t.app.listen({ host: '127.0.0.1', port: 0 });
     writeFileSync(join(work, 'rows.json'), JSON.stringify(rows));
     const out = await new Promise<string>((res, rej) =>
-      execFile(PY, [join(ROOT, 'test/services/triton/infer.py'), base.replace('http://', ''), DEMO_MODEL, join(work, 'rows.json')], { timeout: 120_000 }, (err, stdout, stderr) => (err ? rej(new Error(`${err.message}\n${stderr}`)) : res(stdout))),
+      execFile(PY, [join(ROOT, 'test/services/triton/infer.py'), base.replace('http://', ''), DEMO_MODEL, join(work, 'rows.json')], { timeout: 120_000 }, (err, stdout, stderr) =>
+        err ? rej(new Error(`${err.message}\n${stderr}`)) : res(stdout),
+      ),
     );
     seen = JSON.parse(out.trim().split('\n').at(-1)!);
   }, 180_000);
@@ -73,7 +75,12 @@ describe('tritonclient[http] against Vitals', () => {
 
   it('refuses a malformed binary request with a 400 naming the problem', async () => {
     const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', parameters: { binary_data_size: 120 } }] }));
-    const res = await t.app.inject({ method: 'POST', url: `/v2/models/${DEMO_MODEL}/infer`, headers: { 'inference-header-content-length': String(header.length) }, payload: Buffer.concat([header, Buffer.alloc(8)]) });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/v2/models/${DEMO_MODEL}/infer`,
+      headers: { 'inference-header-content-length': String(header.length) },
+      payload: Buffer.concat([header, Buffer.alloc(8)]),
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json().error).toMatch(/binary_data_size 120 runs past the end/);
   });
