@@ -31,7 +31,7 @@ import { InferencePool, Predictor, bindTensors, loadSession } from '../serving/i
 import { kservePlugin } from '../serving/kserve-routes.js';
 import { servingPlugin } from '../serving/routes.js';
 import { type Database, openDatabase } from '../store/index.js';
-import { installErrorHandler, installMethodNotAllowed } from './error-handler.js';
+import { RouteMethods, installErrorHandler, installMethodNotAllowed } from './error-handler.js';
 import { openApiTransform } from './openapi.js';
 import { BODY_LIMITS, declarationProblems } from './route-kit.js';
 import { commonResponses } from './route-responses.js';
@@ -207,7 +207,9 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
     // JSON bodies are capped at 1 MiB; a route that takes more declares its own limit (route-kit).
     bodyLimit: BODY_LIMITS.json,
     // One routing table for every spelling: /%61pi/… and //api/… are /api/…, so no check can be bypassed.
-    routerOptions: { ignoreDuplicateSlashes: true },
+    // A path parameter longer than a name may be reaches the route's schema (422 naming the limit), not
+    // the router's 414 (its default cap is 100 characters).
+    routerOptions: { ignoreDuplicateSlashes: true, maxParamLength: 2048 },
     requestIdHeader: 'x-request-id',
     ...(settings.TLS_CERT_FILE && settings.TLS_KEY_FILE ? { https: { cert: readFileSync(settings.TLS_CERT_FILE), key: readFileSync(settings.TLS_KEY_FILE) } } : {}),
     genReqId: () => crypto.randomUUID(),
@@ -220,7 +222,8 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
   const services = await createServices(settings, (err) => app.log.error({ err }, 'prediction log flush failed; rows kept for retry'));
   await refuseOpenNetworkBind(settings, services);
   if (settings.AUTH_DISABLED) app.log.warn('AUTH_DISABLED=true: every caller is admin, with no credentials. Never run this way on a shared network.');
-  installErrorHandler(app, services.metrics, { maxImageMb: settings.MAX_IMAGE_SIZE_MB, notRouted: installMethodNotAllowed(app) });
+  const routeMethods = new RouteMethods(app);
+  installErrorHandler(app, services.metrics, { maxImageMb: settings.MAX_IMAGE_SIZE_MB, notRouted: installMethodNotAllowed(app, routeMethods) });
   // Every route declares its permission, body limit and responses; one that does not cannot start.
   const undeclared: string[] = [];
   const routes: RouteEntry[] = [];
@@ -315,7 +318,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
   await app.register(abTestPlugin({ abTests: s.abTests, blueGreen: s.blueGreen }));
   await app.register(pipelinesPlugin({ pipelines: s.pipelines, dataDir: s.dataDir }));
   await app.register(trackingRoutes({ tracking: s.tracking }));
-  await app.register(mlflowPlugin(createMlflowApi(s.database, s.registry, s.registry.artifacts)));
+  await app.register(mlflowPlugin({ ...createMlflowApi(s.database, s.registry, s.registry.artifacts), allowedMethods: (path) => routeMethods.allowed(path) }));
   await app.register(multimodalRoutes({ settings }));
   await app.register(dashboardPlugin({ db: services.database.db, dialect: services.database.dialect, registry: services.registry, rollups: services.rollups }));
   await app.ready();
