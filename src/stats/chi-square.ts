@@ -53,7 +53,8 @@ export function chiSquareGoodnessOfFit(
     }
   }
   let statistic = 0;
-  for (let i = 0; i < k; i++) statistic += (observed[i] - exp[i]) ** 2 / exp[i];
+  // observed and exp both have k entries (checked above).
+  for (let i = 0; i < k; i++) statistic += (observed[i]! - exp[i]!) ** 2 / exp[i]!;
   const dof = k - 1 - (options.ddof ?? 0);
   return { statistic, pvalue: chi2Sf(statistic, dof), dof };
 }
@@ -68,20 +69,22 @@ export function chiSquareContingency(
 ): ContingencyResult {
   const correction = options.correction ?? true;
   const r = table.length;
-  if (r === 0 || table[0].length === 0) throw new RangeError('chiSquareContingency: empty table');
-  const c = table[0].length;
-  for (let i = 0; i < r; i++) {
-    if (table[i].length !== c) throw new RangeError('chiSquareContingency: ragged table');
-    assertCounts(table[i], `table[${i}]`);
-  }
+  const first = table[0];
+  if (first === undefined || first.length === 0) throw new RangeError('chiSquareContingency: empty table');
+  const c = first.length;
+  table.forEach((row, i) => {
+    if (row.length !== c) throw new RangeError('chiSquareContingency: ragged table');
+    assertCounts(row, `table[${i}]`);
+  });
+  // From here on the table is r x c (checked above) and so is `expected`: indices i < r, j < c are in range.
   const rowSums = table.map((row) => row.reduce((s, v) => s + v, 0));
   const colSums = new Array<number>(c).fill(0);
-  for (const row of table) for (let j = 0; j < c; j++) colSums[j] += row[j];
+  for (const row of table) for (let j = 0; j < c; j++) colSums[j] = colSums[j]! + row[j]!;
   const total = rowSums.reduce((s, v) => s + v, 0);
   const expected = rowSums.map((rs) => colSums.map((cs) => (rs * cs) / total));
   for (let i = 0; i < r; i++) {
     for (let j = 0; j < c; j++) {
-      if (!(expected[i][j] > 0)) {
+      if (!(expected[i]![j]! > 0)) {
         throw new RangeError(
           `chiSquareContingency: the expected frequency at (${i}, ${j}) is zero (a row or column sums to 0)`,
         );
@@ -93,8 +96,8 @@ export function chiSquareContingency(
   let statistic = 0;
   for (let i = 0; i < r; i++) {
     for (let j = 0; j < c; j++) {
-      let o = table[i][j];
-      const e = expected[i][j];
+      let o = table[i]![j]!;
+      const e = expected[i]![j]!;
       if (dof === 1 && correction) {
         // Yates: move each observed count 0.5 towards its expected count, never past it.
         const diff = e - o;

@@ -68,13 +68,15 @@ export function rocAuc(isPositive: readonly boolean[], scores: readonly number[]
   const nNeg = n - nPos;
   if (nPos === 0 || nNeg === 0) return undefined;
 
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
+  // order is a permutation of 0..n-1 and start <= end < n, so every index below is in range.
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
   let positiveRankSum = 0;
   for (let start = 0; start < n; ) {
     let end = start;
-    while (end + 1 < n && scores[order[end + 1]] === scores[order[start]]) end++;
+    const s = scores[order[start]!];
+    while (end + 1 < n && scores[order[end + 1]!] === s) end++;
     const averageRank = (start + end) / 2 + 1; // ranks are 1-based
-    for (let k = start; k <= end; k++) if (isPositive[order[k]]) positiveRankSum += averageRank;
+    for (let k = start; k <= end; k++) if (isPositive[order[k]!]) positiveRankSum += averageRank;
     start = end + 1;
   }
   return (positiveRankSum - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
@@ -142,7 +144,11 @@ export function multiclassMetrics(
     for (let c = 0; c < nClasses; c++) {
       const auc = rocAuc(
         yTrue.map((y) => y === c),
-        probabilities.map((row) => row[c]),
+        probabilities.map((row, i) => {
+          const prob = row[c];
+          if (prob === undefined) throw new Error(`probabilities[${i}] has ${row.length} columns, expected ${nClasses}`);
+          return prob;
+        }),
       );
       if (auc !== undefined) aucs.push(auc);
     }

@@ -41,8 +41,9 @@ export function quantileLinear(sorted: ArrayLike<number>, q: number): number {
   const prev = Math.min(Math.max(Math.floor(vi), 0), n - 1);
   const next = Math.min(prev + 1, n - 1);
   const gamma = vi - prev;
-  const a = sorted[prev];
-  const b = sorted[next];
+  // prev and next are clamped to [0, n - 1] with n > 0.
+  const a = sorted[prev]!;
+  const b = sorted[next]!;
   const diff = b - a;
   return gamma >= 0.5 ? b - diff * (1 - gamma) : a + diff * gamma;
 }
@@ -52,8 +53,8 @@ function binIndex(edges: readonly number[], x: number): number {
   let lo = 0;
   let hi = edges.length;
   while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (edges[mid] <= x) lo = mid + 1;
+    const mid = (lo + hi) >>> 1; // lo <= mid < hi <= edges.length
+    if (edges[mid]! <= x) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -88,15 +89,22 @@ export function populationStabilityIndexDetails(
     const e = quantileLinear(ref, k / bins);
     if (edges.length === 0 || e !== edges[edges.length - 1]) edges.push(e);
   }
-  const lo = ref[0];
-  const hi = ref[ref.length - 1];
+  // ref is non-empty (checked above); bin() returns an index in [0, nb).
+  const lo = ref[0]!;
+  const hi = ref[ref.length - 1]!;
   // bin 0: below the reference minimum; 1..edges.length+1: interior; last: above the maximum
   const nb = edges.length + 3;
   const bin = (x: number) => (x < lo ? 0 : x > hi ? nb - 1 : 1 + binIndex(edges, x));
   const refCounts = new Array<number>(nb).fill(0);
   const curCounts = new Array<number>(nb).fill(0);
-  for (const x of ref) refCounts[bin(x)]++;
-  for (const x of current) curCounts[bin(x)]++;
+  for (const x of ref) {
+    const b = bin(x);
+    refCounts[b] = refCounts[b]! + 1;
+  }
+  for (const x of current) {
+    const b = bin(x);
+    curCounts[b] = curCounts[b]! + 1;
+  }
   const reference_shares = refCounts.map((c) => c / ref.length);
   const current_shares = curCounts.map((c) => c / current.length);
   const contributions = psiTerms(reference_shares, current_shares);
@@ -104,9 +112,13 @@ export function populationStabilityIndexDetails(
 }
 
 function psiTerms(reference: readonly number[], current: readonly number[]): number[] {
+  if (current.length !== reference.length) {
+    throw new Error(`psiTerms: ${reference.length} reference bins vs ${current.length} current bins`);
+  }
   return reference.map((r0, i) => {
     const r = r0 === 0 ? PSI_EPSILON : r0;
-    const c = current[i] === 0 ? PSI_EPSILON : current[i];
+    const c0 = current[i]!; // same length, checked above
+    const c = c0 === 0 ? PSI_EPSILON : c0;
     return (c - r) * Math.log(c / r);
   });
 }
@@ -121,7 +133,7 @@ export function categoricalPsi(referenceCounts: Readonly<Record<string, number>>
   const rt = total(referenceCounts);
   const ct = total(currentCounts);
   if (!(rt > 0) || !(ct > 0)) throw new RangeError('categoricalPsi: both samples need a positive total count');
-  const r = [...cats.map((k) => referenceCounts[k] / rt), 0];
+  const r = [...cats.map((k) => referenceCounts[k]! / rt), 0]; // k is one of its own keys
   let unseen = 0;
   for (const [k, v] of Object.entries(currentCounts)) if (!(k in referenceCounts)) unseen += v;
   const c = [...cats.map((k) => (currentCounts[k] ?? 0) / ct), unseen / ct];
@@ -147,16 +159,18 @@ export function wassersteinDistance(a: readonly number[], b: readonly number[]):
   // Merge walk over the distinct pooled values x_0 < x_1 < ...: between x_k and x_{k+1} both
   // ECDFs are constant (right-continuous: every value <= x_k counted), contributing
   // |F_u(x_k) - F_v(x_k)| * (x_{k+1} - x_k).
+  // Every u[i] / v[j] read is guarded by i < nu / j < nv, or by the loop condition when the other
+  // sample is exhausted (j >= nv implies i < nu).
   const terms = new Float64Array(nu + nv);
   let nTerms = 0;
   let i = 0;
   let j = 0;
   while (i < nu || j < nv) {
-    const x = j >= nv || (i < nu && u[i] <= v[j]) ? u[i] : v[j];
-    while (i < nu && u[i] <= x) i++;
-    while (j < nv && v[j] <= x) j++;
+    const x = j >= nv || (i < nu && u[i]! <= v[j]!) ? u[i]! : v[j]!;
+    while (i < nu && u[i]! <= x) i++;
+    while (j < nv && v[j]! <= x) j++;
     if (i === nu && j === nv) break;
-    const next = j >= nv || (i < nu && u[i] <= v[j]) ? u[i] : v[j];
+    const next = j >= nv || (i < nu && u[i]! <= v[j]!) ? u[i]! : v[j]!;
     terms[nTerms++] = Math.abs(i / nu - j / nv) * (next - x);
   }
   return pairwiseSum(terms, 0, nTerms);
@@ -217,18 +231,19 @@ export function jensenShannonDistance(
   const [pa, qa] = alignDistributions(p, q);
   if (pa.length === 0) throw new RangeError('jensenShannonDistance: empty distributions');
   for (const [arr, what] of [[pa, 'p'], [qa, 'q']] as const) {
-    for (let i = 0; i < arr.length; i++) {
-      if (!Number.isFinite(arr[i]) || arr[i] < 0) throw new RangeError(`jensenShannonDistance: ${what}[${i}] = ${arr[i]}`);
-    }
+    arr.forEach((x, i) => {
+      if (!Number.isFinite(x) || x < 0) throw new RangeError(`jensenShannonDistance: ${what}[${i}] = ${x}`);
+    });
   }
   const ps = pairwiseSum(pa);
   const qs = pairwiseSum(qa);
   if (!(ps > 0) || !(qs > 0)) throw new RangeError('jensenShannonDistance: a distribution sums to 0');
   const left: number[] = [];
   const right: number[] = [];
+  // alignDistributions returns arrays of equal length.
   for (let i = 0; i < pa.length; i++) {
-    const pi = pa[i] / ps;
-    const qi = qa[i] / qs;
+    const pi = pa[i]! / ps;
+    const qi = qa[i]! / qs;
     const m = (pi + qi) / 2;
     left.push(relEntr(pi, m));
     right.push(relEntr(qi, m));

@@ -59,14 +59,15 @@ function logNFactorialDivNPowN(n: number): number {
 
 /** m x m matrix product (row-major). */
 function matmul(a: Float64Array, b: Float64Array, m: number): Float64Array {
+  // Indices are in range: a, b and c are all m * m and i, j, k < m.
   const c = new Float64Array(m * m);
   for (let i = 0; i < m; i++) {
     const ci = i * m;
     for (let k = 0; k < m; k++) {
-      const aik = a[ci + k];
+      const aik = a[ci + k]!;
       if (aik === 0) continue;
       const bk = k * m;
-      for (let j = 0; j < m; j++) c[ci + j] += aik * b[bk + j];
+      for (let j = 0; j < m; j++) c[ci + j] = c[ci + j]! + aik * b[bk + j]!;
     }
   }
   return c;
@@ -80,6 +81,8 @@ function kolmognDMTW(n: number, d: number): number {
   const k = Math.ceil(nd);
   const h = k - nd;
   const m = 2 * k - 1;
+  // Indices are in range: v and w have m entries, H and Hpwr m * m, kk = (k-1)(m+1) < m * m,
+  // and every loop below keeps its row/column indices in [0, m).
 
   const v = new Float64Array(m);
   const w = new Float64Array(m);
@@ -88,17 +91,17 @@ function kolmognDMTW(n: number, d: number): number {
     v[j - 1] = 1 - h ** j;
     w[j - 1] = fac;
     fac /= j; // may underflow; harmless
-    v[j - 1] *= fac;
+    v[j - 1] = v[j - 1]! * fac;
   }
   const tt = Math.max(2 * h - 1, 0) ** m - 2 * h ** m;
   v[m - 1] = (1 + tt) * fac;
 
   let H: Float64Array = new Float64Array(m * m);
   for (let i = 1; i < m; i++) {
-    for (let r = i - 1; r < m; r++) H[r * m + i] = w[r - (i - 1)];
+    for (let r = i - 1; r < m; r++) H[r * m + i] = w[r - (i - 1)]!;
   }
-  for (let r = 0; r < m; r++) H[r * m] = v[r];
-  for (let c = 0; c < m; c++) H[(m - 1) * m + c] = v[m - 1 - c];
+  for (let r = 0; r < m; r++) H[r * m] = v[r]!;
+  for (let c = 0; c < m; c++) H[(m - 1) * m + c] = v[m - 1 - c]!;
 
   let Hpwr: Float64Array = new Float64Array(m * m);
   for (let i = 0; i < m; i++) Hpwr[i * m + i] = 1;
@@ -113,13 +116,13 @@ function kolmognDMTW(n: number, d: number): number {
     }
     H = matmul(H, H, m);
     Hexpnt *= 2;
-    if (Math.abs(H[kk]) > EP128) {
-      for (let i = 0; i < H.length; i++) H[i] /= EP128;
+    if (Math.abs(H[kk]!) > EP128) {
+      for (let i = 0; i < H.length; i++) H[i] = H[i]! / EP128;
       Hexpnt += E128;
     }
     nn = Math.floor(nn / 2);
   }
-  let p = Hpwr[kk];
+  let p = Hpwr[kk]!;
   for (let i = 1; i <= n; i++) {
     p = (i * p) / n;
     if (Math.abs(p) < EM128) {
@@ -166,6 +169,8 @@ function kolmognPomeranz(n: number, x: number): number {
   const ceilf = f > 0 ? 1 : 0;
   const roundf = f > 0.5 ? 1 : 0;
   const npwrs = 2 * (ll + 1);
+  // Indices are in range: the power tables and V0/V1 have npwrs entries; the convolution bounds
+  // (aLen, bLen, convLen) are clipped to npwrs as in SciPy, and n - V1s indexes the final row.
   const gpower = new Float64Array(npwrs);
   const twogpower = new Float64Array(npwrs);
   const onem2gpower = new Float64Array(npwrs);
@@ -177,9 +182,9 @@ function kolmognPomeranz(n: number, x: number): number {
   const twoGOverN = (2 * g) / n;
   const oneMinusTwoGOverN = (1 - 2 * g) / n;
   for (let m = 1; m < npwrs; m++) {
-    gpower[m] = (gpower[m - 1] * gOverN) / m;
-    twogpower[m] = (twogpower[m - 1] * twoGOverN) / m;
-    onem2gpower[m] = (onem2gpower[m - 1] * oneMinusTwoGOverN) / m;
+    gpower[m] = (gpower[m - 1]! * gOverN) / m;
+    twogpower[m] = (twogpower[m - 1]! * twoGOverN) / m;
+    onem2gpower[m] = (onem2gpower[m - 1]! * oneMinusTwoGOverN) / m;
   }
 
   let V0 = new Float64Array(npwrs);
@@ -210,18 +215,18 @@ function kolmognPomeranz(n: number, x: number): number {
         let s = 0;
         const aLo = Math.max(0, c - bLen + 1);
         const aHi = Math.min(c, aLen - 1);
-        for (let a = aLo; a <= aHi; a++) s += V0[off + a] * pwrs[c - a];
+        for (let a = aLo; a <= aHi; a++) s += V0[off + a]! * pwrs[c - a]!;
         V1[q] = s;
         if (s > vmax) vmax = s;
       }
       if (vmax > 0 && vmax < EM128) {
-        for (let q = 0; q < npwrs; q++) V1[q] *= EP128;
+        for (let q = 0; q < npwrs; q++) V1[q] = V1[q]! * EP128;
         expnt -= E128;
       }
       V1s = V0s + j1 - k1;
     }
   }
-  let ans = V1[n - V1s];
+  let ans = V1[n - V1s]!;
   for (let m = 1; m <= n; m++) {
     if (Math.abs(ans) > EP128) {
       ans *= EM128;
@@ -256,6 +261,7 @@ function kolmognPelzGood(n: number, x: number): number {
   const k3b = (PI_SQUARED * (135 * zfour - 96 * zsix)) / 4;
   const k3a = -30 * zsix - 90 * z ** 8;
 
+  // K, coeffs and denoms all have 4 entries, indexed by i < 4.
   const K = [0, 0, 0, 0];
   const maxk = Math.ceil((16 * z) / Math.PI);
   for (let k = maxk; k > 0; k--) {
@@ -270,10 +276,10 @@ function kolmognPelzGood(n: number, x: number): number {
       k2a + k2b * msquared + k2c * mfour,
       k3a + k3b * msquared + k3c * mfour + k3d * msix,
     ];
-    for (let i = 0; i < 4; i++) K[i] = K[i] * qpower + coeffs[i];
+    for (let i = 0; i < 4; i++) K[i] = K[i]! * qpower + coeffs[i]!;
   }
   const denoms = [z, 6 * zfour, 72 * z ** 7, 6480 * z ** 10];
-  for (let i = 0; i < 4; i++) K[i] = (K[i] * q * SQRT2PI) / denoms[i];
+  for (let i = 0; i < 4; i++) K[i] = (K[i]! * q * SQRT2PI) / denoms[i]!;
 
   q = Math.exp(-PI_SQUARED / 2 / zsquared);
   const sqrt3z = SQRT3 * z;
@@ -286,10 +292,10 @@ function kolmognPelzGood(n: number, x: number): number {
     k2extra += ksq * qp;
     k3extra += (sqrt3z + kspi) * (sqrt3z - kspi) * ksq * qp;
   }
-  K[2] += (k2extra * PI_SQUARED * SQRT2PI) / (-36 * zthree);
-  K[3] += (k3extra * PI_SQUARED * SQRT2PI) / (216 * zsix);
+  K[2] = K[2]! + (k2extra * PI_SQUARED * SQRT2PI) / (-36 * zthree);
+  K[3] = K[3]! + (k3extra * PI_SQUARED * SQRT2PI) / (216 * zsix);
   let total = 0;
-  for (let i = 0; i < 4; i++) total += K[i] / n ** (i / 2);
+  for (let i = 0; i < 4; i++) total += K[i]! / n ** (i / 2);
   return total;
 }
 

@@ -68,10 +68,12 @@ export function ksExtremes(a: Float64Array, b: Float64Array): { maxS: number; mi
   let j = 0;
   let maxDiff = -Infinity;
   let minDiff = Infinity;
+  // Every a[i] / b[j] read is guarded by i < n1 / j < n2, or by the loop condition when the other
+  // sample is exhausted (i >= n1 implies j < n2).
   while (i < n1 || j < n2) {
-    const v = i < n1 && (j >= n2 || a[i] <= b[j]) ? a[i] : b[j];
-    while (i < n1 && a[i] <= v) i++;
-    while (j < n2 && b[j] <= v) j++;
+    const v = i < n1 && (j >= n2 || a[i]! <= b[j]!) ? a[i]! : b[j]!;
+    while (i < n1 && a[i]! <= v) i++;
+    while (j < n2 && b[j]! <= v) j++;
     const diff = i / n1 - j / n2;
     if (diff > maxDiff) maxDiff = diff;
     if (diff < minDiff) minDiff = diff;
@@ -118,6 +120,7 @@ export function ksProbOutsideBand(m: number, n: number, g: number, h: number): n
   const lo = (x: number) => Math.min(Math.max(Math.floor((ng * x - h) / mg) + 1, 0), n);
   const hi = (x: number) => Math.min(Math.ceil((ng * x + h) / mg), n + 1);
   // Invariant: A[y] = 1 (outside the band) for every y at or above the last column's window.
+  // A has n + 2 entries and every row index used is below hi(x) <= n + 1.
   const A = new Float64Array(n + 2).fill(1);
   A.fill(0, 0, Math.min(Math.ceil(h / mg), n + 1));
   let x = 1;
@@ -143,7 +146,7 @@ export function ksProbOutsideBand(m: number, n: number, g: number, h: number): n
     for (let y = l1; y < h4; y++) {
       // c carries column x+t at row y to column x+t+1 (1 above column x+t's window).
       // Rows below column x+t's window are never needed by later columns (lo only moves up).
-      let c = A[y];
+      let c = A[y]!;
       if (y < h1) c = v1 = (c * x1 + v1 * y) / (x1 + y);
       else c = 1;
       if (y >= l2) {
@@ -162,9 +165,9 @@ export function ksProbOutsideBand(m: number, n: number, g: number, h: number): n
     const h1 = hi(x);
     if (h1 <= l1) return 1;
     let v1 = l1 === 0 ? 0 : 1;
-    for (let y = l1; y < h1; y++) A[y] = v1 = (A[y] * x + v1 * y) / (x + y);
+    for (let y = l1; y < h1; y++) A[y] = v1 = (A[y]! * x + v1 * y) / (x + y);
   }
-  return A[hi(m) - 1];
+  return A[hi(m) - 1]!;
 }
 
 /** Exact two-sided p-value; `undefined` when the computation is not numerically usable. */

@@ -20,7 +20,7 @@ function order(p: readonly number[]): number[] {
     if (typeof v !== 'number' || Number.isNaN(v) || v < 0 || v > 1) throw new RangeError(`p-value ${i} is not in [0, 1] (${String(v)})`);
   }
   // stable sort, as statsmodels' argsort (mergesort) keeps ties in input order
-  return p.map((_, i) => i).sort((a, b) => p[a] - p[b] || a - b);
+  return p.map((_, i) => i).sort((a, b) => p[a]! - p[b]! || a - b); // a, b < p.length
 }
 
 /** Holm's step-down adjusted p-values, in the input order. */
@@ -30,7 +30,7 @@ export function holmAdjust(p: readonly number[]): number[] {
   const out = new Array<number>(m);
   let running = 0;
   idx.forEach((i, rank) => {
-    running = Math.max(running, Math.min(1, (m - rank) * p[i]));
+    running = Math.max(running, Math.min(1, (m - rank) * p[i]!)); // idx is a permutation of 0..m-1
     out[i] = running;
   });
   return out;
@@ -42,9 +42,10 @@ export function benjaminiHochbergAdjust(p: readonly number[]): number[] {
   const idx = order(p);
   const out = new Array<number>(m);
   let running = 1;
+  // idx is a permutation of 0..m-1 and rank < m.
   for (let rank = m - 1; rank >= 0; rank--) {
-    const i = idx[rank];
-    running = Math.min(running, (m * p[i]) / (rank + 1));
+    const i = idx[rank]!;
+    running = Math.min(running, (m * p[i]!) / (rank + 1));
     out[i] = Math.min(1, running);
   }
   return out;

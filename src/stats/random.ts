@@ -31,9 +31,9 @@ export function uniform(rng: Rng, lo: number, hi: number): number {
 /** Fisher–Yates shuffle, in place; returns the array. */
 export function shuffleInPlace<T>(items: T[], rng: Rng): T[] {
   for (let i = items.length - 1; i > 0; i--) {
-    const j = randomInt(rng, i + 1);
-    const tmp = items[i];
-    items[i] = items[j];
+    const j = randomInt(rng, i + 1); // 0 <= j <= i < items.length
+    const tmp = items[i] as T;
+    items[i] = items[j] as T;
     items[j] = tmp;
   }
   return items;

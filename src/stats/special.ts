@@ -124,20 +124,36 @@ export function assertCounts(values: ArrayLike<number>, what: string): void {
  * accumulators, recursion above that), so sums agree with `np.sum` to the last bit in most cases.
  */
 export function pairwiseSum(values: ArrayLike<number>, start = 0, n = values.length - start): number {
+  // Callers keep start + n <= values.length, so every index read is in range.
   if (n < 8) {
     let res = 0;
-    for (let i = start; i < start + n; i++) res += values[i];
+    for (let i = start; i < start + n; i++) res += values[i]!;
     return res;
   }
   if (n <= 128) {
-    const r = [values[start], values[start + 1], values[start + 2], values[start + 3],
-      values[start + 4], values[start + 5], values[start + 6], values[start + 7]];
+    // numpy's eight accumulators r[0..7], as locals.
+    let r0 = values[start]!;
+    let r1 = values[start + 1]!;
+    let r2 = values[start + 2]!;
+    let r3 = values[start + 3]!;
+    let r4 = values[start + 4]!;
+    let r5 = values[start + 5]!;
+    let r6 = values[start + 6]!;
+    let r7 = values[start + 7]!;
     let i = 8;
     for (; i < n - (n % 8); i += 8) {
-      for (let k = 0; k < 8; k++) r[k] += values[start + i + k];
+      const b = start + i;
+      r0 += values[b]!;
+      r1 += values[b + 1]!;
+      r2 += values[b + 2]!;
+      r3 += values[b + 3]!;
+      r4 += values[b + 4]!;
+      r5 += values[b + 5]!;
+      r6 += values[b + 6]!;
+      r7 += values[b + 7]!;
     }
-    let res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-    for (; i < n; i++) res += values[start + i];
+    let res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7));
+    for (; i < n; i++) res += values[start + i]!;
     return res;
   }
   let n2 = Math.floor(n / 2);
