@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { applySeedAliases, flattenSeedYaml } from './seed-settings.js';
 
 // Accepts the seeds' Python spellings too (True/False).
 const bool = z.preprocess(
@@ -185,6 +186,20 @@ export const settingsSchema = z.object({
   MAX_DECODED_IMAGE_MB: num(1).default(512),
   DICOMWEB_URL: z.url().optional(),
   DICOMWEB_TOKEN: z.string().optional(),
+
+  // The chest X-ray seed's settings (seed-settings.ts maps them; the server logs once why one cannot apply).
+  /** seed name of BATCH_MAX_WAIT_MS, in seconds (0.05 = 50 ms); BATCH_MAX_WAIT_MS wins when both are set */
+  BATCH_WAIT_TIME: num(0, 1).optional(),
+  /** a separate listener serving only /metrics on this port (same HOST); off when unset */
+  PROMETHEUS_PORT: int(1).max(65535).optional(),
+  /** accepted and ignored with a log line: an ONNX file carries its own architecture */
+  MODEL_ARCHITECTURE: z.string().optional(),
+  /** accepted; ONNX Runtime always runs its full graph optimisations (false is logged as ignored) */
+  AUTO_OPTIMIZE: bool.default(true),
+  /** accepted and ignored with a log line: images are decoded by sharp (libvips) */
+  IMAGE_PROCESSING_BACKEND: z.enum(['opencv', 'pillow']).optional(),
+  /** accepted and ignored with a log line: clinical text uses the built-in processing */
+  TEXT_PROCESSING_BACKEND: z.enum(['spacy', 'nltk']).optional(),
 });
 
 export type Settings = z.output<typeof settingsSchema>;
@@ -207,7 +222,10 @@ const knownKeys = new Set(Object.keys(settingsSchema.shape));
 
 function normaliseKeys(raw: Record<string, unknown>, source: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(raw)) {
+  const flat = flattenSeedYaml(raw, source, (problem) => {
+    throw new ConfigError([problem]);
+  });
+  for (const [key, value] of Object.entries(flat)) {
     const upper = key.toUpperCase();
     if (!knownKeys.has(upper)) throw new ConfigError([`${source}: unknown setting "${key}"`]);
     out[upper] = value;
@@ -235,7 +253,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Settings {
   const fromEnv = Object.fromEntries(
     Object.entries(env).filter(([k, v]) => knownKeys.has(k) && v !== undefined && v !== ''),
   );
-  const merged = { ...fromFile, ...fromDotenv, ...fromEnv, ...(options.overrides ?? {}) };
+  const merged = applySeedAliases({ ...fromFile, ...fromDotenv, ...fromEnv, ...(options.overrides ?? {}) });
   const result = settingsSchema.safeParse(merged);
   if (!result.success) {
     throw new ConfigError(

@@ -1,1 +1,2 @@
 export * from "./config.js";
+export { ignoredSettingNotes } from "./seed-settings.js";

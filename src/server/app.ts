@@ -13,7 +13,8 @@ import { AbTesting, BlueGreenDeployments } from '../abtest/index.js';
 import { abTestPlugin } from '../abtest/routes.js';
 import { ApiKeys, Authenticator, authPlugin, installAuth, isLoopback } from '../auth/index.js';
 import { DataDir } from '../files/data-dir.js';
-import type { Settings } from '../config/index.js';
+import { ignoredSettingNotes, type Settings } from '../config/index.js';
+import { startMetricsListener } from './metrics-listener.js';
 import { PredictionRollups, dashboardPlugin } from '../dashboard/index.js';
 import { Messaging, messagingPlugin } from '../messaging/index.js';
 import { type Metrics, createMetrics, httpLabels } from '../metrics.js';
@@ -222,6 +223,19 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
   const services = await createServices(settings, (err) => app.log.error({ err }, 'prediction log flush failed; rows kept for retry'));
   await refuseOpenNetworkBind(settings, services);
   if (settings.AUTH_DISABLED) app.log.warn('AUTH_DISABLED=true: every caller is admin, with no credentials. Never run this way on a shared network.');
+  // Seed settings that cannot apply say so once; PROMETHEUS_PORT opens its own /metrics listener with the API.
+  for (const note of ignoredSettingNotes(settings)) app.log.warn(note);
+  if (settings.PROMETHEUS_PORT !== undefined && settings.METRICS_ENABLED && !settings.METRICS_AUTH) {
+    const port = settings.PROMETHEUS_PORT;
+    let metricsServer: import('node:http').Server | undefined;
+    app.addHook('onListen', async () => {
+      metricsServer = await startMetricsListener({ contentType: services.metrics.registry.contentType, text: () => services.metrics.registry.metrics() }, settings.HOST, port);
+      app.log.info(`metrics also on http://${settings.HOST}:${port}/metrics (PROMETHEUS_PORT)`);
+    });
+    app.addHook('onClose', async () => {
+      await new Promise((done) => (metricsServer ? metricsServer.close(done) : done(undefined)));
+    });
+  }
   const routeMethods = new RouteMethods(app);
   installErrorHandler(app, services.metrics, { maxImageMb: settings.MAX_IMAGE_SIZE_MB, notRouted: installMethodNotAllowed(app, routeMethods) });
   // Every route declares its permission, body limit and responses; one that does not cannot start.
