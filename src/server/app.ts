@@ -312,7 +312,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
       serving: { batching: settings.ENABLE_BATCHING, maxBatchSize: settings.BATCH_SIZE, maxWaitMs: settings.BATCH_MAX_WAIT_MS, cacheSize: settings.CACHE_SIZE, cacheTtlSeconds: settings.CACHE_TTL },
     }),
   );
-  await app.register(kservePlugin({ predictor: s.predictor, registry: s.registry, database: s.database, metrics: s.metrics, modelPathConfigured: !!settings.MODEL_PATH }));
+  await app.register(kservePlugin({ predictor: s.predictor, registry: s.registry, database: s.database, batching: { enabled: settings.ENABLE_BATCHING, maxBatchSize: settings.BATCH_SIZE, maxWaitMs: settings.BATCH_MAX_WAIT_MS }, modelPathConfigured: !!settings.MODEL_PATH }));
   await app.register(monitoringPlugin({ monitor: s.monitor, predictionLog: s.predictionLog, registry: s.registry }));
   await app.register(messagingPlugin({ messaging: s.messaging, maxMessageBytes: settings.MESSAGE_MAX_BYTES }));
   await app.register(abTestPlugin({ abTests: s.abTests, blueGreen: s.blueGreen }));

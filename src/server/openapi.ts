@@ -3,8 +3,9 @@
  * multipart body declares its fields as `schema.multipart` (a zod object; file fields described as
  * binary strings); the document shows them as a `multipart/form-data` request body beside any JSON
  * body. Fastify never validates `multipart` (the handler streams the parts and checks them itself).
- * A route that answers raw bytes names their media type per status in `schema.binaryResponses`
- * (e.g. `{ 200: 'application/octet-stream' }`): the document then says so instead of JSON.
+ * A route that answers other media types than JSON lists them per status in `schema.mediaTypes`
+ * (e.g. `{ 200: ['application/octet-stream'] }` for bytes, `{ 200: ['application/json', 'text/html'] }`
+ * for a report in either form): the document shows exactly those.
  */
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -14,18 +15,21 @@ type TransformInput = Parameters<typeof jsonSchemaTransform>[0];
 /** A file field of a multipart body, for `schema.multipart`. */
 export const fileField = (description: string) => z.string().meta({ format: 'binary' }).describe(description);
 
-type RouteSchema = Record<string, unknown> & { multipart?: z.ZodType; body?: z.ZodType; jsonBody?: z.ZodType; binaryResponses?: Record<number, string> };
+type RouteSchema = Record<string, unknown> & { multipart?: z.ZodType; body?: z.ZodType; jsonBody?: z.ZodType; mediaTypes?: Record<number, string[]> };
 
 export function openApiTransform(input: TransformInput): ReturnType<typeof jsonSchemaTransform> {
   const schema = input.schema as RouteSchema | undefined;
-  const binary = schema?.binaryResponses;
-  if (!binary) return uploads(input);
-  const { binaryResponses: _b, ...rest } = schema;
+  const mediaTypes = schema?.mediaTypes;
+  if (!mediaTypes) return uploads(input);
+  const { mediaTypes: _m, ...rest } = schema;
   const out = uploads({ ...input, schema: rest } as TransformInput);
   const response = ((out.schema as Record<string, unknown>).response ?? {}) as Record<string, unknown>;
-  for (const [status, mediaType] of Object.entries(binary)) {
-    const declared = (response[status] ?? {}) as { description?: string };
-    response[status] = { description: declared.description ?? 'the bytes', content: { [mediaType]: { schema: { type: 'string', format: 'binary' } } } };
+  for (const [status, types] of Object.entries(mediaTypes)) {
+    const declared = (response[status] ?? {}) as Record<string, unknown> & { description?: string };
+    const { description, ...json } = declared;
+    const content: Record<string, { schema: unknown }> = {};
+    for (const type of types) content[type] = { schema: type === 'application/json' ? json : type.startsWith('text/') ? { type: 'string' } : { type: 'string', format: 'binary' } };
+    response[status] = { description: description ?? 'the response', content };
   }
   return out;
 }

@@ -6,21 +6,24 @@
  * `Inference-Header-Content-Length` header gives the JSON part's length, followed by the raw tensors
  * of the inputs with `parameters.binary_data_size`; outputs are raw when the request asks
  * (`parameters.binary_data_output`, or an output's `parameters.binary_data`).
+ * Triton's extensions that clients call: model configuration (`/config`), the model repository
+ * (index, load, unload: this process's loaded versions; models load on demand, so an unloaded
+ * model loads again on its next request) and inference statistics (`/stats`, Triton's shape).
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { VitalsError } from '../errors.js';
 import { BODY_LIMITS, declare } from '../server/route-kit.js';
-import type { Metrics } from '../metrics.js';
 import type { ModelRegistry } from '../registry/index.js';
 import type { Database } from '../store/index.js';
 import type { Predictor } from './predictor.js';
 
 export interface KserveRouteDeps {
-  predictor: Pick<Predictor, 'serve' | 'serveDefault' | 'inferRaw'>;
-  registry: Pick<ModelRegistry, 'listVersions'>;
+  predictor: Pick<Predictor, 'serve' | 'serveDefault' | 'inferTensors' | 'stats' | 'loadedVersions' | 'unload'>;
+  registry: Pick<ModelRegistry, 'listVersions' | 'listModels'>;
   database: Pick<Database, 'db'>;
-  metrics: Pick<Metrics, 'predictions'>;
+  /** what the model configuration reports about dynamic batching */
+  batching: { enabled: boolean; maxBatchSize: number; maxWaitMs: number };
   /** MODEL_PATH is set: a bare ONNX file answers for its model name */
   modelPathConfigured: boolean;
 }
@@ -67,7 +70,15 @@ function rawValues(datatype: string, bytes: Buffer, where: string): unknown[] {
   const out: unknown[] = [];
   for (let o = 0; o < bytes.length; o += size) {
     out.push(
-      datatype === 'FP32' ? view.getFloat32(o, true) : datatype === 'FP64' ? view.getFloat64(o, true) : datatype === 'INT64' ? Number(view.getBigInt64(o, true)) : datatype === 'INT32' ? view.getInt32(o, true) : view.getUint8(o),
+      datatype === 'FP32'
+        ? view.getFloat32(o, true)
+        : datatype === 'FP64'
+          ? view.getFloat64(o, true)
+          : datatype === 'INT64'
+            ? Number(view.getBigInt64(o, true))
+            : datatype === 'INT32'
+              ? view.getInt32(o, true)
+              : view.getUint8(o),
     );
   }
   return out;
@@ -166,57 +177,225 @@ export function kservePlugin(s: KserveRouteDeps): FastifyPluginAsync {
     app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMITS.batch }, (_req, body, done) => done(null, body));
     app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: BODY_LIMITS.batch }, (_req, body, done) => done(null, body));
     const v2Errors = { 400: v2ErrorBody, 404: v2ErrorBody, 413: v2ErrorBody, 415: v2ErrorBody };
+    // A model with no version to serve is "unavailable", a 400 as Triton answers it (the V2 protocol
+    // says 4xx for a model that is not ready); the seed API keeps its 503.
+    const v2Status = (err: unknown) => (err instanceof VitalsError ? (err.code === 'MODEL_NOT_LOADED' ? 400 : err.statusCode) : 500);
     const v2Error = (reply: FastifyReply, err: unknown) => {
-      const status = err instanceof VitalsError ? err.statusCode : 500;
+      const status = v2Status(err);
       return reply.code(status).send({ error: err instanceof Error ? err.message : String(err) });
     };
-    const servedFor = async (name: string, version?: string): Promise<ServedModel> => {
+    /** MODEL_PATH's file when it answers for the name, else the registry reference */
+    const refFor = async (name: string, version?: string): Promise<ServedModel | string> => {
       if (s.modelPathConfigured && !version) {
         const file = await s.predictor.serveDefault().catch(() => undefined);
         if (file && file.modelName === name) return file;
       }
-      return s.predictor.serve(version ? `${name}@${version}` : name);
+      return version ? `${name}@${version}` : name;
     };
+    const servedFor = async (name: string, version?: string): Promise<ServedModel> => {
+      const ref = await refFor(name, version);
+      return typeof ref === 'string' ? s.predictor.serve(ref) : ref;
+    };
+    const statsView = z
+      .looseObject({ model_stats: z.array(z.looseObject({ name: z.string(), version: z.string(), inference_count: z.number(), execution_count: z.number(), inference_stats: z.looseObject({}) })) })
+      .describe('InferenceStatistics');
+    app.get(
+      '/v2/models/stats',
+      {
+        ...declare('models:read', BODY_LIMITS.none),
+        schema: { tags, summary: 'Inference statistics of every model (Triton shape), counted in this process', response: { 200: statsView, ...v2Errors } },
+      },
+      async () => ({ model_stats: s.predictor.stats.report() }),
+    );
 
-    app.get('/v2', { ...declare('system:read'), schema: { tags, summary: 'Server metadata', response: { 200: z.looseObject({ name: z.string(), version: z.string(), extensions: z.array(z.string()) }), ...v2Errors } } }, async () => ({ name: 'vitals', version: VERSION, extensions: ['model_repository_metadata'] }));
-    app.get('/v2/health/live', { ...declare('public'), schema: { tags, response: { 200: z.object({ live: z.boolean() }), ...v2Errors } } }, async () => ({ live: true }));
-    app.get('/v2/health/ready', { ...declare('public'), schema: { tags, response: { 200: z.object({ ready: z.boolean() }), 503: z.object({ ready: z.boolean() }), ...v2Errors } } }, async (_req, reply) => {
-      try {
-        await s.database.db.selectFrom('models').select('id').limit(1).execute();
-        return { ready: true };
-      } catch {
-        return reply.code(503).send({ ready: false });
-      }
-    });
-
-    for (const prefix of ['/v2/models/:name', '/v2/models/:name/versions/:version']) {
-      type P = { Params: { name: string; version?: string } };
-      app.get<P>(prefix, { ...declare('models:read'), schema: { tags, summary: 'Model metadata: versions, platform, input and output tensors', response: { 200: z.looseObject({ name: z.string(), versions: z.array(z.string()), platform: z.string(), inputs: z.array(z.looseObject({})), outputs: z.array(z.looseObject({})) }), ...v2Errors, 500: v2ErrorBody, 503: v2ErrorBody } } }, async (req, reply) => {
+    const indexView = z.array(z.looseObject({ name: z.string(), version: z.string().optional(), state: z.string().optional(), reason: z.string().optional() })).describe('RepositoryIndex');
+    app.post<{ Body: unknown }>(
+      '/v2/repository/index',
+      {
+        ...declare('models:read'),
+        schema: { tags, summary: 'Model repository index: registry models, READY where loaded in this process', response: { 200: indexView, ...v2Errors, 500: v2ErrorBody } },
+      },
+      async (req, reply) => {
         try {
-          const served = await servedFor(req.params.name, req.params.version);
-          const versions = served.versionId ? (await s.registry.listVersions(served.modelId)).filter((v) => v.status !== 'archived').map((v) => v.version) : [served.version];
-          return {
-            name: served.modelName,
-            versions,
-            platform: 'onnxruntime_onnx',
-            inputs: served.session.inputs.map(tensorMeta),
-            outputs: served.session.outputs.map(tensorMeta),
-          };
+          const body = parseJsonBody(req.body) as { ready?: unknown } | undefined;
+          const loaded = new Map<string, string>();
+          for (const m of s.predictor.loadedVersions()) loaded.set(m.modelName, m.version);
+          const models = await s.registry.listModels();
+          const index = models.map((m) => {
+            const version = loaded.get(m.name);
+            return version
+              ? { name: m.name, version, state: 'READY', reason: '' }
+              : { name: m.name, ...(m.aliases.production ? { version: m.aliases.production } : {}), state: 'UNAVAILABLE', reason: 'unloaded' };
+          });
+          return body?.ready === true ? index.filter((m) => m.state === 'READY') : index;
         } catch (err) {
           return v2Error(reply, err);
         }
-      });
-      app.get<P>(`${prefix}/ready`, { ...declare('models:read'), schema: { tags, response: { 200: z.looseObject({ name: z.string(), ready: z.boolean() }), 404: z.looseObject({ name: z.string(), ready: z.boolean() }), 503: z.looseObject({ name: z.string(), ready: z.boolean() }), 400: v2ErrorBody } } }, async (req, reply) => {
+      },
+    );
+    type Named = { Params: { name: string }; Body: unknown };
+    app.post<Named>(
+      '/v2/repository/models/:name/load',
+      {
+        ...declare('models:write'),
+        schema: { tags, summary: 'Load a model (its production version) in this process', response: { 200: z.looseObject({}), ...v2Errors, 500: v2ErrorBody, 503: v2ErrorBody } },
+      },
+      async (req, reply) => {
         try {
-          const served = await servedFor(req.params.name, req.params.version);
-          return { name: served.modelName, ready: true };
+          await servedFor(req.params.name);
+          return {};
         } catch (err) {
-          return reply.code(err instanceof VitalsError && err.statusCode === 404 ? 404 : 503).send({ name: req.params.name, ready: false, error: (err as Error).message });
+          return v2Error(reply, err);
         }
-      });
+      },
+    );
+    app.post<Named>(
+      '/v2/repository/models/:name/unload',
+      { ...declare('models:write'), schema: { tags, summary: "Unload a model's versions from this process (its next request loads it again)", response: { 200: z.looseObject({}), ...v2Errors } } },
+      async (req, reply) => {
+        try {
+          const models = await s.registry.listModels();
+          if (!models.some((m) => m.name === req.params.name)) throw new VitalsError('NOT_FOUND', `model "${req.params.name}" is not in the repository`);
+          s.predictor.unload(req.params.name);
+          return {};
+        } catch (err) {
+          return v2Error(reply, err);
+        }
+      },
+    );
+
+    app.get(
+      '/v2',
+      {
+        ...declare('system:read'),
+        schema: { tags, summary: 'Server metadata', response: { 200: z.looseObject({ name: z.string(), version: z.string(), extensions: z.array(z.string()) }), ...v2Errors } },
+      },
+      async () => ({ name: 'vitals', version: VERSION, extensions: ['binary_tensor_data', 'model_configuration', 'model_repository', 'statistics'] }),
+    );
+    app.get('/v2/health/live', { ...declare('public'), schema: { tags, response: { 200: z.object({ live: z.boolean() }), ...v2Errors } } }, async () => ({ live: true }));
+    app.get(
+      '/v2/health/ready',
+      { ...declare('public'), schema: { tags, response: { 200: z.object({ ready: z.boolean() }), 503: z.object({ ready: z.boolean() }), ...v2Errors } } },
+      async (_req, reply) => {
+        try {
+          await s.database.db.selectFrom('models').select('id').limit(1).execute();
+          return { ready: true };
+        } catch {
+          return reply.code(503).send({ ready: false });
+        }
+      },
+    );
+
+    for (const prefix of ['/v2/models/:name', '/v2/models/:name/versions/:version']) {
+      type P = { Params: { name: string; version?: string } };
+      app.get<P>(
+        prefix,
+        {
+          ...declare('models:read'),
+          schema: {
+            tags,
+            summary: 'Model metadata: versions, platform, input and output tensors',
+            response: {
+              200: z.looseObject({ name: z.string(), versions: z.array(z.string()), platform: z.string(), inputs: z.array(z.looseObject({})), outputs: z.array(z.looseObject({})) }),
+              ...v2Errors,
+              500: v2ErrorBody,
+              503: v2ErrorBody,
+            },
+          },
+        },
+        async (req, reply) => {
+          try {
+            const served = await servedFor(req.params.name, req.params.version);
+            const versions = served.versionId ? (await s.registry.listVersions(served.modelId)).filter((v) => v.status !== 'archived').map((v) => v.version) : [served.version];
+            return {
+              name: served.modelName,
+              versions,
+              platform: 'onnxruntime_onnx',
+              inputs: served.session.inputs.map(tensorMeta),
+              outputs: served.session.outputs.map(tensorMeta),
+            };
+          } catch (err) {
+            return v2Error(reply, err);
+          }
+        },
+      );
+      app.get<P>(
+        `${prefix}/config`,
+        {
+          ...declare('models:read', BODY_LIMITS.none),
+          schema: {
+            tags,
+            summary: 'Model configuration, as Triton serves it',
+            response: {
+              200: z.looseObject({ name: z.string(), platform: z.string(), max_batch_size: z.number(), input: z.array(z.looseObject({})), output: z.array(z.looseObject({})) }).describe('ModelConfig'),
+              ...v2Errors,
+              500: v2ErrorBody,
+              503: v2ErrorBody,
+            },
+          },
+        },
+        async (req, reply) => {
+          try {
+            return modelConfig(await servedFor(req.params.name, req.params.version), s.batching);
+          } catch (err) {
+            return v2Error(reply, err);
+          }
+        },
+      );
+      app.get<P>(
+        `${prefix}/stats`,
+        {
+          ...declare('models:read', BODY_LIMITS.none),
+          schema: { tags, summary: 'Inference statistics (Triton shape), counted in this process', response: { 200: statsView, ...v2Errors, 500: v2ErrorBody, 503: v2ErrorBody } },
+        },
+        async (req, reply) => {
+          try {
+            const served = await servedFor(req.params.name, req.params.version);
+            const stats = s.predictor.stats.report(served.modelName, req.params.version ? served.version : undefined);
+            return {
+              model_stats: stats.length
+                ? stats
+                : [{ name: served.modelName, version: served.version, last_inference: 0, inference_count: 0, execution_count: 0, inference_stats: {}, batch_stats: [] }],
+            };
+          } catch (err) {
+            return v2Error(reply, err);
+          }
+        },
+      );
+      app.get<P>(
+        `${prefix}/ready`,
+        {
+          ...declare('models:read'),
+          schema: {
+            tags,
+            response: {
+              200: z.looseObject({ name: z.string(), ready: z.boolean() }),
+              404: z.looseObject({ name: z.string(), ready: z.boolean() }),
+              503: z.looseObject({ name: z.string(), ready: z.boolean() }),
+              400: v2ErrorBody,
+            },
+          },
+        },
+        async (req, reply) => {
+          try {
+            const served = await servedFor(req.params.name, req.params.version);
+            return { name: served.modelName, ready: true };
+          } catch (err) {
+            const status = v2Status(err);
+            return reply.code(status >= 500 ? 503 : status).send({ name: req.params.name, ready: false, error: (err as Error).message });
+          }
+        },
+      );
       app.post<P & { Body: unknown }>(
         `${prefix}/infer`,
-        { ...declare('predict', BODY_LIMITS.batch), schema: { tags, summary: 'Inference: JSON tensors, or the binary tensor extension', response: { 200: z.any().describe('InferenceResponse (JSON, or JSON header + raw tensors)'), ...v2Errors } } },
+        {
+          ...declare('predict', BODY_LIMITS.batch),
+          schema: {
+            tags,
+            summary: 'Inference: JSON tensors, or the binary tensor extension',
+            response: { 200: z.any().describe('InferenceResponse (JSON, or JSON header + raw tensors)'), ...v2Errors },
+          },
+        },
         async (req, reply) => {
           try {
             const headerLength = req.headers['inference-header-content-length'];
@@ -233,6 +412,7 @@ export function kservePlugin(s: KserveRouteDeps): FastifyPluginAsync {
             } else body = req.body as V2Request;
             if (!body || !Array.isArray(body.inputs) || body.inputs.length === 0) throw new VitalsError('BAD_REQUEST', 'the request needs "inputs": [{name, shape, datatype, data}]');
             const served = await servedFor(req.params.name, req.params.version);
+            const ref = served.versionId === null ? served : req.params.version ? `${req.params.name}@${req.params.version}` : req.params.name;
             const known = new Set(served.session.inputs.map((i) => i.name));
             const feeds: Record<string, TensorData> = {};
             body.inputs.forEach((t, i) => {
@@ -240,8 +420,8 @@ export function kservePlugin(s: KserveRouteDeps): FastifyPluginAsync {
               feeds[t.name] = decodeV2Input(t, i);
             });
             const fetches = body.outputs?.map((o) => o.name);
-            const result = await s.predictor.inferRaw(served, feeds, fetches);
-            s.metrics.predictions.inc({ model: served.modelName, version: served.version, kind: 'kserve' }, feeds[served.inputName]?.dims[0] ?? 1);
+            const userHeader = req.headers['x-user-id'];
+            const result = await s.predictor.inferTensors(ref, feeds, fetches, { requestId: req.id, userId: typeof userHeader === 'string' && userHeader ? userHeader : undefined });
             const binaryAll = body.parameters?.binary_data_output === true;
             const wantsBinary = (name: string) => body.outputs?.find((o) => o.name === name)?.parameters?.binary_data ?? binaryAll;
             const blobs: Buffer[] = [];
@@ -251,15 +431,51 @@ export function kservePlugin(s: KserveRouteDeps): FastifyPluginAsync {
               blobs.push(raw);
               return { name, shape: t.dims, datatype: toV2[t.type] ?? t.type.toUpperCase(), parameters: { binary_data_size: raw.length } };
             });
-            const response = { model_name: served.modelName, model_version: served.version, id: body.id ?? req.id, outputs };
+            const parameters = result.predictionIds.length ? { prediction_ids: result.predictionIds.join(',') } : undefined;
+            if (result.predictionIds[0]) reply.header('x-prediction-id', result.predictionIds[0]);
+            const response = { model_name: result.served.modelName, model_version: result.served.version, id: body.id ?? req.id, ...(parameters ? { parameters } : {}), outputs };
             if (!blobs.length) return response;
             const header = Buffer.from(JSON.stringify(response), 'utf8');
-            return reply.header('inference-header-content-length', String(header.length)).type('application/octet-stream').send(Buffer.concat([header, ...blobs]));
+            return reply
+              .header('inference-header-content-length', String(header.length))
+              .type('application/octet-stream')
+              .send(Buffer.concat([header, ...blobs]));
           } catch (err) {
             return v2Error(reply, err);
           }
         },
       );
     }
+  };
+}
+
+/** The body of a JSON POST that may come without a Content-Type (then it is bytes) or empty. */
+function parseJsonBody(body: unknown): unknown {
+  if (!Buffer.isBuffer(body)) return body ?? undefined;
+  if (body.length === 0) return undefined;
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new VitalsError('BAD_REQUEST', 'the body is not JSON');
+  }
+}
+
+const TRITON_TYPE: Record<string, string> = { float32: 'TYPE_FP32', float64: 'TYPE_FP64', int64: 'TYPE_INT64', int32: 'TYPE_INT32', bool: 'TYPE_BOOL', string: 'TYPE_STRING', uint8: 'TYPE_UINT8' };
+
+/** Triton's model configuration: with a dynamic first dimension the model batches, and dims leave it out. */
+export function modelConfig(served: ServedModel, batching: { enabled: boolean; maxBatchSize: number; maxWaitMs: number }) {
+  const all = [...served.session.inputs, ...served.session.outputs];
+  const batched = all.length > 0 && all.every((t) => t.shape.length > 0 && t.shape[0] === -1);
+  const tensor = (t: TensorDescription) => ({ name: t.name, data_type: TRITON_TYPE[t.type] ?? `TYPE_${t.type.toUpperCase()}`, dims: batched ? t.shape.slice(1) : t.shape });
+  return {
+    name: served.modelName,
+    platform: 'onnxruntime_onnx',
+    backend: 'onnxruntime',
+    version_policy: { specific: { versions: [served.version] } },
+    max_batch_size: batched ? batching.maxBatchSize : 0,
+    input: served.session.inputs.map((t) => ({ ...tensor(t), format: 'FORMAT_NONE' })),
+    output: served.session.outputs.map(tensor),
+    ...(batched && batching.enabled ? { dynamic_batching: { max_queue_delay_microseconds: Math.round(batching.maxWaitMs * 1000) } } : {}),
+    parameters: { vitals_version_id: { string_value: served.versionId ?? '' } },
   };
 }

@@ -13,6 +13,7 @@ import { decodeClassRows } from './classification-output.js';
 import { DynamicBatcher } from './dynamic-batcher.js';
 import { type ImageFacts, encodeImage, imageTensorDims } from './image-input.js';
 import type { InferencePool } from './inference-pool.js';
+import { InferenceStats } from './inference-stats.js';
 import { PredictionCache } from './prediction-cache.js';
 import { type ServedModel, serveFile, serveVersion } from './served-model.js';
 import { type Features, encodeTabularRows } from './tabular-input.js';
@@ -72,6 +73,10 @@ export class Predictor {
   private fileModel?: Promise<ServedModel>;
   /** public so a benchmark can take the release-test path out (bench/abtest.mjs) */
   router?: TrafficRouter;
+  /** Triton-shaped inference statistics of every prediction path (GET /v2/models/{name}/stats) */
+  readonly stats = new InferenceStats();
+  /** versions loaded in this process, for the V2 repository index */
+  private readonly loaded = new Map<string, ServedModel>();
 
   constructor(
     private readonly registry: ModelRegistry,
@@ -117,6 +122,7 @@ export class Predictor {
         await this.registry.loadArtifact(v); // integrity check before the first load
         const model = await this.registry.getModel(v.model_id);
         const s = await serveVersion(this.pool, v, this.registry.artifacts.pathOf(v.artifact.sha256), model.task);
+        this.loaded.set(versionId, s);
         this.metrics.modelsLoaded.set(this.served.size);
         return s;
       })();
@@ -134,10 +140,7 @@ export class Predictor {
       return this.fileModel;
     }
     if (this.options.defaultModel) return this.serve(this.options.defaultModel);
-    throw new VitalsError(
-      'MODEL_NOT_LOADED',
-      'no image model is configured for /predict: set MODEL_PATH to an ONNX file, or MODEL_NAME to a registered model (e.g. MODEL_NAME=chest-xray@production)',
-    );
+    throw new VitalsError('MODEL_NOT_LOADED', 'no image model is configured for /predict: set MODEL_PATH to an ONNX file, or MODEL_NAME to a registered model (e.g. MODEL_NAME=chest-xray@production)');
   }
 
   async predictTabular(ref: string, rows: Features[], ctx: PredictionContext = {}): Promise<Prediction[]> {
@@ -170,7 +173,10 @@ export class Predictor {
           const spec = served.inputSpec;
           const encoded = encodeTabularRows(spec, rows, ctx.source === 'batch');
           const width = spec.features.length;
-          const results = await this.runRows(served, rows.map((_, i) => encoded.subarray(i * width, (i + 1) * width)));
+          const results = await this.runRows(
+            served,
+            rows.map((_, i) => encoded.subarray(i * width, (i + 1) * width)),
+          );
           const perRow = (performance.now() - started) / results.length;
           results.forEach((r, i) =>
             this.log.record({
@@ -236,6 +242,7 @@ export class Predictor {
     } catch (err) {
       const code = err instanceof VitalsError ? err.code : 'INTERNAL';
       this.metrics.predictionErrors.inc({ model: served.modelName, code });
+      this.stats.failure(served.modelName, served.version, 0);
       if (this.options.monitoringEnabled) {
         this.log.record({ ...logContext(served, ctx), input: null, error: code });
       }
@@ -251,7 +258,10 @@ export class Predictor {
     const spec = served.inputSpec;
     return this.recordingFailures(served, { ...ctx, source: 'image' }, async () => {
       const encoded = await Promise.all(images.map((img) => encodeImage(img, spec, this.options.supportedImageFormats)));
-      const results = await this.runRows(served, encoded.map((e) => e.tensor));
+      const results = await this.runRows(
+        served,
+        encoded.map((e) => e.tensor),
+      );
       const out = this.finish(served, results, started, { ...ctx, source: 'image' }, (i) => ({ image: encoded[i]!.facts }));
       return this.durable(out.map((p, i) => ({ ...p, image: encoded[i]!.facts })));
     });
@@ -277,7 +287,10 @@ export class Predictor {
     const fresh =
       misses.length === 1
         ? [await this.batcher.submit(served.key, vectors[misses[0]!]!)]
-        : await this.batcher.submitMany(served.key, misses.map((i) => vectors[i]!));
+        : await this.batcher.submitMany(
+            served.key,
+            misses.map((i) => vectors[i]!),
+          );
     misses.forEach((i, j) => {
       results[i] = { ...fresh[j]!, cached: false };
       if (useCache && vectors[i]!.length <= 4096) this.cache.set(cacheKey(served.key, vectors[i]!), fresh[j]!);
@@ -304,6 +317,7 @@ export class Predictor {
       throw new VitalsError('INFERENCE_FAILED', `inference failed for ${served.modelName} ${served.version}: ${String((err as Error).message).split('\n')[0]}`);
     }
     this.metrics.inferenceDuration.observe(labels, run.inferenceMs / 1000);
+    this.stats.execution(served.modelName, served.version, run.inferenceMs);
     const scores = run.outputs[served.outputName]!.data as Float32Array;
     if (served.task === 'regression') {
       return Array.from({ length: items.length }, (_, i) => ({ prediction: scores[i * (scores.length / items.length)]!, confidence: null, probabilities: null }));
@@ -311,18 +325,15 @@ export class Predictor {
     return decodeClassRows(scores, items.length, served.outputSpec.labels, served.outputSpec.logits);
   }
 
-  private finish(
-    served: ServedModel,
-    results: Array<RowResult & { cached: boolean }>,
-    started: number,
-    ctx: PredictionContext,
-    inputOf: (i: number) => unknown,
-  ): Prediction[] {
+  private finish(served: ServedModel, results: Array<RowResult & { cached: boolean }>, started: number, ctx: PredictionContext, inputOf: (i: number) => unknown): Prediction[] {
     const elapsed = performance.now() - started;
     const perRow = elapsed / results.length;
     const labels = { model: served.modelName, version: served.version };
     this.metrics.predictions.inc({ ...labels, kind: served.inputSpec.kind }, results.length);
     this.metrics.predictionLatency.observe(labels, elapsed / 1000);
+    let cached = 0;
+    for (const r of results) if (r.cached) cached++;
+    this.stats.success(served.modelName, served.version, results.length, elapsed, cached);
     return results.map((r, i) => {
       const p: Prediction = {
         prediction_id: this.options.monitoringEnabled
@@ -350,6 +361,97 @@ export class Predictor {
       }
       return p;
     });
+  }
+
+  /**
+   * An Open Inference Protocol infer: the release-test router picks the version when the request names
+   * none, the tensors run as sent (outputs come back raw, so there is no row cache or row batching
+   * here), and each row of a tabular classification or regression answer goes to the prediction log,
+   * counted in the metrics and the inference statistics like a seed-API prediction.
+   */
+  async inferTensors(
+    ref: string | ServedModel,
+    feeds: Parameters<InferencePool['run']>[1],
+    fetches: string[] | undefined,
+    ctx: PredictionContext = {},
+  ): Promise<{ served: ServedModel; outputs: Awaited<ReturnType<InferencePool['run']>>['outputs']; predictionIds: string[] }> {
+    const started = performance.now();
+    let routed = ctx;
+    if (typeof ref === 'string' && !ref.includes('@')) {
+      const r = this.router?.route(ref, ctx.userId) ?? null;
+      const route = r instanceof Promise ? await r.catch(() => null) : r;
+      if (route) {
+        ref = route.versionId;
+        routed = { ...ctx, variant: route.variant, abTestId: route.testId };
+      }
+    }
+    const served = typeof ref === 'string' ? await this.serve(ref) : ref;
+    const context: PredictionContext = { ...routed, source: 'kserve' };
+    return this.recordingFailures(served, context, async () => {
+      this.pool.assertCapacity();
+      const run = await this.inferRaw(served, feeds, fetches);
+      this.metrics.inferenceDuration.observe({ model: served.modelName, version: served.version }, run.inferenceMs / 1000);
+      this.stats.execution(served.modelName, served.version, run.inferenceMs);
+      const input = feeds[served.inputName];
+      const rows = input?.dims[0] ?? 1;
+      const elapsed = performance.now() - started;
+      const labels = { model: served.modelName, version: served.version };
+      this.metrics.predictions.inc({ ...labels, kind: 'kserve' }, rows);
+      this.metrics.predictionLatency.observe(labels, elapsed / 1000);
+      this.stats.success(served.modelName, served.version, rows, elapsed);
+      const predictionIds: string[] = [];
+      if (this.options.monitoringEnabled) {
+        for (const row of this.logRows(served, input, run.outputs[served.outputName], rows)) {
+          predictionIds.push(this.log.record({ ...logContext(served, context), ...row, latency_ms: elapsed / rows }));
+        }
+      }
+      return this.durable({ served, outputs: run.outputs, predictionIds });
+    });
+  }
+
+  /** The log rows of a V2 infer: features by name for tabular models, decoded like the seed API when the output is bound. */
+  private logRows(served: ServedModel, input: Parameters<InferencePool['run']>[1][string] | undefined, output: { data: unknown } | undefined, rows: number) {
+    const spec = served.inputSpec;
+    const values = input && input.type === 'float32' ? (input.data as Float32Array) : undefined;
+    const width = values ? values.length / rows : 0;
+    const inputOf = (i: number) => (spec.kind === 'tabular' && values && width === spec.features.length ? Object.fromEntries(spec.features.map((f, j) => [f.name, values[i * width + j]])) : null);
+    let decoded: RowResult[] | undefined;
+    const scores = output?.data;
+    if (scores instanceof Float32Array && scores.length % rows === 0) {
+      try {
+        decoded =
+          served.task === 'regression'
+            ? Array.from({ length: rows }, (_, i) => ({ prediction: scores[i * (scores.length / rows)]!, confidence: null, probabilities: null }))
+            : decodeClassRows(scores, rows, served.outputSpec.labels, served.outputSpec.logits);
+      } catch {
+        decoded = undefined; // an output the spec does not describe is logged without a decoded answer
+      }
+    }
+    return Array.from({ length: rows }, (_, i) => ({
+      input: inputOf(i),
+      prediction: decoded?.[i]?.prediction ?? null,
+      probabilities: decoded?.[i]?.probabilities ?? null,
+      confidence: decoded?.[i]?.confidence ?? null,
+    }));
+  }
+
+  /** Versions loaded in this process (the V2 repository index). */
+  loadedVersions(): ServedModel[] {
+    return [...this.loaded.values()];
+  }
+
+  /** Drops a model's loaded versions from this process; the next request loads it again. */
+  unload(modelName: string): number {
+    let n = 0;
+    for (const [versionId, s] of this.loaded) {
+      if (s.modelName !== modelName) continue;
+      this.loaded.delete(versionId);
+      this.served.delete(versionId);
+      n++;
+    }
+    for (const key of this.resolved.keys()) if (key === modelName || key.startsWith(`${modelName}@`)) this.resolved.delete(key);
+    this.metrics.modelsLoaded.set(this.served.size);
+    return n;
   }
 
   /** Raw tensor inference for the Open Inference Protocol (no encoding, no cache). */

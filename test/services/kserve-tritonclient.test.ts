@@ -2,7 +2,8 @@
  * Triton's official client (tritonclient[http] 2.73.0, pinned in .venv-triton by
  * scripts/services/triton-client.sh) against a live Vitals: health, metadata, and infer with JSON and
  * with binary tensors (the client sends no Content-Type, and `Inference-Header-Content-Length` for
- * binary) — both give the probabilities the seed API gives. A missing venv FAILS this test.
+ * binary) — both give the probabilities the seed API gives; model config, inference statistics and
+ * repository index/load/unload. A missing venv FAILS this test.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,7 +33,9 @@ describe('tritonclient[http] against Vitals', () => {
     const base = await t.app.listen({ host: '127.0.0.1', port: 0 });
     writeFileSync(join(work, 'rows.json'), JSON.stringify(rows));
     const out = await new Promise<string>((res, rej) =>
-      execFile(PY, [join(ROOT, 'test/services/triton/infer.py'), base.replace('http://', ''), DEMO_MODEL, join(work, 'rows.json')], { timeout: 120_000 }, (err, stdout, stderr) => (err ? rej(new Error(`${err.message}\n${stderr}`)) : res(stdout))),
+      execFile(PY, [join(ROOT, 'test/services/triton/infer.py'), base.replace('http://', ''), DEMO_MODEL, join(work, 'rows.json')], { timeout: 120_000 }, (err, stdout, stderr) =>
+        err ? rej(new Error(`${err.message}\n${stderr}`)) : res(stdout),
+      ),
     );
     seen = JSON.parse(out.trim().split('\n').at(-1)!);
   }, 180_000);
@@ -60,9 +63,24 @@ describe('tritonclient[http] against Vitals', () => {
     }
   });
 
+  it('reads the model configuration, the inference statistics, and loads and unloads through the repository', () => {
+    expect(seen.config).toEqual({ name: DEMO_MODEL, platform: 'onnxruntime_onnx', max_batch_size: expect.any(Number), dims: [30] });
+    expect(seen.config.max_batch_size).toBeGreaterThan(0);
+    expect(seen.stats.inference_count).toBe(rows.length * 2); // the JSON and the binary infer
+    expect(seen.stats.success).toBe(2);
+    expect(seen.index_after_unload).not.toContain(DEMO_MODEL);
+    expect(seen.index_after_load).toContain(DEMO_MODEL);
+    expect(seen.ready_after_load).toBe(true);
+  });
+
   it('refuses a malformed binary request with a 400 naming the problem', async () => {
     const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', parameters: { binary_data_size: 120 } }] }));
-    const res = await t.app.inject({ method: 'POST', url: `/v2/models/${DEMO_MODEL}/infer`, headers: { 'inference-header-content-length': String(header.length) }, payload: Buffer.concat([header, Buffer.alloc(8)]) });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/v2/models/${DEMO_MODEL}/infer`,
+      headers: { 'inference-header-content-length': String(header.length) },
+      payload: Buffer.concat([header, Buffer.alloc(8)]),
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json().error).toMatch(/binary_data_size 120 runs past the end/);
   });

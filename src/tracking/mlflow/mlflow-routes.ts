@@ -20,7 +20,8 @@ import {
   experimentView,
   fileInfo,
   epochMillis,
-  int64,
+  optionalEpochMillis,
+  optionalStep,
   keyValueIn,
   metricIn,
   metricView,
@@ -157,11 +158,11 @@ function trackingApi(deps: MlflowDeps): FastifyPluginAsync {
     });
 
     // ---------- runs ----------
-    rpc(app, 'POST', '/runs/create', W, 'Create a run (a Vitals tracking run)', z.object({ experiment_id: z.string().optional(), user_id: z.string().optional(), start_time: epochMillis.optional(), tags: z.array(keyValueIn).optional(), run_name: z.string().optional() }), z.object({ run: runView }), async (b) => ({
+    rpc(app, 'POST', '/runs/create', W, 'Create a run (a Vitals tracking run)', z.object({ experiment_id: z.string().optional(), user_id: z.string().optional(), start_time: optionalEpochMillis, tags: z.array(keyValueIn).optional(), run_name: z.string().optional() }), z.object({ run: runView }), async (b) => ({
       run: await tracking.createRun(b),
     }));
     rpc(app, 'GET', '/runs/get', R, 'Get a run', z.object(runRef), z.object({ run: runView }), async (q) => ({ run: await tracking.getRun(runIdOf(q)) }));
-    rpc(app, 'POST', '/runs/update', W, 'Update a run (status, end time, name)', z.object({ ...runRef, status: runStatus.optional(), end_time: epochMillis.optional(), run_name: z.string().optional() }), z.object({ run_info: runInfoView }), async (b) => ({
+    rpc(app, 'POST', '/runs/update', W, 'Update a run (status, end time, name)', z.object({ ...runRef, status: runStatus.optional(), end_time: optionalEpochMillis, run_name: z.string().optional() }), z.object({ run_info: runInfoView }), async (b) => ({
       run_info: await tracking.updateRun(runIdOf(b), b),
     }));
     rpc(app, 'POST', '/runs/delete', W, 'Delete a run (restorable)', z.object({ run_id: z.string() }), empty, async (b) => {
@@ -172,7 +173,7 @@ function trackingApi(deps: MlflowDeps): FastifyPluginAsync {
       await tracking.setRunLifecycle(b.run_id, 'active');
       return {};
     });
-    rpc(app, 'POST', '/runs/log-metric', W, 'Log a metric value at a step', z.looseObject({ ...runRef, key: z.string().min(1), value: z.number(), timestamp: epochMillis, step: int64.optional().default(0) }), empty, async (b) => {
+    rpc(app, 'POST', '/runs/log-metric', W, 'Log a metric value at a step', z.looseObject({ ...runRef, key: z.string().min(1), value: z.number(), timestamp: epochMillis, step: optionalStep }), empty, async (b) => {
       await tracking.logBatch(runIdOf(b), { metrics: [{ key: b.key, value: b.value, timestamp: b.timestamp, step: b.step }] });
       return {};
     });
@@ -312,7 +313,7 @@ function artifactProxy(deps: MlflowDeps): FastifyPluginAsync {
       await artifacts.put(req.params['*'], Buffer.isBuffer(body) ? body : Buffer.alloc(0));
       return {};
     });
-    app.get('/artifacts/*', { ...declare('tracking:read'), schema: { tags: ['mlflow'], summary: 'Download an artifact', params: pathParams, response: { 200: bytes, ...mlflowErrors }, binaryResponses: { 200: 'application/octet-stream' } } }, async (req, reply) => {
+    app.get('/artifacts/*', { ...declare('tracking:read'), schema: { tags: ['mlflow'], summary: 'Download an artifact', params: pathParams, response: { 200: bytes, ...mlflowErrors }, mediaTypes: { 200: ['application/octet-stream'] } } }, async (req, reply) => {
       const data = await artifacts.get(req.params['*']);
       return reply.type('application/octet-stream').send(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
     });

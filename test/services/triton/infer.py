@@ -19,6 +19,15 @@ for binary in (False, True):
     inp.set_data_from_numpy(rows, binary_data=binary)
     res = client.infer(model, [inp], outputs=[httpclient.InferRequestedOutput("probabilities", binary_data=binary)])
     out["binary" if binary else "json"] = res.as_numpy("probabilities").tolist()
+cfg = client.get_model_config(model)
+out["config"] = {"name": cfg["name"], "platform": cfg["platform"], "max_batch_size": cfg["max_batch_size"], "dims": cfg["input"][0]["dims"]}
+stats = client.get_inference_statistics(model)["model_stats"][0]
+out["stats"] = {"inference_count": stats["inference_count"], "success": stats["inference_stats"]["success"]["count"]}
+client.unload_model(model)
+out["index_after_unload"] = [m["name"] for m in client.get_model_repository_index() if m.get("state") == "READY"]
+client.load_model(model)
+out["index_after_load"] = [m["name"] for m in client.get_model_repository_index() if m.get("state") == "READY"]
+out["ready_after_load"] = client.is_model_ready(model)
 try:
     client.get_model_metadata("no-such-model")
     out["missing"] = None
