@@ -13,8 +13,8 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.dispose());
 
-// Plugins still on their way to declared routes (issue 10); the list only shrinks.
-const PENDING = [/^\/api\/v1\/multi-modality/];
+// Plugins still on their way to declared routes (issue 10); the list only shrinks (now empty).
+const PENDING: RegExp[] = [];
 const pending = (url: string) => PENDING.some((p) => p.test(url));
 
 describe('the route table', () => {
@@ -54,6 +54,23 @@ describe('the route table', () => {
     expect(Object.keys(register['multipart/form-data']!.schema!.properties!)).toEqual(expect.arrayContaining(['file', 'spec']));
     expect(register['application/json']).toBeDefined();
     expect(Object.keys(doc.paths['/predict']!.post!.requestBody!.content!['multipart/form-data']!.schema!.properties!)).toContain('file');
+    for (const upload of ['/api/v1/multi-modality/process-image', '/api/v1/multi-modality/process-multi-modality']) {
+      expect(Object.keys(doc.paths[upload]!.post!.requestBody!.content!['multipart/form-data']!.schema!.properties!)).toEqual(expect.arrayContaining(['file', 'modality', 'text_report']));
+    }
+  });
+
+  it('the multi-modality routes need multimodal:process and cap their bodies', () => {
+    const mm = t.routes.filter((r) => r.url.startsWith('/api/v1/multi-modality'));
+    expect(mm.map((r) => `${r.method} ${r.url}`).sort()).toEqual([
+      'GET /api/v1/multi-modality/capabilities',
+      'POST /api/v1/multi-modality/dicomweb/process',
+      'POST /api/v1/multi-modality/process-image',
+      'POST /api/v1/multi-modality/process-multi-modality',
+      'POST /api/v1/multi-modality/process-text',
+    ]);
+    for (const r of mm) expect(r.permission).toBe('multimodal:process');
+    expect(mm.find((r) => r.url.endsWith('/capabilities'))!.bodyLimit).toBe(1024);
+    expect(mm.find((r) => r.url.endsWith('/process-image'))!.bodyLimit).toBeGreaterThan(1024 * 1024);
   });
 
   it('answers 405 with Allow for a known path and a wrong method, 404 for an unknown path', async () => {

@@ -76,7 +76,9 @@ export function readPixelModule(ds: DataSet): PixelModule {
 
 /** Bytes one frame takes when stored natively. */
 export function nativeFrameBytes(pm: PixelModule): number {
-  const samples = pm.rows * pm.columns * pm.samplesPerPixel;
+  // native YBR_FULL_422 keeps one Cb and one Cr per two pixels (Y1 Y2 Cb Cr): 2 samples per pixel, not 3
+  const perPixel = pm.samplesPerPixel === 3 && pm.photometric === 'YBR_FULL_422' ? 2 : pm.samplesPerPixel;
+  const samples = pm.rows * pm.columns * perPixel;
   return pm.bitsAllocated === 1 ? Math.ceil(samples / 8) : samples * (pm.bitsAllocated / 8);
 }
 

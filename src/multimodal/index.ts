@@ -25,4 +25,4 @@ export { analyseReport, type TextReportAnalysis, type ReportEntity, type ReportT
 export { findMeasurements, type Measurement } from './report-measurements.js';
 export { DicomwebClient, type InstanceRef, type InstanceQuery } from './dicomweb-client.js';
 export { parseMultipartRelated, boundaryOf } from './multipart-related.js';
-export { multimodalRoutes } from './routes.js';
+export { multimodalPlugin, type MultimodalDeps } from './routes.js';

@@ -8,16 +8,68 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { VitalsError } from '../errors.js';
 import type { Settings } from '../config/index.js';
-
-/** Only the settings the multimodal routes read (the composition root passes them). */
-export interface MultimodalRouteDeps {
-  settings: Pick<Settings, 'MAX_IMAGE_SIZE_MB' | 'SUPPORTED_IMAGE_FORMATS' | 'MAX_DECODED_IMAGE_MB' | 'DEID_SALT' | 'DEID_DATES' | 'MULTI_MODALITY_ENABLED' | 'DICOMWEB_URL' | 'DICOMWEB_TOKEN'>;
-}
+import { fileField } from '../server/openapi.js';
+import { BODY_LIMITS, declare, errorResponses, view } from '../server/route-kit.js';
 import { TRANSFER_SYNTAXES } from './dicom-tags.js';
 import { DicomwebClient } from './dicomweb-client.js';
 import { formatsFromSetting } from './medical-image.js';
 import { DEFAULT_MAX_TEXT_CHARS, MultiModalityProcessor, type MultiModalityResult } from './processor.js';
 import type { ReportType } from './text-report.js';
+
+/** Only the settings the multimodal routes read (the composition root passes them). */
+export interface MultimodalDeps {
+  settings: Pick<Settings, 'MAX_IMAGE_SIZE_MB' | 'SUPPORTED_IMAGE_FORMATS' | 'MAX_DECODED_IMAGE_MB' | 'DEID_SALT' | 'DEID_DATES' | 'MULTI_MODALITY_ENABLED' | 'DICOMWEB_URL' | 'DICOMWEB_TOKEN'>;
+}
+
+const uploadForm = z.object({
+  file: fileField('the image: DICOM, NIfTI (.nii/.nii.gz), PNG, JPEG or TIFF'),
+  modality: z.string().optional().describe('the modality, when the file does not say (CT, MR, CR, …)'),
+  text_report: z.string().optional().describe('the report that goes with the image'),
+  report_type: z.enum(['radiology', 'clinical', 'pathology', 'other']).optional(),
+});
+
+/** an object whose fields pass through undocumented (service interfaces carry no index signature) */
+const openObject = z.looseObject({}) as unknown as z.ZodType<object>;
+
+const textReportView = view({
+  report_type: z.string(),
+  text_length: z.number(),
+  word_count: z.number(),
+  sections: openObject,
+  extracted_entities: openObject,
+  negated_entities: openObject,
+  entities: z.array(openObject),
+  entity_status: openObject,
+  findings: z.array(z.string()),
+  measurements: z.array(openObject),
+});
+
+const resultView = view({
+  modality: z.string().nullable(),
+  processed_at: z.string(),
+  image: view({ format: z.string() }).describe('the decoded image: format, dimensions, de-identified metadata, statistics'),
+  text_report: textReportView.nullable(),
+}).describe('MultiModalityResult');
+
+const textView = textReportView.extend({ processed_at: z.string() });
+
+const capabilitiesView = view({
+  enabled: z.boolean(),
+  supported_formats: z.array(z.string()),
+  max_image_size_mb: z.number(),
+  max_decoded_image_mb: z.number(),
+  dicom_transfer_syntaxes: z.array(z.string()),
+  deidentification: openObject,
+  dicomweb: view({ configured: z.boolean() }),
+});
+
+const dicomwebView = view({
+  matched: z.number(),
+  processed: z.number(),
+  results: z.array(resultView),
+  failed: z.array(view({ index: z.number(), code: z.string(), message: z.string() })),
+  processed_at: z.string(),
+});
 
 const REPORT_TYPES = ['radiology', 'clinical', 'pathology', 'other'] as const;
 
@@ -65,7 +117,8 @@ function publicResult(r: MultiModalityResult & { facts?: unknown }): MultiModali
   return rest;
 }
 
-export function multimodalRoutes(s: MultimodalRouteDeps): FastifyPluginAsync {
+/** The multi-modality capability: one Fastify plugin, given only the settings it reads. */
+export function multimodalPlugin(s: MultimodalDeps): FastifyPluginAsync {
   return async (base) => {
     const app = base.withTypeProvider<ZodTypeProvider>();
     const settings = s.settings;
@@ -83,6 +136,8 @@ export function multimodalRoutes(s: MultimodalRouteDeps): FastifyPluginAsync {
       if (!settings.MULTI_MODALITY_ENABLED) throw new VitalsError('FEATURE_DISABLED', 'multi-modality processing is disabled (MULTI_MODALITY_ENABLED=false)');
     };
     const tags = ['multi-modality'];
+    // the file plus the other form fields (a report of up to DEFAULT_MAX_TEXT_CHARS) and multipart framing
+    const uploadLimit = maxFileBytes + DEFAULT_MAX_TEXT_CHARS * 4 + 64 * 1024;
 
     const processUpload = async (req: FastifyRequest, requireReport: boolean) => {
       ensureEnabled();
@@ -104,23 +159,52 @@ export function multimodalRoutes(s: MultimodalRouteDeps): FastifyPluginAsync {
 
     app.post(
       '/api/v1/multi-modality/process-image',
-      { schema: { tags, summary: 'Process a medical image (multipart: file, modality, text_report): metadata (de-identified), statistics, report', consumes: ['multipart/form-data'] } },
+      {
+        ...declare('multimodal:process', uploadLimit),
+        schema: {
+          tags,
+          summary: 'Process a medical image (multipart: file, modality, text_report): metadata (de-identified), statistics, report',
+          consumes: ['multipart/form-data'],
+          multipart: uploadForm,
+          response: { 200: resultView, ...errorResponses(400, 404, 413, 415) },
+        },
+      },
       async (req) => processUpload(req, false),
     );
 
     app.post(
       '/api/v1/multi-modality/process-multi-modality',
-      { schema: { tags, summary: 'Process an image together with its report (multipart: file, modality, text_report)', consumes: ['multipart/form-data'] } },
+      {
+        ...declare('multimodal:process', uploadLimit),
+        schema: {
+          tags,
+          summary: 'Process an image together with its report (multipart: file, modality, text_report)',
+          consumes: ['multipart/form-data'],
+          multipart: uploadForm.extend({ text_report: z.string().describe('the report that goes with the image (required)') }),
+          response: { 200: resultView, ...errorResponses(400, 404, 413, 415) },
+        },
+      },
       async (req) => processUpload(req, true),
     );
 
-    app.post('/api/v1/multi-modality/process-text', { schema: { tags, summary: 'Structure a report: sections, entities with status, findings, measurements', body: textBody } }, async (req) => {
+    app.post(
+      '/api/v1/multi-modality/process-text',
+      {
+        // text up to DEFAULT_MAX_TEXT_CHARS characters (UTF-8: up to 4 bytes each) plus the JSON around it
+        ...declare('multimodal:process', DEFAULT_MAX_TEXT_CHARS * 4 + 4096),
+        schema: { tags, summary: 'Structure a report: sections, entities with status, findings, measurements', body: textBody, response: { 200: textView, ...errorResponses(404, 413) } },
+      },
+      async (req) => {
       ensureEnabled();
       const analysis = processor.processTextOnly(req.body.text, req.body.report_type);
       return { ...analysis, processed_at: new Date().toISOString() };
-    });
+      },
+    );
 
-    app.get('/api/v1/multi-modality/capabilities', { schema: { tags, summary: 'Accepted formats, limits and transfer syntaxes' } }, async () => ({
+    app.get(
+      '/api/v1/multi-modality/capabilities',
+      { ...declare('multimodal:process', BODY_LIMITS.none), schema: { tags, summary: 'Accepted formats, limits and transfer syntaxes', response: { 200: capabilitiesView, ...errorResponses() } } },
+      async () => ({
       enabled: settings.MULTI_MODALITY_ENABLED,
       supported_formats: [...formatsFromSetting(settings.SUPPORTED_IMAGE_FORMATS)],
       max_image_size_mb: settings.MAX_IMAGE_SIZE_MB,
@@ -128,11 +212,20 @@ export function multimodalRoutes(s: MultimodalRouteDeps): FastifyPluginAsync {
       dicom_transfer_syntaxes: Object.keys(TRANSFER_SYNTAXES),
       deidentification: { profile: 'DICOM PS3.15 Basic Application Level Confidentiality Profile', dates: settings.DEID_DATES, stable_pseudonyms: !processor.ephemeralSalt },
       dicomweb: settings.DICOMWEB_URL ? { configured: true } : { configured: false },
-    }));
+      }),
+    );
 
     app.post(
       '/api/v1/multi-modality/dicomweb/process',
-      { schema: { tags, summary: 'Find instances on the DICOMweb server (QIDO-RS), retrieve them (WADO-RS) and process each', body: dicomwebBody } },
+      {
+        ...declare('multimodal:process', BODY_LIMITS.json),
+        schema: {
+          tags,
+          summary: 'Find instances on the DICOMweb server (QIDO-RS), retrieve them (WADO-RS) and process each',
+          body: dicomwebBody,
+          response: { 200: dicomwebView, ...errorResponses(404, 502) },
+        },
+      },
       async (req) => {
         ensureEnabled();
         if (!settings.DICOMWEB_URL) throw new VitalsError('FEATURE_DISABLED', 'no DICOMweb server is configured: set DICOMWEB_URL (e.g. http://127.0.0.1:8042/dicom-web)');

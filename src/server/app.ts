@@ -22,7 +22,7 @@ import { ModelMonitor } from '../monitoring/model-monitor.js';
 import { AlertNotifier } from '../monitoring/notifiers.js';
 import { PredictionLog } from '../monitoring/prediction-log.js';
 import { monitoringPlugin } from '../monitoring/index.js';
-import { multimodalRoutes } from '../multimodal/index.js';
+import { multimodalPlugin } from '../multimodal/index.js';
 import { Pipelines, commandEnv, pipelinesPlugin } from '../pipelines/index.js';
 import { ExperimentTracking, createMlflowApi, mlflowPlugin, trackingRoutes } from '../tracking/index.js';
 import { ArtifactStore, ModelRegistry } from '../registry/index.js';
@@ -42,7 +42,7 @@ import { VERSION } from './version.js';
 export { VERSION };
 
 /** Plugins still being converted to declared routes (issue 10): tracked here until they land. */
-const PENDING_DECLARATIONS = [' /api/v1/multi-modality'];
+const PENDING_DECLARATIONS: string[] = [];
 
 export interface Services {
   settings: Settings;
@@ -333,7 +333,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
   await app.register(pipelinesPlugin({ pipelines: s.pipelines, dataDir: s.dataDir }));
   await app.register(trackingRoutes({ tracking: s.tracking }));
   await app.register(mlflowPlugin({ ...createMlflowApi(s.database, s.registry, s.registry.artifacts), allowedMethods: (path) => routeMethods.allowed(path) }));
-  await app.register(multimodalRoutes({ settings }));
+  await app.register(multimodalPlugin({ settings }));
   await app.register(dashboardPlugin({ db: services.database.db, dialect: services.database.dialect, registry: services.registry, rollups: services.rollups }));
   await app.ready();
   const pending = undeclared.filter((u) => !PENDING_DECLARATIONS.some((prefix) => u.includes(prefix)));
