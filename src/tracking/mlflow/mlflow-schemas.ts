@@ -7,6 +7,9 @@ import { z } from 'zod';
 
 // coerce, not a union with a regex: ten times faster on a 1,000-metric log-batch (a string that is no integer still fails)
 export const int64 = z.coerce.number().int();
+/** A time in milliseconds since the epoch, within what a date can hold (±8.64e15 ms, about ±275,000 years). */
+const MAX_EPOCH_MS = 8.64e15;
+export const epochMillis = int64.min(-MAX_EPOCH_MS, 'a time in milliseconds since the epoch, at least -8.64e15').max(MAX_EPOCH_MS, 'a time in milliseconds since the epoch, at most 8.64e15');
 export const queryInt = z.union([z.number().int(), z.string().regex(/^\d+$/, 'a non-negative integer').transform(Number)]);
 export const stringList = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : [v]));
 export const viewType = z.union([z.enum(['ACTIVE_ONLY', 'DELETED_ONLY', 'ALL']), z.union([z.literal(1), z.literal(2), z.literal(3), z.enum(['1', '2', '3'])]).transform((n) => (['ACTIVE_ONLY', 'DELETED_ONLY', 'ALL'] as const)[Number(n) - 1]!)]);
@@ -14,7 +17,7 @@ export const runStatus = z.enum(['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', '
 
 export const keyValue = z.object({ key: z.string().min(1), value: z.string() });
 export const keyValueIn = z.object({ key: z.string().min(1), value: z.union([z.string(), z.number(), z.boolean()]).transform(String) });
-export const metricIn = z.looseObject({ key: z.string().min(1), value: z.number(), timestamp: int64, step: int64.optional().default(0) });
+export const metricIn = z.looseObject({ key: z.string().min(1), value: z.number(), timestamp: epochMillis, step: int64.optional().default(0) });
 
 export const mlflowErrorBody = z.object({ error_code: z.string().describe('MLflow error code, e.g. RESOURCE_DOES_NOT_EXIST'), message: z.string() }).describe('MlflowError');
 /** MLflow's error shape for every 4xx a route answers. */
