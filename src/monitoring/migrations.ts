@@ -1,5 +1,5 @@
 /** Monitoring's migrations after the shared ones (same SQL on SQLite and PostgreSQL). */
-import type { Kysely, Migration } from 'kysely';
+import { type Kysely, type Migration, sql } from 'kysely';
 
 const alertWorkflow: Migration = {
   async up(db: Kysely<any>) {
@@ -48,7 +48,26 @@ const changeControl: Migration = {
   },
 };
 
+/**
+ * At most one firing alert per dedup key, enforced by the database (a partial unique index, which
+ * SQLite and PostgreSQL both support): replicas that check the same version at once can no longer
+ * both insert, so an incident fires and pages once. Duplicates left by older releases are resolved
+ * first (the oldest firing row of a key stays firing).
+ */
+const oneFiringAlert: Migration = {
+  async up(db: Kysely<any>) {
+    await sql`update alerts set status = 'resolved', resolved_at = last_seen_at
+      where status = 'firing' and exists (
+        select 1 from alerts older where older.dedup_key = alerts.dedup_key and older.status = 'firing' and older.id < alerts.id)`.execute(db);
+    await db.schema.createIndex('alerts_one_firing').unique().on('alerts').column('dedup_key').where(sql.ref('status'), '=', 'firing').execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropIndex('alerts_one_firing').execute();
+  },
+};
+
 export const monitoringMigrations: Record<string, Migration> = {
   '0118_alert_workflow': alertWorkflow,
   '0118_change_control': changeControl,
+  '0150_one_firing_alert': oneFiringAlert,
 };

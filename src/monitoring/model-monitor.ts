@@ -7,7 +7,7 @@ import { type Transaction, sql } from 'kysely';
 import { nowIso, uuidv7 } from '../ids.js';
 import type { Metrics } from '../metrics.js';
 import type { ModelRegistry, ModelVersion } from '../registry/index.js';
-import type { AlertsTable, Database, Schema } from '../store/index.js';
+import { type AlertsTable, type Database, type Schema, isUniqueViolation } from '../store/index.js';
 import { notFound } from '../errors.js';
 import { type AlertHandling, AlertWorkflow } from './alert-workflow.js';
 import { ChangeControl } from './change-control.js';
@@ -257,26 +257,46 @@ export class ModelMonitor {
           last_notified_at: now,
           resolved_at: null,
         };
-        await this.database.db.transaction().execute(async (tx) => {
-          await tx.insertInto('alerts').values(row).execute();
-          await this.options.outbox?.enqueueEvent(tx, 'alerts', 'alert.fired', { ...toAlert(row, version.model_name, version.version) }, { key: dedupKey });
-        });
+        try {
+          await this.database.db.transaction().execute(async (tx) => {
+            await tx.insertInto('alerts').values(row).execute();
+            await this.options.outbox?.enqueueEvent(tx, 'alerts', 'alert.fired', { ...toAlert(row, version.model_name, version.version) }, { key: dedupKey });
+          });
+        } catch (err) {
+          // Another replica (or a concurrent check) fired this incident first: the partial unique
+          // index (0150_one_firing_alert) refused the second row. Record that it is still seen; the
+          // winner notified.
+          if (!isUniqueViolation(err)) throw err;
+          await this.database.db
+            .updateTable('alerts')
+            .set({ last_seen_at: now, message: c.message, details: JSON.stringify(c.details) })
+            .where('dedup_key', '=', dedupKey)
+            .where('status', '=', 'firing')
+            .execute();
+          continue;
+        }
         this.notify('firing', row, version);
         for (const l of this.alertListeners) l(toAlert(row, version.model_name, version.version));
       } else if (c.firing && open) {
         // an acknowledged alert is being handled: it stays firing but is not re-notified
         const due = (!open.last_notified_at || Date.now() - Date.parse(open.last_notified_at) >= this.options.cooldownSeconds * 1000) && !(await this.alerts.isAcknowledged(open.id));
         const update = { last_seen_at: now, message: c.message, details: JSON.stringify(c.details), ...(due ? { last_notified_at: now } : {}) };
-        await this.database.db.updateTable('alerts').set(update).where('id', '=', open.id).execute();
-        if (due) this.notify('firing', { ...open, ...update }, version);
+        let q = this.database.db.updateTable('alerts').set(update).where('id', '=', open.id);
+        // a re-notification is claimed by the check that moves last_notified_at from the value it read
+        if (due) q = open.last_notified_at === null ? q.where('last_notified_at', 'is', null) : q.where('last_notified_at', '=', open.last_notified_at);
+        const claimed = Number((await q.executeTakeFirst()).numUpdatedRows) > 0;
+        if (due && claimed) this.notify('firing', { ...open, ...update }, version);
       } else if (!c.firing && open) {
         const update = { status: 'resolved', resolved_at: now, last_seen_at: now };
-        await this.database.db.transaction().execute(async (tx) => {
-          await tx.updateTable('alerts').set(update).where('id', '=', open.id).execute();
+        // only the check that moves it from firing resolves (and notifies) it
+        const resolvedHere = await this.database.db.transaction().execute(async (tx) => {
+          const r = await tx.updateTable('alerts').set(update).where('id', '=', open.id).where('status', '=', 'firing').executeTakeFirst();
+          if (Number(r.numUpdatedRows) === 0) return false;
           const resolved = toAlert({ ...open, ...update, message: c.message }, version.model_name, version.version);
           await this.options.outbox?.enqueueEvent(tx, 'alerts', 'alert.resolved', { ...resolved }, { key: dedupKey });
+          return true;
         });
-        this.notify('resolved', { ...open, ...update, message: c.message }, version);
+        if (resolvedHere) this.notify('resolved', { ...open, ...update, message: c.message }, version);
       }
     }
     const firing = await this.database.db
