@@ -19,6 +19,9 @@ const config = () => import('../config/index.js');
 const errors = () => import('../errors.js');
 const composition = () => import('../server/app.js');
 
+/** A command given options that cannot work together: one line, exit 2 (as commander's own usage errors). */
+class UsageError extends Error {}
+
 /** The alias names, here so that defining the options loads nothing (the type keeps them to the registry's). */
 const ALIASES = ['production', 'staging', 'challenger'] as const satisfies readonly Alias[];
 
@@ -54,17 +57,20 @@ const json = (v: unknown) => console.log(JSON.stringify(v, null, 2));
 
 program
   .command('serve')
-  .description('start the HTTP API with an embedded background worker')
+  .description('start the HTTP API with an embedded background worker (--role api: the HTTP API only)')
   .option('-p, --port <port>', 'PORT')
+  .addOption(new Option('--role <role>', 'VITALS_ROLE: all (API and background work) or api (HTTP only; run `vitals worker` beside it)').choices(['all', 'api']))
   .option('--host <host>', 'HOST')
   .option('--no-demo', 'do not bootstrap the demo models into an empty registry')
-  .action(async (opts: { port?: string; host?: string; demo: boolean }) => {
-    const cfg = await settings({ ...(opts.port ? { PORT: opts.port } : {}), ...(opts.host ? { HOST: opts.host } : {}), ...(opts.demo ? {} : { VITALS_DEMO: false }) });
+  .action(async (opts: { port?: string; host?: string; demo: boolean; role?: 'all' | 'api' }) => {
+    const cfg = await settings({ ...(opts.port ? { PORT: opts.port } : {}), ...(opts.host ? { HOST: opts.host } : {}), ...(opts.demo ? {} : { VITALS_DEMO: false }), ...(opts.role ? { VITALS_ROLE: opts.role } : {}) });
+    if (cfg.VITALS_ROLE === 'worker') throw new UsageError('VITALS_ROLE=worker is `vitals worker`; `vitals serve` runs the roles all and api');
     const [{ buildApp }, { bootstrapDemo }, { startBackgroundLoop }] = await Promise.all([composition(), import('../pipelines/demo-bootstrap.js'), import('../server/background-loop.js')]);
     const vitals = await buildApp(cfg);
     const { app, services } = vitals;
     if (cfg.VITALS_DEMO) await bootstrapDemo(services.registry, (m) => app.log.info(m));
-    const loop = startBackgroundLoop(services, app.log);
+    // role api: no background loop (the workers sweep, look and schedule); each turn runs once per database anyway
+    const loop = cfg.VITALS_ROLE === 'api' ? { stop() {} } : startBackgroundLoop(services, app.log);
     await services.messaging.startConsumers({ predictor: services.predictor, predictionLog: services.predictionLog });
     await app.listen({ port: cfg.PORT, host: cfg.HOST });
     const url = `${cfg.TLS_CERT_FILE ? 'https' : 'http'}://localhost:${(app.server.address() as { port: number }).port}`;
@@ -89,17 +95,19 @@ program
 
 program
   .command('worker')
-  .description('run the background loop only (no HTTP): artifact integrity checks, and later monitoring and pipelines')
+  .description('run the background work without the API (VITALS_ROLE=worker): monitoring sweeps, release-test looks, retraining schedules, pipeline jobs, bus consumers, artifact checks; GET /health and /metrics on --port')
   .option('--once', 'run every job once and exit')
-  .action(async (opts: { once?: boolean }) => {
-    const [{ createServices, closeServices }, { startBackgroundLoop }] = await Promise.all([composition(), import('../server/background-loop.js')]);
-    const services = await createServices(await settings({ INFERENCE_WORKERS: 1 }));
+  .option('-p, --port <port>', 'port of the /health and /metrics listener (default PROMETHEUS_PORT, else 9465; 0 for none)')
+  .action(async (opts: { once?: boolean; port?: string }) => {
+    const [{ createServices, closeServices }, { startBackgroundLoop }, { startMetricsListener }] = await Promise.all([composition(), import('../server/background-loop.js'), import('../server/metrics-listener.js')]);
+    const services = await createServices(await settings({ INFERENCE_WORKERS: 1, VITALS_ROLE: 'worker' }));
     const logger = { info: (m: unknown, msg?: string) => console.log(msg ?? m), warn: (m: unknown, msg?: string) => console.warn(msg ?? m), error: (m: unknown, msg?: string) => console.error(msg ?? m) };
     const loop = startBackgroundLoop(services, logger, { once: opts.once });
     if (!opts.once) await services.messaging.startConsumers({ predictor: services.predictor, predictionLog: services.predictionLog });
     if (!opts.once && services.settings.PIPELINE_WORKER) services.pipelines.startWorker();
     const stop = async () => {
       loop.stop();
+      listener?.close();
       await loop.idle();
       await closeServices(services);
       process.exit(0);
@@ -109,7 +117,15 @@ program
       await closeServices(services);
       return;
     }
-    console.log('vitals worker running; Ctrl-C to stop');
+    const port = opts.port !== undefined ? Number(opts.port) : (services.settings.PROMETHEUS_PORT ?? 9465);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number (0 for none), not "${opts.port}"`);
+    const health = async () => {
+      const { sql } = await import('kysely');
+      const database = await sql`select 1 as ok`.execute(services.database.db).then(() => 'ok', (err: Error) => `down: ${err.message}`);
+      return { status: database === 'ok' ? ('healthy' as const) : ('unhealthy' as const), role: 'worker', database };
+    };
+    const listener = port ? await startMetricsListener({ contentType: services.metrics.registry.contentType, text: () => services.metrics.registry.metrics() }, services.settings.HOST, port, health) : undefined;
+    console.log(`vitals worker running${listener ? ` (health and metrics on http://${services.settings.HOST}:${port})` : ''}; Ctrl-C to stop`);
     process.on('SIGTERM', () => void stop());
     process.on('SIGINT', () => void stop());
   });
@@ -419,7 +435,10 @@ registerMigrateCommand(program, () => settings());
 program.parseAsync(process.argv).catch(async (err: unknown) => {
   const [{ ConfigError }, { VitalsError }] = await Promise.all([config(), errors()]);
   if (err instanceof ConfigError || (err as Error)?.name === 'StartupRefused') console.error((err as Error).message);
-  else if (err instanceof VitalsError) {
+  else if (err instanceof UsageError) {
+    console.error(`error: ${err.message}`);
+    process.exit(2);
+  } else if (err instanceof VitalsError) {
     console.error(`error: ${err.message}`);
     for (const f of err.details?.fields ?? []) console.error(`  - ${f.field}: ${f.message}`);
   } else if (err instanceof SyntaxError) console.error(`error: invalid JSON: ${err.message}`);

@@ -116,6 +116,8 @@ export const settingsSchema = z.object({
   RETRAIN_CHECK_INTERVAL: int(1).default(300),
   /** run pipeline jobs in this process (serve and worker); false leaves them to other workers */
   PIPELINE_WORKER: bool.default(true),
+  /** all: one process does everything; api: HTTP only; worker: the background loop, pipeline jobs and consumers */
+  VITALS_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
   /** the operator's pipelines: `<name>/dvc.yaml` folders; the API starts them by name, never by path */
   PIPELINES_DIR: z.string().optional(),
   /** time limit of one pipeline command */

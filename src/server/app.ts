@@ -139,7 +139,8 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     decayThreshold: settings.MODEL_DECAY_THRESHOLD,
     thresholds: { minAccuracy: settings.ALERT_MIN_ACCURACY, maxP95LatencyMs: settings.ALERT_MAX_P95_LATENCY_MS, maxErrorRate: settings.ALERT_MAX_ERROR_RATE },
     cooldownSeconds: settings.ALERT_COOLDOWN_SECONDS,
-    checkEveryPredictions: settings.MODEL_MONITORING_ENABLED ? settings.MONITORING_CHECK_EVERY_N : 0,
+    // an api replica only serves: the worker's scheduled sweep checks what it logged
+    checkEveryPredictions: settings.MODEL_MONITORING_ENABLED && settings.VITALS_ROLE !== 'api' ? settings.MONITORING_CHECK_EVERY_N : 0,
     outbox: messaging.outbox,
   });
   predictionLog.onRecord((versionId) => monitor.observe(versionId));
@@ -341,7 +342,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
     await closeServices(services);
     throw new Error(`routes without a complete declaration (see server/route-kit.ts):\n  ${pending.join('\n  ')}`);
   }
-  if (settings.PIPELINE_WORKER) services.pipelines.startWorker();
+  if (settings.PIPELINE_WORKER && settings.VITALS_ROLE === 'all') services.pipelines.startWorker();
 
   let closed = false;
   return {

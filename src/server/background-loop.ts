@@ -2,7 +2,9 @@
  * The background loop run by `vitals worker` and embedded in `vitals serve`: periodic jobs, each
  * isolated so one failure never stops the others. Monitoring checks and pipelines join this list.
  */
+import { hostname } from 'node:os';
 import type { Services } from './app.js';
+import { claimTurn } from './cluster-jobs.js';
 
 export interface LoopLogger {
   info(obj: unknown, msg?: string): void;
@@ -98,10 +100,14 @@ export function startBackgroundLoop(services: Services, log: LoopLogger, options
   const timers: NodeJS.Timeout[] = [];
   const running = new Set<Promise<void>>();
   let stopped = false;
+  const owner = `${hostname()}:${process.pid}`;
+  // Several processes may run this loop on one database (replicas, workers): each turn of a job runs
+  // in one of them (cluster-jobs.ts). `once` is an operator's explicit run and always runs.
+  const claimed = (job: BackgroundJob) => (options.once ? Promise.resolve(true) : claimTurn(services.database, job.name, job.intervalMs, owner));
   const runJob = (job: BackgroundJob) => {
     if (stopped) return;
-    const p = job
-      .run(services, log)
+    const p = claimed(job)
+      .then((mine) => (mine ? job.run(services, log) : undefined))
       .catch((err) => log.error({ err }, `background job ${job.name} failed`))
       .finally(() => running.delete(p));
     running.add(p);
