@@ -10,6 +10,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type ZodTypeProvider, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { AbTesting, BlueGreenDeployments } from '../abtest/index.js';
+import { AuditTrail } from '../audit/index.js';
 import { abTestPlugin } from '../abtest/routes.js';
 import { ApiKeys, Authenticator, authPlugin, installAuth, isLoopback } from '../auth/index.js';
 import { DataDir } from '../files/data-dir.js';
@@ -94,11 +95,13 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
   const database = await openDatabase(settings.DATABASE_URL, home);
   const metrics = createMetrics(settings.METRICS_ENABLED);
   const pool = new InferencePool({ workers: settings.INFERENCE_WORKERS, threadsPerWorker: settings.INFERENCE_THREADS, device: settings.DEVICE, maxSessionsPerWorker: settings.INFERENCE_MAX_SESSIONS, maxQueue: settings.INFERENCE_MAX_QUEUE });
+  // The audit trail: services write their rows in the transactions of their changes (src/audit).
+  const audit = new AuditTrail();
   // Built first: the registry, prediction log and monitor write their events to its outbox.
   const messaging = new Messaging(settings, database, { registry: metrics.registry });
   const registry = new ModelRegistry(database, new ArtifactStore(resolve(home, 'artifacts')), async (artifact, specs) => {
     bindTensors(await loadSession(pool, { key: artifact.sha256, path: artifact.path }), specs.input_spec, specs.output_spec, specs.task);
-  }, messaging.outbox);
+  }, messaging.outbox, audit);
   const predictionLog = new PredictionLog(database, {
     flushMs: settings.PREDICTION_LOG_FLUSH_MS,
     batchSize: settings.PREDICTION_LOG_BATCH_SIZE,
@@ -108,6 +111,7 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     metrics,
     onError: onLogError,
     outbox: settings.MESSAGING_PUBLISH_PREDICTIONS ? messaging.outbox : undefined,
+    audit,
   });
   const predictor = new Predictor(registry, pool, predictionLog, metrics, {
     batchSize: settings.BATCH_SIZE,
@@ -160,7 +164,7 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     pipelineTimeoutMs: settings.PIPELINE_COMMAND_TIMEOUT_SECONDS * 1000,
   });
   const dataDir = new DataDir(settings.DATA_DIR);
-  const apiKeys = new ApiKeys(database.db);
+  const apiKeys = new ApiKeys(database.db, audit);
   const authenticator = new Authenticator({
     keys: apiKeys,
     envKey: settings.API_KEY,

@@ -12,6 +12,7 @@ import { registryMigrations } from '../registry/migrations.js';
 import { monitoringMigrations } from '../monitoring/migrations.js';
 import { trackingMigrations } from '../tracking/migrations.js';
 import { dashboardMigrations } from '../dashboard/migrations.js';
+import { auditMigrations } from '../audit/migrations.js';
 
 /**
  * The prediction log's table, made by the shipped 0001_initial until it was split by owner: on a
@@ -160,6 +161,7 @@ export const migrations: Record<string, Migration> = {
   ...monitoringMigrations,
   ...trackingMigrations,
   ...dashboardMigrations,
+  ...auditMigrations,
 };
 
 export const migrationProvider: MigrationProvider = {

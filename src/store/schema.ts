@@ -7,6 +7,7 @@ import type { AuthSchema } from '../auth/tables.js';
 import type { MonitoringSchema } from '../monitoring/tables.js';
 import type { TrackingTables } from '../tracking/tables.js';
 import type { DashboardSchema } from '../dashboard/tables.js';
+import type { AuditSchema } from '../audit/tables.js';
 
 export interface PredictionLogsTable {
   id: string;
@@ -103,7 +104,7 @@ export interface TrackingStepsTable {
 export type { ModelsTable, ModelVersionsTable, ModelAliasesTable, ModelEventsTable, ArtifactsTable, OutboxTable, BusMessagesTable, BusGroupsTable, BusDeliveriesTable, BusDeadLettersTable, AbTestsTable, ReleaseEventsTable, DeploymentSlotsTable, PipelineRunsTable, PipelineJobsTable, RetrainingPoliciesTable };
 
 /** Every capability's tables; monitoring's and tracking's still live here until their folders take them. */
-export interface Schema extends DashboardSchema, TrackingTables, MonitoringSchema, AuthSchema, RegistrySchema, MessagingSchema, AbTestSchema, PipelinesSchema {
+export interface Schema extends AuditSchema, DashboardSchema, TrackingTables, MonitoringSchema, AuthSchema, RegistrySchema, MessagingSchema, AbTestSchema, PipelinesSchema {
   prediction_logs: PredictionLogsTable;
   monitoring_checks: MonitoringChecksTable;
   alerts: AlertsTable;
