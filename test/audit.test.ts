@@ -59,6 +59,22 @@ describe('audit trail', () => {
     expect(await verifyChain(t.services.database.db)).toMatchObject({ ok: true, rows: rows.length, head: rows.at(-1)!.hash });
   });
 
+  it('GET /api/v1/audit filters and pages with a cursor', async () => {
+    const promoted = (await t.app.inject({ url: '/api/v1/audit?action=model.promoted&principal=local-admin' })).json();
+    expect(promoted.events.length).toBeGreaterThanOrEqual(1);
+    expect(promoted.events.every((e: { action: string; principal: string }) => e.action === 'model.promoted' && e.principal === 'local-admin')).toBe(true);
+    const all = (await t.app.inject({ url: '/api/v1/audit?limit=1000' })).json().events.map((e: { seq: number }) => e.seq);
+    const paged: number[] = [];
+    for (let cursor: number | null = 0; cursor !== null; ) {
+      const page = (await t.app.inject({ url: `/api/v1/audit?limit=3&cursor=${cursor}` })).json();
+      paged.push(...page.events.map((e: { seq: number }) => e.seq));
+      cursor = page.next_cursor;
+    }
+    expect(paged).toEqual(all);
+    expect((await t.app.inject({ url: '/api/v1/audit?from=yesterday-ish' })).statusCode).toBe(422);
+    expect((await t.app.inject({ url: '/api/v1/audit?from=2999-01-01' })).json().events).toEqual([]);
+  });
+
   it('concurrent appends never fork the chain', async () => {
     const audit = new AuditTrail();
     const db = t.services.database.db;

@@ -13,3 +13,4 @@ export {
 } from './audit-trail.js';
 export { auditMigrations } from './migrations.js';
 export type { AuditSchema, AuditEventsTable } from './tables.js';
+export { auditPlugin, type AuditRouteDeps } from './routes.js';

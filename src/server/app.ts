@@ -10,7 +10,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type ZodTypeProvider, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { AbTesting, BlueGreenDeployments } from '../abtest/index.js';
-import { AuditTrail } from '../audit/index.js';
+import { AuditTrail, auditPlugin } from '../audit/index.js';
 import { abTestPlugin } from '../abtest/routes.js';
 import { ApiKeys, Authenticator, authPlugin, installAuth, isLoopback } from '../auth/index.js';
 import { DataDir } from '../files/data-dir.js';
@@ -305,6 +305,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
     }),
   );
   await app.register(authPlugin({ keys: s.apiKeys }));
+  await app.register(auditPlugin({ db: s.database.db }));
   await app.register(registryPlugin({ registry: s.registry, dataDir: s.dataDir }));
   await app.register(
     servingPlugin({
