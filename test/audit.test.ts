@@ -66,7 +66,7 @@ describe('audit trail', () => {
     const all = (await t.app.inject({ url: '/api/v1/audit?limit=1000' })).json().events.map((e: { seq: number }) => e.seq);
     const paged: number[] = [];
     for (let cursor: number | null = 0; cursor !== null; ) {
-      const page = (await t.app.inject({ url: `/api/v1/audit?limit=3&cursor=${cursor}` })).json();
+      const page: { events: Array<{ seq: number }>; next_cursor: number | null } = (await t.app.inject({ url: `/api/v1/audit?limit=3&cursor=${cursor}` })).json();
       paged.push(...page.events.map((e: { seq: number }) => e.seq));
       cursor = page.next_cursor;
     }
