@@ -5,6 +5,7 @@
 import { randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Kysely } from 'kysely';
+import type { AuditContext, AuditRecorder } from '../audit/index.js';
 import { VitalsError, notFound } from '../errors.js';
 import { nowIso, uuidv7 } from '../ids.js';
 import { ROLES, type Role } from '../server/principal.js';
@@ -27,9 +28,13 @@ export class ApiKeys {
   /** verified keys, so a hot client pays scrypt once per process (entries drop when a key is revoked here) */
   private readonly verified = new Map<string, { name: string; role: Role; at: number }>();
 
-  constructor(private readonly db: Kysely<AuthSchema>) {}
+  constructor(
+    private readonly db: Kysely<AuthSchema>,
+    /** when given, key creation and revocation write an audit row in their transaction */
+    private readonly audit?: AuditRecorder,
+  ) {}
 
-  async create(name: string, role: string, createdBy: string): Promise<{ key: string; info: ApiKeyInfo }> {
+  async create(name: string, role: string, createdBy: string, audit?: AuditContext): Promise<{ key: string; info: ApiKeyInfo }> {
     if (!NAME.test(name)) throw new VitalsError('VALIDATION_FAILED', `name: "${name}" is not a key name (letters, digits, . _ @ -; up to 100)`);
     if (!(ROLES as readonly string[]).includes(role)) throw new VitalsError('VALIDATION_FAILED', `role: "${role}" is not one of ${ROLES.join(', ')}`);
     const key = `vk_${randomBytes(32).toString('base64url')}`;
@@ -38,7 +43,10 @@ export class ApiKeys {
     const row = { id: uuidv7(), name, role, prefix: key.slice(0, PREFIX_LENGTH), salt: salt.toString('base64'), hash: hash.toString('base64'), created_by: createdBy, created_at: nowIso(), revoked_at: null };
     const existing = await this.db.selectFrom('api_keys').select('id').where('name', '=', name).executeTakeFirst();
     if (existing) throw new VitalsError('CONFLICT', `a key named "${name}" exists; revoke it first or choose another name`);
-    await this.db.insertInto('api_keys').values(row).execute();
+    await this.db.transaction().execute(async (tx) => {
+      await tx.insertInto('api_keys').values(row).execute();
+      await this.audit?.record(tx, { action: 'api_key.create', target: `api_key:${name}`, actor: createdBy, context: audit, details: { role, prefix: row.prefix } });
+    });
     return { key, info: toInfo(row) };
   }
 
@@ -46,9 +54,12 @@ export class ApiKeys {
     return (await this.db.selectFrom('api_keys').selectAll().orderBy('created_at').execute()).map(toInfo);
   }
 
-  async revoke(name: string): Promise<ApiKeyInfo> {
-    const res = await this.db.updateTable('api_keys').set({ revoked_at: nowIso() }).where('name', '=', name).where('revoked_at', 'is', null).executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 0) throw notFound(`active key "${name}"`);
+  async revoke(name: string, audit?: AuditContext, actor?: string): Promise<ApiKeyInfo> {
+    await this.db.transaction().execute(async (tx) => {
+      const res = await tx.updateTable('api_keys').set({ revoked_at: nowIso() }).where('name', '=', name).where('revoked_at', 'is', null).executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) throw notFound(`active key "${name}"`);
+      await this.audit?.record(tx, { action: 'api_key.revoke', target: `api_key:${name}`, actor, context: audit });
+    });
     this.verified.clear();
     return toInfo((await this.db.selectFrom('api_keys').selectAll().where('name', '=', name).executeTakeFirstOrThrow()));
   }

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { sendError } from '../server/error-handler.js';
-import { ROLES, actorOf } from '../server/principal.js';
+import { ROLES, actorOf, auditContextOf } from '../server/principal.js';
 import { BODY_LIMITS, PERMISSION_NAMES, type Permission, declare, errorResponses, view } from '../server/route-kit.js';
 import type { ApiKeys } from './api-keys.js';
 import { AuthFailure, type Authenticator, credentialsOf } from './authenticator.js';
@@ -120,12 +120,12 @@ export function authPlugin(deps: AuthRouteDeps): FastifyPluginAsync {
           response: { 201: z.object({ key: z.string(), info: keyInfo }), ...errorResponses(409) },
         },
       },
-      async (req, reply) => reply.code(201).send(await deps.keys.create(req.body.name, req.body.role, actorOf(req))),
+      async (req, reply) => reply.code(201).send(await deps.keys.create(req.body.name, req.body.role, actorOf(req), auditContextOf(req))),
     );
     app.delete(
       '/api/v1/keys/:name',
       { ...declare('admin', BODY_LIMITS.none), schema: { tags, summary: 'Revoke an API key', params: z.object({ name: z.string() }), response: { 200: keyInfo, ...errorResponses(404) } } },
-      async (req) => deps.keys.revoke(req.params.name),
+      async (req) => deps.keys.revoke(req.params.name, auditContextOf(req)),
     );
   };
 }

@@ -14,10 +14,10 @@ export function registerKeyCommands(program: Command, settings: () => Settings |
   const keys = program.command('keys').description('API keys: who may call the API, with which role');
   const withKeys = async <T>(fn: (k: ApiKeys) => Promise<T>): Promise<T> => {
     const s = await settings();
-    const [{ ApiKeys }, { openDatabase }] = await Promise.all([import('../auth/api-keys.js'), import('../store/index.js')]);
+    const [{ ApiKeys }, { openDatabase }, { AuditTrail }] = await Promise.all([import('../auth/api-keys.js'), import('../store/index.js'), import('../audit/index.js')]);
     const database = await openDatabase(s.DATABASE_URL, resolve(s.VITALS_HOME));
     try {
-      return await fn(new ApiKeys(database.db));
+      return await fn(new ApiKeys(database.db, new AuditTrail()));
     } finally {
       await database.close();
     }
@@ -48,7 +48,7 @@ export function registerKeyCommands(program: Command, settings: () => Settings |
     .command('revoke <name>')
     .description('revoke a key: it stops working at once (within 30 s on other replicas)')
     .action(async (name: string) => {
-      const info = await withKeys((k) => k.revoke(name));
+      const info = await withKeys((k) => k.revoke(name, undefined, `cli:${process.env.USER ?? 'unknown'}`));
       console.log(`revoked key "${info.name}" (${info.role})`);
     });
 }

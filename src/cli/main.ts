@@ -10,6 +10,7 @@ import type { Alias } from '../registry/index.js';
 import type { Services } from '../server/app.js';
 import { createProgressBar, printTable } from './output.js';
 import { registerKeyCommands } from './key-commands.js';
+import { registerAuditCommands } from './audit-commands.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerPipelineCommands } from './pipeline-commands.js';
 
@@ -430,6 +431,7 @@ program
 
 registerPipelineCommands(program, withServices);
 registerKeyCommands(program, () => settings());
+registerAuditCommands(program, () => settings());
 registerMigrateCommand(program, () => settings());
 
 program.parseAsync(process.argv).catch(async (err: unknown) => {

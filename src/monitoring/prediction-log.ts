@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import type { Transaction } from 'kysely';
 import { VitalsError, notFound } from '../errors.js';
 import { nowIso, uuidv7 } from '../ids.js';
+import type { AuditContext, AuditRecorder } from '../audit/index.js';
 import type { Metrics } from '../metrics.js';
 import type { Database, PredictionLogsTable, Schema } from '../store/index.js';
 import { COLUMNS, predictionEvent } from './prediction-log-writer.js';
@@ -82,6 +83,8 @@ export interface PredictionLogOptions {
   /** SQLite writer connection: NORMAL survives a process crash; FULL also survives power loss (an fsync per commit) */
   synchronous?: 'normal' | 'full';
   outbox?: PredictionOutbox;
+  /** when given, every ground-truth write records its old and new value in the audit trail */
+  audit?: AuditRecorder;
   metrics?: Metrics;
   onError?: (err: unknown) => void;
 }
@@ -269,15 +272,21 @@ export class PredictionLog {
   }
 
   /** Attaches a label that arrived later. Returns the updated entry. */
-  async attachGroundTruth(predictionId: string, groundTruth: string | number): Promise<PredictionLogEntry> {
+  async attachGroundTruth(predictionId: string, groundTruth: string | number, audit?: AuditContext): Promise<PredictionLogEntry> {
     if (this.isPending(predictionId)) await this.flush();
     const now = nowIso();
-    const result = await this.database.db
-      .updateTable('prediction_logs')
-      .set({ ground_truth: String(groundTruth), ground_truth_at: now })
-      .where('id', '=', predictionId)
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 0) throw notFound(`prediction "${predictionId}"`, 'PREDICTION_NOT_FOUND');
+    await this.database.db.transaction().execute(async (tx) => {
+      const old = this.options.audit ? await tx.selectFrom('prediction_logs').select('ground_truth').where('id', '=', predictionId).executeTakeFirst() : undefined;
+      const result = await tx.updateTable('prediction_logs').set({ ground_truth: String(groundTruth), ground_truth_at: now }).where('id', '=', predictionId).executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) throw notFound(`prediction "${predictionId}"`, 'PREDICTION_NOT_FOUND');
+      await this.options.audit?.record(tx, {
+        action: old?.ground_truth == null ? 'ground_truth.set' : 'ground_truth.overwrite',
+        target: `prediction:${predictionId}`,
+        context: audit,
+        actor: audit ? undefined : 'system',
+        details: { old: old?.ground_truth ?? null, new: String(groundTruth) },
+      });
+    });
     return this.get(predictionId);
   }
 

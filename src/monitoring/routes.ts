@@ -7,7 +7,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { actorOf } from '../server/principal.js';
+import { actorOf, auditContextOf } from '../server/principal.js';
 import type { ModelRegistry } from '../registry/index.js';
 import { BODY_LIMITS, declare, errorResponses } from '../server/route-kit.js';
 import { notFound } from '../errors.js';
@@ -197,7 +197,7 @@ export function monitoringPlugin(deps: MonitoringDeps): FastifyPluginAsync {
         ...declare('monitoring:write'),
         schema: { tags, summary: 'Attach the true outcome to an earlier prediction', params: z.object({ id: z.string() }), body: truthBody, response: { 200: predictionView, ...errorResponses(404) } },
       },
-      async (req) => ({ ...(await predictionLog.attachGroundTruth(req.params.id, req.body.ground_truth)) }),
+      async (req) => ({ ...(await predictionLog.attachGroundTruth(req.params.id, req.body.ground_truth, auditContextOf(req))) }),
     );
     app.post(
       '/api/v1/mlops/monitoring/ground-truth',
@@ -218,7 +218,7 @@ export function monitoringPlugin(deps: MonitoringDeps): FastifyPluginAsync {
         const results: Array<{ prediction_id: string; status: 'updated' | 'not_found'; message?: string }> = [];
         for (const l of req.body.labels) {
           try {
-            await predictionLog.attachGroundTruth(l.prediction_id, l.ground_truth);
+            await predictionLog.attachGroundTruth(l.prediction_id, l.ground_truth, auditContextOf(req));
             results.push({ prediction_id: l.prediction_id, status: 'updated' });
           } catch (err) {
             results.push({ prediction_id: l.prediction_id, status: 'not_found', message: (err as Error).message });

@@ -6,6 +6,7 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { VitalsError, notFound, validationFailed } from '../errors.js';
 import { nowIso, uuidv7 } from '../ids.js';
+import type { AuditContext, AuditRecorder } from '../audit/index.js';
 import type { ReferenceProfile } from '../stats/reference-profile.js';
 import type { Database, ModelEventsTable, ModelVersionsTable, ModelsTable, Schema } from '../store/index.js';
 import { ArtifactStore } from './artifact-store.js';
@@ -83,6 +84,8 @@ export interface RegisterVersionInput {
   reference_profile?: ReferenceProfile;
   lineage?: Record<string, unknown>;
   actor?: string;
+  /** the request's principal, role, id and address, for the audit trail */
+  audit?: AuditContext;
   /** set these aliases right after registering, e.g. ['production'] */
   aliases?: Alias[];
 }
@@ -90,6 +93,8 @@ export interface RegisterVersionInput {
 export interface ChangeOptions {
   actor?: string;
   reason?: string;
+  /** the request's principal, role, id and address, for the audit trail */
+  audit?: AuditContext;
 }
 
 export type RegistryListener = (event: ModelEvent & { model_name: string }) => void;
@@ -114,6 +119,8 @@ export class ModelRegistry {
     private readonly validateArtifact?: ArtifactValidator,
     /** when given, every model event also goes to `model_events` on the bus (transactional outbox) */
     private readonly outbox?: RegistryOutbox,
+    /** when given, every model event also writes an audit row in its transaction */
+    private readonly audit?: AuditRecorder,
   ) {}
 
   private get db() {
@@ -303,9 +310,9 @@ export class ModelRegistry {
         created_at: now,
       };
       await tx.insertInto('model_versions').values(row).execute();
-      const events = [await this.recordEvent(tx, model.id, 'registered', null, null, row.id, actor, null)];
+      const events = [await this.recordEvent(tx, model.id, 'registered', null, null, row.id, actor, null, input.audit)];
       for (const alias of input.aliases ?? []) {
-        events.push(await this.moveAlias(tx, model.id, alias, row.id, alias === 'production' ? 'promoted' : 'alias_set', actor, 'set at registration'));
+        events.push(await this.moveAlias(tx, model.id, alias, row.id, alias === 'production' ? 'promoted' : 'alias_set', actor, 'set at registration', input.audit));
       }
       return { version: row, events };
     });
@@ -355,7 +362,7 @@ export class ModelRegistry {
       throw new VitalsError('CONFLICT', `version ${version.version} is archived and cannot be promoted; register it again or pick another version`);
     }
     const event = await this.db.transaction().execute((tx) =>
-      this.moveAlias(tx, version.model_id, alias, version.id, alias === 'production' ? 'promoted' : 'alias_set', options.actor ?? 'system', options.reason ?? null),
+      this.moveAlias(tx, version.model_id, alias, version.id, alias === 'production' ? 'promoted' : 'alias_set', options.actor ?? 'system', options.reason ?? null, options.audit),
     );
     this.emit([event], (await this.findModelRow(this.db, version.model_id)).name);
     return this.getVersion(version.id);
@@ -405,7 +412,7 @@ export class ModelRegistry {
         if (!targetId) throw new VitalsError('CONFLICT', `model "${model.name}" has no earlier production version; name one with to_version`);
       }
       if (current?.version_id === targetId) throw new VitalsError('CONFLICT', 'that version is already in production');
-      return this.moveAlias(tx, model.id, 'production', targetId, 'rolled_back', options.actor ?? 'system', options.reason ?? null);
+      return this.moveAlias(tx, model.id, 'production', targetId, 'rolled_back', options.actor ?? 'system', options.reason ?? null, options.audit);
     });
     this.emit([event], model.name);
     return this.getVersion(event.to_version_id!);
@@ -423,10 +430,10 @@ export class ModelRegistry {
       const out: StoredEvent[] = [];
       for (const { alias } of aliases) {
         await tx.deleteFrom('model_aliases').where('model_id', '=', version.model_id).where('alias', '=', alias).execute();
-        out.push(await this.recordEvent(tx, version.model_id, 'alias_removed', alias, version.id, null, options.actor ?? 'system', 'version archived'));
+        out.push(await this.recordEvent(tx, version.model_id, 'alias_removed', alias, version.id, null, options.actor ?? 'system', 'version archived', options.audit));
       }
       await tx.updateTable('model_versions').set({ status: 'archived' }).where('id', '=', version.id).execute();
-      out.push(await this.recordEvent(tx, version.model_id, 'archived', null, version.id, null, options.actor ?? 'system', options.reason ?? null));
+      out.push(await this.recordEvent(tx, version.model_id, 'archived', null, version.id, null, options.actor ?? 'system', options.reason ?? null, options.audit));
       return out;
     });
     this.emit(events, (await this.findModelRow(this.db, version.model_id)).name);
@@ -440,7 +447,7 @@ export class ModelRegistry {
       const row = await tx.selectFrom('model_aliases').select('version_id').where('model_id', '=', model.id).where('alias', '=', alias).executeTakeFirst();
       if (!row) throw notFound(`alias "${alias}" of model "${model.name}"`);
       await tx.deleteFrom('model_aliases').where('model_id', '=', model.id).where('alias', '=', alias).execute();
-      return this.recordEvent(tx, model.id, 'alias_removed', alias, row.version_id, null, options.actor ?? 'system', options.reason ?? null);
+      return this.recordEvent(tx, model.id, 'alias_removed', alias, row.version_id, null, options.actor ?? 'system', options.reason ?? null, options.audit);
     });
     this.emit([event], model.name);
   }
@@ -457,7 +464,7 @@ export class ModelRegistry {
     await tx.selectFrom('models').select('id').where('id', '=', modelId).forUpdate().execute();
   }
 
-  private async moveAlias(tx: Tx, modelId: string, alias: Alias, versionId: string, action: ModelEvent['action'], actor: string, reason: string | null) {
+  private async moveAlias(tx: Tx, modelId: string, alias: Alias, versionId: string, action: ModelEvent['action'], actor: string, reason: string | null, audit?: AuditContext) {
     await this.lockModel(tx, modelId);
     const current = await tx
       .selectFrom('model_aliases')
@@ -471,7 +478,7 @@ export class ModelRegistry {
     } else {
       await tx.insertInto('model_aliases').values({ model_id: modelId, alias, version_id: versionId, updated_at: now }).execute();
     }
-    return this.recordEvent(tx, modelId, action, alias, current?.version_id ?? null, versionId, actor, reason);
+    return this.recordEvent(tx, modelId, action, alias, current?.version_id ?? null, versionId, actor, reason, audit);
   }
 
   private async recordEvent(
@@ -483,14 +490,28 @@ export class ModelRegistry {
     to: string | null,
     actor: string,
     reason: string | null,
+    audit?: AuditContext,
   ): Promise<StoredEvent> {
     const row = { id: uuidv7(), model_id: modelId, action, alias, from_version_id: from, to_version_id: to, actor, reason, created_at: nowIso() };
     await tx.insertInto('model_events').values(row).execute();
+    if (!this.outbox && !this.audit) return row;
+    const model = await tx.selectFrom('models').select('name').where('id', '=', modelId).executeTakeFirst();
+    const ids = [from, to].filter((v): v is string => !!v);
+    const versions = ids.length ? await tx.selectFrom('model_versions').select(['id', 'version']).where('id', 'in', ids).execute() : [];
+    const name = (id: string | null) => (id ? (versions.find((v) => v.id === id)?.version ?? null) : null);
+    if (this.audit) {
+      // The audit row names the model (and the version it concerns) so that it reads without joins.
+      const target = `model:${model?.name ?? modelId}${name(to ?? from) ? `@${name(to ?? from)}` : ''}`;
+      await this.audit.record(tx, {
+        action: `model.${action}`,
+        target,
+        reason,
+        actor,
+        context: audit,
+        details: { model_id: modelId, alias, from_version: name(from), to_version: name(to), from_version_id: from, to_version_id: to, event_id: row.id },
+      });
+    }
     if (this.outbox) {
-      const model = await tx.selectFrom('models').select('name').where('id', '=', modelId).executeTakeFirst();
-      const ids = [from, to].filter((v): v is string => !!v);
-      const versions = ids.length ? await tx.selectFrom('model_versions').select(['id', 'version']).where('id', 'in', ids).execute() : [];
-      const name = (id: string | null) => (id ? (versions.find((v) => v.id === id)?.version ?? null) : null);
       await this.outbox.enqueueEvent(
         tx,
         'model_events',

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { VitalsError, validationFailed } from '../errors.js';
 import type { DataDir } from '../files/data-dir.js';
 import { fileField } from '../server/openapi.js';
-import { actorOf } from '../server/principal.js';
+import { actorOf, auditContextOf } from '../server/principal.js';
 import { BODY_LIMITS, anyObject, declare, errorResponses, view } from '../server/route-kit.js';
 import { buildReferenceProfile } from '../stats/reference-profile.js';
 import type { ModelRegistry, RegisterVersionInput } from './model-registry.js';
@@ -174,7 +174,7 @@ export function registryPlugin(deps: RegistryRouteDeps): FastifyPluginAsync {
       },
       async (req, reply) => {
         const { body, file } = req.isMultipart() ? await readMultipart(req) : { body: parseRegisterBody(req.body), file: undefined };
-        return reply.code(201).send(await registry.register(toRegisterInput(req.params.name, body, await artifactBytes(body, file), actorOf(req))));
+        return reply.code(201).send(await registry.register({ ...toRegisterInput(req.params.name, body, await artifactBytes(body, file), actorOf(req)), audit: auditContextOf(req) }));
       },
     );
     app.post(
@@ -193,7 +193,7 @@ export function registryPlugin(deps: RegistryRouteDeps): FastifyPluginAsync {
         const alias = req.body.alias ?? 'production';
         if (alias === 'production' && !req.body.reason) throw validationFailed([{ field: 'reason', message: 'moving production needs a reason (recorded in the history)' }]);
         const v = await registry.getVersion(req.params.name, req.params.version);
-        return registry.promote(v.id, { alias, reason: req.body.reason, actor: actorOf(req) });
+        return registry.promote(v.id, { alias, reason: req.body.reason, actor: actorOf(req), audit: auditContextOf(req) });
       },
     );
     app.post(
@@ -204,7 +204,7 @@ export function registryPlugin(deps: RegistryRouteDeps): FastifyPluginAsync {
       },
       async (req) => {
         const v = await registry.getVersion(req.params.name, req.params.version); // the registry refuses to archive production (409)
-        return registry.archive(v.id, { reason: req.body.reason, actor: actorOf(req) });
+        return registry.archive(v.id, { reason: req.body.reason, actor: actorOf(req), audit: auditContextOf(req) });
       },
     );
     app.post(
@@ -219,7 +219,7 @@ export function registryPlugin(deps: RegistryRouteDeps): FastifyPluginAsync {
           response: { 200: versionView, ...errorResponses(404, 409) },
         },
       },
-      async (req) => registry.rollback(req.params.name, { toVersion: req.body.to_version, reason: req.body.reason, actor: actorOf(req) }),
+      async (req) => registry.rollback(req.params.name, { toVersion: req.body.to_version, reason: req.body.reason, actor: actorOf(req), audit: auditContextOf(req) }),
     );
     app.delete(
       '/api/v1/models/:name/aliases/:alias',
@@ -229,7 +229,7 @@ export function registryPlugin(deps: RegistryRouteDeps): FastifyPluginAsync {
       },
       async (req, reply) => {
         if (req.params.alias === 'production') throw new VitalsError('CONFLICT', 'production cannot be removed; promote another version or roll back, with a reason');
-        await registry.removeAlias(req.params.name, req.params.alias, { actor: actorOf(req) });
+        await registry.removeAlias(req.params.name, req.params.alias, { actor: actorOf(req), audit: auditContextOf(req) });
         return reply.code(204).send(undefined);
       },
     );
@@ -263,7 +263,7 @@ export function registryPlugin(deps: RegistryRouteDeps): FastifyPluginAsync {
         const name = (body.model_id ?? body.model_name) as string | undefined;
         if (!name) throw validationFailed([{ field: 'model_id', message: 'name the model' }]);
         const { model_id: _id, model_name: _name, ...fields } = body;
-        const version = await registry.register(toRegisterInput(name, fields as RegisterBody, await artifactBytes(fields as RegisterBody), actorOf(req)));
+        const version = await registry.register({ ...toRegisterInput(name, fields as RegisterBody, await artifactBytes(fields as RegisterBody), actorOf(req)), audit: auditContextOf(req) });
         return reply.code(201).send({ version_id: version.id, model_id: name, version: version.version, message: `created ${name} ${version.version}`, details: version });
       },
     );
@@ -288,7 +288,7 @@ export function registryPlugin(deps: RegistryRouteDeps): FastifyPluginAsync {
         schema: { tags: vtags, params: z.object({ version_id: z.string() }), body: productionChangeBody, summary: 'Promote a version to production (seed API), with a reason', response: { 200: seedChangeView, ...errorResponses(404, 409) } },
       },
       async (req) => {
-        const v = await registry.promote(req.params.version_id, { reason: req.body.reason, actor: actorOf(req) });
+        const v = await registry.promote(req.params.version_id, { reason: req.body.reason, actor: actorOf(req), audit: auditContextOf(req) });
         return { message: `${v.model_name} ${v.version} is now in production`, version: v };
       },
     );
@@ -305,7 +305,7 @@ export function registryPlugin(deps: RegistryRouteDeps): FastifyPluginAsync {
         },
       },
       async (req) => {
-        const v = await registry.rollback(req.params.model_id, { toVersion: req.body.target_version ?? req.body.to_version, reason: req.body.reason, actor: actorOf(req) });
+        const v = await registry.rollback(req.params.model_id, { toVersion: req.body.target_version ?? req.body.to_version, reason: req.body.reason, actor: actorOf(req), audit: auditContextOf(req) });
         return { message: `${v.model_name} rolled back to ${v.version}`, version: v };
       },
     );

@@ -10,6 +10,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type ZodTypeProvider, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { AbTesting, BlueGreenDeployments } from '../abtest/index.js';
+import { AuditTrail, auditPlugin } from '../audit/index.js';
 import { abTestPlugin } from '../abtest/routes.js';
 import { ApiKeys, Authenticator, authPlugin, installAuth, isLoopback } from '../auth/index.js';
 import { DataDir } from '../files/data-dir.js';
@@ -95,11 +96,13 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
   const database = await openDatabase(settings.DATABASE_URL, home);
   const metrics = createMetrics(settings.METRICS_ENABLED);
   const pool = new InferencePool({ workers: settings.INFERENCE_WORKERS, threadsPerWorker: settings.INFERENCE_THREADS, device: settings.DEVICE, maxSessionsPerWorker: settings.INFERENCE_MAX_SESSIONS, maxQueue: settings.INFERENCE_MAX_QUEUE });
+  // The audit trail: services write their rows in the transactions of their changes (src/audit).
+  const audit = new AuditTrail();
   // Built first: the registry, prediction log and monitor write their events to its outbox.
   const messaging = new Messaging(settings, database, { registry: metrics.registry });
   const registry = new ModelRegistry(database, new ArtifactStore(resolve(home, 'artifacts')), async (artifact, specs) => {
     bindTensors(await loadSession(pool, { key: artifact.sha256, path: artifact.path }), specs.input_spec, specs.output_spec, specs.task);
-  }, messaging.outbox);
+  }, messaging.outbox, audit);
   const predictionLog = new PredictionLog(database, {
     flushMs: settings.PREDICTION_LOG_FLUSH_MS,
     batchSize: settings.PREDICTION_LOG_BATCH_SIZE,
@@ -109,6 +112,7 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     metrics,
     onError: onLogError,
     outbox: settings.MESSAGING_PUBLISH_PREDICTIONS ? messaging.outbox : undefined,
+    audit,
   });
   const abTests = new AbTesting(database, registry, predictionLog, undefined, { minSamples: settings.AB_TEST_MIN_SAMPLES, outbox: messaging.outbox });
   const router = abTests.router;
@@ -161,7 +165,7 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     pipelineTimeoutMs: settings.PIPELINE_COMMAND_TIMEOUT_SECONDS * 1000,
   });
   const dataDir = new DataDir(settings.DATA_DIR);
-  const apiKeys = new ApiKeys(database.db);
+  const apiKeys = new ApiKeys(database.db, audit);
   const authenticator = new Authenticator({
     keys: apiKeys,
     envKey: settings.API_KEY,
@@ -318,6 +322,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
     }),
   );
   await app.register(authPlugin({ keys: s.apiKeys }));
+  await app.register(auditPlugin({ db: s.database.db }));
   await app.register(registryPlugin({ registry: s.registry, dataDir: s.dataDir }));
   await app.register(
     servingPlugin({

@@ -24,3 +24,8 @@ declare module 'fastify' {
 export function actorOf(req: FastifyRequest): string {
   return req.principal?.name ?? 'anonymous';
 }
+
+/** The audit context of this request: the authenticated principal, its role, the request id and client address. */
+export function auditContextOf(req: FastifyRequest): { principal: string; role: string; request_id: string; client: string } {
+  return { principal: actorOf(req), role: req.principal?.role ?? 'anonymous', request_id: String(req.id), client: req.ip };
+}

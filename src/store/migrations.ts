@@ -13,6 +13,7 @@ import { monitoringMigrations } from '../monitoring/migrations.js';
 import { trackingMigrations } from '../tracking/migrations.js';
 import { dashboardMigrations } from '../dashboard/migrations.js';
 import { clusterJobsMigrations } from '../server/cluster-jobs.js';
+import { auditMigrations } from '../audit/migrations.js';
 
 /**
  * The prediction log's table, made by the shipped 0001_initial until it was split by owner: on a
@@ -162,6 +163,7 @@ export const migrations: Record<string, Migration> = {
   ...trackingMigrations,
   ...dashboardMigrations,
   ...clusterJobsMigrations,
+  ...auditMigrations,
 };
 
 export const migrationProvider: MigrationProvider = {

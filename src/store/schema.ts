@@ -8,6 +8,7 @@ import type { MonitoringSchema } from '../monitoring/tables.js';
 import type { TrackingTables } from '../tracking/tables.js';
 import type { DashboardSchema } from '../dashboard/tables.js';
 import type { ClusterJobsSchema } from '../server/cluster-jobs.js';
+import type { AuditSchema } from '../audit/tables.js';
 
 export interface PredictionLogsTable {
   id: string;
@@ -104,7 +105,7 @@ export interface TrackingStepsTable {
 export type { ModelsTable, ModelVersionsTable, ModelAliasesTable, ModelEventsTable, ArtifactsTable, OutboxTable, BusMessagesTable, BusGroupsTable, BusDeliveriesTable, BusDeadLettersTable, AbTestsTable, ReleaseEventsTable, DeploymentSlotsTable, PipelineRunsTable, PipelineJobsTable, RetrainingPoliciesTable };
 
 /** Every capability's tables; monitoring's and tracking's still live here until their folders take them. */
-export interface Schema extends ClusterJobsSchema, DashboardSchema, TrackingTables, MonitoringSchema, AuthSchema, RegistrySchema, MessagingSchema, AbTestSchema, PipelinesSchema {
+export interface Schema extends ClusterJobsSchema, AuditSchema, DashboardSchema, TrackingTables, MonitoringSchema, AuthSchema, RegistrySchema, MessagingSchema, AbTestSchema, PipelinesSchema {
   prediction_logs: PredictionLogsTable;
   monitoring_checks: MonitoringChecksTable;
   alerts: AlertsTable;
