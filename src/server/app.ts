@@ -20,6 +20,7 @@ import { type Metrics, createMetrics, httpLabels } from '../metrics.js';
 import { ModelMonitor } from '../monitoring/model-monitor.js';
 import { AlertNotifier } from '../monitoring/notifiers.js';
 import { PredictionLog } from '../monitoring/prediction-log.js';
+import { ReportPool } from '../monitoring/index.js';
 import { monitoringPlugin } from '../monitoring/index.js';
 import { multimodalRoutes } from '../multimodal/index.js';
 import { Pipelines, commandEnv, pipelinesPlugin } from '../pipelines/index.js';
@@ -137,6 +138,7 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     cooldownSeconds: settings.ALERT_COOLDOWN_SECONDS,
     checkEveryPredictions: settings.MODEL_MONITORING_ENABLED ? settings.MONITORING_CHECK_EVERY_N : 0,
     outbox: messaging.outbox,
+    reportPool: new ReportPool(), // monitoring statistics off the serving thread (issue 13)
   });
   predictionLog.onRecord((versionId) => monitor.observe(versionId));
   const abTests = new AbTesting(database, registry, predictionLog, undefined, { minSamples: settings.AB_TEST_MIN_SAMPLES, outbox: messaging.outbox });
@@ -179,6 +181,7 @@ export async function closeServices(services: Services): Promise<void> {
   await services.notifier.drain();
   await services.messaging.close(); // after the prediction log: its last rows' events are in the outbox
   await services.pool.close();
+  await services.monitor.options.reportPool?.close();
   await services.database.close();
 }
 
