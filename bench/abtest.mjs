@@ -90,7 +90,7 @@ const realRouter = s.router;
 
 async function setMode(mode) {
   for (const t of await s.abTests.list()) await s.abTests.stop(t.id, { reason: 'bench mode change' });
-  s.predictor.useRouter(realRouter);
+  s.predictor.router = realRouter;
   if (mode === 'plain') s.predictor.router = undefined; // the predict path without release tests
   if (mode === 'ab-100' || mode === 'ab-50' || mode === 'shadow') {
     await s.abTests.create({

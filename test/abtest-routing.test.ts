@@ -135,7 +135,7 @@ describe('release tests over HTTP', () => {
       ids.push({ id: body.prediction_id, i: i * 7 });
     }
     for (const { id, i } of ids) await post(`/api/v1/predictions/${id}/ground-truth`, { ground_truth: truth(i) });
-    let status;
+    let status: any;
     for (let k = 0; k < 50; k++) {
       status = (await get(`${api}/${test_id}`)).json();
       if (status.treatment.predictions === 40) break;

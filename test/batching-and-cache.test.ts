@@ -31,7 +31,10 @@ describe('DynamicBatcher', () => {
     expect(settled.every((s) => s.status === 'rejected')).toBe(true);
     expect(calls).toBe(1);
     const sizes: number[] = [];
-    const off = new DynamicBatcher<number, number>(async (_k, items) => (sizes.push(items.length), items), { maxBatch: 8, maxWaitMs: 1, enabled: false });
+    const off = new DynamicBatcher<number, number>(async (_k, items) => {
+      sizes.push(items.length);
+      return items;
+    }, { maxBatch: 8, maxWaitMs: 1, enabled: false });
     await Promise.all([1, 2, 3].map((x) => off.submit('k', x)));
     expect(sizes).toEqual([1, 1, 1]);
   });

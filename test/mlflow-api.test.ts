@@ -114,6 +114,18 @@ describe('MLflow REST API over HTTP', () => {
     expect((await t.app.inject({ url: '/ajax-api/2.0/mlflow/experiments/get?experiment_id=0' })).json().experiment.name).toBe('Default');
   });
 
+  it('a wrong method on a known path is a 405 with Allow; a time a date cannot hold is a 400, not a 500', async () => {
+    const wrong = await t.app.inject({ method: 'DELETE', url: '/api/2.0/mlflow/runs/get?run_id=x' });
+    expect(wrong.statusCode).toBe(405);
+    expect(wrong.headers.allow).toBe('GET, HEAD');
+    expect(wrong.json()).toMatchObject({ error_code: 'BAD_REQUEST', message: expect.stringContaining('use GET') });
+    expect((await t.app.inject({ method: 'GET', url: '/api/2.0/mlflow/no-such/endpoint' })).json().error_code).toBe('ENDPOINT_NOT_FOUND');
+    const far = await api('POST', 'runs/create', { experiment_id: '0', start_time: 9007199254740991 });
+    expect(far).toMatchObject({ status: 400, body: { error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringContaining('at most 8.64e15') } });
+    const run = (await api('POST', 'runs/create', { experiment_id: '0' })).body.run.info.run_id;
+    expect((await api('POST', 'runs/log-metric', { run_id: run, key: 'm', value: 1, timestamp: -9e15 })).status).toBe(400);
+  });
+
   it('the artifact proxy stores any Content-Type as bytes, content-addressed, and lists directories', async () => {
     const run = (await api('POST', 'runs/create', { experiment_id: '0' })).body.run.info;
     const root = `/api/2.0/mlflow-artifacts/artifacts/0/${run.run_id}/artifacts`;

@@ -14,7 +14,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { parseAllDocuments, parse } from 'yaml';
 
 const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, a, i, all) => (a.startsWith('--') ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []),
+  process.argv.slice(2).flatMap((a, i, all) => (a.startsWith('--') ? [[a.slice(2), all[i + 1]]] : [])),
 );
 for (const k of ['all-features', 'minimal', 'default']) if (!args[k]) throw new Error(`--${k} FILE is required`);
 

@@ -11,7 +11,7 @@ import { VitalsError, validationFailed } from '../errors.js';
 import { nowIso, uuidv7 } from '../ids.js';
 import type { PredictionLog } from '../monitoring/prediction-log.js';
 import type { ModelRegistry, ModelVersion } from '../registry/index.js';
-import type { RouteDecision, RoutableTest, TrafficRouter } from '../routing/index.js';
+import { type RouteDecision, type RoutableTest, TrafficRouter } from '../routing/index.js';
 import type { Database, Schema } from '../store/index.js';
 import { AbTestStore, type StoredTest } from './ab-test-store.js';
 import { type AbTestReport, analyseTest } from './analysis.js';
@@ -81,6 +81,8 @@ const semverRef = (v: string) => v.replace(/^v(?=\d)/, '');
 
 export class AbTesting {
   readonly store: AbTestStore;
+  /** assigns variants; its cache is invalidated on every change made here */
+  readonly router: TrafficRouter;
   private readonly listeners: Array<(test: AbTest) => void> = [];
   private readonly now: () => Date;
   private readonly defaults: AbTestConfig;
@@ -90,18 +92,15 @@ export class AbTesting {
     private readonly database: Database,
     private readonly registry: ModelRegistry,
     private readonly predictionLog: PredictionLog,
-    private router?: TrafficRouter,
+    router?: TrafficRouter,
     options: AbTestingOptions = {},
   ) {
     this.store = new AbTestStore(database);
+    // The router reads this service's active tests; made here unless a caller brings its own.
+    this.router = router ?? new TrafficRouter((modelName) => this.activeTestFor(modelName));
     this.outbox = options.outbox;
     this.now = options.now ?? (() => new Date());
     this.defaults = { ...DEFAULT_TEST_CONFIG, ...(options.minSamples !== undefined ? { min_samples: options.minSamples } : {}) };
-  }
-
-  /** The router whose cache is invalidated on every change made here. */
-  useRouter(router: TrafficRouter): void {
-    this.router = router;
   }
 
   /** Called after every change of a test (created, advanced, ended). */
@@ -423,12 +422,11 @@ export class AbTesting {
   }
 
   private assigner(): TrafficRouter {
-    if (!this.router) throw new Error('AbTesting has no TrafficRouter');
     return this.router;
   }
 
   private changed(test: AbTest): void {
-    this.router?.invalidate(test.model_name);
+    this.router.invalidate(test.model_name);
     for (const l of this.listeners) l(test);
   }
 }

@@ -265,6 +265,7 @@ export class PredictionRollups {
       }
     }
     // The tail past the cursor, read live through the (model_id, id) index.
+    // biome-ignore lint/complexity/useMathMinMax: ids are strings (time-ordered UUIDs), compared as text
     const tailFrom = cursor > idFloor(from) ? cursor : idFloor(from);
     let tail = this.db
       .selectFrom('prediction_logs')

@@ -387,6 +387,7 @@ export function monitoringPlugin(deps: MonitoringDeps): FastifyPluginAsync {
           querystring: z.object({ format: z.enum(['json', 'html']).default('json') }),
           summary: 'The latest acceptance evidence of a version, as JSON or as a readable page (format=html)',
           response: { 200: z.union([evidenceView, z.string()]), ...errorResponses(404) },
+          mediaTypes: { 200: ['application/json', 'text/html'] },
         },
       },
       async (req, reply) => {

@@ -146,8 +146,8 @@ class Interpolator {
       const r = this.resolveExpr(whole[1]!, field);
       return r.ok ? r.value : s;
     }
-    return s.replace(EXPR, (match, escape: string, expr: string) => {
-      if (escape) return match.slice(1);
+    return s.replace(EXPR, (match, escaped: string, expr: string) => {
+      if (escaped) return match.slice(1);
       const r = this.resolveExpr(expr, field);
       if (!r.ok) return match;
       if (r.value !== null && typeof r.value === 'object') {

@@ -27,12 +27,12 @@ import { Pipelines, commandEnv, pipelinesPlugin } from '../pipelines/index.js';
 import { ExperimentTracking, createMlflowApi, mlflowPlugin, trackingRoutes } from '../tracking/index.js';
 import { ArtifactStore, ModelRegistry } from '../registry/index.js';
 import { registryPlugin } from '../registry/routes.js';
-import { TrafficRouter } from '../routing/index.js';
+import type { TrafficRouter } from '../routing/index.js';
 import { InferencePool, Predictor, bindTensors, loadSession } from '../serving/index.js';
 import { kservePlugin } from '../serving/kserve-routes.js';
 import { servingPlugin } from '../serving/routes.js';
 import { type Database, openDatabase } from '../store/index.js';
-import { installErrorHandler, installMethodNotAllowed } from './error-handler.js';
+import { RouteMethods, installErrorHandler, installMethodNotAllowed } from './error-handler.js';
 import { openApiTransform } from './openapi.js';
 import { BODY_LIMITS, declarationProblems } from './route-kit.js';
 import { commonResponses } from './route-responses.js';
@@ -110,7 +110,10 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     onError: onLogError,
     outbox: settings.MESSAGING_PUBLISH_PREDICTIONS ? messaging.outbox : undefined,
   });
+  const abTests = new AbTesting(database, registry, predictionLog, undefined, { minSamples: settings.AB_TEST_MIN_SAMPLES, outbox: messaging.outbox });
+  const router = abTests.router;
   const predictor = new Predictor(registry, pool, predictionLog, metrics, {
+    router,
     batchSize: settings.BATCH_SIZE,
     enableBatching: settings.ENABLE_BATCHING,
     batchMaxWaitMs: settings.BATCH_MAX_WAIT_MS,
@@ -141,10 +144,6 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     reportPool: new ReportPool(), // monitoring statistics off the serving thread (issue 13)
   });
   predictionLog.onRecord((versionId) => monitor.observe(versionId));
-  const abTests = new AbTesting(database, registry, predictionLog, undefined, { minSamples: settings.AB_TEST_MIN_SAMPLES, outbox: messaging.outbox });
-  const router = new TrafficRouter((modelName) => abTests.activeTestFor(modelName));
-  abTests.useRouter(router);
-  predictor.useRouter(router);
   const blueGreen = new BlueGreenDeployments(database, registry, abTests.store, (versionId) => predictor.probe(versionId));
   const tracking = new ExperimentTracking(database);
   const pipelines = new Pipelines(database, registry, { predictionLog, monitor, abTests, pool, tracking }, {
@@ -211,7 +210,9 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
     // JSON bodies are capped at 1 MiB; a route that takes more declares its own limit (route-kit).
     bodyLimit: BODY_LIMITS.json,
     // One routing table for every spelling: /%61pi/… and //api/… are /api/…, so no check can be bypassed.
-    routerOptions: { ignoreDuplicateSlashes: true },
+    // A path parameter longer than a name may be reaches the route's schema (422 naming the limit), not
+    // the router's 414 (its default cap is 100 characters).
+    routerOptions: { ignoreDuplicateSlashes: true, maxParamLength: 2048 },
     requestIdHeader: 'x-request-id',
     ...(settings.TLS_CERT_FILE && settings.TLS_KEY_FILE ? { https: { cert: readFileSync(settings.TLS_CERT_FILE), key: readFileSync(settings.TLS_KEY_FILE) } } : {}),
     genReqId: () => crypto.randomUUID(),
@@ -224,7 +225,8 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
   const services = await createServices(settings, (err) => app.log.error({ err }, 'prediction log flush failed; rows kept for retry'));
   await refuseOpenNetworkBind(settings, services);
   if (settings.AUTH_DISABLED) app.log.warn('AUTH_DISABLED=true: every caller is admin, with no credentials. Never run this way on a shared network.');
-  installErrorHandler(app, services.metrics, { maxImageMb: settings.MAX_IMAGE_SIZE_MB, notRouted: installMethodNotAllowed(app) });
+  const routeMethods = new RouteMethods(app);
+  installErrorHandler(app, services.metrics, { maxImageMb: settings.MAX_IMAGE_SIZE_MB, notRouted: installMethodNotAllowed(app, routeMethods) });
   // Every route declares its permission, body limit and responses; one that does not cannot start.
   const undeclared: string[] = [];
   const routes: RouteEntry[] = [];
@@ -319,7 +321,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
   await app.register(abTestPlugin({ abTests: s.abTests, blueGreen: s.blueGreen }));
   await app.register(pipelinesPlugin({ pipelines: s.pipelines, dataDir: s.dataDir }));
   await app.register(trackingRoutes({ tracking: s.tracking }));
-  await app.register(mlflowPlugin(createMlflowApi(s.database, s.registry, s.registry.artifacts)));
+  await app.register(mlflowPlugin({ ...createMlflowApi(s.database, s.registry, s.registry.artifacts), allowedMethods: (path) => routeMethods.allowed(path) }));
   await app.register(multimodalRoutes({ settings }));
   await app.register(dashboardPlugin({ db: services.database.db, dialect: services.database.dialect, registry: services.registry, rollups: services.rollups }));
   await app.ready();

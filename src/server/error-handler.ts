@@ -77,32 +77,48 @@ export function sendError(req: FastifyRequest, reply: FastifyReply, status: numb
 }
 
 /**
- * Unknown paths answer 404; a known path asked with the wrong method answers 405 with `Allow`.
- * Route patterns are collected as they register and matched against the decoded path; like the
- * router, the most specific pattern wins (fewest parameters), so /tests/create does not borrow the
- * methods of /tests/:id.
+ * The methods each route pattern answers, collected as routes register, matched against a decoded
+ * path. Like the router, the most specific pattern wins (fewest parameters), so /tests/create does
+ * not borrow the methods of /tests/:id.
  */
-export function installMethodNotAllowed(app: FastifyInstance): NotRouted {
-  const byUrl = new Map<string, { re: RegExp; params: number; methods: Set<string> }>();
-  app.addHook('onRoute', (route) => {
-    let entry = byUrl.get(route.url);
-    if (!entry) {
-      const re = new RegExp(`^${route.url.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\\\*|\*/g, '.*').replace(/:[A-Za-z0-9_]+/g, '[^/]+')}/?$`);
-      entry = { re, params: (route.url.match(/:|\*/g) ?? []).length, methods: new Set() };
-      byUrl.set(route.url, entry);
-    }
-    for (const m of Array.isArray(route.method) ? route.method : [route.method]) entry.methods.add(m);
-  });
-  const answer = (req: FastifyRequest, reply: FastifyReply) => {
-    let path = req.url.split('?')[0] ?? '/';
+export class RouteMethods {
+  private readonly byUrl = new Map<string, { re: RegExp; params: number; methods: Set<string> }>();
+
+  constructor(app: FastifyInstance) {
+    app.addHook('onRoute', (route) => {
+      let entry = this.byUrl.get(route.url);
+      if (!entry) {
+        const re = new RegExp(`^${route.url.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\\\*|\*/g, '.*').replace(/:[A-Za-z0-9_]+/g, '[^/]+')}/?$`);
+        entry = { re, params: (route.url.match(/:|\*/g) ?? []).length, methods: new Set() };
+        this.byUrl.set(route.url, entry);
+      }
+      for (const m of Array.isArray(route.method) ? route.method : [route.method]) entry.methods.add(m);
+    });
+  }
+
+  /** The request's path, decoded, with doubled slashes folded as the router folds them. */
+  static pathOf(req: FastifyRequest): string {
+    const path = req.url.split('?')[0] ?? '/';
     try {
-      path = decodeURIComponent(path).replace(/\/{2,}/g, '/');
+      return decodeURIComponent(path).replace(/\/{2,}/g, '/');
     } catch {
-      /* keep it raw */
+      return path;
     }
-    const matches = [...byUrl.values()].filter((p) => p.re.test(path));
+  }
+
+  /** The methods a path answers, sorted; empty when no route has it. */
+  allowed(path: string): string[] {
+    const matches = [...this.byUrl.values()].filter((p) => p.re.test(path));
     const fewest = Math.min(...matches.map((m) => m.params));
-    const allowed = [...new Set(matches.filter((m) => m.params === fewest).flatMap((m) => [...m.methods]))].sort();
+    return [...new Set(matches.filter((m) => m.params === fewest).flatMap((m) => [...m.methods]))].sort();
+  }
+}
+
+/** Unknown paths answer 404; a known path asked with the wrong method answers 405 with `Allow`. */
+export function installMethodNotAllowed(app: FastifyInstance, methods: RouteMethods): NotRouted {
+  const answer = (req: FastifyRequest, reply: FastifyReply) => {
+    const path = RouteMethods.pathOf(req);
+    const allowed = methods.allowed(path);
     if (allowed.length) {
       return sendError(req, reply.header('allow', allowed.join(', ')), 405, { code: 'METHOD_NOT_ALLOWED', message: `${req.method} is not allowed on ${path}; use ${allowed.join(' or ')}` });
     }

@@ -166,8 +166,11 @@ export function kservePlugin(s: KserveRouteDeps): FastifyPluginAsync {
     app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMITS.batch }, (_req, body, done) => done(null, body));
     app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: BODY_LIMITS.batch }, (_req, body, done) => done(null, body));
     const v2Errors = { 400: v2ErrorBody, 404: v2ErrorBody, 413: v2ErrorBody, 415: v2ErrorBody };
+    // A model with no version to serve is "unavailable", a 400 as Triton answers it (the V2 protocol
+    // says 4xx for a model that is not ready); the seed API keeps its 503.
+    const v2Status = (err: unknown) => (err instanceof VitalsError ? (err.code === 'MODEL_NOT_LOADED' ? 400 : err.statusCode) : 500);
     const v2Error = (reply: FastifyReply, err: unknown) => {
-      const status = err instanceof VitalsError ? err.statusCode : 500;
+      const status = v2Status(err);
       return reply.code(status).send({ error: err instanceof Error ? err.message : String(err) });
     };
     const servedFor = async (name: string, version?: string): Promise<ServedModel> => {
@@ -211,7 +214,8 @@ export function kservePlugin(s: KserveRouteDeps): FastifyPluginAsync {
           const served = await servedFor(req.params.name, req.params.version);
           return { name: served.modelName, ready: true };
         } catch (err) {
-          return reply.code(err instanceof VitalsError && err.statusCode === 404 ? 404 : 503).send({ name: req.params.name, ready: false, error: (err as Error).message });
+          const status = v2Status(err);
+          return reply.code(status >= 500 ? 503 : status).send({ name: req.params.name, ready: false, error: (err as Error).message });
         }
       });
       app.post<P & { Body: unknown }>(

@@ -29,6 +29,8 @@ export interface PredictorOptions {
   /** registry reference served by /predict when set (MODEL_NAME, e.g. "chest-xray@production") */
   defaultModel?: string;
   monitoringEnabled: boolean;
+  /** routes requests for models with an active release test (A/B, canary, shadow); none: always the alias */
+  router?: TrafficRouter;
 }
 
 export interface PredictionContext {
@@ -68,7 +70,8 @@ export class Predictor {
   private readonly batcher: DynamicBatcher<Float32Array, RowResult>;
   private readonly cache: PredictionCache<RowResult>;
   private fileModel?: Promise<ServedModel>;
-  private router?: TrafficRouter;
+  /** public so a benchmark can take the release-test path out (bench/abtest.mjs) */
+  router?: TrafficRouter;
 
   constructor(
     private readonly registry: ModelRegistry,
@@ -83,15 +86,11 @@ export class Predictor {
       enabled: options.enableBatching,
     });
     this.cache = new PredictionCache(options.cacheSize, options.cacheTtlSeconds * 1000);
+    this.router = options.router;
     registry.onEvent((e) => {
       // An alias moved in this process: forget resolutions of that model at once.
       for (const key of this.resolved.keys()) if (key === e.model_name || key === e.model_id || key.startsWith(`${e.model_name}@`)) this.resolved.delete(key);
     });
-  }
-
-  /** Routes requests for models with an active release test (A/B, canary, shadow). */
-  useRouter(router: TrafficRouter): void {
-    this.router = router;
   }
 
   /** The model a reference names, loaded and ready. */

@@ -11,6 +11,8 @@ export interface TrackingDeps {
 }
 
 const runParams = z.object({ run_id: z.string() });
+/** a config, metric or tag name: not empty (the MLflow API reads the same runs and refuses empty keys) */
+const name = z.string().min(1, 'a name, not empty');
 const runView = z
   .object({
     id: z.string(),
@@ -41,14 +43,14 @@ export function trackingRoutes({ tracking }: TrackingDeps): FastifyPluginAsync {
       schema: {
         tags,
         summary: 'Start a run',
-        body: z.object({ experiment: z.string().min(1), name: z.string().optional(), config: z.record(z.string(), z.unknown()).optional(), tags: z.record(z.string(), z.string()).optional() }),
+        body: z.object({ experiment: z.string().min(1), name: z.string().optional(), config: z.record(name, z.unknown()).optional(), tags: z.record(name, z.string()).optional() }),
         response: { 201: runView, ...errorResponses() },
       },
     }, async (req, reply) => reply.code(201).send(await tracking.startRun(req.body.experiment, req.body)));
     app.get('/api/v1/tracking/runs/:run_id', { ...R, schema: { tags, summary: 'A run', params: runParams, response: { 200: runView, ...errorResponses(404) } } }, async (req) => tracking.getRun(req.params.run_id));
     app.post('/api/v1/tracking/runs/:run_id/config', {
       ...W,
-      schema: { tags, summary: 'log_model_config', params: runParams, body: z.record(z.string(), z.unknown()), response: { 200: runView, ...errorResponses(404, 409) } },
+      schema: { tags, summary: 'log_model_config', params: runParams, body: z.record(name, z.unknown()), response: { 200: runView, ...errorResponses(404, 409) } },
     }, async (req) => {
       await tracking.logConfig(req.params.run_id, req.body);
       return tracking.getRun(req.params.run_id);
@@ -59,7 +61,7 @@ export function trackingRoutes({ tracking }: TrackingDeps): FastifyPluginAsync {
         tags,
         summary: 'log_training_step',
         params: runParams,
-        body: z.object({ epoch: z.number().int().min(0), loss: z.number(), learning_rate: z.number().optional(), metrics: z.record(z.string(), z.number()).optional() }),
+        body: z.object({ epoch: z.number().int().min(0), loss: z.number(), learning_rate: z.number().optional(), metrics: z.record(name, z.number()).optional() }),
         response: { 200: ok, ...errorResponses(404, 409) },
       },
     }, async (req) => {
@@ -68,7 +70,7 @@ export function trackingRoutes({ tracking }: TrackingDeps): FastifyPluginAsync {
     });
     app.post('/api/v1/tracking/runs/:run_id/metrics', {
       ...W,
-      schema: { tags, summary: 'log_metrics', params: runParams, body: z.object({ metrics: z.record(z.string(), z.number()), step: z.number().int().min(0).optional() }), response: { 200: ok, ...errorResponses(404, 409) } },
+      schema: { tags, summary: 'log_metrics', params: runParams, body: z.object({ metrics: z.record(name, z.number()), step: z.number().int().min(0).optional() }), response: { 200: ok, ...errorResponses(404, 409) } },
     }, async (req) => {
       await tracking.logMetrics(req.params.run_id, req.body.metrics, req.body.step);
       return { ok: true as const };

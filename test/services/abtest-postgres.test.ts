@@ -44,7 +44,8 @@ describe('release tests on PostgreSQL', () => {
     expect(report.control.labelled + report.treatment.labelled).toBe(60);
     expect(report.treatment.errors).toBe(1);
     expect(report.control.accuracy).toBeGreaterThan(0.8);
-    expect(report.sample_ratio?.observed[0]! + report.sample_ratio?.observed[1]!).toBe(61);
+    const observed = report.sample_ratio?.observed ?? [];
+    expect((observed[0] ?? 0) + (observed[1] ?? 0)).toBe(61);
     expect(report.control.p95_latency_ms).toBeGreaterThan(0);
     const e = await s.abTests.evaluate(test.id);
     expect(e.applied).toBeNull();
@@ -61,7 +62,7 @@ describe('release tests on PostgreSQL', () => {
       const [p] = await s.predictor.predictTabular(DEMO_MODEL, [row(i)], { userId: `s${i}` });
       await s.predictionLog.attachGroundTruth(p!.prediction_id!, truth(i));
     }
-    let report;
+    let report: any;
     for (let k = 0; k < 50; k++) {
       report = (await s.abTests.status(test.id)).report;
       if (report.treatment.predictions === 20) break;

@@ -12,10 +12,9 @@ import { buildTinyCnn } from '../../src/onnx/index.js';
 import { bootstrapDemo } from '../../src/pipelines/demo-bootstrap.js';
 import { type TestApp, startTestApp } from '../helpers/app.js';
 
-// Not yet schemathesis-clean (merged late in the session that added this test; see the closing
-// note): multimodal, monitoring, the dashboard's aggregates, KServe V2 and the MLflow API. The list
-// only shrinks.
-const PENDING = '^/(api/v1/(multi-modality|mlops/(production-)?monitoring|mlops/change-control|predictions|dashboard|experiments|tracking)|v2|api/2\\.0|ajax-api|assets)';
+// Not yet schemathesis-clean: the multimodal routes (their declarations are being finished). The
+// list only shrinks.
+const PENDING = '^/api/v1/multi-modality';
 
 describe('schemathesis against the OpenAPI document', () => {
   let t: TestApp;
@@ -54,8 +53,9 @@ describe('schemathesis against the OpenAPI document', () => {
       400_000,
     );
     const out = run.output;
-    console.log(out.slice(out.indexOf('SUMMARY') > 0 ? out.indexOf('SUMMARY') - 40 : -3000));
-    expect(run.status, out.slice(-6000)).toBe(0);
+    // the failures (each with a curl line to reproduce) and the summary
+    console.log(out.slice(out.indexOf('FAILURES') > 0 ? out.indexOf('FAILURES') - 40 : out.indexOf('SUMMARY') > 0 ? out.indexOf('SUMMARY') - 40 : -3000));
+    expect(run.status, 'schemathesis found the failures printed above').toBe(0);
   }, 450_000);
 });
 

@@ -26,8 +26,14 @@ function App() {
   const [checked, setChecked] = useState(false);
   const refresh = () =>
     whoAmI()
-      .then((m) => (setMe(m), setAuthError(null)))
-      .catch((err) => (setMe(null), setAuthError(err instanceof ApiError && err.status === 401 ? 'Sign in with an API key.' : (err as Error).message)))
+      .then((m) => {
+        setMe(m);
+        setAuthError(null);
+      })
+      .catch((err) => {
+        setMe(null);
+        setAuthError(err instanceof ApiError && err.status === 401 ? 'Sign in with an API key.' : (err as Error).message);
+      })
       .finally(() => setChecked(true));
   useEffect(() => void refresh(), []);
 
@@ -54,7 +60,10 @@ function App() {
         <span class="who">
           {me.principal} · {me.role}
           {me.method === 'api-key' ? (
-            <button type="button" class="link" onClick={() => (apiKey.set(''), setMe(null))}>
+            <button type="button" class="link" onClick={() => {
+              apiKey.set('');
+              setMe(null);
+            }}>
               Sign out
             </button>
           ) : null}

@@ -5,10 +5,12 @@
  * plugin's own error handler), so the client raises the exceptions it expects.
  */
 import { STATUS_CODES } from 'node:http';
-import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { type ZodTypeProvider, hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { VitalsError } from '../../errors.js';
+import { RouteMethods } from '../../server/error-handler.js';
+import { actorOf } from '../../server/principal.js';
 import { BODY_LIMITS, type Permission, declare } from '../../server/route-kit.js';
 import { MLFLOW_ERROR_STATUS, type MlflowErrorCode, invalidParameter, toMlflowError } from './mlflow-errors.js';
 import type { MlflowModelRegistry } from './mlflow-registry.js';
@@ -17,7 +19,9 @@ import {
   empty,
   experimentView,
   fileInfo,
-  int64,
+  epochMillis,
+  optionalEpochMillis,
+  optionalStep,
   keyValueIn,
   metricIn,
   metricView,
@@ -38,15 +42,22 @@ export interface MlflowDeps {
   tracking: MlflowTracking;
   models: MlflowModelRegistry;
   artifacts: RunArtifacts;
+  /** the methods the server answers on a path (a wrong method on a known path is a 405, not a 404) */
+  allowedMethods?: (path: string) => string[];
 }
-
-/** Who made a change (the authenticated principal once security lands; one place to swap it). */
-const actorOf = (_req: FastifyRequest) => 'api';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
-function installMlflowErrors(app: FastifyInstance): void {
+function installMlflowErrors(app: FastifyInstance, allowedMethods: MlflowDeps['allowedMethods']): void {
+  const notRouted = (req: FastifyRequest, reply: FastifyReply) => {
+    const path = RouteMethods.pathOf(req);
+    const allowed = allowedMethods?.(path) ?? [];
+    if (allowed.length) return reply.code(405).header('allow', allowed.join(', ')).send({ error_code: 'BAD_REQUEST', message: `${req.method} is not allowed on ${path}; use ${allowed.join(' or ')}` });
+    return reply.code(MLFLOW_ERROR_STATUS.ENDPOINT_NOT_FOUND).send({ error_code: 'ENDPOINT_NOT_FOUND', message: `No API endpoint ${req.method} ${path}: Vitals implements the MLflow subset the official client uses (see /docs)` });
+  };
   app.setErrorHandler((err, req, reply) => {
+    // an unknown method with a body but no Content-Type fails before routing: it is still a wrong method
+    if (!req.routeOptions?.url && (err as { code?: string }).code === 'FST_ERR_ROUTE_MISSING_CONTENT_TYPE') return notRouted(req, reply);
     let status: number;
     let errorCode: MlflowErrorCode;
     let message: string;
@@ -72,9 +83,7 @@ function installMlflowErrors(app: FastifyInstance): void {
     }
     return reply.code(status).send({ error_code: errorCode, message });
   });
-  app.setNotFoundHandler((req, reply) =>
-    reply.code(MLFLOW_ERROR_STATUS.ENDPOINT_NOT_FOUND).send({ error_code: 'ENDPOINT_NOT_FOUND', message: `No API endpoint ${req.method} ${req.url.split('?')[0]}: Vitals implements the MLflow subset the official client uses (see /docs)` }),
-  );
+  app.setNotFoundHandler(notRouted);
 }
 
 /** One MLflow RPC: GET takes its input from the query string, the others from the JSON body. */
@@ -108,7 +117,7 @@ const runIdOf = (b: { run_id?: string; run_uuid?: string }) => {
 function trackingApi(deps: MlflowDeps): FastifyPluginAsync {
   const { tracking, models, artifacts } = deps;
   return async (app) => {
-    installMlflowErrors(app);
+    installMlflowErrors(app, deps.allowedMethods);
     const R: Permission = 'tracking:read';
     const W: Permission = 'tracking:write';
     const MR: Permission = 'models:read';
@@ -149,11 +158,11 @@ function trackingApi(deps: MlflowDeps): FastifyPluginAsync {
     });
 
     // ---------- runs ----------
-    rpc(app, 'POST', '/runs/create', W, 'Create a run (a Vitals tracking run)', z.object({ experiment_id: z.string().optional(), user_id: z.string().optional(), start_time: int64.optional(), tags: z.array(keyValueIn).optional(), run_name: z.string().optional() }), z.object({ run: runView }), async (b) => ({
+    rpc(app, 'POST', '/runs/create', W, 'Create a run (a Vitals tracking run)', z.object({ experiment_id: z.string().optional(), user_id: z.string().optional(), start_time: optionalEpochMillis, tags: z.array(keyValueIn).optional(), run_name: z.string().optional() }), z.object({ run: runView }), async (b) => ({
       run: await tracking.createRun(b),
     }));
     rpc(app, 'GET', '/runs/get', R, 'Get a run', z.object(runRef), z.object({ run: runView }), async (q) => ({ run: await tracking.getRun(runIdOf(q)) }));
-    rpc(app, 'POST', '/runs/update', W, 'Update a run (status, end time, name)', z.object({ ...runRef, status: runStatus.optional(), end_time: int64.optional(), run_name: z.string().optional() }), z.object({ run_info: runInfoView }), async (b) => ({
+    rpc(app, 'POST', '/runs/update', W, 'Update a run (status, end time, name)', z.object({ ...runRef, status: runStatus.optional(), end_time: optionalEpochMillis, run_name: z.string().optional() }), z.object({ run_info: runInfoView }), async (b) => ({
       run_info: await tracking.updateRun(runIdOf(b), b),
     }));
     rpc(app, 'POST', '/runs/delete', W, 'Delete a run (restorable)', z.object({ run_id: z.string() }), empty, async (b) => {
@@ -164,7 +173,7 @@ function trackingApi(deps: MlflowDeps): FastifyPluginAsync {
       await tracking.setRunLifecycle(b.run_id, 'active');
       return {};
     });
-    rpc(app, 'POST', '/runs/log-metric', W, 'Log a metric value at a step', z.looseObject({ ...runRef, key: z.string().min(1), value: z.number(), timestamp: int64, step: int64.optional().default(0) }), empty, async (b) => {
+    rpc(app, 'POST', '/runs/log-metric', W, 'Log a metric value at a step', z.looseObject({ ...runRef, key: z.string().min(1), value: z.number(), timestamp: epochMillis, step: optionalStep }), empty, async (b) => {
       await tracking.logBatch(runIdOf(b), { metrics: [{ key: b.key, value: b.value, timestamp: b.timestamp, step: b.step }] });
       return {};
     });
@@ -292,7 +301,7 @@ function trackingApi(deps: MlflowDeps): FastifyPluginAsync {
 function artifactProxy(deps: MlflowDeps): FastifyPluginAsync {
   const { artifacts } = deps;
   return async (base) => {
-    installMlflowErrors(base);
+    installMlflowErrors(base, deps.allowedMethods);
     const app = base.withTypeProvider<ZodTypeProvider>();
     // uploads are raw bytes whatever their Content-Type (the client sends the file's guessed type, or none)
     app.removeAllContentTypeParsers();
@@ -304,7 +313,7 @@ function artifactProxy(deps: MlflowDeps): FastifyPluginAsync {
       await artifacts.put(req.params['*'], Buffer.isBuffer(body) ? body : Buffer.alloc(0));
       return {};
     });
-    app.get('/artifacts/*', { ...declare('tracking:read'), schema: { tags: ['mlflow'], summary: 'Download an artifact', params: pathParams, response: { 200: bytes, ...mlflowErrors } } }, async (req, reply) => {
+    app.get('/artifacts/*', { ...declare('tracking:read'), schema: { tags: ['mlflow'], summary: 'Download an artifact', params: pathParams, response: { 200: bytes, ...mlflowErrors }, mediaTypes: { 200: ['application/octet-stream'] } } }, async (req, reply) => {
       const data = await artifacts.get(req.params['*']);
       return reply.type('application/octet-stream').send(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
     });

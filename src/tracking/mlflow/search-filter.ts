@@ -291,7 +291,7 @@ function like(value: string, pattern: string, insensitive: boolean): boolean {
   return new RegExp(`^${re}$`, insensitive ? 'is' : 's').test(value);
 }
 
-function valueOf(e: Searchable, type: EntityType, key: string): string | number | null | undefined {
+function fieldValue(e: Searchable, type: EntityType, key: string): string | number | null | undefined {
   switch (type) {
     case 'metric':
       return e.metrics?.[key];
@@ -340,7 +340,7 @@ export function matches(run: Searchable, clauses: Clause[]): boolean {
       if (!(run.datasets ?? []).some((d) => d[key] !== undefined && compare(d[key]!, c.comparator, c.value))) return false;
       continue;
     }
-    const v = valueOf(run, c.type, c.key);
+    const v = fieldValue(run, c.type, c.key);
     if (c.comparator === 'IS NULL') {
       if (v !== undefined && v !== null) return false;
       continue;
@@ -363,8 +363,8 @@ export function sortEntities<T extends Searchable>(runs: T[], order: OrderClause
   if (d && !clauses.some((c) => c.type === 'attribute' && c.key === d[0])) clauses.push({ type: 'attribute', key: d[0], ascending: d[1] });
   return [...runs].sort((a, b) => {
     for (const c of clauses) {
-      const va = valueOf(a, c.type, c.key);
-      const vb = valueOf(b, c.type, c.key);
+      const va = fieldValue(a, c.type, c.key);
+      const vb = fieldValue(b, c.type, c.key);
       const na = va === undefined || va === null || (typeof va === 'number' && Number.isNaN(va));
       const nb = vb === undefined || vb === null || (typeof vb === 'number' && Number.isNaN(vb));
       if (na !== nb) return na ? 1 : -1; // missing values last, whatever the direction

@@ -18,7 +18,10 @@ export function Experiments() {
   const { data, error } = useData<RunsPage>(`/api/v1/dashboard/experiment-runs?${qs}`);
   const sortBy = (key: string) => {
     if (sort === key) setOrder(order === 'asc' ? 'desc' : 'asc');
-    else (setSort(key), setOrder('desc'));
+    else {
+      setSort(key);
+      setOrder('desc');
+    }
     setOffset(0);
   };
   const aria = (key: string) => (sort === key ? (order === 'asc' ? 'ascending' : 'descending') : 'none');
@@ -29,7 +32,10 @@ export function Experiments() {
       <h1>Experiments</h1>
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
         <label for="exp-name">Experiment</label>
-        <select id="exp-name" value={experiment} onChange={(e) => (setExperiment((e.target as HTMLSelectElement).value), setOffset(0))}>
+        <select id="exp-name" value={experiment} onChange={(e) => {
+          setExperiment((e.target as HTMLSelectElement).value);
+          setOffset(0);
+        }}>
           <option value="">all</option>
           {(data?.experiments ?? []).map((x) => (
             <option key={x.name} value={x.name}>
@@ -38,7 +44,10 @@ export function Experiments() {
           ))}
         </select>
         <label for="exp-q">Run name contains</label>
-        <input id="exp-q" type="search" value={q} onInput={(e) => (setQ((e.target as HTMLInputElement).value), setOffset(0))} />
+        <input id="exp-q" type="search" value={q} onInput={(e) => {
+          setQ((e.target as HTMLInputElement).value);
+          setOffset(0);
+        }} />
       </form>
       {!data ? (
         <Loading what="runs" error={error} />

@@ -59,6 +59,7 @@ export function ModelPage(props: { name: string; me: Me | null }) {
       <Card
         title="Traffic, latency and errors"
         actions={
+          // biome-ignore lint/a11y/useSemanticElements: a segmented control (ARIA group of toggle buttons), not a form section with a legend
           <div class="segmented" role="group" aria-label="time window">
             {(['hour', 'day', 'week'] as const).map((w) => (
               <button type="button" key={w} aria-pressed={w === window} onClick={() => setWindow(w)}>
