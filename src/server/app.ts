@@ -20,7 +20,6 @@ import { type Metrics, createMetrics, httpLabels } from '../metrics.js';
 import { ModelMonitor } from '../monitoring/model-monitor.js';
 import { AlertNotifier } from '../monitoring/notifiers.js';
 import { PredictionLog } from '../monitoring/prediction-log.js';
-import { ReportPool } from '../monitoring/index.js';
 import { monitoringPlugin } from '../monitoring/index.js';
 import { multimodalRoutes } from '../multimodal/index.js';
 import { Pipelines, commandEnv, pipelinesPlugin } from '../pipelines/index.js';
@@ -141,7 +140,8 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     cooldownSeconds: settings.ALERT_COOLDOWN_SECONDS,
     checkEveryPredictions: settings.MODEL_MONITORING_ENABLED ? settings.MONITORING_CHECK_EVERY_N : 0,
     outbox: messaging.outbox,
-    reportPool: new ReportPool(), // monitoring statistics off the serving thread (issue 13)
+    // reportPool: new ReportPool() moves the statistics off the serving thread (issue 13); not wired yet:
+    // with it, test/pipelines-retraining-loop.test.ts misses pipeline.finished in the outbox (not yet understood).
   });
   predictionLog.onRecord((versionId) => monitor.observe(versionId));
   const blueGreen = new BlueGreenDeployments(database, registry, abTests.store, (versionId) => predictor.probe(versionId));
