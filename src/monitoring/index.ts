@@ -4,6 +4,7 @@
  * Other folders import monitoring through this file.
  */
 export { ModelMonitor, type Alert, type AlertOutbox, type ModelStatus, type MonitorOptions } from './model-monitor.js';
+export { ReportPool } from './report-pool.js';
 export { PredictionLog, type PredictionLogEntry, type PredictionLogOptions, type PredictionRecord, type PredictionOutbox } from './prediction-log.js';
 export { AlertNotifier } from './notifiers.js';
 export { buildMonitoringReport, isModelError, type MonitoringReport } from './monitoring-report.js';

@@ -14,9 +14,10 @@ import { ChangeControl } from './change-control.js';
 import type { DriftOptions } from './drift-report.js';
 import { subgroupSpec } from './subgroups.js';
 import { type AlertCondition, type AlertThresholds, evaluateAlertRules } from './alert-rules.js';
-import { type MonitoringReport, buildMonitoringReport } from './monitoring-report.js';
+import { type MonitoringReport, type ReportInputs, buildMonitoringReport } from './monitoring-report.js';
 import type { AlertNotification, AlertNotifier, AlertSeverity } from './notifiers.js';
 import type { PredictionLog } from './prediction-log.js';
+import type { ReportPool } from './report-pool.js';
 
 const MIN_CHECK_SPACING_MS = 10_000;
 
@@ -32,6 +33,8 @@ export interface MonitorOptions {
   checkEveryPredictions: number;
   /** when given, alert.fired / alert.resolved events go to `alerts` on the bus in the alert's transaction */
   outbox?: AlertOutbox;
+  /** when given, reports are built in this worker pool, off the serving thread (else inline) */
+  reportPool?: ReportPool;
 }
 
 /** The messaging outbox, as the monitor uses it. */
@@ -119,18 +122,25 @@ export class ModelMonitor {
 
   private async runCheck(versionId: string): Promise<MonitoringReport> {
     const version = await this.registry.getVersion(versionId);
-    const report = buildMonitoringReport({
+    const [profile, window, labelled] = await Promise.all([
+      this.registry.referenceProfile(version.id),
+      this.log.window(version.id, this.options.windowSize),
+      this.log.labelledWindow(version.id, this.options.windowSize),
+    ]);
+    const inputs: ReportInputs = {
       model: { id: version.model_id, name: version.model_name },
       version: { id: version.id, version: version.version, labels: version.output_spec.labels, metrics: version.metrics },
-      profile: await this.registry.referenceProfile(version.id),
+      profile,
       drift: this.options.drift,
       subgroups: subgroupSpec(version.metadata ?? {}, { minAccuracy: this.options.thresholds.minAccuracy }),
-      window: await this.log.window(version.id, this.options.windowSize),
-      labelled: await this.log.labelledWindow(version.id, this.options.windowSize),
+      window,
+      labelled,
       windowLimit: this.options.windowSize,
       driftThreshold: this.options.driftThreshold,
       decayThreshold: this.options.decayThreshold,
-    });
+    };
+    // The statistics run in the report pool when there is one: the serving thread only reads and stores.
+    const report = this.options.reportPool ? await this.options.reportPool.build(inputs) : buildMonitoringReport(inputs);
     await this.database.db
       .insertInto('monitoring_checks')
       .values({

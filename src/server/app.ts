@@ -146,6 +146,8 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     // an api replica only serves: the worker's scheduled sweep checks what it logged
     checkEveryPredictions: settings.MODEL_MONITORING_ENABLED && settings.VITALS_ROLE !== 'api' ? settings.MONITORING_CHECK_EVERY_N : 0,
     outbox: messaging.outbox,
+    // reportPool: new ReportPool() moves the statistics off the serving thread (issue 13); not wired yet:
+    // with it, test/pipelines-retraining-loop.test.ts misses pipeline.finished in the outbox (not yet understood).
   });
   predictionLog.onRecord((versionId) => monitor.observe(versionId));
   const blueGreen = new BlueGreenDeployments(database, registry, abTests.store, (versionId) => predictor.probe(versionId));
@@ -184,6 +186,7 @@ export async function closeServices(services: Services): Promise<void> {
   await services.notifier.drain();
   await services.messaging.close(); // after the prediction log: its last rows' events are in the outbox
   await services.pool.close();
+  await services.monitor.options.reportPool?.close();
   await services.database.close();
 }
 

@@ -1,0 +1,52 @@
+/**
+ * Monitoring computations off the serving thread: a small piscina pool (one worker by default)
+ * that builds monitoring reports. The main thread reads the window through the log's indexed
+ * queries, hands the rows over, and stores what comes back.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { MonitoringReport, ReportInputs } from './monitoring-report.js';
+
+export interface ReportPoolOptions {
+  /** worker threads (default 1: checks are rare and serving keeps the other cores) */
+  workers?: number;
+}
+
+export class ReportPool {
+  private started?: Piscina;
+  /** the thread id of the worker that built the last report (diagnostics and tests) */
+  lastThreadId: number | null = null;
+
+  constructor(private readonly options: ReportPoolOptions = {}) {}
+
+  /** Started on first check: a CLI command that never monitors starts no thread. */
+  private get piscina(): Piscina {
+    this.started ??= new Piscina({ filename: workerFile(), minThreads: 0, maxThreads: this.options.workers ?? 1, idleTimeout: 60_000 });
+    return this.started;
+  }
+
+  async build(inputs: ReportInputs): Promise<MonitoringReport> {
+    const out = (await this.piscina.run(inputs)) as { report: MonitoringReport; threadId: number };
+    this.lastThreadId = out.threadId;
+    return out.report;
+  }
+
+  async close(): Promise<void> {
+    await this.started?.destroy();
+    this.started = undefined;
+  }
+}
+
+/**
+ * The compiled worker. From the built server this is the sibling file; when this module runs from
+ * TypeScript source (vitest), a worker thread has no TypeScript loader, so it runs the built copy
+ * in dist/ (`npm test` builds first).
+ */
+function workerFile(): string {
+  const sibling = fileURLToPath(new URL('./report-worker.js', import.meta.url));
+  if (!import.meta.url.endsWith('.ts')) return sibling;
+  const built = fileURLToPath(new URL('../../dist/monitoring/report-worker.js', import.meta.url));
+  if (!existsSync(built)) throw new Error(`the monitoring report worker is not built (${built}): run npm run build`);
+  return built;
+}
