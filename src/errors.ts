@@ -16,9 +16,13 @@ export const errorCodes = {
   METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
   VERSION_EXISTS: 409,
+  /** a second, different label for a prediction sent without overwrite: true */
+  GROUND_TRUTH_EXISTS: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   VALIDATION_FAILED: 422,
+  /** ground truth that is not one of the model's labels (or not a number for regression) */
+  INVALID_LABEL: 422,
   RATE_LIMITED: 429,
   /** a well-formed image whose content contradicts itself or cannot be processed (multimodal) */
   UNPROCESSABLE_IMAGE: 422,

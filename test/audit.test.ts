@@ -40,7 +40,7 @@ describe('audit trail', () => {
     expect((await t.app.inject({ method: 'POST', url: `/api/v1/models/${DEMO_MODEL}/rollback`, payload: { reason: 'clinician complaint' } })).statusCode).toBe(200);
     const p = (await t.app.inject({ method: 'POST', url: '/api/v1/ml-models/predict', payload: { model: DEMO_MODEL, features: row } })).json();
     for (const label of ['benign', 'malignant']) {
-      expect((await t.app.inject({ method: 'POST', url: `/api/v1/predictions/${p.prediction_id}/ground-truth`, payload: { ground_truth: label } })).statusCode).toBe(200);
+      expect((await t.app.inject({ method: 'POST', url: `/api/v1/predictions/${p.prediction_id}/ground-truth`, payload: { ground_truth: label, overwrite: true } })).statusCode).toBe(200);
     }
     expect((await t.app.inject({ method: 'POST', url: '/api/v1/keys', payload: { name: 'ward-7', role: 'viewer' } })).statusCode).toBe(201);
     expect((await t.app.inject({ method: 'DELETE', url: '/api/v1/keys/ward-7' })).statusCode).toBe(200);

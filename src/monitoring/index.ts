@@ -13,6 +13,7 @@ export { computeDecay, type DecayResult, type MetricDecay } from './decay.js';
 export { evaluateAlertRules, type AlertThresholds } from './alert-rules.js';
 export { readRows } from './drift-data.js';
 export { monitoringPlugin, type MonitoringDeps } from './routes.js';
+export { registryLabelSpace, type LabelSpace, type LabelSpaceOf } from './ground-truth.js';
 export { computeSubgroups, subgroupSpec, type SubgroupReport, type SubgroupSpec } from './subgroups.js';
 export { ChangeControl, evaluateAcceptance, renderEvidenceHtml, type AcceptanceCriterion, type AcceptanceEvidence } from './change-control.js';
 export { AlertWorkflow, suggestedActions, type AlertEvent, type AlertHandling } from './alert-workflow.js';

@@ -12,6 +12,7 @@ import type { AuditContext, AuditRecorder } from '../audit/index.js';
 import type { Metrics } from '../metrics.js';
 import type { Database, PredictionLogsTable, Schema } from '../store/index.js';
 import { COLUMNS, predictionEvent } from './prediction-log-writer.js';
+import { type LabelSpaceOf, checkLabel, labelConflict } from './ground-truth.js';
 
 export interface PredictionRecord {
   model_id: string;
@@ -85,6 +86,8 @@ export interface PredictionLogOptions {
   outbox?: PredictionOutbox;
   /** when given, every ground-truth write records its old and new value in the audit trail */
   audit?: AuditRecorder;
+  /** when given, ground truth must be one of the prediction's model labels (or a number for regression) */
+  labelSpaceOf?: LabelSpaceOf;
   metrics?: Metrics;
   onError?: (err: unknown) => void;
 }
@@ -271,23 +274,38 @@ export class PredictionLog {
     return this.inflight.some((b) => (b.ids ??= new Set(b.rows.map((r) => r[0] as string))).has(id));
   }
 
-  /** Attaches a label that arrived later. Returns the updated entry. */
-  async attachGroundTruth(predictionId: string, groundTruth: string | number, audit?: AuditContext): Promise<PredictionLogEntry> {
+  /**
+   * Attaches a label that arrived later (checked against the model's labels when `labelSpaceOf` is
+   * given). A different label for a labelled prediction needs `overwrite`; the same label again is a
+   * no-op (redelivered messages). Returns the entry and the label it had before.
+   */
+  async attachGroundTruth(
+    predictionId: string,
+    groundTruth: string | number,
+    audit?: AuditContext,
+    options: { overwrite?: boolean } = {},
+  ): Promise<PredictionLogEntry & { previous: string | null }> {
     if (this.isPending(predictionId)) await this.flush();
+    const row = await this.database.db.selectFrom('prediction_logs').select(['model_id', 'model_name', 'version_id']).where('id', '=', predictionId).executeTakeFirst();
+    if (!row) throw notFound(`prediction "${predictionId}"`, 'PREDICTION_NOT_FOUND');
+    // Read before the transaction: the registry reads on its own connection.
+    const value = checkLabel(this.options.labelSpaceOf ? await this.options.labelSpaceOf(row) : null, groundTruth, row.model_name);
     const now = nowIso();
-    await this.database.db.transaction().execute(async (tx) => {
-      const old = this.options.audit ? await tx.selectFrom('prediction_logs').select('ground_truth').where('id', '=', predictionId).executeTakeFirst() : undefined;
-      const result = await tx.updateTable('prediction_logs').set({ ground_truth: String(groundTruth), ground_truth_at: now }).where('id', '=', predictionId).executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 0) throw notFound(`prediction "${predictionId}"`, 'PREDICTION_NOT_FOUND');
+    const previous = await this.database.db.transaction().execute(async (tx) => {
+      const old = (await tx.selectFrom('prediction_logs').select('ground_truth').where('id', '=', predictionId).executeTakeFirst())?.ground_truth ?? null;
+      if (old === value) return old;
+      if (old !== null && !options.overwrite) throw labelConflict(predictionId, old, value);
+      await tx.updateTable('prediction_logs').set({ ground_truth: value, ground_truth_at: now }).where('id', '=', predictionId).executeTakeFirst();
       await this.options.audit?.record(tx, {
-        action: old?.ground_truth == null ? 'ground_truth.set' : 'ground_truth.overwrite',
+        action: old === null ? 'ground_truth.set' : 'ground_truth.overwrite',
         target: `prediction:${predictionId}`,
         context: audit,
         actor: audit ? undefined : 'system',
-        details: { old: old?.ground_truth ?? null, new: String(groundTruth) },
+        details: { old, new: value },
       });
+      return old;
     });
-    return this.get(predictionId);
+    return { ...(await this.get(predictionId)), previous };
   }
 
   async get(predictionId: string): Promise<PredictionLogEntry> {

@@ -9,8 +9,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf, auditContextOf } from '../server/principal.js';
 import type { ModelRegistry } from '../registry/index.js';
-import { BODY_LIMITS, declare, errorResponses } from '../server/route-kit.js';
-import { notFound } from '../errors.js';
+import { BODY_LIMITS, declare, errorBody, errorResponses } from '../server/route-kit.js';
+import { VitalsError, notFound } from '../errors.js';
 import { type AcceptanceEvidence, renderEvidenceHtml } from './change-control.js';
 import type { ModelMonitor, ModelStatus } from './model-monitor.js';
 import { EQUIPMENT_FEATURE, POPULATION_FEATURE, type MonitoringReport } from './monitoring-report.js';
@@ -137,6 +137,16 @@ const alertDetailView = alertView.extend({
 const alertParam = z.object({ alert_id: z.string() });
 const comment = z.string().min(1).max(4000);
 
+/** A bulk ground-truth item's own failure, or undefined for a failure that is not the item's. */
+const BULK_STATUSES = ['updated', 'not_found', 'invalid_label', 'conflict'] as const;
+function bulkFailure(err: unknown): { status: (typeof BULK_STATUSES)[number]; message: string; allowed_labels?: string[] } | undefined {
+  if (!(err instanceof VitalsError)) return undefined;
+  const status = err.code === 'PREDICTION_NOT_FOUND' ? 'not_found' : err.code === 'INVALID_LABEL' ? 'invalid_label' : err.code === 'GROUND_TRUTH_EXISTS' ? 'conflict' : undefined;
+  if (!status) return undefined;
+  const allowed = err.details?.allowed_labels as string[] | undefined;
+  return { status, message: err.message, ...(allowed ? { allowed_labels: allowed } : {}) };
+}
+
 const evidenceBody = (e: AcceptanceEvidence) => ({ ...e, results: e.results.map((r) => ({ ...r })) });
 
 
@@ -190,15 +200,32 @@ export function monitoringPlugin(deps: MonitoringDeps): FastifyPluginAsync {
       },
     );
 
-    const truthBody = z.object({ ground_truth: label });
+    const overwrite = z.boolean().optional().describe('replace a label the prediction already has (the old one is kept in the audit trail and returned as previous)');
+    const truthBody = z.object({ ground_truth: label, overwrite });
     app.post(
       '/api/v1/predictions/:id/ground-truth',
       {
         ...declare('monitoring:write'),
-        schema: { tags, summary: 'Attach the true outcome to an earlier prediction', params: z.object({ id: z.string() }), body: truthBody, response: { 200: predictionView, ...errorResponses(404) } },
+        schema: {
+          tags,
+          summary: "Attach the true outcome to an earlier prediction: one of the model's labels (a number for regression); a different second label needs overwrite: true",
+          params: z.object({ id: z.string() }),
+          body: truthBody,
+          response: { 200: predictionView.extend({ previous: z.string().nullable().describe('the label it had before (null: none)') }), ...errorResponses(404, 409) },
+        },
       },
-      async (req) => ({ ...(await predictionLog.attachGroundTruth(req.params.id, req.body.ground_truth, auditContextOf(req))) }),
+      async (req) => ({ ...(await predictionLog.attachGroundTruth(req.params.id, req.body.ground_truth, auditContextOf(req), { overwrite: req.body.overwrite })) }),
     );
+    const bulkResult = z.object({
+      prediction_id: z.string(),
+      status: z.enum(BULK_STATUSES),
+      previous: z.string().nullable().optional(),
+      message: z.string().optional(),
+      allowed_labels: z.array(z.string()).optional(),
+    });
+    const bulkView = z
+      .object({ updated: z.number(), failed: z.number(), results: z.array(bulkResult) })
+      .describe('GroundTruthBulkResult: 200 all updated, 207 some failed, 422 all failed (see each result)');
     app.post(
       '/api/v1/mlops/monitoring/ground-truth',
       {
@@ -206,25 +233,29 @@ export function monitoringPlugin(deps: MonitoringDeps): FastifyPluginAsync {
         ...declare('monitoring:write', BODY_LIMITS.batch),
         schema: {
           tags,
-          summary: 'Attach ground truth to many predictions: {labels: [{prediction_id, ground_truth}]}',
-          body: z.object({ labels: z.array(z.object({ prediction_id: z.string(), ground_truth: label })).min(1).max(10_000) }),
-          response: {
-            200: z.object({ updated: z.number(), results: z.array(z.object({ prediction_id: z.string(), status: z.enum(['updated', 'not_found']), message: z.string().optional() })) }),
-            ...errorResponses(413),
-          },
+          summary: 'Attach ground truth to many predictions: {labels: [{prediction_id, ground_truth, overwrite?}], overwrite?}; 207 when some items fail, 422 when all do',
+          body: z.object({
+            labels: z.array(z.object({ prediction_id: z.string(), ground_truth: label, overwrite })).min(1).max(10_000),
+            overwrite: overwrite.describe('the default for items that do not say'),
+          }),
+          response: { 200: bulkView, 207: bulkView, ...errorResponses(413), 422: z.union([bulkView, errorBody]) },
         },
       },
-      async (req) => {
-        const results: Array<{ prediction_id: string; status: 'updated' | 'not_found'; message?: string }> = [];
+      async (req, reply) => {
+        const results: Array<z.infer<typeof bulkResult>> = [];
         for (const l of req.body.labels) {
           try {
-            await predictionLog.attachGroundTruth(l.prediction_id, l.ground_truth, auditContextOf(req));
-            results.push({ prediction_id: l.prediction_id, status: 'updated' });
+            const entry = await predictionLog.attachGroundTruth(l.prediction_id, l.ground_truth, auditContextOf(req), { overwrite: l.overwrite ?? req.body.overwrite });
+            results.push({ prediction_id: l.prediction_id, status: 'updated', previous: entry.previous });
           } catch (err) {
-            results.push({ prediction_id: l.prediction_id, status: 'not_found', message: (err as Error).message });
+            const item = bulkFailure(err);
+            if (!item) throw err; // not the item's fault (e.g. the database is unavailable): the whole request fails
+            results.push({ prediction_id: l.prediction_id, ...item });
           }
         }
-        return { updated: results.filter((r) => r.status === 'updated').length, results };
+        const updated = results.filter((r) => r.status === 'updated').length;
+        const failed = results.length - updated;
+        return reply.code(failed === 0 ? 200 : updated === 0 ? 422 : 207).send({ updated, failed, results });
       },
     );
 

@@ -22,7 +22,7 @@ import { type Metrics, createMetrics, httpLabels } from '../metrics.js';
 import { ModelMonitor } from '../monitoring/model-monitor.js';
 import { AlertNotifier } from '../monitoring/notifiers.js';
 import { PredictionLog } from '../monitoring/prediction-log.js';
-import { monitoringPlugin } from '../monitoring/index.js';
+import { monitoringPlugin, registryLabelSpace } from '../monitoring/index.js';
 import { multimodalPlugin } from '../multimodal/index.js';
 import { Pipelines, commandEnv, pipelinesPlugin } from '../pipelines/index.js';
 import { ExperimentTracking, createMlflowApi, mlflowPlugin, trackingRoutes } from '../tracking/index.js';
@@ -113,6 +113,8 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     onError: onLogError,
     outbox: settings.MESSAGING_PUBLISH_PREDICTIONS ? messaging.outbox : undefined,
     audit,
+    // ground truth must be one of the model's labels (issue 14)
+    labelSpaceOf: registryLabelSpace(registry),
   });
   const abTests = new AbTesting(database, registry, predictionLog, undefined, { minSamples: settings.AB_TEST_MIN_SAMPLES, outbox: messaging.outbox });
   const router = abTests.router;
