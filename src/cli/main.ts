@@ -9,6 +9,7 @@ import type { Settings } from '../config/index.js';
 import type { Alias } from '../registry/index.js';
 import type { Services } from '../server/app.js';
 import { createProgressBar, printTable } from './output.js';
+import { UsageError, parseJson, reportCliError } from './errors.js';
 import { registerKeyCommands } from './key-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
 import { registerMigrateCommand } from './migrate-command.js';
@@ -20,8 +21,6 @@ const config = () => import('../config/index.js');
 const errors = () => import('../errors.js');
 const composition = () => import('../server/app.js');
 
-/** A command given options that cannot work together: one line, exit 2 (as commander's own usage errors). */
-class UsageError extends Error {}
 
 /** The alias names, here so that defining the options loads nothing (the type keeps them to the registry's). */
 const ALIASES = ['production', 'staging', 'challenger'] as const satisfies readonly Alias[];
@@ -32,7 +31,10 @@ program
   .description('Vitals: model registry, ONNX serving and monitoring for clinical models')
   .option('-c, --config <file>', 'YAML config file (settings as in the README)')
   .option('--home <dir>', 'data folder (VITALS_HOME)')
-  .option('--database-url <url>', 'DATABASE_URL (sqlite path or postgres://…)');
+  .option('--database-url <url>', 'DATABASE_URL (sqlite path or postgres://…)')
+  .option('--debug', 'print the stack trace of a failure')
+  // usage errors (a missing option, an unknown command) exit 2; see reportCliError
+  .exitOverride();
 
 async function settings(extra: Partial<Record<keyof Settings, unknown>> = {}): Promise<Settings> {
   const o = program.opts<{ config?: string; home?: string; databaseUrl?: string }>();
@@ -141,7 +143,8 @@ program
   .option('--version <semver>', 'version (default: bump the latest)')
   .option('--seed <n>', 'random seed', '42')
   .option('--promote', 'make it the production version')
-  .action(async (o: { data: string; target: string; algo: 'rf' | 'logreg'; name: string; version?: string; seed: string; promote?: boolean }) => {
+  .option('--json', 'print the registered version and its metrics as JSON (progress stays on stderr)')
+  .action(async (o: { data: string; target: string; algo: 'rf' | 'logreg'; name: string; version?: string; seed: string; promote?: boolean; json?: boolean }) => {
     const csv = await readFile(o.data, 'utf8');
     const { trainAndRegister } = await import('../pipelines/train-and-register.js');
     await withServices(async (s) => {
@@ -159,6 +162,7 @@ program
         onProgress: (done, total, message) => bar.update(done, total, message),
       });
       bar.stop();
+      if (o.json) return json({ model: o.name, version: result.version.version, version_id: result.version.id, aliases: result.version.aliases, metrics: result.metrics });
       console.log(`registered ${o.name} ${result.version.version} (${result.version.id})${o.promote ? ' → production' : ''}`);
       printTable(Object.entries(result.metrics).map(([metric, value]) => ({ metric, value: Number.isInteger(value) ? value : value.toFixed(4) })));
     });
@@ -174,7 +178,7 @@ program
   .addOption(new Option('--bump <part>', 'which part to bump').choices(['major', 'minor', 'patch']))
   .option('--promote', 'make it the production version')
   .action(async (o: { name: string; file: string; spec: string; version?: string; bump?: 'major' | 'minor' | 'patch'; promote?: boolean }) => {
-    const spec = JSON.parse(await readFile(o.spec, 'utf8'));
+    const spec = parseJson(await readFile(o.spec, 'utf8'), o.spec) as { input_spec: unknown; output_spec: unknown; aliases?: Alias[] };
     const artifact = await readFile(o.file);
     await withServices(async (s) => {
       const v = await s.registry.register({ ...spec, name: o.name, artifact, version: o.version, bump: o.bump, aliases: o.promote ? ['production'] : spec.aliases, actor: 'cli' });
@@ -398,13 +402,17 @@ program
     if (!o.features && !o.image) throw new VitalsError('BAD_REQUEST', 'give --features or --image');
     if (o.url) {
       const base = o.url.replace(/\/$/, '');
+      const fetch = (url: string, init: RequestInit) =>
+        globalThis.fetch(url, init).catch((err: unknown) => {
+          throw new Error(`cannot reach ${base}`, { cause: (err as Error).cause ?? err });
+        });
       let res: Response;
       if (o.image) {
         const form = new FormData();
         form.append('file', new Blob([await readFile(o.image)]), o.image);
         res = await fetch(`${base}/predict`, { method: 'POST', body: form });
       } else {
-        const parsed = JSON.parse(o.features!);
+        const parsed = parseJson(o.features!, '--features');
         res = await fetch(`${base}/api/v1/ml-models/predict`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
@@ -421,7 +429,7 @@ program
         json(await s.predictor.predictImages(served, [await readFile(o.image)]));
       } else {
         if (!o.model) throw new VitalsError('BAD_REQUEST', '--model is required for tabular predictions');
-        const parsed = JSON.parse(o.features!);
+        const parsed = parseJson(o.features!, '--features');
         const rows = Array.isArray(parsed) ? parsed : [parsed];
         const out = await s.predictor.predictTabular(o.model, rows, { source: rows.length > 1 ? 'batch' : 'api' });
         json(rows.length > 1 ? out : out[0]);
@@ -434,16 +442,6 @@ registerKeyCommands(program, () => settings());
 registerAuditCommands(program, () => settings());
 registerMigrateCommand(program, () => settings());
 
-program.parseAsync(process.argv).catch(async (err: unknown) => {
-  const [{ ConfigError }, { VitalsError }] = await Promise.all([config(), errors()]);
-  if (err instanceof ConfigError || (err as Error)?.name === 'StartupRefused') console.error((err as Error).message);
-  else if (err instanceof UsageError) {
-    console.error(`error: ${err.message}`);
-    process.exit(2);
-  } else if (err instanceof VitalsError) {
-    console.error(`error: ${err.message}`);
-    for (const f of err.details?.fields ?? []) console.error(`  - ${f.field}: ${f.message}`);
-  } else if (err instanceof SyntaxError) console.error(`error: invalid JSON: ${err.message}`);
-  else console.error(err);
-  process.exit(err instanceof ConfigError ? 78 : 1);
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.exit(reportCliError(err, { debug: process.argv.includes('--debug') }));
 });

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { PipelineRun, StageRecord } from '../pipelines/index.js';
 import type { Services } from '../server/app.js';
+import { parseJson } from './errors.js';
 import { printTable } from './output.js';
 
 type WithServices = <T>(fn: (s: Services) => Promise<T>) => Promise<T>;
@@ -18,14 +19,15 @@ function printRun(run: PipelineRun, verbose = false): void {
   if (run.error) console.log(`  why: ${run.error}`);
 }
 
-async function follow(s: Services, runId: string): Promise<PipelineRun> {
+/** Follows a run, printing each stage change with `say` (stderr under --json, so stdout stays JSON). */
+async function follow(s: Services, runId: string, say: (line: string) => void = console.log): Promise<PipelineRun> {
   const seen = new Map<string, string>();
   for (;;) {
     const run = await s.pipelines.runs.get(runId);
     for (const st of run.stages) {
       if (seen.get(st.name) !== st.status && st.status !== 'pending') {
         seen.set(st.name, st.status);
-        console.log(`  ${MARK[st.status]} ${st.name} ${st.status}${st.duration_ms !== null && st.status !== 'running' ? ` (${secs(st.duration_ms)})` : ''}${st.error ? `: ${st.error}` : ''}`);
+        say(`  ${MARK[st.status]} ${st.name} ${st.status}${st.duration_ms !== null && st.status !== 'running' ? ` (${secs(st.duration_ms)})` : ''}${st.error ? `: ${st.error}` : ''}`);
       }
     }
     if (['succeeded', 'failed', 'rejected', 'waiting'].includes(run.status)) return run;
@@ -45,12 +47,13 @@ export function registerPipelineCommands(program: Command, withServices: WithSer
     .option('--json', 'print the run as JSON')
     .action((file: string | undefined, o: { model?: string; request?: string; force?: boolean; stage?: string[]; json?: boolean }) =>
       withServices(async (s) => {
+        const say = o.json ? (line: string) => console.error(line) : (line: string) => console.log(line);
         let run: PipelineRun;
         if (o.model) {
-          const queued = await s.pipelines.submitCicd({ ...(o.request ? JSON.parse(o.request) : {}), model_name: o.model }, { trigger: 'cli', actor: 'cli' });
-          console.log(`CI/CD run ${queued!.id} for ${o.model}`);
+          const queued = await s.pipelines.submitCicd({ ...(o.request ? (parseJson(o.request, '--request') as object) : {}), model_name: o.model }, { trigger: 'cli', actor: 'cli' });
+          say(`CI/CD run ${queued!.id} for ${o.model}`);
           s.pipelines.startWorker(); // this process executes it
-          run = await follow(s, queued!.id);
+          run = await follow(s, queued!.id, say);
         } else {
           const seen = new Map<string, string>();
           run = await s.pipelines.runFile(file ?? 'dvc.yaml', {
@@ -61,7 +64,7 @@ export function registerPipelineCommands(program: Command, withServices: WithSer
               for (const st of r.stages) {
                 if (st.status !== 'pending' && seen.get(st.name) !== st.status) {
                   seen.set(st.name, st.status);
-                  console.log(`  ${MARK[st.status]} ${st.name} ${st.status}${st.status !== 'running' && st.duration_ms !== null ? ` (${secs(st.duration_ms)})` : ''}${st.error ? `: ${st.error}` : ''}`);
+                  say(`  ${MARK[st.status]} ${st.name} ${st.status}${st.status !== 'running' && st.duration_ms !== null ? ` (${secs(st.duration_ms)})` : ''}${st.error ? `: ${st.error}` : ''}`);
                 }
               }
             },
@@ -115,7 +118,7 @@ export function registerPipelineCommands(program: Command, withServices: WithSer
     .option('--no-wait', 'queue the run and return')
     .action((model: string, o: { reason?: string; request?: string; wait: boolean }) =>
       withServices(async (s) => {
-        const r = await s.pipelines.retraining.trigger(model, 'manual', { reason: o.reason, actor: 'cli', overrides: o.request ? JSON.parse(o.request) : undefined });
+        const r = await s.pipelines.retraining.trigger(model, 'manual', { reason: o.reason, actor: 'cli', overrides: o.request ? (parseJson(o.request, '--request') as Record<string, unknown>) : undefined });
         console.log(r.debounced ? `not started: ${r.reason}` : `retraining run ${r.run.id} queued for ${model}`);
         if (!o.wait || r.debounced) return;
         s.pipelines.startWorker();

@@ -64,7 +64,9 @@ export async function migrateToLatest(db: Kysely<Schema>): Promise<void> {
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
-    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String((error as Error)?.message ?? error)}`);
+    // no migration ran: the database could not be reached (the cause says why; the CLI prints it in one line)
+    if (!failed) throw new Error(`cannot open the database: ${String((error as Error)?.message ?? error)}`, { cause: error });
+    throw new Error(`database migration ${failed.migrationName} failed: ${String((error as Error)?.message ?? error)}`, { cause: error });
   }
 }
 
