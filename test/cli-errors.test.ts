@@ -13,7 +13,12 @@ const cli = join(root, 'dist/cli/main.js');
 const data = join(root, 'data/breast_cancer/breast_cancer.csv');
 
 function vitals(cwd: string, args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd, env: { ...process.env, VITALS_HOME: join(cwd, 'home'), LOG_LEVEL: 'silent', VITALS_DEMO: 'false' }, encoding: 'utf8', timeout: 180_000 });
+  const r = spawnSync(process.execPath, [cli, ...args], {
+    cwd,
+    env: { ...process.env, VITALS_HOME: join(cwd, 'home'), LOG_LEVEL: 'silent', VITALS_DEMO: 'false' },
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
   return { code: r.status, out: r.stdout, err: r.stderr, lines: r.stderr.trim().split('\n') };
 }
 const noStack = (err: string) => expect(err).not.toMatch(/^\s+at /m);
@@ -69,7 +74,7 @@ describe('CLI errors', () => {
     expect(JSON.parse(train.out)).toMatchObject({ model: 'bc', version: '1.0.0', metrics: { accuracy: expect.any(Number) } });
     expect(train.err).toMatch(/training logreg: 100%/);
 
-    writeFileSync(join(dir, 'dvc.yaml'), 'stages:\n  hello:\n    cmd: node -e "require(\'fs\').writeFileSync(\'out.txt\', \'hi\')"\n    outs: [out.txt]\n');
+    writeFileSync(join(dir, 'dvc.yaml'), "stages:\n  hello:\n    cmd: node -e \"require('fs').writeFileSync('out.txt', 'hi')\"\n    outs: [out.txt]\n");
     const run = vitals(dir, ['pipeline', 'run', '--json']);
     expect(run.code, run.err).toBe(0);
     expect(JSON.parse(run.out)).toMatchObject({ status: 'succeeded', stages: [{ name: 'hello', status: 'succeeded' }] });

@@ -17,7 +17,7 @@ const row = Object.fromEntries(features.map((f) => [f, Number(csv.rows[0]![csv.c
 
 describe('ground truth', () => {
   let t: TestApp;
-  const post = (url: string, payload: unknown) => t.app.inject({ method: 'POST', url, payload });
+  const post = (url: string, payload: object) => t.app.inject({ method: 'POST', url, payload });
   const predict = async () => (await post('/api/v1/ml-models/predict', { model: DEMO_MODEL, features: row })).json().prediction_id as string;
 
   beforeAll(async () => {
@@ -61,7 +61,7 @@ describe('ground truth', () => {
 
   it('bulk: 200 when all pass, 207 with per-item results when some fail, 422 when all fail', async () => {
     const [a, b, c] = [await predict(), await predict(), await predict()];
-    const bulk = (labels: unknown[], extra: object = {}) => post('/api/v1/mlops/monitoring/ground-truth', { labels, ...extra });
+    const bulk = (labels: object[], extra: object = {}) => post('/api/v1/mlops/monitoring/ground-truth', { labels, ...extra });
 
     const ok = await bulk([{ prediction_id: a, ground_truth: 'benign' }]);
     expect(ok.statusCode).toBe(200);
@@ -86,12 +86,21 @@ describe('ground truth', () => {
     });
     expect(some.json().results[3].message).toMatch(/overwrite: true/);
 
-    const none = await bulk([{ prediction_id: c, ground_truth: 'banana' }, { prediction_id: 'nope', ground_truth: 'benign' }]);
+    const none = await bulk([
+      { prediction_id: c, ground_truth: 'banana' },
+      { prediction_id: 'nope', ground_truth: 'benign' },
+    ]);
     expect(none.statusCode).toBe(422);
     expect(none.json()).toMatchObject({ updated: 0, failed: 2 });
 
     // overwrite at the top level applies to every item; an item may say otherwise
-    const over = await bulk([{ prediction_id: a, ground_truth: 'malignant' }, { prediction_id: b, ground_truth: 'benign', overwrite: false }], { overwrite: true });
+    const over = await bulk(
+      [
+        { prediction_id: a, ground_truth: 'malignant' },
+        { prediction_id: b, ground_truth: 'benign', overwrite: false },
+      ],
+      { overwrite: true },
+    );
     expect(over.statusCode).toBe(207);
     expect(over.json().results).toMatchObject([{ status: 'updated', previous: 'benign' }, { status: 'conflict' }]);
     expect((await t.services.predictionLog.get(a)).ground_truth).toBe('malignant');
