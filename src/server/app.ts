@@ -321,6 +321,8 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
       defaultModel: settings.MODEL_PATH || settings.MODEL_NAME ? () => s.predictor.serveDefault() : undefined,
       predictionLog: s.predictionLog,
       pool: s.pool,
+      // /health reports the bus (issue 14)
+      bus: () => s.messaging.status(),
       device: settings.DEVICE,
       startedAt: s.startedAt,
       metrics: settings.METRICS_ENABLED ? { contentType: s.metrics.registry.contentType, text: () => s.metrics.registry.metrics() } : undefined,

@@ -5,21 +5,26 @@ import { z } from 'zod';
 import type { Database } from '../store/index.js';
 import { BODY_LIMITS, declare, errorBody, errorResponses, view } from './route-kit.js';
 import { VERSION } from './version.js';
+import { checkDependencies } from './health-checks.js';
 
 export interface SystemRouteDeps {
   database: Pick<Database, 'db' | 'dialect'>;
   /** the default model `/predict` serves, when one is configured */
   defaultModel?: () => Promise<{ modelName: string; version: string; session: { provider: string } }>;
   predictionLog: { readonly pending: number };
-  pool: { readonly workers: number; readonly threadsPerWorker: number; readonly queueSize: number };
+  pool: { readonly workers: number; readonly threadsPerWorker: number; readonly queueSize: number; readonly maxQueue?: number };
+  /** the message bus, when configured (reported, not required: the outbox holds events meanwhile) */
+  bus?: () => Promise<{ queue_type: string; connected: boolean }>;
   device: string;
   startedAt: Date;
   /** Prometheus text, or undefined when METRICS_ENABLED=false */
   metrics?: { contentType: string; text(): Promise<string> };
 }
 
+const checkView = z.object({ status: z.enum(['ok', 'degraded', 'down']), required: z.boolean(), reason: z.string() });
 const healthView = view({
-  status: z.enum(['healthy', 'unhealthy']),
+  status: z.enum(['healthy', 'degraded', 'unhealthy']).describe('unhealthy (503): a required dependency is down; degraded: another is not ok'),
+  checks: z.object({ database: checkView, bus: checkView, default_model: checkView, inference_pool: checkView }),
   version: z.string(),
   uptime_seconds: z.number(),
   timestamp: z.string(),
@@ -39,31 +44,44 @@ export function systemPlugin(s: SystemRouteDeps): FastifyPluginAsync {
         schema: { tags: ['system'], summary: 'Service health with database, model and prediction-log status', response: { 200: healthView, 503: healthView, ...errorResponses() } },
       },
       async (_req, reply) => {
-        let database = 'ok';
-        try {
-          await s.database.db.selectFrom('models').select('id').limit(1).execute();
-        } catch (err) {
-          database = `error: ${(err as Error).message}`;
-        }
         let model: { loaded: boolean; [key: string]: unknown } = { loaded: false };
-        try {
-          const served = s.defaultModel ? await s.defaultModel() : undefined;
-          if (served) model = { loaded: true, name: served.modelName, version: served.version, provider: served.session.provider };
-        } catch (err) {
-          model = { loaded: false, error: (err as Error).message };
-        }
-        const healthy = database === 'ok';
-        return reply.code(healthy ? 200 : 503).send({
-          status: healthy ? 'healthy' : 'unhealthy',
+        const defaultModel = s.defaultModel
+          ? async () => {
+              const served = await s.defaultModel!().catch((err: Error) => {
+                model = { loaded: false, error: err.message };
+                throw err;
+              });
+              model = { loaded: true, name: served.modelName, version: served.version, provider: served.session.provider };
+              return served;
+            }
+          : undefined;
+        const { status, checks } = await checkDependencies({
+          database: () => s.database.db.selectFrom('models').select('id').limit(1).execute(),
+          bus: s.bus,
+          defaultModel,
+          pool: s.pool,
+        });
+        return reply.code(status === 'unhealthy' ? 503 : 200).send({
+          status,
+          checks,
           version: VERSION,
           uptime_seconds: Math.round((Date.now() - s.startedAt.getTime()) / 1000),
           timestamp: new Date().toISOString(),
-          database: { status: database, dialect: s.database.dialect },
+          database: { status: checks.database.status === 'ok' ? 'ok' : `error: ${checks.database.reason}`, dialect: s.database.dialect },
           model,
           prediction_log: { pending: s.predictionLog.pending },
           inference: { workers: s.pool.workers, threads_per_worker: s.pool.threadsPerWorker, device: s.device, queued: s.pool.queueSize },
         });
       },
+    );
+    // Liveness: the process answers. No dependency is checked, so a down database never gets it restarted.
+    app.get(
+      '/health/live',
+      {
+        ...declare('public', BODY_LIMITS.none),
+        schema: { tags: ['system'], summary: 'Liveness: the process is up (readiness with each dependency is /health)', response: { 200: z.object({ status: z.literal('alive'), uptime_seconds: z.number() }), ...errorResponses() } },
+      },
+      async () => ({ status: 'alive' as const, uptime_seconds: Math.round((Date.now() - s.startedAt.getTime()) / 1000) }),
     );
 
     app.get(
