@@ -147,6 +147,13 @@ describe('messaging through the platform (embedded bus)', () => {
     // Seed-style envelope: ground truth inside `data`.
     await t.services.messaging.queue.publish('patient_data', { patient_id: 'anon-7', event_type: 'diagnosis_confirmed', data: { prediction_id: data.prediction_id, ground_truth: 'PNEUMONIA' } });
     await waitFor('the label', async () => (await t.services.predictionLog.get(data.prediction_id)).ground_truth === 'PNEUMONIA');
+
+    // a label the model does not have is dead-lettered at once, naming the allowed ones; the label stays
+    await t.services.messaging.queue.publish('patient_data', { patient_id: 'anon-7', event_type: 'diagnosis_confirmed', data: { prediction_id: data.prediction_id, ground_truth: 'banana' } });
+    const dead = async () => (await t.app.inject({ url: '/api/v1/mlops/messaging/dead-letters?topic=patient_data&group=vitals-ground-truth' })).json().dead_letters as Array<{ attempts: number; error: string }>;
+    await waitFor('the dead letter', async () => (await dead()).length === 1);
+    expect((await dead())[0]).toMatchObject({ attempts: 1, error: expect.stringMatching(/"banana" is not a label of model "chest-xray": send one of/) });
+    expect((await t.services.predictionLog.get(data.prediction_id)).ground_truth).toBe('PNEUMONIA');
   });
 
   it('dead-letters an imaging message that can never work, without retrying it', async () => {

@@ -4,9 +4,10 @@
  *
  * A label for a prediction not found yet is retried with backoff (the prediction may still be in
  * another replica's write queue) and dead-lettered after the last attempt. Attaching is idempotent,
- * so a redelivered message does no harm.
+ * so a redelivered message does no harm. A label the model does not have, or one that differs from
+ * the label already attached (relabelling needs the API's overwrite: true), is dead-lettered at once.
  */
-import type { BusMessage } from './bus.js';
+import { type BusMessage, PermanentMessageError } from './bus.js';
 import { groundTruthOf, parseMessage, patientDataMessage } from './message-schemas.js';
 
 export interface GroundTruthSink {
@@ -31,7 +32,10 @@ export function groundTruthConsumer(sink: GroundTruthSink, stats: GroundTruthCon
         await sink.attachGroundTruth(prediction_id, value);
         stats.labels_attached++;
       } catch (err) {
-        if ((err as { code?: string }).code !== 'PREDICTION_NOT_FOUND') throw err;
+        const code = (err as { code?: string }).code;
+        // a label the model does not have, or a different second label: retrying cannot help
+        if (code === 'INVALID_LABEL' || code === 'GROUND_TRUTH_EXISTS') throw new PermanentMessageError((err as Error).message, { cause: err });
+        if (code !== 'PREDICTION_NOT_FOUND') throw err;
         missing.push(prediction_id);
       }
     }
