@@ -229,15 +229,13 @@ export async function confirmRestore(db: Kysely<any>, manifest: Manifest, dir: s
   const result = await verifyChain(db);
   if (!result.ok) throw new Error(`restored audit trail does not verify: ${result.problem!.message}`);
   if (result.head !== manifest.audit.head) throw new Error(`restored audit head ${result.head} is not the manifest's ${manifest.audit.head}`);
-  await db
-    .transaction()
-    .execute((trx) =>
-      new AuditTrail().record(trx, {
-        action: 'system.restored',
-        target: `backup:${manifest.created_at}`,
-        actor: 'cli',
-        details: { dir, audit_head: manifest.audit.head, audit_rows: manifest.audit.rows, files: manifest.files.length },
-      }),
-    );
+  await db.transaction().execute((trx) =>
+    new AuditTrail().record(trx, {
+      action: 'system.restored',
+      target: `backup:${manifest.created_at}`,
+      actor: 'cli',
+      details: { dir, audit_head: manifest.audit.head, audit_rows: manifest.audit.rows, files: manifest.files.length },
+    }),
+  );
   return result;
 }
