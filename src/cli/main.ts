@@ -12,6 +12,7 @@ import { createProgressBar, printTable } from './output.js';
 import { UsageError, parseJson, reportCliError } from './errors.js';
 import { registerKeyCommands } from './key-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
+import { registerBackupCommands } from './backup-commands.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerPipelineCommands } from './pipeline-commands.js';
 
@@ -440,6 +441,7 @@ program
 registerPipelineCommands(program, withServices);
 registerKeyCommands(program, () => settings());
 registerAuditCommands(program, () => settings());
+registerBackupCommands(program, () => settings());
 registerMigrateCommand(program, () => settings());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
