@@ -40,7 +40,7 @@ describe('vitals backup / restore (SQLite)', () => {
     spawnSync(process.execPath, [cli, ...args], { cwd: root, env: { ...process.env, VITALS_HOME: home, LOG_LEVEL: 'silent', VITALS_DEMO: 'false' }, encoding: 'utf8', timeout: 180_000 });
   const predict = async (i: number) => (await t.app.inject({ method: 'POST', url: '/api/v1/ml-models/predict', payload: { model: DEMO_MODEL, features: row(i) } })).json().prediction_id as string;
   const groundTruth = async (id: string, label: string) =>
-    expect((await t.app.inject({ method: 'POST', url: `/api/v1/predictions/${id}/ground-truth`, payload: { ground_truth: label } })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'POST', url: `/api/v1/predictions/${id}/ground-truth`, payload: { ground_truth: label, overwrite: true } })).statusCode).toBe(200);
 
   beforeAll(async () => {
     t = await startTestApp({ MONITORING_CHECK_EVERY_N: 0, CACHE_SIZE: 0 });

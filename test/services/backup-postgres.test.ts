@@ -81,7 +81,7 @@ describe('vitals backup / restore (PostgreSQL)', () => {
   it('restores into a fresh database the state of the backup moment', { timeout: 600_000 }, async () => {
     const predict = async (i: number) => (await t.app.inject({ method: 'POST', url: '/api/v1/ml-models/predict', payload: { model: DEMO_MODEL, features: row(i) } })).json().prediction_id as string;
     const gt = async (id: string, label: string) =>
-      expect((await t.app.inject({ method: 'POST', url: `/api/v1/predictions/${id}/ground-truth`, payload: { ground_truth: label } })).statusCode).toBe(200);
+      expect((await t.app.inject({ method: 'POST', url: `/api/v1/predictions/${id}/ground-truth`, payload: { ground_truth: label, overwrite: true } })).statusCode).toBe(200);
     expect((await t.app.inject({ method: 'POST', url: `/api/v1/models/${DEMO_MODEL}/versions/challenger/promote`, payload: { reason: 'before backup' } })).statusCode).toBe(200);
     const p1 = await predict(0);
     await gt(p1, 'benign');
