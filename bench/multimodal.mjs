@@ -39,7 +39,7 @@ const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 // ---------------------------------------------------------------- a small DICOM writer (explicit VR LE)
 function element(group, elem, vr, value) {
   const long = ['OB', 'OW', 'OF', 'SQ', 'UT', 'UN'].includes(vr);
-  let data = typeof value === 'string' ? Buffer.from(value.length % 2 ? value + (vr === 'UI' ? '\0' : ' ') : value, 'latin1') : value;
+  const data = typeof value === 'string' ? Buffer.from(value.length % 2 ? value + (vr === 'UI' ? '\0' : ' ') : value, 'latin1') : value;
   const head = Buffer.alloc(long ? 12 : 8);
   head.writeUInt16LE(group, 0);
   head.writeUInt16LE(elem, 2);

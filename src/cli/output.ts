@@ -2,7 +2,10 @@
 import { SingleBar, Presets } from 'cli-progress';
 
 export function printTable(rows: Array<Record<string, unknown>>): void {
-  if (!rows.length) return console.log('(none)');
+  if (!rows.length) {
+    console.log('(none)');
+    return;
+  }
   const cols = Object.keys(rows[0]!);
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
   const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ');

@@ -486,7 +486,10 @@ class ThreadWriter implements LogWriter {
     const last = Math.max(0, ...this.unacked.keys());
     if (last) this.events.failed(last, message);
     if (this.closing) {
-      if (++this.closing.failures >= CLOSE_ATTEMPTS) return this.closing.done();
+      if (++this.closing.failures >= CLOSE_ATTEMPTS) {
+        this.closing.done();
+        return;
+      }
     }
     const old = this.worker;
     this.exited = true;
