@@ -54,10 +54,13 @@ describe('concurrent changes on PostgreSQL', () => {
   });
 
   it('20 release tests started at once: one active, the rest 409', async () => {
+    // the alias race above leaves either demo version in production: the treatment is the other one
+    const production = (await t.services.registry.getModel(DEMO_MODEL)).aliases.production;
+    const treatment = production === demo.challenger ? demo.production : demo.challenger;
     const codes = (
       await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          t.app.inject({ method: 'POST', url: '/api/v1/mlops/ab-testing/create', payload: { test_name: `race ${i}`, model: DEMO_MODEL, treatment_model_id: demo.challenger } }),
+          t.app.inject({ method: 'POST', url: '/api/v1/mlops/ab-testing/create', payload: { test_name: `race ${i}`, model: DEMO_MODEL, treatment_model_id: treatment } }),
         ),
       )
     ).map((r) => r.statusCode);
