@@ -22,7 +22,7 @@ import { type Metrics, createMetrics, httpLabels } from '../metrics.js';
 import { ModelMonitor } from '../monitoring/model-monitor.js';
 import { AlertNotifier } from '../monitoring/notifiers.js';
 import { PredictionLog } from '../monitoring/prediction-log.js';
-import { ReportPool, monitoringPlugin } from '../monitoring/index.js';
+import { monitoringPlugin } from '../monitoring/index.js';
 import { multimodalPlugin } from '../multimodal/index.js';
 import { Pipelines, commandEnv, pipelinesPlugin } from '../pipelines/index.js';
 import { ExperimentTracking, createMlflowApi, mlflowPlugin, trackingRoutes } from '../tracking/index.js';
@@ -146,8 +146,9 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     // an api replica only serves: the worker's scheduled sweep checks what it logged
     checkEveryPredictions: settings.MODEL_MONITORING_ENABLED && settings.VITALS_ROLE !== 'api' ? settings.MONITORING_CHECK_EVERY_N : 0,
     outbox: messaging.outbox,
-    // the statistics of every check run in a worker thread, off the serving thread (issue 13)
-    reportPool: new ReportPool(),
+    // reportPool: new ReportPool() moves the statistics off the serving thread (issue 13). Not wired yet:
+    // with it, `vitals serve` does not exit on SIGTERM in test/cli-and-shutdown.test.ts (reproducible,
+    // cause not yet found). The retraining-loop failure seen earlier was that test racing the relay (fixed).
   });
   predictionLog.onRecord((versionId) => monitor.observe(versionId));
   const blueGreen = new BlueGreenDeployments(database, registry, abTests.store, (versionId) => predictor.probe(versionId));
