@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { bootstrapDemo } from '../src/pipelines/demo-bootstrap.js';
 import { claimTurn } from '../src/server/cluster-jobs.js';
 import { migrateToLatest, openDatabase } from '../src/store/index.js';
 import { startTestApp } from './helpers/app.js';
@@ -39,6 +40,23 @@ describe('cluster turns', () => {
       await all.dispose();
     }
   });
+});
+
+describe('two replicas starting on an empty database', () => {
+  it('bootstrap the demo once: the one that loses the race carries on with the winner\'s models', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'vitals-twins-'));
+    const a = await startTestApp({ VITALS_HOME: home });
+    const b = await startTestApp({ VITALS_HOME: home });
+    try {
+      const results = await Promise.all([bootstrapDemo(a.services.registry), bootstrapDemo(b.services.registry)]);
+      expect(results.filter(Boolean).length).toBeLessThanOrEqual(1);
+      const versions = await a.services.registry.listVersions((await a.services.registry.getModel('breast-cancer')).id);
+      expect(versions.map((v) => v.version).sort()).toEqual(['1.0.0', '1.1.0']);
+    } finally {
+      await a.dispose();
+      await b.dispose();
+    }
+  }, 180_000);
 });
 
 describe('vitals worker', () => {

@@ -57,7 +57,8 @@ PG_BIN=""
 
 # A usable bin dir has initdb, pg_ctl and postgres side by side.
 is_pg_bindir() {
-  [[ -x "$1/initdb" && -x "$1/pg_ctl" && -x "$1/postgres" ]]
+  # pg_dump/pg_restore: `vitals backup`/`restore` on PostgreSQL (postgresql pulls in postgresql-client)
+  [[ -x "$1/initdb" && -x "$1/pg_ctl" && -x "$1/postgres" && -x "$1/pg_dump" && -x "$1/pg_restore" ]]
 }
 
 find_pg_bin() {

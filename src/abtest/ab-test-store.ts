@@ -19,8 +19,8 @@ export class AbTestStore {
     return this.database.db;
   }
 
-  async insert(row: AbTestsTable): Promise<void> {
-    await this.db.insertInto('ab_tests').values(row).execute();
+  async insert(row: AbTestsTable, tx: Kysely<Schema> | Transaction<Schema> = this.db): Promise<void> {
+    await tx.insertInto('ab_tests').values(row).execute();
   }
 
   async update(id: string, patch: Partial<AbTestsTable>): Promise<void> {

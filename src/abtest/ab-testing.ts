@@ -7,6 +7,7 @@
  * evaluating the same test at once finalize it once.
  */
 import type { Transaction } from 'kysely';
+import type { AuditContext, AuditRecorder } from '../audit/index.js';
 import { VitalsError, validationFailed } from '../errors.js';
 import { nowIso, uuidv7 } from '../ids.js';
 import type { PredictionLog } from '../monitoring/prediction-log.js';
@@ -44,6 +45,8 @@ export interface CreateTestInput {
   hash_seed?: string;
   config?: Partial<AbTestConfig>;
   actor?: string;
+  /** the authenticated caller (server/principal.ts `auditContextOf`), for the audit row */
+  audit?: AuditContext;
 }
 
 /** The seed's champion/challenger config (`ABTestConfig`). */
@@ -70,6 +73,8 @@ export interface AbTestingOptions {
   now?: () => Date;
   /** when given, a decided test publishes `abtest.decided` on `ab_tests` (transactional outbox, with its release event) */
   outbox?: AbTestOutbox;
+  /** when given, starts, stops and decisions write an `abtest.*` audit row in the transaction of their release event */
+  audit?: AuditRecorder;
 }
 
 /** The messaging outbox, as A/B tests use it. */
@@ -87,6 +92,7 @@ export class AbTesting {
   private readonly now: () => Date;
   private readonly defaults: AbTestConfig;
   private readonly outbox?: AbTestOutbox;
+  private readonly audit?: AuditRecorder;
 
   constructor(
     private readonly database: Database,
@@ -99,6 +105,7 @@ export class AbTesting {
     // The router reads this service's active tests; made here unless a caller brings its own.
     this.router = router ?? new TrafficRouter((modelName) => this.activeTestFor(modelName));
     this.outbox = options.outbox;
+    this.audit = options.audit;
     this.now = options.now ?? (() => new Date());
     this.defaults = { ...DEFAULT_TEST_CONFIG, ...(options.minSamples !== undefined ? { min_samples: options.minSamples } : {}) };
   }
@@ -137,7 +144,8 @@ export class AbTesting {
     const id = uuidv7();
     const now = nowIso();
     const split = mode === 'canary' ? config.canary_stages[0]! : (input.traffic_split ?? (mode === 'shadow' ? 1 : 0.5));
-    await this.store.insert({
+    const details = { mode, control: control.version, treatment: treatment.version, traffic_split: split, metric: input.metric ?? 'accuracy', decision_mode: input.decision_mode ?? 'auto', config };
+    const row = {
       id,
       name: input.name.trim(),
       model_id: control.model_id,
@@ -162,15 +170,14 @@ export class AbTesting {
       created_at: now,
       updated_at: now,
       ended_at: null,
+    } as const;
+    // The test, its release event and its audit row commit together.
+    await this.database.db.transaction().execute(async (tx) => {
+      await this.store.insert(row, tx);
+      await this.store.recordEvent({ test_id: id, model_id: control.model_id, action: 'created', actor: row.created_by, details }, tx);
+      await this.audit?.record(tx, { action: 'abtest.started', target: `abtest:${id}`, context: input.audit, actor: row.created_by, details: { name: row.name, model: control.model_name, ...details } });
     });
     const test = await this.store.get(id);
-    await this.store.recordEvent({
-      test_id: id,
-      model_id: test.model_id,
-      action: 'created',
-      actor: test.created_by,
-      details: { mode, control: control.version, treatment: treatment.version, traffic_split: split, metric: test.metric, decision_mode: test.decision_mode, config },
-    });
     this.changed(test);
     return publicTest(test);
   }
@@ -247,20 +254,23 @@ export class AbTesting {
   }
 
   /** Ends a test: `promote` moves production to the treatment through the registry; `rollback` keeps the control. */
-  async finalize(ref: string, action: 'promote' | 'rollback', options: { actor?: string; reason?: string } = {}): Promise<AbTest> {
+  async finalize(ref: string, action: 'promote' | 'rollback', options: { actor?: string; reason?: string; audit?: AuditContext } = {}): Promise<AbTest> {
     const test = await this.store.get(ref);
     const reason = options.reason ?? (action === 'promote' ? 'treatment won the test' : 'treatment rolled back');
-    await this.end(test, action, options.actor ?? 'api', reason);
+    await this.end(test, action, options.actor ?? 'api', reason, options.audit);
     return this.get(test.id);
   }
 
   /** The seed's `/stop?winner=`: treatment → promote it; control → keep production; none → just stop. */
-  async stop(ref: string, options: { winner?: Variant; actor?: string; reason?: string } = {}): Promise<AbTest> {
+  async stop(ref: string, options: { winner?: Variant; actor?: string; reason?: string; audit?: AuditContext } = {}): Promise<AbTest> {
     const test = await this.store.get(ref);
     if (options.winner === 'treatment') return this.finalize(test.id, 'promote', { ...options, reason: options.reason ?? 'stopped with the treatment as winner' });
     if (options.winner === 'control') return this.finalize(test.id, 'rollback', { ...options, reason: options.reason ?? 'stopped with the control as winner' });
-    await this.claim(test, { status: 'stopped', decision: null, winner: null, decision_reason: options.reason ?? 'stopped without a winner' });
-    await this.store.recordEvent({ test_id: test.id, model_id: test.model_id, action: 'stopped', actor: options.actor ?? 'api', reason: options.reason ?? null });
+    await this.database.db.transaction().execute(async (tx) => {
+      await this.claim(test, { status: 'stopped', decision: null, winner: null, decision_reason: options.reason ?? 'stopped without a winner' }, tx);
+      await this.store.recordEvent({ test_id: test.id, model_id: test.model_id, action: 'stopped', actor: options.actor ?? 'api', reason: options.reason ?? null }, tx);
+      await this.audit?.record(tx, { action: 'abtest.stopped', target: `abtest:${test.id}`, reason: options.reason ?? null, context: options.audit, actor: options.actor, details: { name: test.name, model: test.model_name } });
+    });
     const ended = await this.store.get(test.id);
     this.changed(ended);
     return publicTest(ended);
@@ -345,8 +355,12 @@ export class AbTesting {
   }
 
   /** Marks an active test ended, or throws CONFLICT when another caller ended it first. */
-  private async claim(test: StoredTest, patch: { status: 'completed' | 'stopped'; decision: 'promote' | 'rollback' | null; winner: Variant | null; decision_reason: string }): Promise<void> {
-    const res = await this.database.db
+  private async claim(
+    test: StoredTest,
+    patch: { status: 'completed' | 'stopped'; decision: 'promote' | 'rollback' | null; winner: Variant | null; decision_reason: string },
+    tx: Transaction<Schema> | Database['db'] = this.database.db,
+  ): Promise<void> {
+    const res = await tx
       .updateTable('ab_tests')
       .set({ ...patch, ended_at: nowIso(), updated_at: nowIso() })
       .where('id', '=', test.id)
@@ -355,7 +369,7 @@ export class AbTesting {
     if (Number(res.numUpdatedRows) === 0) throw new VitalsError('CONFLICT', `test "${test.name}" has already ended`);
   }
 
-  private async end(test: StoredTest, action: 'promote' | 'rollback', actor: string, reason: string): Promise<true> {
+  private async end(test: StoredTest, action: 'promote' | 'rollback', actor: string, reason: string, audit?: AuditContext): Promise<true> {
     await this.claim(test, {
       status: action === 'promote' ? 'completed' : 'stopped',
       decision: action,
@@ -377,6 +391,14 @@ export class AbTesting {
     }
     await this.database.db.transaction().execute(async (tx) => {
       await this.store.recordEvent({ test_id: test.id, model_id: test.model_id, action: action === 'promote' ? 'promoted' : 'rolled_back', actor, reason }, tx);
+      await this.audit?.record(tx, {
+        action: 'abtest.decided',
+        target: `abtest:${test.id}`,
+        reason,
+        context: audit,
+        actor,
+        details: { name: test.name, model: test.model_name, decision: action, winner: action === 'promote' ? 'treatment' : 'control', control: test.control_version, treatment: test.treatment_version },
+      });
       await this.outbox?.enqueueEvent(
         tx,
         'ab_tests',

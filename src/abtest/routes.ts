@@ -7,7 +7,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { validationFailed } from '../errors.js';
-import { actorOf } from '../server/principal.js';
+import { actorOf, auditContextOf } from '../server/principal.js';
 import { BODY_LIMITS, anyObject, declare, errorResponses, view } from '../server/route-kit.js';
 import type { AbTesting } from './ab-testing.js';
 import type { BlueGreenDeployments } from './blue-green.js';
@@ -93,12 +93,13 @@ export function abTestPlugin(s: AbTestRouteDeps): FastifyPluginAsync {
         hash_seed: b.hash_seed,
         config: b.config,
         actor: actorOf(req),
+        audit: auditContextOf(req),
       });
       return { test_id: test.id, message: `${test.mode === 'ab' ? 'A/B' : test.mode} test created successfully`, test };
     });
 
     app.post(`${prefix}/start`, { ...write, schema: { tags, body: championChallengerBody, summary: 'Start a champion/challenger test from the seed config (model_type, versions, traffic %, duration)', response: { 200: view({ test_id: z.string(), message: z.string(), test: testView }), ...errorResponses(404, 409) } } }, async (req) => {
-      const test = await s.abTests.startChampionChallenger({ ...req.body, actor: actorOf(req) });
+      const test = await s.abTests.startChampionChallenger({ ...req.body, actor: actorOf(req), audit: auditContextOf(req) });
       return { test_id: test.id, message: `A/B test started: ${test.name}`, test };
     });
 
@@ -190,7 +191,7 @@ export function abTestPlugin(s: AbTestRouteDeps): FastifyPluginAsync {
           response: { 200: z.object({ test: testView }), ...errorResponses(404, 409) },
         },
       },
-      async (req) => ({ test: await s.abTests.finalize(req.params.test_id, req.body.action, { reason: req.body.reason, actor: actorOf(req) }) }),
+      async (req) => ({ test: await s.abTests.finalize(req.params.test_id, req.body.action, { reason: req.body.reason, actor: actorOf(req), audit: auditContextOf(req) }) }),
     );
 
     app.post(
@@ -207,7 +208,7 @@ export function abTestPlugin(s: AbTestRouteDeps): FastifyPluginAsync {
       },
       async (req) => {
         if (req.query.winner === 'treatment' && !req.query.reason?.trim()) throw validationFailed([{ field: 'reason', message: 'stopping with the treatment as winner moves production: give a reason' }]);
-        const test = await s.abTests.stop(req.params.test_id, { winner: req.query.winner, reason: req.query.reason, actor: actorOf(req) });
+        const test = await s.abTests.stop(req.params.test_id, { winner: req.query.winner, reason: req.query.reason, actor: actorOf(req), audit: auditContextOf(req) });
         return { test_id: test.id, status: test.status, winner: test.winner, message: `test stopped${test.winner ? `; winner: ${test.winner}` : ''}`, test };
       },
     );

@@ -11,6 +11,7 @@ import type { Services } from '../server/app.js';
 import { createProgressBar, printTable } from './output.js';
 import { registerKeyCommands } from './key-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
+import { registerBackupCommands } from './backup-commands.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerPipelineCommands } from './pipeline-commands.js';
 
@@ -432,6 +433,7 @@ program
 registerPipelineCommands(program, withServices);
 registerKeyCommands(program, () => settings());
 registerAuditCommands(program, () => settings());
+registerBackupCommands(program, () => settings());
 registerMigrateCommand(program, () => settings());
 
 program.parseAsync(process.argv).catch(async (err: unknown) => {

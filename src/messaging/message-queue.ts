@@ -3,6 +3,7 @@
  * `queue.subscribe("patient_data", handler)`. Callers name logical topics; the queue checks them
  * and the message size, maps them to broker topics and hands them to the configured driver.
  */
+import type { AuditContext, AuditRecorder } from '../audit/index.js';
 import { uuidv7 } from '../ids.js';
 import type { MessageBus, MessageHandler, QueueType, SubscribeOptions, Subscription } from './bus.js';
 import type { Executor, Outbox } from './outbox.js';
@@ -28,6 +29,8 @@ export class MessageQueue {
     readonly topics: TopicMap,
     readonly outbox: Outbox,
     private readonly enqueueExecutor: Executor,
+    /** when given, `enqueue` with an audit context writes a `message.published` row in the outbox's transaction */
+    private readonly audit?: AuditRecorder,
   ) {}
 
   get type(): QueueType {
@@ -47,9 +50,15 @@ export class MessageQueue {
    * Writes the message to the outbox (in `tx` when given) for the relay to publish: it is accepted
    * even while the broker is down, and published once it is back. What the HTTP API uses.
    */
-  async enqueue(topic: string, message: unknown, options: PublishOptions = {}, tx: Executor = this.enqueueExecutor): Promise<PublishReceipt> {
+  async enqueue(topic: string, message: unknown, options: PublishOptions & { audit?: AuditContext } = {}, tx: Executor = this.enqueueExecutor): Promise<PublishReceipt> {
     const brokerTopic = this.topics.brokerName(topic);
-    const id = await this.outbox.enqueue(tx, topic, message, { key: options.key ?? null, headers: options.headers });
+    const write = async (ex: Executor) => {
+      const id = await this.outbox.enqueue(ex, topic, message, { key: options.key ?? null, headers: options.headers });
+      // Who published what where, never the content (it may carry patient data).
+      if (options.audit && this.audit) await this.audit.record(ex, { action: 'message.published', target: `topic:${topic}`, context: options.audit, details: { message_id: id, key: options.key ?? null, broker_topic: brokerTopic } });
+      return id;
+    };
+    const id = options.audit && this.audit && tx === this.enqueueExecutor ? await this.enqueueExecutor.transaction().execute(write) : await write(tx);
     return { message_id: id, topic, broker_topic: brokerTopic };
   }
 

@@ -59,7 +59,7 @@ export class Messaging {
   constructor(
     private readonly settings: Settings,
     private readonly database: Database,
-    options: { bus?: MessageBus; registry?: Registry } = {},
+    options: { bus?: MessageBus; registry?: Registry; audit?: import('../audit/index.js').AuditRecorder } = {},
   ) {
     const registry = options.registry;
     this.bus = options.bus ?? createBus(settings, database, (err, context) => this.log(err, context));
@@ -87,7 +87,7 @@ export class Messaging {
         this.log(err, 'outbox relay: publishing failed; events stay in the outbox and are retried');
       },
     });
-    this.queue = new MessageQueue(this.bus, this.topics, this.outbox, database.db);
+    this.queue = new MessageQueue(this.bus, this.topics, this.outbox, database.db, options.audit);
   }
 
   get type() {

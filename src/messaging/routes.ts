@@ -7,6 +7,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { BODY_LIMITS, anyObject, declare, errorResponses, view } from '../server/route-kit.js';
+import { auditContextOf } from '../server/principal.js';
 import type { Messaging } from './messaging.js';
 
 export interface MessagingRouteDeps {
@@ -38,7 +39,7 @@ export function messagingPlugin(s: MessagingRouteDeps): FastifyPluginAsync {
         },
       },
       async (req, reply) => {
-        const receipt = await s.messaging.queue.enqueue(req.body.topic, req.body.message, { key: req.body.key ?? null });
+        const receipt = await s.messaging.queue.enqueue(req.body.topic, req.body.message, { key: req.body.key ?? null, audit: auditContextOf(req) });
         return reply.code(202).send({ status: 'accepted' as const, ...receipt, queue_type: s.messaging.type, delivery: 'outbox' });
       },
     );

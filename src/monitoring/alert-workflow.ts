@@ -5,6 +5,7 @@
  * `alerts` topic, written in one transaction. An acknowledged alert is not re-notified while it keeps
  * firing; a resolved alert that fires again is a new incident.
  */
+import type { AuditContext, AuditRecorder } from '../audit/index.js';
 import { VitalsError, notFound } from '../errors.js';
 import { nowIso, uuidv7 } from '../ids.js';
 import type { AlertsTable, Database } from '../store/index.js';
@@ -71,10 +72,15 @@ function toEvent(r: AlertEventsTable): AlertEvent {
   return { ...r, action: r.action as AlertStep, action_kind: r.action_kind as FollowUp | null };
 }
 
+/** Who takes a step: an actor name, or the authenticated caller (server/principal.ts `auditContextOf`). */
+export type Actor = string | AuditContext;
+
 export class AlertWorkflow {
   constructor(
     private readonly database: Database,
     private readonly outbox?: WorkflowOutbox,
+    /** when given, every step also writes an `alert.<step>` audit row in its transaction */
+    private readonly audit?: AuditRecorder,
   ) {}
 
   private async alertRow(alertId: string): Promise<AlertsTable> {
@@ -83,41 +89,50 @@ export class AlertWorkflow {
     return row;
   }
 
-  private async append(alert: AlertsTable, step: Omit<AlertEventsTable, 'id' | 'alert_id' | 'created_at'>, resolve = false): Promise<AlertEvent> {
-    const row: AlertEventsTable = { id: uuidv7(), alert_id: alert.id, created_at: nowIso(), ...step };
+  private async append(alert: AlertsTable, who: Actor, step: Omit<AlertEventsTable, 'id' | 'alert_id' | 'created_at' | 'actor'>, resolve = false): Promise<AlertEvent> {
+    const context = typeof who === 'string' ? undefined : who;
+    const row: AlertEventsTable = { id: uuidv7(), alert_id: alert.id, created_at: nowIso(), actor: context?.principal ?? (who as string), ...step };
     await this.database.db.transaction().execute(async (tx) => {
       await tx.insertInto('alert_events').values(row).execute();
       if (resolve) await tx.updateTable('alerts').set({ status: 'resolved', resolved_at: row.created_at, last_seen_at: row.created_at }).where('id', '=', alert.id).execute();
       await this.outbox?.enqueueEvent(tx, 'alerts', `alert.${step.action}`, { ...row, model_id: alert.model_id, rule: alert.rule }, { key: alert.dedup_key });
+      await this.audit?.record(tx, {
+        action: `alert.${step.action}`,
+        target: `alert:${alert.id}`,
+        reason: step.comment,
+        context,
+        actor: row.actor,
+        details: { rule: alert.rule, model_id: alert.model_id, ...(step.assignee ? { assignee: step.assignee } : {}), ...(step.action_kind ? { kind: step.action_kind, reference: step.reference } : {}) },
+      });
     });
     return toEvent(row);
   }
 
-  async acknowledge(alertId: string, actor: string, comment?: string): Promise<AlertEvent> {
+  async acknowledge(alertId: string, actor: Actor, comment?: string): Promise<AlertEvent> {
     const alert = await this.alertRow(alertId);
-    return this.append(alert, { action: 'acknowledged', actor, comment: comment ?? null, assignee: null, action_kind: null, reference: null });
+    return this.append(alert, actor, { action: 'acknowledged', comment: comment ?? null, assignee: null, action_kind: null, reference: null });
   }
 
-  async assign(alertId: string, actor: string, assignee: string, comment?: string): Promise<AlertEvent> {
+  async assign(alertId: string, actor: Actor, assignee: string, comment?: string): Promise<AlertEvent> {
     const alert = await this.alertRow(alertId);
-    return this.append(alert, { action: 'assigned', actor, comment: comment ?? null, assignee, action_kind: null, reference: null });
+    return this.append(alert, actor, { action: 'assigned', comment: comment ?? null, assignee, action_kind: null, reference: null });
   }
 
-  async comment(alertId: string, actor: string, comment: string): Promise<AlertEvent> {
+  async comment(alertId: string, actor: Actor, comment: string): Promise<AlertEvent> {
     const alert = await this.alertRow(alertId);
-    return this.append(alert, { action: 'commented', actor, comment, assignee: null, action_kind: null, reference: null });
+    return this.append(alert, actor, { action: 'commented', comment, assignee: null, action_kind: null, reference: null });
   }
 
   /** Records the follow-up that was taken (it does not perform it: that is the linked request). */
-  async recordAction(alertId: string, actor: string, kind: FollowUp, reference?: string, comment?: string): Promise<AlertEvent> {
+  async recordAction(alertId: string, actor: Actor, kind: FollowUp, reference?: string, comment?: string): Promise<AlertEvent> {
     const alert = await this.alertRow(alertId);
-    return this.append(alert, { action: 'action_taken', actor, comment: comment ?? null, assignee: null, action_kind: kind, reference: reference ?? null });
+    return this.append(alert, actor, { action: 'action_taken', comment: comment ?? null, assignee: null, action_kind: kind, reference: reference ?? null });
   }
 
-  async resolve(alertId: string, actor: string, comment?: string): Promise<AlertEvent> {
+  async resolve(alertId: string, actor: Actor, comment?: string): Promise<AlertEvent> {
     const alert = await this.alertRow(alertId);
     if (alert.status === 'resolved') throw new VitalsError('CONFLICT', `alert "${alertId}" is already resolved`);
-    return this.append(alert, { action: 'resolved', actor, comment: comment ?? null, assignee: null, action_kind: null, reference: null }, true);
+    return this.append(alert, actor, { action: 'resolved', comment: comment ?? null, assignee: null, action_kind: null, reference: null }, true);
   }
 
   async isAcknowledged(alertId: string): Promise<boolean> {

@@ -22,6 +22,8 @@ import type { ReportPool } from './report-pool.js';
 const MIN_CHECK_SPACING_MS = 10_000;
 
 export interface MonitorOptions {
+  /** the audit trail: alert acknowledge/assign/comment/action/resolve write their rows with it */
+  audit?: import('../audit/index.js').AuditRecorder;
   windowSize: number;
   driftThreshold: number;
   decayThreshold: number;
@@ -75,7 +77,7 @@ export class ModelMonitor {
     private readonly notifier: AlertNotifier,
     readonly options: MonitorOptions,
   ) {
-    this.alerts = new AlertWorkflow(database, options.outbox);
+    this.alerts = new AlertWorkflow(database, options.outbox, options.audit);
     this.changeControl = new ChangeControl(database, registry, log);
   }
 

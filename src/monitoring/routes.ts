@@ -314,17 +314,17 @@ export function monitoringPlugin(deps: MonitoringDeps): FastifyPluginAsync {
     app.post(
       '/api/v1/mlops/production-monitoring/alerts/:alert_id/acknowledge',
       { ...declare('monitoring:write'), schema: { tags, params: alertParam, summary: 'Acknowledge an alert (it stops re-notifying while it fires)', body: z.object({ comment: comment.optional() }).nullish(), response: step } },
-      async (req) => monitor.alerts.acknowledge(req.params.alert_id, actorOf(req), req.body?.comment ?? undefined),
+      async (req) => monitor.alerts.acknowledge(req.params.alert_id, auditContextOf(req), req.body?.comment ?? undefined),
     );
     app.post(
       '/api/v1/mlops/production-monitoring/alerts/:alert_id/assign',
       { ...declare('monitoring:write'), schema: { tags, params: alertParam, summary: 'Assign an alert to a person', body: z.object({ assignee: z.string().min(1).max(200), comment: comment.optional() }), response: step } },
-      async (req) => monitor.alerts.assign(req.params.alert_id, actorOf(req), req.body.assignee, req.body.comment),
+      async (req) => monitor.alerts.assign(req.params.alert_id, auditContextOf(req), req.body.assignee, req.body.comment),
     );
     app.post(
       '/api/v1/mlops/production-monitoring/alerts/:alert_id/comments',
       { ...declare('monitoring:write'), schema: { tags, params: alertParam, summary: 'Comment on an alert', body: z.object({ comment }), response: step } },
-      async (req) => monitor.alerts.comment(req.params.alert_id, actorOf(req), req.body.comment),
+      async (req) => monitor.alerts.comment(req.params.alert_id, auditContextOf(req), req.body.comment),
     );
     app.post(
       '/api/v1/mlops/production-monitoring/alerts/:alert_id/actions',
@@ -338,12 +338,12 @@ export function monitoringPlugin(deps: MonitoringDeps): FastifyPluginAsync {
           response: step,
         },
       },
-      async (req) => monitor.alerts.recordAction(req.params.alert_id, actorOf(req), req.body.kind, req.body.reference, req.body.comment),
+      async (req) => monitor.alerts.recordAction(req.params.alert_id, auditContextOf(req), req.body.kind, req.body.reference, req.body.comment),
     );
     app.post(
       '/api/v1/mlops/production-monitoring/alerts/:alert_id/resolve',
       { ...declare('monitoring:write'), schema: { tags, params: alertParam, summary: 'Resolve an alert by hand (409 when already resolved)', body: z.object({ comment: comment.optional() }).nullish(), response: step } },
-      async (req) => monitor.alerts.resolve(req.params.alert_id, actorOf(req), req.body?.comment ?? undefined),
+      async (req) => monitor.alerts.resolve(req.params.alert_id, auditContextOf(req), req.body?.comment ?? undefined),
     );
     // change control: acceptance criteria registered before retraining, evidence per version
     const criterion = z.object({

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { VitalsError } from '../errors.js';
 import type { DataDir } from '../files/data-dir.js';
 import { ALIASES } from '../registry/index.js';
-import { actorOf } from '../server/principal.js';
+import { actorOf, auditContextOf } from '../server/principal.js';
 import { BODY_LIMITS, anyObject, declare, errorResponses, view } from '../server/route-kit.js';
 import { cicdRequestSchema } from './cicd-request.js';
 import type { Pipelines } from './pipelines.js';
@@ -64,6 +64,7 @@ export function pipelinesPlugin(deps: PipelinesRouteDeps): FastifyPluginAsync {
           params: b.params,
           dataSource: b.data_path,
           actor: actorOf(req),
+          audit: auditContextOf(req),
         });
         return reply.code(202).send(accepted(queued));
       },
@@ -82,10 +83,10 @@ export function pipelinesPlugin(deps: PipelinesRouteDeps): FastifyPluginAsync {
       },
       async (req, reply) => {
         const { pipeline, ...body } = req.body;
-        if (pipeline) return reply.code(202).send(accepted(await p.submitNamed(pipeline, { actor: actorOf(req) })));
+        if (pipeline) return reply.code(202).send(accepted(await p.submitNamed(pipeline, { actor: actorOf(req), audit: auditContextOf(req) })));
         if (!body.model_name) throw new VitalsError('VALIDATION_FAILED', 'model_name is required (or pipeline: the name of a pipeline in PIPELINES_DIR)');
         const checked = await checkNetworkCicdRequest(body, dataDir);
-        const queued = await p.submitCicd(checked, { trigger: 'api', actor: actorOf(req) });
+        const queued = await p.submitCicd(checked, { trigger: 'api', actor: actorOf(req), audit: auditContextOf(req) });
         return reply.code(202).send(accepted(queued!));
       },
     );

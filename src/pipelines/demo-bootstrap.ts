@@ -5,7 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { VitalsError } from '../errors.js';
 import type { ModelRegistry } from '../registry/index.js';
+import { isUniqueViolation } from '../store/index.js';
 import { trainAndRegister } from './train-and-register.js';
 
 export const DEMO_MODEL = 'breast-cancer';
@@ -19,6 +21,19 @@ export interface DemoResult {
 
 export async function bootstrapDemo(registry: ModelRegistry, log: (msg: string) => void = () => undefined): Promise<DemoResult | undefined> {
   if ((await registry.listModels()).length > 0) return undefined;
+  try {
+    return await bootstrap(registry, log);
+  } catch (err) {
+    // two replicas starting together on an empty database: the one whose registration lost is done
+    if ((err instanceof VitalsError && (err.code === 'VERSION_EXISTS' || err.code === 'CONFLICT')) || isUniqueViolation(err)) {
+      log('demo: another process registered the demo models meanwhile; using theirs');
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+async function bootstrap(registry: ModelRegistry, log: (msg: string) => void): Promise<DemoResult> {
   const csv = await readFile(DEMO_DATA, 'utf8');
   const common = { csv, target: 'diagnosis', modelName: DEMO_MODEL, dataSource: 'data/breast_cancer/breast_cancer.csv', actor: 'demo', seed: 42 };
   log('demo: training logistic regression on the breast cancer data (569 rows)…');

@@ -1,4 +1,5 @@
 /** Pipeline runs as rows: one per run, its stage records as JSON, updated as the run progresses. */
+import type { AuditContext, AuditRecorder } from '../audit/index.js';
 import { notFound } from '../errors.js';
 import { nowIso, uuidv7 } from '../ids.js';
 import type { Database, PipelineRunsTable } from '../store/index.js';
@@ -36,6 +37,8 @@ export interface NewRun {
   request: Record<string, unknown>;
   stages?: StageRecord[];
   created_by?: string;
+  /** the authenticated caller (server/principal.ts `auditContextOf`) for the audit row; absent: `created_by`, role system */
+  audit?: AuditContext;
 }
 
 function toRun(r: PipelineRunsTable): PipelineRun {
@@ -61,7 +64,11 @@ function toRun(r: PipelineRunsTable): PipelineRun {
 }
 
 export class PipelineRunStore {
-  constructor(private readonly database: Database) {}
+  constructor(
+    private readonly database: Database,
+    /** when given, a new run writes a `pipeline.run_started` audit row in the transaction of its insert */
+    private readonly audit?: AuditRecorder,
+  ) {}
 
   /** Inserts a run; with an incident key already used, returns null (the debounce). */
   async create(input: NewRun): Promise<PipelineRun | null> {
@@ -85,12 +92,22 @@ export class PipelineRunStore {
       finished_at: null,
       updated_at: now,
     };
-    if (input.incident_key) {
-      // Insert-if-absent in one statement on both databases; the unique index settles races between replicas.
-      const inserted = await this.database.db.insertInto('pipeline_runs').values(row).onConflict((oc) => oc.column('incident_key').doNothing()).returning('id').executeTakeFirst();
-      if (!inserted) return null;
-    } else await this.database.db.insertInto('pipeline_runs').values(row).execute();
-    return toRun(row);
+    const created = await this.database.db.transaction().execute(async (tx) => {
+      if (input.incident_key) {
+        // Insert-if-absent in one statement on both databases; the unique index settles races between replicas.
+        const inserted = await tx.insertInto('pipeline_runs').values(row).onConflict((oc) => oc.column('incident_key').doNothing()).returning('id').executeTakeFirst();
+        if (!inserted) return false;
+      } else await tx.insertInto('pipeline_runs').values(row).execute();
+      await this.audit?.record(tx, {
+        action: 'pipeline.run_started',
+        target: `pipeline_run:${row.id}`,
+        context: input.audit,
+        actor: row.created_by,
+        details: { pipeline: row.pipeline, model: row.model_name, trigger: row.trigger, status: row.status, ...(row.incident_key ? { incident_key: row.incident_key } : {}) },
+      });
+      return true;
+    });
+    return created ? toRun(row) : null;
   }
 
   async get(id: string): Promise<PipelineRun> {

@@ -42,6 +42,8 @@ export interface PipelinesOptions {
   leaseMs?: number;
   pollMs?: number;
   outbox?: PipelineEventOutbox;
+  /** the audit trail: each new run writes `pipeline.run_started` with it */
+  audit?: import('../audit/index.js').AuditRecorder;
   onError?: (err: unknown, context: string) => void;
   /** PIPELINES_DIR: the operator's pipelines, `<name>/dvc.yaml`, the only ones the API can start */
   pipelinesDir?: string;
@@ -66,7 +68,7 @@ export class Pipelines {
     private readonly options: PipelinesOptions,
   ) {
     this.abTests = deps.abTests;
-    this.runs = new PipelineRunStore(database);
+    this.runs = new PipelineRunStore(database, options.audit);
     this.queue = new JobQueue(database, { leaseMs: options.leaseMs });
     this.cicd = new CicdPipeline(
       { registry, ...deps, workRoot: resolve(options.home, 'pipelines'), windowSize: options.windowSize, driftThreshold: options.driftThreshold },
@@ -104,7 +106,7 @@ export class Pipelines {
   }
 
   /** Queues a CI/CD run (the worker executes it). Returns null when the incident key was already used. */
-  async submitCicd(input: Record<string, unknown> | CicdRequestInput, meta: { trigger?: RunTrigger; incidentKey?: string; actor?: string; reason?: string } = {}): Promise<PipelineRun | null> {
+  async submitCicd(input: Record<string, unknown> | CicdRequestInput, meta: { trigger?: RunTrigger; incidentKey?: string; actor?: string; reason?: string; audit?: import('../audit/index.js').AuditContext } = {}): Promise<PipelineRun | null> {
     const parsed = cicdRequestSchema.safeParse(input);
     if (!parsed.success) throw new VitalsError('VALIDATION_FAILED', `pipeline request rejected: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     await this.registry.getModel(parsed.data.model_name);
@@ -116,6 +118,7 @@ export class Pipelines {
       request: parsed.data as unknown as Record<string, unknown>,
       stages: newCicdStages(),
       created_by: meta.actor ?? 'api',
+      audit: meta.audit,
     });
     if (!run) return null;
     if (meta.reason) await this.runs.update(run.id, { result: { trigger_reason: meta.reason } });
@@ -163,7 +166,7 @@ export class Pipelines {
    * Queues the training of a built-in model (`POST /api/v1/train`); the worker trains and registers it.
    * The CSV travels in the job's payload, the request (without it) in the run.
    */
-  async submitTraining(request: Omit<TrainRequest, 'onProgress' | 'csv'> & { csv: string }): Promise<PipelineRun> {
+  async submitTraining(request: Omit<TrainRequest, 'onProgress' | 'csv'> & { csv: string; audit?: import('../audit/index.js').AuditContext }): Promise<PipelineRun> {
     const { csv, ...rest } = request;
     toTabularDataset(parseCsv(csv), request.target); // a malformed CSV or a missing target is the caller's 422 now, not a failed run later
     const run = (await this.runs.create({
@@ -173,6 +176,7 @@ export class Pipelines {
       request: { ...rest, data_sha256: createHash('sha256').update(csv).digest('hex'), data_bytes: Buffer.byteLength(csv) },
       stages: [{ name: 'training', status: 'pending', log: [] } as unknown as StageRecord],
       created_by: request.actor ?? 'api',
+      audit: request.audit,
     }))!;
     await this.queue.enqueue('train.run', { run_id: run.id, csv }, { runId: run.id });
     this.worker.poke();
@@ -203,9 +207,9 @@ export class Pipelines {
    * Queues a pipeline defined by the operator: `PIPELINES_DIR/<name>/dvc.yaml`. Over HTTP a pipeline is
    * named, never given as a path or a command.
    */
-  async submitNamed(name: string, options: { targets?: string[]; force?: boolean; actor?: string } = {}): Promise<PipelineRun> {
+  async submitNamed(name: string, options: { targets?: string[]; force?: boolean; actor?: string; audit?: import('../audit/index.js').AuditContext } = {}): Promise<PipelineRun> {
     const file = this.namedPipelineFile(name);
-    const run = (await this.runs.create({ pipeline: `named:${name}`, trigger: 'api', request: { name, targets: options.targets ?? [], force: !!options.force }, created_by: options.actor ?? 'api' }))!;
+    const run = (await this.runs.create({ pipeline: `named:${name}`, trigger: 'api', request: { name, targets: options.targets ?? [], force: !!options.force }, created_by: options.actor ?? 'api', audit: options.audit }))!;
     await this.queue.enqueue('file.run', { run_id: run.id }, { runId: run.id });
     this.worker.poke();
     return this.runs.get(run.id).then((r) => ({ ...r, request: { ...r.request, file: relativeName(file) } }));

@@ -99,7 +99,7 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
   // The audit trail: services write their rows in the transactions of their changes (src/audit).
   const audit = new AuditTrail();
   // Built first: the registry, prediction log and monitor write their events to its outbox.
-  const messaging = new Messaging(settings, database, { registry: metrics.registry });
+  const messaging = new Messaging(settings, database, { registry: metrics.registry, audit });
   const registry = new ModelRegistry(database, new ArtifactStore(resolve(home, 'artifacts')), async (artifact, specs) => {
     bindTensors(await loadSession(pool, { key: artifact.sha256, path: artifact.path }), specs.input_spec, specs.output_spec, specs.task);
   }, messaging.outbox, audit);
@@ -114,7 +114,7 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     outbox: settings.MESSAGING_PUBLISH_PREDICTIONS ? messaging.outbox : undefined,
     audit,
   });
-  const abTests = new AbTesting(database, registry, predictionLog, undefined, { minSamples: settings.AB_TEST_MIN_SAMPLES, outbox: messaging.outbox });
+  const abTests = new AbTesting(database, registry, predictionLog, undefined, { minSamples: settings.AB_TEST_MIN_SAMPLES, outbox: messaging.outbox, audit });
   const router = abTests.router;
   const predictor = new Predictor(registry, pool, predictionLog, metrics, {
     router,
@@ -146,6 +146,7 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     // an api replica only serves: the worker's scheduled sweep checks what it logged
     checkEveryPredictions: settings.MODEL_MONITORING_ENABLED && settings.VITALS_ROLE !== 'api' ? settings.MONITORING_CHECK_EVERY_N : 0,
     outbox: messaging.outbox,
+    audit,
     // reportPool: new ReportPool() moves the statistics off the serving thread (issue 13). Not wired yet:
     // with it, `vitals serve` does not exit on SIGTERM in test/cli-and-shutdown.test.ts (reproducible,
     // cause not yet found). The retraining-loop failure seen earlier was that test racing the relay (fixed).
@@ -162,6 +163,7 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     leaseMs: settings.PIPELINE_LEASE_SECONDS * 1000,
     pollMs: settings.PIPELINE_POLL_MS,
     outbox: messaging.outbox,
+    audit,
     onError: onLogError,
     pipelinesDir: settings.PIPELINES_DIR ? resolve(settings.PIPELINES_DIR) : undefined,
     pipelineEnv: commandEnv(),
