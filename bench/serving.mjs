@@ -6,6 +6,8 @@
 //   npm run build && node bench/serving.mjs [--connections 32] [--duration 10] [--rounds 5] [--warmup 2]
 //                                            [--variants async-ack,no-log|none] [--peers 1,2|none]
 //                                            [--wait-idle 10] [--profile]
+//   monitoring overhead (issue 13): node bench/serving.mjs --variants no-checks --peers none
+//   prints Vitals (checks every 500 predictions) ÷ vitals-no-checks, and the checks run per server.
 //
 // Variants change one setting each: async-ack (PREDICTION_LOG_ACK=async), group-0ms, no-publish,
 // no-checks, no-batching, no-log (MODEL_MONITORING_ENABLED=false).
@@ -178,7 +180,8 @@ function accumulate(s, run, before, after, ownCpuMs, busyMs) {
   t.autocannon.push(run.autocannon);
   t.rounds.push({ req_per_s: round(run.ok_2xx / run.duration_s, 0), foreign_cores: foreign });
   if (after.counters) {
-    const c = (t.counters ??= { batches: 0, batch_rows: 0, inference_s: 0, inference_n: 0, flushes: 0, flush_rows: 0, flush_ms: 0 });
+    const c = (t.counters ??= { batches: 0, batch_rows: 0, inference_s: 0, inference_n: 0, flushes: 0, flush_rows: 0, flush_ms: 0, checks: 0 });
+    c.checks += (after.counters.monitoring_checks ?? 0) - (before.counters.monitoring_checks ?? 0);
     c.batches += after.counters.batch_rows.count - before.counters.batch_rows.count;
     c.batch_rows += after.counters.batch_rows.sum - before.counters.batch_rows.sum;
     c.inference_s += after.counters.inference_seconds.sum - before.counters.inference_seconds.sum;
@@ -225,6 +228,7 @@ function summarise(s) {
   };
   const c = t.counters;
   if (c) {
+    r.monitoring_checks = c.checks;
     r.batching = { batches: c.batches, mean_rows_per_batch: round(c.batch_rows / (c.batches || 1), 2), mean_session_run_ms: round((c.inference_s * 1000) / (c.inference_n || 1), 3) };
     if (c.flushes) {
       r.log_flushes = {
@@ -264,6 +268,8 @@ function printRatios(results) {
   line('Vitals (npm start: commit ack, monitoring) ÷ floor', by.vitals, floor, '≥ 0.85× req/s, p99 ≤ 1.5×');
   line('Vitals PREDICTION_LOG_ACK=async ÷ floor', by['vitals-async-ack'], floor, '≥ 0.95× req/s');
   line('Vitals ÷ FastAPI + onnxruntime, 2 workers', by.vitals, by['fastapi-2w'], '≥ 3× req/s');
+  // Monitoring off the serving path (issue 13): checks every MONITORING_CHECK_EVERY_N=500 vs none.
+  line('Vitals (checks every 500) ÷ checks off (N=0)', by.vitals, by['vitals-no-checks'], '≥ 0.95× req/s');
   line('Vitals ÷ FastAPI + onnxruntime, 1 worker', by.vitals, by['fastapi-1w'], '-');
 }
 
@@ -371,6 +377,7 @@ async function main() {
   console.log('');
   for (const r of results) {
     const parts = [`req/s by round ${r.req_per_s_by_round.join(' ')}`, `event-loop delay p99 ${r.event_loop_delay_ms.p99_median} ms (max ${r.event_loop_delay_ms.max})`];
+    if (r.monitoring_checks !== undefined) parts.push(`${r.monitoring_checks} monitoring checks during the measured rounds`);
     if (r.batching) parts.push(`${r.batching.mean_rows_per_batch} rows/inference batch, session.run ${r.batching.mean_session_run_ms} ms/batch`);
     console.log(`  ${r.name}: ${parts.join('; ')}`);
     if (r.log_flushes) {

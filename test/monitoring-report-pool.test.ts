@@ -22,6 +22,8 @@ describe('monitoring report pool', () => {
     t = await startTestApp({ MONITORING_CHECK_EVERY_N: 0, CACHE_SIZE: 0 });
     await bootstrapDemo(t.services.registry);
     production = (await t.services.registry.getModel(DEMO_MODEL)).aliases.production!;
+    // app.ts does not wire the pool yet (see the comment there): this app's monitor gets one
+    t.services.monitor.options.reportPool ??= new ReportPool();
     for (let i = 0; i < 200; i += 100) {
       const res = await t.app.inject({ method: 'POST', url: '/api/v1/ml-models/predict', payload: { model: DEMO_MODEL, instances: rows.slice(i, i + 100) } });
       expect(res.statusCode).toBe(200);
@@ -52,5 +54,34 @@ describe('monitoring report pool', () => {
     } finally {
       await pool.close();
     }
+  });
+
+  it('POST …/check builds its report in the app\'s pool, off the main thread, and stores it', async () => {
+    const pool = t.services.monitor.options.reportPool;
+    expect(pool).toBeDefined();
+    const res = await t.app.inject({ method: 'POST', url: `/api/v1/mlops/monitoring/${DEMO_MODEL}/check` });
+    expect(res.statusCode).toBe(200);
+    expect(pool!.lastThreadId).not.toBeNull();
+    expect(pool!.lastThreadId).not.toBe(threadId);
+    const version = await t.services.registry.getVersion(DEMO_MODEL, production);
+    const stored = await t.services.monitor.latestReport(version.id);
+    expect(stored?.window.size).toBe(200);
+    expect(Object.keys(stored?.drift?.feature_drifts ?? {}).length).toBeGreaterThan(0);
+  });
+
+  // last: it shuts the app's monitor down
+  it('closing the monitor waits for a check in flight, then refuses new ones', async () => {
+    const version = await t.services.registry.getVersion(DEMO_MODEL, production);
+    const before = (await t.services.monitor.history(DEMO_MODEL)).length;
+    let settled: 'resolved' | 'rejected' | null = null;
+    const run = t.services.monitor.checkVersion(version.id).then(
+      () => (settled = 'resolved'),
+      () => (settled = 'rejected'),
+    );
+    await t.services.monitor.close();
+    expect(settled).toBe('resolved');
+    await run;
+    expect((await t.services.monitor.history(DEMO_MODEL)).length).toBe(before + 1);
+    await expect(t.services.monitor.checkVersion(version.id)).rejects.toThrow(/shutting down/);
   });
 });

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_DATA } from '../src/pipelines/demo-bootstrap.js';
+import type { Subscription } from '../src/messaging/index.js';
 import { parseCsv } from '../src/pipelines/trainers/index.js';
 import { type TestApp, startTestApp } from './helpers/app.js';
 
@@ -47,10 +48,23 @@ async function traffic(model: string, data: typeof rows, prefix: string): Promis
   return versions;
 }
 
+/** Platform events on the pipelines topic, as a consumer reading the bus receives them. */
+const pipelineEvents: Array<{ type: string; data: Record<string, unknown> }> = [];
+let subscription: Subscription | undefined;
+
 beforeAll(async () => {
   t = await startTestApp({ MONITORING_CHECK_EVERY_N: 0, PIPELINE_POLL_MS: 50, CACHE_SIZE: 0 });
+  // A consumer group reads the topic: the embedded bus drops events of a topic that no group
+  // reads, so an event is only in the outbox or bus tables while in transit (reading the tables
+  // raced the relay).
+  subscription = await t.services.messaging.bus.subscribe<{ type: string; data: Record<string, unknown> }>(t.services.messaging.topics.brokerName('pipelines'), 'retraining-loop-test', (event) => {
+    pipelineEvents.push(event);
+  });
 });
-afterAll(async () => t?.dispose());
+afterAll(async () => {
+  await subscription?.close();
+  await t?.dispose();
+});
 
 describe('automated retraining, end to end', () => {
   it('drift → alert → retraining on recent labelled data → validation → canary → promotion → old archived', async () => {
@@ -139,10 +153,9 @@ describe('automated retraining, end to end', () => {
     const exp = (await http('GET', '/api/v1/tracking/experiments/bc-training/runs')).body.runs;
     expect(exp[0]).toMatchObject({ status: 'completed', tags: { pipeline_run: waiting.id } });
 
-    // pipeline.finished went to the outbox.
-    const outbox = await t.services.database.db.selectFrom('outbox').select(['topic', 'payload']).execute();
-    const bus = await t.services.database.db.selectFrom('bus_messages').select(['topic', 'payload']).execute();
-    expect([...outbox, ...bus].some((m) => m.payload.includes('pipeline.finished'))).toBe(true);
+    // pipeline.finished went through the outbox and the bus to a consumer.
+    const finished = await until('pipeline.finished on the bus', async () => pipelineEvents.find((e) => e.type === 'pipeline.finished' && e.data.run_id === waiting.id));
+    expect(finished.data).toMatchObject({ pipeline: 'cicd', model: 'bc', trigger: 'drift', status: 'succeeded', decision: 'promoted_after_ab_test', new_version: '1.1.0' });
   });
 
   it('a candidate worse than production is stopped at validation; production is untouched', async () => {

@@ -56,6 +56,7 @@ async function main() {
     log_flushes: { ...flushes },
     batch_rows: await histogram('vitals_inference_batch_rows'),
     inference_seconds: await histogram('vitals_inference_duration_seconds'),
+    monitoring_checks: ((await services.metrics.registry.getSingleMetric('vitals_monitoring_checks_total')?.get())?.values ?? []).reduce((a, x) => a + x.value, 0),
   });
 
   const loop = monitorEventLoopDelay({ resolution: 1 });

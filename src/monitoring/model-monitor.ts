@@ -62,6 +62,7 @@ export class ModelMonitor {
   private readonly sinceCheck = new Map<string, number>();
   private readonly lastTriggered = new Map<string, number>();
   private readonly running = new Map<string, Promise<MonitoringReport>>();
+  private closing?: Promise<void>;
   private readonly alertListeners: Array<(alert: Alert) => void> = [];
   /** acknowledge / assign / comment / resolve / record the follow-up of an alert */
   readonly alerts: AlertWorkflow;
@@ -97,7 +98,7 @@ export class ModelMonitor {
 
   /** Called for every logged prediction: triggers a check every N predictions of a version. */
   observe(versionId: string | null, count = 1): void {
-    if (!versionId || this.options.checkEveryPredictions <= 0) return;
+    if (!versionId || this.options.checkEveryPredictions <= 0 || this.closing) return;
     const n = (this.sinceCheck.get(versionId) ?? 0) + count;
     if (n < this.options.checkEveryPredictions) {
       this.sinceCheck.set(versionId, n);
@@ -112,8 +113,21 @@ export class ModelMonitor {
     void this.checkVersion(versionId).catch(() => undefined);
   }
 
+  /**
+   * Stops starting checks, waits for the ones in flight (their report, its row and their alerts'
+   * outbox events are written before the database closes), then stops the report pool.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      while (this.running.size) await Promise.allSettled([...this.running.values()]);
+      await this.options.reportPool?.close();
+    })();
+    return this.closing;
+  }
+
   /** One check of one version; concurrent calls for the same version share the run. */
   checkVersion(versionId: string): Promise<MonitoringReport> {
+    if (this.closing) return Promise.reject(new Error('monitoring is shutting down'));
     let run = this.running.get(versionId);
     if (!run) {
       run = this.runCheck(versionId).finally(() => this.running.delete(versionId));
