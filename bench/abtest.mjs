@@ -72,7 +72,11 @@ const micro = {
 // ---------------------------------------------------------------- part 2: predict path ---
 
 const home = mkdtempSync(join(tmpdir(), 'vitals-bench-ab-'));
-const settings = loadConfig({ env: {}, dotenvFile: false, overrides: { VITALS_HOME: home, LOG_LEVEL: 'silent', VITALS_DEMO: false, CACHE_SIZE: 0, MESSAGING_PUBLISH_PREDICTIONS: false, MONITORING_CHECK_EVERY_N: 0 } });
+const settings = loadConfig({
+  env: {},
+  dotenvFile: false,
+  overrides: { VITALS_HOME: home, LOG_LEVEL: 'silent', VITALS_DEMO: false, CACHE_SIZE: 0, MESSAGING_PUBLISH_PREDICTIONS: false, MONITORING_CHECK_EVERY_N: 0 },
+});
 const s = await createServices(settings);
 await bootstrapDemo(s.registry);
 // The treatment is a clone of production (same ONNX file, same specs): every mode runs the same model,
@@ -190,7 +194,7 @@ const table = modes.map((m) => {
     'p99 ms': round(x.p99, 3),
     'CPU µs/req': round(x.cpu_us_per_req, 1),
     'req/s ÷ plain (median of rounds)': round(x.rps_ratio_median, 3),
-    'range': `${round(x.rps_ratio_range[0], 2)}–${round(x.rps_ratio_range[1], 2)}`,
+    range: `${round(x.rps_ratio_range[0], 2)}–${round(x.rps_ratio_range[1], 2)}`,
     'CPU/req ÷ plain (median)': round(x.cpu_ratio_median, 3),
     'p50 ÷ plain': round(x.p50 / plain.p50, 3),
     'other load': x.other_load,
@@ -203,6 +207,16 @@ printTable(microTable);
 console.log(`\nPredict path, in process (${CONCURRENCY} in flight, ${ROUNDS} × ${DURATION_S} s per mode, prediction log on, cache off):`);
 printTable(table);
 for (const m of modes) console.log(`  ${m}: req/s per round ${summary[m].per_round.join(', ')}`);
-if (Math.max(...modes.map((m) => summary[m].other_load)) > FOREIGN_LOAD_WARN_CORES) console.warn(`⚠ other processes used up to ${Math.max(...modes.map((m) => summary[m].other_load))} cores: rerun on an idle machine before quoting`);
-const file = writeResult('abtest.json', { machine: machineInfo(), code: codeInfo(), options: { DURATION_S, ROUNDS, CONCURRENCY, MICRO_OPS }, other_load_before: other, micro, summary, table, date: new Date().toISOString() });
+if (Math.max(...modes.map((m) => summary[m].other_load)) > FOREIGN_LOAD_WARN_CORES)
+  console.warn(`⚠ other processes used up to ${Math.max(...modes.map((m) => summary[m].other_load))} cores: rerun on an idle machine before quoting`);
+const file = writeResult('abtest.json', {
+  machine: machineInfo(),
+  code: codeInfo(),
+  options: { DURATION_S, ROUNDS, CONCURRENCY, MICRO_OPS },
+  other_load_before: other,
+  micro,
+  summary,
+  table,
+  date: new Date().toISOString(),
+});
 console.log(`\nresults: ${file}`);

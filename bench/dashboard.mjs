@@ -63,7 +63,9 @@ async function fill() {
   const out = JSON.stringify({ labels: ['negative', 'positive'] });
   const models = [];
   const insModel = db.prepare('insert into models values (?, ?, ?, ?, ?, ?, ?, ?)');
-  const insVersion = db.prepare('insert into model_versions (id, model_id, version, major, minor, patch, status, artifact_sha256, artifact_size, input_spec, output_spec, metrics, params, metadata, reference_profile, lineage, created_by, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  const insVersion = db.prepare(
+    'insert into model_versions (id, model_id, version, major, minor, patch, status, artifact_sha256, artifact_size, input_spec, output_spec, metrics, params, metadata, reference_profile, lineage, created_by, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
   const insAlias = db.prepare('insert into model_aliases values (?, ?, ?, ?)');
   const insEvent = db.prepare('insert into model_events values (?, ?, ?, ?, ?, ?, ?, ?, ?)');
   db.transaction(() => {
@@ -102,9 +104,20 @@ async function fill() {
       const input = JSON.stringify(Object.fromEntries(FEATURES.map((f) => [f, round(gauss(), 3)])));
       const p = rand();
       insLog.run(
-        uuidv7(t), m.id, m.versions[challenger ? 1 : 0], m.name, challenger ? '1.1.0' : '1.0.0', 'api', input,
-        failed ? null : p > 0.5 ? 'positive' : 'negative', failed ? null : JSON.stringify({ negative: 1 - p, positive: p }), failed ? null : Math.max(p, 1 - p),
-        failed ? null : Math.exp(1 + 0.6 * gauss()), rand() < 0.3 ? (rand() > 0.5 ? 'positive' : 'negative') : null, new Date(t).toISOString(), failed ? 'INFERENCE_FAILED' : null,
+        uuidv7(t),
+        m.id,
+        m.versions[challenger ? 1 : 0],
+        m.name,
+        challenger ? '1.1.0' : '1.0.0',
+        'api',
+        input,
+        failed ? null : p > 0.5 ? 'positive' : 'negative',
+        failed ? null : JSON.stringify({ negative: 1 - p, positive: p }),
+        failed ? null : Math.max(p, 1 - p),
+        failed ? null : Math.exp(1 + 0.6 * gauss()),
+        rand() < 0.3 ? (rand() > 0.5 ? 'positive' : 'negative') : null,
+        new Date(t).toISOString(),
+        failed ? 'INFERENCE_FAILED' : null,
       );
     }
   });
@@ -114,14 +127,34 @@ async function fill() {
   db.transaction(() => {
     for (const m of models) {
       for (let c = 0; c < 50; c++) {
-        const t = now - 7 * DAY + c * (7 * DAY / 50);
-        const feature_drifts = Object.fromEntries(FEATURES.map((f) => {
-          const effect = rand() * 0.3;
-          return [f, { feature: f, type: 'numeric', test: 'ks', statistic: effect, p_value: rand(), effect, drifted: effect > 0.2, reference: { mean: 0, std: 1 }, current: { mean: effect, std: 1, missing: 0 } }];
-        }));
+        const t = now - 7 * DAY + c * ((7 * DAY) / 50);
+        const feature_drifts = Object.fromEntries(
+          FEATURES.map((f) => {
+            const effect = rand() * 0.3;
+            return [
+              f,
+              {
+                feature: f,
+                type: 'numeric',
+                test: 'ks',
+                statistic: effect,
+                p_value: rand(),
+                effect,
+                drifted: effect > 0.2,
+                reference: { mean: 0, std: 1 },
+                current: { mean: effect, std: 1, missing: 0 },
+              },
+            ];
+          }),
+        );
         const drifted = Object.values(feature_drifts).filter((d) => d.drifted).length;
         const score = 1 - drifted * 0.05;
-        const report = { window: { size: 1000, limit: 1000, needed: 0 }, drift: { drift_detected: drifted > 0, dataset_drift: false, drift_score: drifted / FEATURES.length, drifted_features: [], feature_drifts }, decay: { labels: 300, current_accuracy: 0.9, estimated_accuracy: 0.88, baseline_accuracy: 0.9 }, health: { score, band: score > 0.8 ? 'good' : 'warning' } };
+        const report = {
+          window: { size: 1000, limit: 1000, needed: 0 },
+          drift: { drift_detected: drifted > 0, dataset_drift: false, drift_score: drifted / FEATURES.length, drifted_features: [], feature_drifts },
+          decay: { labels: 300, current_accuracy: 0.9, estimated_accuracy: 0.88, baseline_accuracy: 0.9 },
+          health: { score, band: score > 0.8 ? 'good' : 'warning' },
+        };
         insCheck.run(uuidv7(t), m.id, m.versions[0], 'ok', 1000, drifted / FEATURES.length, score, 0.9, 0.88, JSON.stringify(report), new Date(t).toISOString());
       }
     }
@@ -132,11 +165,38 @@ async function fill() {
       const m = models[a % models.length];
       const t = now - Math.floor(rand() * 7 * DAY);
       const firing = a % 5 === 0;
-      insAlert.run(uuidv7(t), m.id, m.versions[0], 'drift', ['critical', 'warning', 'info'][a % 3], `k${a}`, firing ? 'firing' : 'resolved', 'drift above threshold', '{}', iso(t), iso(t), iso(t), firing ? null : iso(t + 3600_000));
+      insAlert.run(
+        uuidv7(t),
+        m.id,
+        m.versions[0],
+        'drift',
+        ['critical', 'warning', 'info'][a % 3],
+        `k${a}`,
+        firing ? 'firing' : 'resolved',
+        'drift above threshold',
+        '{}',
+        iso(t),
+        iso(t),
+        iso(t),
+        firing ? null : iso(t + 3600_000),
+      );
     }
   })();
   const insRun = db.prepare('insert into pipeline_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-  const stages = JSON.stringify(['data_collection', 'validation', 'training', 'model_validation', 'testing', 'ab_test', 'deployment'].map((name) => ({ name, kind: 'builtin', status: 'succeeded', started_at: null, finished_at: null, duration_ms: 1200, logs: Array.from({ length: 30 }, (_, i) => `line ${i}`), artifacts: {}, metrics: {}, error: null })));
+  const stages = JSON.stringify(
+    ['data_collection', 'validation', 'training', 'model_validation', 'testing', 'ab_test', 'deployment'].map((name) => ({
+      name,
+      kind: 'builtin',
+      status: 'succeeded',
+      started_at: null,
+      finished_at: null,
+      duration_ms: 1200,
+      logs: Array.from({ length: 30 }, (_, i) => `line ${i}`),
+      artifacts: {},
+      metrics: {},
+      error: null,
+    })),
+  );
   db.transaction(() => {
     for (let r = 0; r < 500; r++) {
       const t = now - Math.floor(rand() * 30 * DAY);
@@ -153,7 +213,17 @@ async function fill() {
     });
     for (let r = 0; r < 10_000; r++) {
       const t = now - Math.floor(rand() * 30 * DAY);
-      insTrack.run(uuidv7(t), exps[r % 3], `run-${r}`, 'completed', JSON.stringify({ lr: rand(), depth: 1 + (r % 10) }), JSON.stringify({ roc_auc: rand(), accuracy: rand(), loss: rand() }), '{}', iso(t), iso(t + 1000));
+      insTrack.run(
+        uuidv7(t),
+        exps[r % 3],
+        `run-${r}`,
+        'completed',
+        JSON.stringify({ lr: rand(), depth: 1 + (r % 10) }),
+        JSON.stringify({ roc_auc: rand(), accuracy: rand(), loss: rand() }),
+        '{}',
+        iso(t),
+        iso(t + 1000),
+      );
     }
   })();
   db.close();
@@ -188,7 +258,10 @@ async function chromiumOverview(base) {
       const page = await browser.newPage();
       const t0 = performance.now();
       await page.goto(`${base}/`);
-      await page.locator('table.overview tbody tr').nth(MODELS - 1).waitFor();
+      await page
+        .locator('table.overview tbody tr')
+        .nth(MODELS - 1)
+        .waitFor();
       ms.push(performance.now() - t0);
       await page.close();
     }

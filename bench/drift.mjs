@@ -69,4 +69,11 @@ print(json.dumps({'ms': best, 'p': [r.pvalue for r in out], 'stat': [r.statistic
 }
 console.log('Evidently: not measured (its dependency tree is large; not installed in this run).');
 mkdirSync(RESULTS_DIR, { recursive: true });
-writeFileSync(join(RESULTS_DIR, 'drift.json'), JSON.stringify({ features: FEATURES, reference_rows: REF_ROWS, current_rows: CUR_ROWS, vitals_ms: vitalsMs, scipy_ms: scipyMs, max_rel_pvalue_error: maxRelError, date: new Date().toISOString() }, null, 2));
+writeFileSync(
+  join(RESULTS_DIR, 'drift.json'),
+  JSON.stringify(
+    { features: FEATURES, reference_rows: REF_ROWS, current_rows: CUR_ROWS, vitals_ms: vitalsMs, scipy_ms: scipyMs, max_rel_pvalue_error: maxRelError, date: new Date().toISOString() },
+    null,
+    2,
+  ),
+);

@@ -40,7 +40,12 @@ const BATCH = Number(args.batch);
 
 /** A patient_data-sized message (~300 bytes of JSON). */
 const payload = (i) =>
-  JSON.stringify({ patient_id: `P${String(i % 997).padStart(4, '0')}`, event_type: 'vitals_update', data: { heart_rate: 60 + (i % 40), spo2: 0.9 + (i % 10) / 100, bp: '120/80', ward: 'ICU-3', note: 'x'.repeat(120) }, t: Date.now() });
+  JSON.stringify({
+    patient_id: `P${String(i % 997).padStart(4, '0')}`,
+    event_type: 'vitals_update',
+    data: { heart_rate: 60 + (i % 40), spo2: 0.9 + (i % 10) / 100, bp: '120/80', ward: 'ICU-3', note: 'x'.repeat(120) },
+    t: Date.now(),
+  });
 const msgs = (topic, n, keyed = true) => Array.from({ length: n }, (_, i) => ({ id: uuidv7(), topic, key: keyed ? `P${i % 997}` : null, value: payload(i) }));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -138,7 +143,13 @@ async function measure(name, makeBus, database) {
       let got = 0;
       await sub.subscribe(`bench-${run}-outbox`, 'bench', () => void got++, { concurrency: 64 });
       await sleep(name === 'kafka' ? 3000 : 200);
-      await database.db.transaction().execute((tx) => outbox.enqueueEvents(tx, 'bench_events', Array.from({ length: OUTBOX_N }, (_, i) => ({ type: 'bench.event', key: `P${i % 997}`, data: JSON.parse(payload(i)) }))));
+      await database.db.transaction().execute((tx) =>
+        outbox.enqueueEvents(
+          tx,
+          'bench_events',
+          Array.from({ length: OUTBOX_N }, (_, i) => ({ type: 'bench.event', key: `P${i % 997}`, data: JSON.parse(payload(i)) })),
+        ),
+      );
       const relay = new OutboxRelay(database, pub, topics, outbox, { batchSize: 500, intervalMs: 50 });
       const o0 = performance.now();
       relay.start();
@@ -202,16 +213,18 @@ try {
 
 console.log();
 printTable(
-  results.filter((r) => !r.error).map((r) => ({
-    implementation: r.implementation,
-    'publish msg/s (batches)': r.publish_batched_msgs_s,
-    'publish msg/s (one by one)': r.publish_single_msgs_s,
-    'publish→handler msg/s': r.end_to_end_msgs_s,
-    'outbox→handler msg/s': r.outbox_to_handler_msgs_s ?? '',
-    'latency p50 ms': r.latency_p50_ms,
-    'p99 ms': r.latency_p99_ms,
-    'max ms': r.latency_max_ms,
-  })),
+  results
+    .filter((r) => !r.error)
+    .map((r) => ({
+      implementation: r.implementation,
+      'publish msg/s (batches)': r.publish_batched_msgs_s,
+      'publish msg/s (one by one)': r.publish_single_msgs_s,
+      'publish→handler msg/s': r.end_to_end_msgs_s,
+      'outbox→handler msg/s': r.outbox_to_handler_msgs_s ?? '',
+      'latency p50 ms': r.latency_p50_ms,
+      'p99 ms': r.latency_p99_ms,
+      'max ms': r.latency_max_ms,
+    })),
 );
 writeResult('messaging.json', { machine: machineInfo(), code: codeInfo(), options: { N, SINGLE, LAT_N, LAT_GAP, OUTBOX_N, BATCH }, skipped, results });
 process.exit(failed ? 1 : 0);

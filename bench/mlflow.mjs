@@ -38,7 +38,13 @@ const python = (args) =>
       err ? rej(new Error(`${args[0]}: ${err.message}\n${errOut.slice(-3000)}`)) : res(out.trim().split('\n').at(-1)),
     ),
   );
-const freePort = () => new Promise((res) => { const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); }); });
+const freePort = () =>
+  new Promise((res) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
 
 /** The same values as run_values() in bench/mlflow_driver.py. */
 function runValues(i) {
@@ -84,12 +90,25 @@ try {
   const port = await freePort();
   const mlflowUrl = `http://127.0.0.1:${port}`;
   const db = join(home, 'mlflow', 'mlflow.db');
-  mlflow = spawn(MLFLOW, ['server', '--backend-store-uri', `sqlite:///${db}`, '--artifacts-destination', join(home, 'mlflow', 'artifacts'), '--host', '127.0.0.1', '--port', String(port), '--workers', '1'], { stdio: 'ignore' });
-  for (let i = 0; !(await fetch(`${mlflowUrl}/health`).then((r) => r.ok, () => false)); i++) {
+  mlflow = spawn(
+    MLFLOW,
+    ['server', '--backend-store-uri', `sqlite:///${db}`, '--artifacts-destination', join(home, 'mlflow', 'artifacts'), '--host', '127.0.0.1', '--port', String(port), '--workers', '1'],
+    { stdio: 'ignore' },
+  );
+  for (
+    let i = 0;
+    !(await fetch(`${mlflowUrl}/health`).then(
+      (r) => r.ok,
+      () => false,
+    ));
+    i++
+  ) {
     if (i > 240) throw new Error('mlflow server did not start within 120 s');
     await new Promise((r) => setTimeout(r, 500));
   }
-  const created = await (await fetch(`${mlflowUrl}/api/2.0/mlflow/experiments/create`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'search-bench' }) })).json();
+  const created = await (
+    await fetch(`${mlflowUrl}/api/2.0/mlflow/experiments/create`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'search-bench' }) })
+  ).json();
   t = performance.now();
   await python(['seed-sqlite', db, created.experiment_id, String(RUNS)]);
   console.log(`seeded ${RUNS} runs into the mlflow server's SQLite store in ${((performance.now() - t) / 1000).toFixed(1)} s`);
@@ -103,7 +122,9 @@ try {
     { what: `search_runs over ${RUNS} runs (filter + order, ${ours.found} found)`, vitals_s: ours.search_runs_s, mlflow_s: theirs.search_runs_s },
   ].map((r) => ({ ...r, speedup: r.mlflow_s / r.vitals_s }));
   console.table(rows.map((r) => ({ what: r.what, 'vitals (s)': r.vitals_s.toFixed(4), 'mlflow (s)': r.mlflow_s.toFixed(4), 'mlflow / vitals': `${r.speedup.toFixed(1)}×` })));
-  console.log(same ? 'search results: identical (count and first 20 in order)' : `search results DIFFER: vitals ${ours.found} ${ours.first.slice(0, 5)} vs mlflow ${theirs.found} ${theirs.first.slice(0, 5)}`);
+  console.log(
+    same ? 'search results: identical (count and first 20 in order)' : `search results DIFFER: vitals ${ours.found} ${ours.first.slice(0, 5)} vs mlflow ${theirs.found} ${theirs.first.slice(0, 5)}`,
+  );
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench/results/mlflow.json'), JSON.stringify({ runs: RUNS, repeats: REPEATS, rows, same_results: same, at: new Date().toISOString() }, null, 2));
   process.exitCode = same ? 0 : 1;

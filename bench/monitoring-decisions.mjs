@@ -38,7 +38,14 @@ function scenario(name, seed, transform) {
     if (Object.values(r.feature_drifts).some((f) => f.p_value < 0.05 && f.effect >= 0.1)) oldAlarms++;
     if (r.drifted_features.some((f) => !transform || Number(f.slice(1)) >= 10)) wrongWindows++;
   }
-  const out = { scenario: name, windows: WINDOWS, alarm_rate: alarms / WINDOWS, old_rule_alarm_rate: oldAlarms / WINDOWS, windows_with_a_wrong_feature: wrongWindows / WINDOWS, seconds: (Date.now() - started) / 1000 };
+  const out = {
+    scenario: name,
+    windows: WINDOWS,
+    alarm_rate: alarms / WINDOWS,
+    old_rule_alarm_rate: oldAlarms / WINDOWS,
+    windows_with_a_wrong_feature: wrongWindows / WINDOWS,
+    seconds: (Date.now() - started) / 1000,
+  };
   console.log(JSON.stringify(out));
   return out;
 }
@@ -54,11 +61,7 @@ function binomUpper(k, n, p) {
   return Math.max(0, 1 - cdf);
 }
 
-const results = [
-  scenario('no drift', 1801),
-  scenario('10 of 50 shifted 0.2 sd', 1802, (j, z) => (j < 10 ? z + 0.2 : z)),
-  scenario('10 of 50 scaled x1.3', 1803, (j, z) => (j < 10 ? 1.3 * z : z)),
-];
+const results = [scenario('no drift', 1801), scenario('10 of 50 shifted 0.2 sd', 1802, (j, z) => (j < 10 ? z + 0.2 : z)), scenario('10 of 50 scaled x1.3', 1803, (j, z) => (j < 10 ? 1.3 * z : z))];
 const problems = [];
 const pNull = binomUpper(Math.round(results[0].alarm_rate * WINDOWS), WINDOWS, 0.05);
 if (pNull < 0.01) problems.push(`no-drift alarm rate ${results[0].alarm_rate} is significantly above 0.05 (p = ${pNull})`);

@@ -48,16 +48,26 @@ function element(group, elem, vr, value) {
   else head.writeUInt16LE(data.length, 6);
   return data === null ? head : Buffer.concat([head, data]);
 }
-const us = (v) => { const b = Buffer.alloc(2); b.writeUInt16LE(v); return b; };
+const us = (v) => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(v);
+  return b;
+};
 function dicom(ts, attrs, pixelElement) {
   const metaBody = Buffer.concat([element(2, 1, 'OB', Buffer.from([0, 1])), element(2, 2, 'UI', '1.2.840.10008.5.1.4.1.1.2'), element(2, 3, 'UI', '2.25.1'), element(2, 0x10, 'UI', ts)]);
   const groupLength = Buffer.alloc(12);
-  groupLength.writeUInt16LE(2, 0); groupLength.writeUInt16LE(0, 2); groupLength.write('UL', 4, 'latin1'); groupLength.writeUInt16LE(4, 6); groupLength.writeUInt32LE(metaBody.length, 8);
+  groupLength.writeUInt16LE(2, 0);
+  groupLength.writeUInt16LE(0, 2);
+  groupLength.write('UL', 4, 'latin1');
+  groupLength.writeUInt16LE(4, 6);
+  groupLength.writeUInt32LE(metaBody.length, 8);
   return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), groupLength, metaBody, ...attrs, pixelElement]);
 }
 function item(tagElem, data) {
   const h = Buffer.alloc(8);
-  h.writeUInt16LE(0xfffe, 0); h.writeUInt16LE(tagElem, 2); h.writeUInt32LE(data ? data.length : 0, 4);
+  h.writeUInt16LE(0xfffe, 0);
+  h.writeUInt16LE(tagElem, 2);
+  h.writeUInt32LE(data ? data.length : 0, 4);
   return data ? Buffer.concat([h, data]) : h;
 }
 
@@ -67,7 +77,9 @@ function ctFrames(n) {
   for (let f = 0; f < n; f++)
     for (let y = 0; y < 512; y++)
       for (let x = 0; x < 512; x++) {
-        const dx = (x - 256) / 215, dy = (y - 256) / 185, r = dx * dx + dy * dy;
+        const dx = (x - 256) / 215,
+          dy = (y - 256) / 185,
+          r = dx * dx + dy * dy;
         seed = (seed * 1664525 + 1013904223) >>> 0;
         px[(f * 512 + y) * 512 + x] = (r < 1 ? (0.75 < r && r < 0.85 ? 1900 : 1064 + f * 5) : 24) + ((seed >>> 24) % 40) - 20;
       }
@@ -75,12 +87,21 @@ function ctFrames(n) {
 }
 
 const common = (bits, stored, signed, frames) => [
-  element(0x0008, 0x0016, 'UI', '1.2.840.10008.5.1.4.1.1.2'), element(0x0008, 0x0060, 'CS', 'CT'),
-  element(0x0028, 0x0002, 'US', us(1)), element(0x0028, 0x0004, 'CS', 'MONOCHROME2'), element(0x0028, 0x0008, 'IS', String(frames)),
-  element(0x0028, 0x0010, 'US', us(512)), element(0x0028, 0x0011, 'US', us(512)), element(0x0028, 0x0100, 'US', us(bits)),
-  element(0x0028, 0x0101, 'US', us(stored)), element(0x0028, 0x0102, 'US', us(stored - 1)), element(0x0028, 0x0103, 'US', us(signed ? 1 : 0)),
-  element(0x0028, 0x1050, 'DS', bits === 16 ? '40' : '128'), element(0x0028, 0x1051, 'DS', bits === 16 ? '400' : '256'),
-  element(0x0028, 0x1052, 'DS', bits === 16 ? '-1024' : '0'), element(0x0028, 0x1053, 'DS', '1'),
+  element(0x0008, 0x0016, 'UI', '1.2.840.10008.5.1.4.1.1.2'),
+  element(0x0008, 0x0060, 'CS', 'CT'),
+  element(0x0028, 0x0002, 'US', us(1)),
+  element(0x0028, 0x0004, 'CS', 'MONOCHROME2'),
+  element(0x0028, 0x0008, 'IS', String(frames)),
+  element(0x0028, 0x0010, 'US', us(512)),
+  element(0x0028, 0x0011, 'US', us(512)),
+  element(0x0028, 0x0100, 'US', us(bits)),
+  element(0x0028, 0x0101, 'US', us(stored)),
+  element(0x0028, 0x0102, 'US', us(stored - 1)),
+  element(0x0028, 0x0103, 'US', us(signed ? 1 : 0)),
+  element(0x0028, 0x1050, 'DS', bits === 16 ? '40' : '128'),
+  element(0x0028, 0x1051, 'DS', bits === 16 ? '400' : '256'),
+  element(0x0028, 0x1052, 'DS', bits === 16 ? '-1024' : '0'),
+  element(0x0028, 0x1053, 'DS', '1'),
 ];
 
 const ct = ctFrames(FRAMES);
@@ -98,7 +119,12 @@ if (has('dcmcjpeg')) {
   jpegMaker = 'dcmcjpeg (IJG)';
 } else {
   const frames = [];
-  for (let f = 0; f < FRAMES; f++) frames.push(await sharp(eight.subarray(f * 512 * 512, (f + 1) * 512 * 512), { raw: { width: 512, height: 512, channels: 1 } }).jpeg({ quality: 90 }).toBuffer());
+  for (let f = 0; f < FRAMES; f++)
+    frames.push(
+      await sharp(eight.subarray(f * 512 * 512, (f + 1) * 512 * 512), { raw: { width: 512, height: 512, channels: 1 } })
+        .jpeg({ quality: 90 })
+        .toBuffer(),
+    );
   const pad = (b) => (b.length % 2 ? Buffer.concat([b, Buffer.alloc(1)]) : b);
   const fragments = Buffer.concat([item(0xe000, Buffer.alloc(0)), ...frames.map((b) => item(0xe000, pad(b))), item(0xe0dd, null)]);
   writeFileSync(jpegPath, dicom('1.2.840.10008.1.2.4.50', common(8, 8, false, FRAMES), Buffer.concat([element(0x7fe0, 0x0010, 'OB', null), fragments])));
@@ -126,7 +152,10 @@ function dcmtkDecode(path) {
 const results = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, frames: FRAMES, runs: RUNS, jpeg_made_by: jpegMaker, dicom: [], nifti: null };
 const decodedMb = (bits) => (512 * 512 * FRAMES * (bits / 8)) / 1024 ** 2;
 let failed = false;
-for (const [label, path, bits] of [['uncompressed 16-bit (explicit VR LE)', rawPath, 16], ['JPEG baseline 8-bit', jpegPath, 8]]) {
+for (const [label, path, bits] of [
+  ['uncompressed 16-bit (explicit VR LE)', rawPath, 16],
+  ['JPEG baseline 8-bit', jpegPath, 8],
+]) {
   await vitalsDecode(path); // warm-up (codec instantiation, JIT)
   const ours = [];
   for (let i = 0; i < RUNS; i++) ours.push(await vitalsDecode(path));
@@ -155,10 +184,14 @@ const dims = [512, 512, 100];
 const header = Buffer.alloc(352);
 header.writeInt32LE(348, 0);
 [3, ...dims, 1, 1, 1, 1].forEach((d, i) => header.writeInt16LE(d, 40 + 2 * i));
-header.writeInt16LE(4, 70); header.writeInt16LE(16, 72);
+header.writeInt16LE(4, 70);
+header.writeInt16LE(16, 72);
 [1, 0.7, 0.7, 2.5, 1, 1, 1, 1].forEach((d, i) => header.writeFloatLE(d, 76 + 4 * i));
-header.writeFloatLE(352, 108); header.writeFloatLE(1, 112); header.writeFloatLE(-1024, 116);
-header.writeUInt8(2, 123); header.write('n+1\0', 344, 'latin1');
+header.writeFloatLE(352, 108);
+header.writeFloatLE(1, 112);
+header.writeFloatLE(-1024, 116);
+header.writeUInt8(2, 123);
+header.write('n+1\0', 344, 'latin1');
 const vox = Buffer.alloc(dims[0] * dims[1] * dims[2] * 2);
 for (let i = 0; i < vox.length / 2; i++) vox.writeInt16LE(ct[i % ct.length] ?? 0, i * 2);
 const nii = Buffer.concat([header, vox]);
@@ -172,8 +205,12 @@ const load = async (path) => {
   return { ms: performance.now() - started, stats: image.image_statistics };
 };
 await load(niiPath);
-const niiRuns = [], gzRuns = [];
-for (let i = 0; i < RUNS; i++) { niiRuns.push((await load(niiPath)).ms); gzRuns.push((await load(gzPath)).ms); }
+const niiRuns = [],
+  gzRuns = [];
+for (let i = 0; i < RUNS; i++) {
+  niiRuns.push((await load(niiPath)).ms);
+  gzRuns.push((await load(gzPath)).ms);
+}
 results.nifti = { shape: dims, mb: round(vox.length / 1024 ** 2, 1), nii_ms: round(median(niiRuns)), nii_gz_ms: round(median(gzRuns)) };
 const py = join(here, '../.venv/bin/python');
 if (spawnSync(py, ['-c', 'import nibabel'], { stdio: 'ignore' }).status === 0) {

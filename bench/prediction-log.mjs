@@ -87,7 +87,24 @@ function toRow(e) {
     created_at: now,
   };
 }
-const COLUMNS = ['id', 'model_id', 'model_name', 'version_id', 'version', 'variant', 'request_id', 'source', 'input', 'prediction', 'probabilities', 'confidence', 'latency_ms', 'ground_truth', 'ground_truth_at', 'created_at'];
+const COLUMNS = [
+  'id',
+  'model_id',
+  'model_name',
+  'version_id',
+  'version',
+  'variant',
+  'request_id',
+  'source',
+  'input',
+  'prediction',
+  'probabilities',
+  'confidence',
+  'latency_ms',
+  'ground_truth',
+  'ground_truth_at',
+  'created_at',
+];
 
 async function countRows(database) {
   const r = await sql`select count(*) as n from prediction_logs`.execute(database.db);
@@ -153,7 +170,10 @@ async function sqliteSuite() {
   const dir = mkdtempSync(join(tmpdir(), 'vitals-bench-plog-'));
   try {
     // PredictionLog, burst and paced, each into a fresh database made by openDatabase (migrations).
-    for (const [name, fn] of [['predictionlog_burst', viaPredictionLogBurst], ['predictionlog_paced', viaPredictionLogPaced]]) {
+    for (const [name, fn] of [
+      ['predictionlog_burst', viaPredictionLogBurst],
+      ['predictionlog_paced', viaPredictionLogPaced],
+    ]) {
       const database = await openDatabase(undefined, join(dir, name));
       try {
         console.log(`  sqlite ${name}: ${ROWS} rows…`);
@@ -225,7 +245,10 @@ async function pgSuite(url) {
   try {
     const database = await openPgInSchema(url, schema);
     try {
-      for (const [name, fn] of [['predictionlog_burst', viaPredictionLogBurst], ['predictionlog_paced', viaPredictionLogPaced]]) {
+      for (const [name, fn] of [
+        ['predictionlog_burst', viaPredictionLogBurst],
+        ['predictionlog_paced', viaPredictionLogPaced],
+      ]) {
         console.log(`  postgres ${name}: ${ROWS} rows…`);
         results[name] = await fn(database, ROWS);
       }
@@ -284,7 +307,17 @@ async function main() {
   const info = machineInfo();
   console.log(`Vitals prediction-log benchmark — ${info.cpus} × ${info.cpu_model}, Node ${info.node}`);
   console.log(`${ROWS} rows (30 features, probabilities, confidence); PredictionLog flushMs=${LOG_OPTIONS.flushMs} batchSize=${LOG_OPTIONS.batchSize}`);
-  const out = { benchmark: 'prediction-log', date: new Date().toISOString(), machine: info, code: codeInfo(), rows: ROWS, options: LOG_OPTIONS, paced_slice: PACED_SLICE, sqlite: null, postgres: null };
+  const out = {
+    benchmark: 'prediction-log',
+    date: new Date().toISOString(),
+    machine: info,
+    code: codeInfo(),
+    rows: ROWS,
+    options: LOG_OPTIONS,
+    paced_slice: PACED_SLICE,
+    sqlite: null,
+    postgres: null,
+  };
   const problems = [];
 
   await waitForQuiet({ maxWaitS: Number(args['wait-idle']) });
@@ -318,7 +351,10 @@ async function main() {
   console.log('');
   printTable(table, undefined, 2);
 
-  for (const [db, r] of [['sqlite', out.sqlite], ['postgres', out.postgres]]) {
+  for (const [db, r] of [
+    ['sqlite', out.sqlite],
+    ['postgres', out.postgres],
+  ]) {
     if (!r?.predictionlog_burst) continue;
     out[db].ratio_vs_naive = {
       burst: round(r.predictionlog_burst.rows_per_s / r.naive_insert_per_row.rows_per_s, 2),

@@ -24,7 +24,14 @@ if (withPostgres && !env.DATABASE_URL_BENCH && !env.DATABASE_URL_TEST) {
   else {
     const wasRunning = spawnSync('bash', [script, 'status'], { stdio: 'ignore' }).status === 0;
     const r = spawnSync('bash', [script, 'start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-    const url = r.status === 0 ? r.stdout.trim().split('\n').at(-1).match(/^DATABASE_URL=(.+)$/)?.[1] : undefined;
+    const url =
+      r.status === 0
+        ? r.stdout
+            .trim()
+            .split('\n')
+            .at(-1)
+            .match(/^DATABASE_URL=(.+)$/)?.[1]
+        : undefined;
     if (url) {
       env.DATABASE_URL_BENCH = url;
       startedPostgres = !wasRunning;

@@ -163,7 +163,22 @@ async function start(server) {
 /** Adds one measured round's figures to the server's totals. */
 function accumulate(s, run, before, after, ownCpuMs, busyMs) {
   const serverCpuMs = (after.user + after.system - before.user - before.system) / 1000;
-  const t = (s.totals ??= { duration_s: 0, ok_2xx: 0, non_2xx: 0, errors: 0, timeouts: 0, cpu_ms: 0, loadgen_ms: 0, foreign_ms: 0, loop_p99: [], loop_max: 0, rounds: [], status_codes: {}, latencies: [], autocannon: [] });
+  const t = (s.totals ??= {
+    duration_s: 0,
+    ok_2xx: 0,
+    non_2xx: 0,
+    errors: 0,
+    timeouts: 0,
+    cpu_ms: 0,
+    loadgen_ms: 0,
+    foreign_ms: 0,
+    loop_p99: [],
+    loop_max: 0,
+    rounds: [],
+    status_codes: {},
+    latencies: [],
+    autocannon: [],
+  });
   t.duration_s += run.duration_s;
   t.ok_2xx += run.ok_2xx;
   t.non_2xx += run.non_2xx;
@@ -250,7 +265,8 @@ function summarise(s) {
     if (written < expected) r.prediction_log.problem = 'fewer logged predictions than 2xx responses';
   }
   if (s.ready.peer) r.server = { peer: s.ready.peer, uvicorn_workers: s.ready.workers };
-  else if (s.ready.workers) r.server = { workers: s.ready.workers, threads_per_worker: s.ready.threadsPerWorker, model: s.ready.model, version: s.ready.version, algorithm: s.ready.algorithm, artifact: s.ready.sha256 };
+  else if (s.ready.workers)
+    r.server = { workers: s.ready.workers, threads_per_worker: s.ready.threadsPerWorker, model: s.ready.model, version: s.ready.version, algorithm: s.ready.algorithm, artifact: s.ready.sha256 };
   else r.server = { onnxruntime: s.ready.ort, threads: 1 };
   return r;
 }
@@ -284,7 +300,10 @@ async function main() {
     // Each Vitals its own VITALS_HOME (SQLite file, artifacts); training is seeded, so the same model.
     return { VITALS_HOME: home, VITALS_DEMO: true, CACHE_SIZE: 0, ENABLE_BATCHING: true, MODEL_MONITORING_ENABLED: true, LOG_LEVEL: 'silent', ...extra };
   };
-  const variantNames = args.variants.split(',').map((x) => x.trim()).filter((x) => x && x !== 'none');
+  const variantNames = args.variants
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x && x !== 'none');
   for (const v of variantNames) if (!VARIANTS[v]) throw new Error(`unknown variant "${v}" (known: ${Object.keys(VARIANTS).join(', ')}, none)`);
 
   const servers = [];
@@ -298,7 +317,13 @@ async function main() {
     const floor = await start({ name: 'floor', script: FLOOR, arg: { onnxPath, features } });
     servers.push(floor);
     for (const v of variantNames) servers.push(await start({ name: `vitals-${v}`, script: VITALS, arg: vitalsSettings(VARIANTS[v]) }));
-    const peerWorkers = args.peers === 'none' ? [] : args.peers.split(',').map(Number).filter((n) => n > 0);
+    const peerWorkers =
+      args.peers === 'none'
+        ? []
+        : args.peers
+            .split(',')
+            .map(Number)
+            .filter((n) => n > 0);
     if (peerWorkers.length) {
       // The pinned venv (made once by the script); the same ONNX file and the same request bodies.
       const made = spawnSync('bash', [PEER_VENV_SCRIPT], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
@@ -382,7 +407,9 @@ async function main() {
     console.log(`  ${r.name}: ${parts.join('; ')}`);
     if (r.log_flushes) {
       const f = r.log_flushes;
-      console.log(`    prediction log: ${f.flushes} flushes of ${f.mean_rows} rows, ${f.mean_ms} ms each (${f.us_per_row} µs/row, max ${f.max_ms} ms), ${(f.main_thread_share * 100).toFixed(1)}% of wall time on the main thread`);
+      console.log(
+        `    prediction log: ${f.flushes} flushes of ${f.mean_rows} rows, ${f.mean_ms} ms each (${f.us_per_row} µs/row, max ${f.max_ms} ms), ${(f.main_thread_share * 100).toFixed(1)}% of wall time on the main thread`,
+      );
     }
     if (r.prediction_log) console.log(`    rows in the log after close(): ${r.prediction_log.rows_written} (≥ ${r.prediction_log.expected_at_least} expected)`);
   }
@@ -400,7 +427,15 @@ async function main() {
     date: new Date().toISOString(),
     machine: info,
     code: codeInfo(),
-    load: { connections: CONNECTIONS, warmup_s: WARMUP_S, duration_s: DURATION_S, rounds: ROUNDS, path: PATH, distinct_bodies: bodies.length, tool: 'autocannon 9, in the parent process on the same machine' },
+    load: {
+      connections: CONNECTIONS,
+      warmup_s: WARMUP_S,
+      duration_s: DURATION_S,
+      rounds: ROUNDS,
+      path: PATH,
+      distinct_bodies: bodies.length,
+      tool: 'autocannon 9, in the parent process on the same machine',
+    },
     results,
     ratios_vs_floor: Object.fromEntries(
       results

@@ -32,8 +32,19 @@ function dashboard({ uid, title, description, tags, variables = [], rows }) {
         description: p.description,
         datasource: ds,
         gridPos: { h: 8, w, x, y },
-        fieldConfig: { defaults: { unit: p.unit ?? 'short', ...(p.min !== undefined ? { min: p.min } : {}), ...(p.max !== undefined ? { max: p.max } : {}), ...(p.thresholds ? { thresholds: { mode: 'absolute', steps: p.thresholds } } : {}) }, overrides: [] },
-        options: p.type === 'stat' ? { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'background', graphMode: 'area', textMode: 'auto' } : { legend: { displayMode: 'list', placement: 'bottom', showLegend: true }, tooltip: { mode: 'multi', sort: 'desc' } },
+        fieldConfig: {
+          defaults: {
+            unit: p.unit ?? 'short',
+            ...(p.min !== undefined ? { min: p.min } : {}),
+            ...(p.max !== undefined ? { max: p.max } : {}),
+            ...(p.thresholds ? { thresholds: { mode: 'absolute', steps: p.thresholds } } : {}),
+          },
+          overrides: [],
+        },
+        options:
+          p.type === 'stat'
+            ? { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'background', graphMode: 'area', textMode: 'auto' }
+            : { legend: { displayMode: 'list', placement: 'bottom', showLegend: true }, tooltip: { mode: 'multi', sort: 'desc' } },
         targets: p.targets.map(([expr, legendFormat], i) => ({ refId: String.fromCharCode(65 + i), datasource: ds, expr, legendFormat, range: true })),
       });
       x += w;
@@ -138,7 +149,12 @@ const service = dashboard({
           unit: 'percentunit',
           min: 0,
           max: 1,
-          targets: [[`sum(rate(vitals_prediction_cache_hits_total[${R}])) / clamp_min(sum(rate(vitals_prediction_cache_hits_total[${R}])) + sum(rate(vitals_prediction_cache_misses_total[${R}])), 1e-9)`, 'hit ratio']],
+          targets: [
+            [
+              `sum(rate(vitals_prediction_cache_hits_total[${R}])) / clamp_min(sum(rate(vitals_prediction_cache_hits_total[${R}])) + sum(rate(vitals_prediction_cache_misses_total[${R}])), 1e-9)`,
+              'hit ratio',
+            ],
+          ],
         },
       ],
     },
@@ -185,8 +201,28 @@ const monitoring = dashboard({
     {
       title: 'Health',
       panels: [
-        { title: 'Health score', type: 'stat', unit: 'percentunit', min: 0, max: 1, thresholds: [{ color: 'red', value: null }, { color: 'orange', value: 0.6 }, { color: 'green', value: 0.8 }], targets: [[`min by (model, version) (model_health_score${sel})`, '{{model}} {{version}}']] },
-        { title: 'Alerts firing by severity', type: 'stat', thresholds: [{ color: 'green', value: null }, { color: 'red', value: 1 }], targets: [['sum by (severity) (vitals_firing_alerts)', '{{severity}}']] },
+        {
+          title: 'Health score',
+          type: 'stat',
+          unit: 'percentunit',
+          min: 0,
+          max: 1,
+          thresholds: [
+            { color: 'red', value: null },
+            { color: 'orange', value: 0.6 },
+            { color: 'green', value: 0.8 },
+          ],
+          targets: [[`min by (model, version) (model_health_score${sel})`, '{{model}} {{version}}']],
+        },
+        {
+          title: 'Alerts firing by severity',
+          type: 'stat',
+          thresholds: [
+            { color: 'green', value: null },
+            { color: 'red', value: 1 },
+          ],
+          targets: [['sum by (severity) (vitals_firing_alerts)', '{{severity}}']],
+        },
         { title: 'Health score over time', unit: 'percentunit', min: 0, max: 1, targets: [[`model_health_score${sel}`, '{{model}} {{version}}']] },
       ],
     },
@@ -209,14 +245,27 @@ const monitoring = dashboard({
       title: 'Traffic',
       panels: [
         { title: 'Predictions per second by version', unit: 'ops', targets: [[`sum by (model, version) (rate(vitals_predictions_total${sel}[${R}]))`, '{{model}} {{version}}']] },
-        { title: 'Prediction error rate', unit: 'percentunit', min: 0, targets: [[`sum by (model) (rate(vitals_prediction_errors_total${sel}[${R}])) / clamp_min(sum by (model) (rate(vitals_predictions_total${sel}[${R}])) + sum by (model) (rate(vitals_prediction_errors_total${sel}[${R}])), 1e-9)`, '{{model}}']] },
+        {
+          title: 'Prediction error rate',
+          unit: 'percentunit',
+          min: 0,
+          targets: [
+            [
+              `sum by (model) (rate(vitals_prediction_errors_total${sel}[${R}])) / clamp_min(sum by (model) (rate(vitals_predictions_total${sel}[${R}])) + sum by (model) (rate(vitals_prediction_errors_total${sel}[${R}])), 1e-9)`,
+              '{{model}}',
+            ],
+          ],
+        },
         { title: 'Monitoring checks by status', unit: 'ops', targets: [[`sum by (model, status) (rate(vitals_monitoring_checks_total${sel}[${R}]))`, '{{model}} {{status}}']] },
       ],
     },
   ],
 });
 
-for (const [file, d] of [['vitals-service.json', service], ['vitals-model-monitoring.json', monitoring]]) {
+for (const [file, d] of [
+  ['vitals-service.json', service],
+  ['vitals-model-monitoring.json', monitoring],
+]) {
   writeFileSync(join(OUT, file), `${JSON.stringify(d, null, 2)}\n`);
   console.log(`wrote deploy/grafana/${file}: ${d.panels.filter((p) => p.type !== 'row').length} panels`);
 }

@@ -37,19 +37,116 @@ const HASH_CASES: Array<[string, string, number, number | null]> = [
 ];
 
 const RANGE_CASES: Array<[string, [number, number, number[] | null], Array<[number, number]>]> = [
-  ['normal 50/50', [2, 1, null], [[0, 0.5], [0.5, 1]]],
-  ['reduced coverage', [2, 0.5, null], [[0, 0.25], [0.5, 0.75]]],
-  ['zero coverage', [2, 0, null], [[0, 0], [0.5, 0.5]]],
-  ['4 variations', [4, 1, null], [[0, 0.25], [0.25, 0.5], [0.5, 0.75], [0.75, 1]]],
-  ['uneven weights', [2, 1, [0.4, 0.6]], [[0, 0.4], [0.4, 1]]],
-  ['uneven weights, 3 variations', [3, 1, [0.2, 0.3, 0.5]], [[0, 0.2], [0.2, 0.5], [0.5, 1]]],
-  ['uneven weights, reduced coverage, 3 variations', [3, 0.2, [0.2, 0.3, 0.5]], [[0, 0.04], [0.2, 0.26], [0.5, 0.6]]],
-  ['negative coverage', [2, -0.2, null], [[0, 0], [0.5, 0.5]]],
-  ['coverage above 1', [2, 1.5, null], [[0, 0.5], [0.5, 1]]],
-  ['weights sum below 1', [2, 1, [0.4, 0.1]], [[0, 0.5], [0.5, 1]]],
-  ['weights sum above 1', [2, 1, [0.7, 0.6]], [[0, 0.5], [0.5, 1]]],
-  ['weights.length not equal to num variations', [4, 1, [0.4, 0.4, 0.2]], [[0, 0.25], [0.25, 0.5], [0.5, 0.75], [0.75, 1]]],
-  ['weights sum almost equals 1', [2, 1, [0.4, 0.5999]], [[0, 0.4], [0.4, 0.9999]]],
+  [
+    'normal 50/50',
+    [2, 1, null],
+    [
+      [0, 0.5],
+      [0.5, 1],
+    ],
+  ],
+  [
+    'reduced coverage',
+    [2, 0.5, null],
+    [
+      [0, 0.25],
+      [0.5, 0.75],
+    ],
+  ],
+  [
+    'zero coverage',
+    [2, 0, null],
+    [
+      [0, 0],
+      [0.5, 0.5],
+    ],
+  ],
+  [
+    '4 variations',
+    [4, 1, null],
+    [
+      [0, 0.25],
+      [0.25, 0.5],
+      [0.5, 0.75],
+      [0.75, 1],
+    ],
+  ],
+  [
+    'uneven weights',
+    [2, 1, [0.4, 0.6]],
+    [
+      [0, 0.4],
+      [0.4, 1],
+    ],
+  ],
+  [
+    'uneven weights, 3 variations',
+    [3, 1, [0.2, 0.3, 0.5]],
+    [
+      [0, 0.2],
+      [0.2, 0.5],
+      [0.5, 1],
+    ],
+  ],
+  [
+    'uneven weights, reduced coverage, 3 variations',
+    [3, 0.2, [0.2, 0.3, 0.5]],
+    [
+      [0, 0.04],
+      [0.2, 0.26],
+      [0.5, 0.6],
+    ],
+  ],
+  [
+    'negative coverage',
+    [2, -0.2, null],
+    [
+      [0, 0],
+      [0.5, 0.5],
+    ],
+  ],
+  [
+    'coverage above 1',
+    [2, 1.5, null],
+    [
+      [0, 0.5],
+      [0.5, 1],
+    ],
+  ],
+  [
+    'weights sum below 1',
+    [2, 1, [0.4, 0.1]],
+    [
+      [0, 0.5],
+      [0.5, 1],
+    ],
+  ],
+  [
+    'weights sum above 1',
+    [2, 1, [0.7, 0.6]],
+    [
+      [0, 0.5],
+      [0.5, 1],
+    ],
+  ],
+  [
+    'weights.length not equal to num variations',
+    [4, 1, [0.4, 0.4, 0.2]],
+    [
+      [0, 0.25],
+      [0.25, 0.5],
+      [0.5, 0.75],
+      [0.75, 1],
+    ],
+  ],
+  [
+    'weights sum almost equals 1',
+    [2, 1, [0.4, 0.5999]],
+    [
+      [0, 0.4],
+      [0.4, 0.9999],
+    ],
+  ],
 ];
 
 describe('GrowthBook hashing', () => {
@@ -100,7 +197,7 @@ describe('assignment', () => {
     expect(treated / 20000).toBeLessThan(0.32);
   });
 
-  it('the fast split test agrees with GrowthBook\'s range functions on every bucket', () => {
+  it("the fast split test agrees with GrowthBook's range functions on every bucket", () => {
     for (const split of [0.01, 0.05, 0.1, 0.2, 0.25, 0.3, 1 / 3, 0.5, 0.7, 0.9, 0.95, 0.99]) {
       for (let k = 0; k < 10000; k++) expect(variantForBucket(k / 10000, split)).toBe(variantForBucketReference(k / 10000, split));
     }

@@ -23,18 +23,24 @@ describe('DynamicBatcher', () => {
 
   it('fails every request of a failed batch, and runs one at a time when disabled', async () => {
     let calls = 0;
-    const failing = new DynamicBatcher<number, number>(async () => {
-      calls++;
-      throw new Error('boom');
-    }, { maxBatch: 8, maxWaitMs: 1, enabled: true });
+    const failing = new DynamicBatcher<number, number>(
+      async () => {
+        calls++;
+        throw new Error('boom');
+      },
+      { maxBatch: 8, maxWaitMs: 1, enabled: true },
+    );
     const settled = await Promise.allSettled([1, 2, 3].map((x) => failing.submit('k', x)));
     expect(settled.every((s) => s.status === 'rejected')).toBe(true);
     expect(calls).toBe(1);
     const sizes: number[] = [];
-    const off = new DynamicBatcher<number, number>(async (_k, items) => {
-      sizes.push(items.length);
-      return items;
-    }, { maxBatch: 8, maxWaitMs: 1, enabled: false });
+    const off = new DynamicBatcher<number, number>(
+      async (_k, items) => {
+        sizes.push(items.length);
+        return items;
+      },
+      { maxBatch: 8, maxWaitMs: 1, enabled: false },
+    );
     await Promise.all([1, 2, 3].map((x) => off.submit('k', x)));
     expect(sizes).toEqual([1, 1, 1]);
   });

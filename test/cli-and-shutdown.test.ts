@@ -99,11 +99,46 @@ describe('vitals serve', () => {
     });
     const url = await waitForUrl(child);
     const features = Object.fromEntries(
-      ['mean_radius', 'mean_texture', 'mean_perimeter', 'mean_area', 'mean_smoothness', 'mean_compactness', 'mean_concavity', 'mean_concave_points', 'mean_symmetry', 'mean_fractal_dimension', 'radius_error', 'texture_error', 'perimeter_error', 'area_error', 'smoothness_error', 'compactness_error', 'concavity_error', 'concave_points_error', 'symmetry_error', 'fractal_dimension_error', 'worst_radius', 'worst_texture', 'worst_perimeter', 'worst_area', 'worst_smoothness', 'worst_compactness', 'worst_concavity', 'worst_concave_points', 'worst_symmetry', 'worst_fractal_dimension'].map((f, i) => [f, 0.1 + i]),
+      [
+        'mean_radius',
+        'mean_texture',
+        'mean_perimeter',
+        'mean_area',
+        'mean_smoothness',
+        'mean_compactness',
+        'mean_concavity',
+        'mean_concave_points',
+        'mean_symmetry',
+        'mean_fractal_dimension',
+        'radius_error',
+        'texture_error',
+        'perimeter_error',
+        'area_error',
+        'smoothness_error',
+        'compactness_error',
+        'concavity_error',
+        'concave_points_error',
+        'symmetry_error',
+        'fractal_dimension_error',
+        'worst_radius',
+        'worst_texture',
+        'worst_perimeter',
+        'worst_area',
+        'worst_smoothness',
+        'worst_compactness',
+        'worst_concavity',
+        'worst_concave_points',
+        'worst_symmetry',
+        'worst_fractal_dimension',
+      ].map((f, i) => [f, 0.1 + i]),
     );
     const ids: string[] = [];
     for (let i = 0; i < 60; i++) {
-      const res = await fetch(`${url}/api/v1/ml-models/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'breast-cancer', features: { ...features, mean_radius: 5 + i } }) });
+      const res = await fetch(`${url}/api/v1/ml-models/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'breast-cancer', features: { ...features, mean_radius: 5 + i } }),
+      });
       expect(res.status).toBe(200);
       ids.push(((await res.json()) as { prediction_id: string }).prediction_id);
     }

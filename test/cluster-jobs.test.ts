@@ -43,7 +43,7 @@ describe('cluster turns', () => {
 });
 
 describe('two replicas starting on an empty database', () => {
-  it('bootstrap the demo once: the one that loses the race carries on with the winner\'s models', async () => {
+  it("bootstrap the demo once: the one that loses the race carries on with the winner's models", async () => {
     const home = mkdtempSync(join(tmpdir(), 'vitals-twins-'));
     const a = await startTestApp({ VITALS_HOME: home });
     const b = await startTestApp({ VITALS_HOME: home });

@@ -21,7 +21,10 @@ async function xray(width: number, height: number, brightness: number, format: '
       const dy = (y - height / 2) / (height / 2.5);
       px[y * width + x] = Math.min(255, Math.round((dx * dx + dy * dy < 1 ? brightness : 30) + (x / width) * 40));
     }
-  return sharp(px, { raw: { width, height, channels: 1 } }).toColourspace('b-w')[format]().toBuffer();
+  return sharp(px, { raw: { width, height, channels: 1 } })
+    .toColourspace('b-w')
+    [format]()
+    .toBuffer();
 }
 
 function multipart(field: string, filename: string, bytes: Buffer) {
@@ -94,7 +97,9 @@ describe('image serving (/predict, /predict/batch, /model/info)', () => {
     const noForm = await t.app.inject({ method: 'POST', url: '/predict', payload: { hello: 1 } });
     expect(noForm.statusCode).toBe(400);
 
-    const big = await sharp({ create: { width: 400, height: 400, channels: 3, background: { r: 0, g: 0, b: 0 }, noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).png().toBuffer();
+    const big = await sharp({ create: { width: 400, height: 400, channels: 3, background: { r: 0, g: 0, b: 0 }, noise: { type: 'gaussian', mean: 128, sigma: 60 } } })
+      .png()
+      .toBuffer();
     expect(big.byteLength).toBeGreaterThan(0.05 * 1024 * 1024);
     const tooBig = await t.app.inject({ method: 'POST', url: '/predict', ...multipart('file', 'big.png', big) });
     expect(tooBig.statusCode).toBe(413);

@@ -41,7 +41,12 @@ describe('settings', () => {
 
 describe('topic map', () => {
   it('maps the seed topics to the seed broker names and takes overrides', () => {
-    const t = TopicMap.fromSettings({ KAFKA_TOPIC_PATIENT_DATA: 'patient-data', KAFKA_TOPIC_IMAGING_DATA: 'imaging-data', KAFKA_TOPIC_ALERTS: 'alerts', MESSAGING_TOPICS: 'predictions=vitals.predictions, lab_results=lab-results' });
+    const t = TopicMap.fromSettings({
+      KAFKA_TOPIC_PATIENT_DATA: 'patient-data',
+      KAFKA_TOPIC_IMAGING_DATA: 'imaging-data',
+      KAFKA_TOPIC_ALERTS: 'alerts',
+      MESSAGING_TOPICS: 'predictions=vitals.predictions, lab_results=lab-results',
+    });
     expect(t.brokerName('patient_data')).toBe('patient-data');
     expect(t.brokerName('predictions')).toBe('vitals.predictions');
     expect(t.brokerName('lab_results')).toBe('lab-results');
@@ -53,7 +58,10 @@ describe('topic map', () => {
 const labels = ['NORMAL', 'PNEUMONIA'];
 const imageSpec = { kind: 'image' as const, width: 16, height: 16, channels: 3 as const, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 const cnn = buildTinyCnn({ width: 16, height: 16, channels: 3, labels, seed: 5 });
-const png = () => sharp(Buffer.alloc(32 * 32, 128), { raw: { width: 32, height: 32, channels: 1 } }).png().toBuffer();
+const png = () =>
+  sharp(Buffer.alloc(32 * 32, 128), { raw: { width: 32, height: 32, channels: 1 } })
+    .png()
+    .toBuffer();
 
 /** Collects what a logical topic carries, from now on. */
 async function observe<T = PlatformEvent>(t: TestApp, topic: string) {
@@ -106,7 +114,15 @@ describe('messaging through the platform (embedded bus)', () => {
 
   it('publishes registry events (registered, promoted, rolled back) from the same transaction', async () => {
     const got = await observe(t, 'model_events');
-    const v1 = await t.services.registry.register({ name: 'chest-xray', version: '1.0.0', artifact: cnn.onnx, input_spec: imageSpec, output_spec: { labels }, aliases: ['production'], actor: 'dr-lee' });
+    const v1 = await t.services.registry.register({
+      name: 'chest-xray',
+      version: '1.0.0',
+      artifact: cnn.onnx,
+      input_spec: imageSpec,
+      output_spec: { labels },
+      aliases: ['production'],
+      actor: 'dr-lee',
+    });
     const other = buildTinyCnn({ width: 16, height: 16, channels: 3, labels, seed: 6 });
     const v2 = await t.services.registry.register({ name: 'chest-xray', version: '1.1.0', artifact: other.onnx, input_spec: imageSpec, output_spec: { labels } });
     await t.services.registry.promote(v2.id, { actor: 'dr-lee', reason: 'better recall' });
@@ -122,7 +138,10 @@ describe('messaging through the platform (embedded bus)', () => {
     const test = await t.services.abTests.create({ name: 'cnn seeds', model: 'chest-xray', treatment: '1.1.0', traffic_split: 0.5, decision_mode: 'recommend-only' });
     await t.services.abTests.finalize(test.id, 'rollback', { actor: 'dr-lee', reason: 'no better' });
     await waitFor('abtest.decided', () => got.length === 1);
-    expect(got[0]!.payload).toMatchObject({ type: 'abtest.decided', data: { test_id: test.id, model_name: 'chest-xray', decision: 'rollback', winner: 'control', treatment_version: '1.1.0', actor: 'dr-lee' } });
+    expect(got[0]!.payload).toMatchObject({
+      type: 'abtest.decided',
+      data: { test_id: test.id, model_name: 'chest-xray', decision: 'rollback', winner: 'control', treatment_version: '1.1.0', actor: 'dr-lee' },
+    });
   });
 
   it('runs the image model on an imaging_data message and publishes the result; patient_data carries ground truth back', async () => {
@@ -150,7 +169,8 @@ describe('messaging through the platform (embedded bus)', () => {
 
     // a label the model does not have is dead-lettered at once, naming the allowed ones; the label stays
     await t.services.messaging.queue.publish('patient_data', { patient_id: 'anon-7', event_type: 'diagnosis_confirmed', data: { prediction_id: data.prediction_id, ground_truth: 'banana' } });
-    const dead = async () => (await t.app.inject({ url: '/api/v1/mlops/messaging/dead-letters?topic=patient_data&group=vitals-ground-truth' })).json().dead_letters as Array<{ attempts: number; error: string }>;
+    const dead = async () =>
+      (await t.app.inject({ url: '/api/v1/mlops/messaging/dead-letters?topic=patient_data&group=vitals-ground-truth' })).json().dead_letters as Array<{ attempts: number; error: string }>;
     await waitFor('the dead letter', async () => (await dead()).length === 1);
     expect((await dead())[0]).toMatchObject({ attempts: 1, error: expect.stringMatching(/"banana" is not a label of model "chest-xray": send one of/) });
     expect((await t.services.predictionLog.get(data.prediction_id)).ground_truth).toBe('PNEUMONIA');
@@ -162,8 +182,14 @@ describe('messaging through the platform (embedded bus)', () => {
     const dead = async () => (await t.app.inject({ url: '/api/v1/mlops/messaging/dead-letters?topic=imaging_data&group=vitals-imaging' })).json().dead_letters;
     await waitFor('two dead letters', async () => (await dead()).length >= 2);
     const list = await dead();
-    expect(list.find((d: { payload: { study_id: string } }) => d.payload.study_id === 'S-none')).toMatchObject({ attempts: 1, error: expect.stringMatching(/exactly one of image_base64, image_url or image_path/) });
-    expect(list.find((d: { payload: { study_id: string } }) => d.payload.study_id === 'S-bad'), JSON.stringify(list)).toMatchObject({ attempts: 1 });
+    expect(list.find((d: { payload: { study_id: string } }) => d.payload.study_id === 'S-none')).toMatchObject({
+      attempts: 1,
+      error: expect.stringMatching(/exactly one of image_base64, image_url or image_path/),
+    });
+    expect(
+      list.find((d: { payload: { study_id: string } }) => d.payload.study_id === 'S-bad'),
+      JSON.stringify(list),
+    ).toMatchObject({ attempts: 1 });
   });
 
   it('publishes alert.fired with the alert row, in its transaction', async () => {

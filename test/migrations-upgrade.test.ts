@@ -22,7 +22,10 @@ describe('upgrading a 0.1.0 database', () => {
       old.close();
 
       const database = await openDatabase(file, home);
-      const ran = (await database.db.selectFrom('kysely_migration' as never).select('name' as never).execute()) as Array<{ name: string }>;
+      const ran = (await database.db
+        .selectFrom('kysely_migration' as never)
+        .select('name' as never)
+        .execute()) as Array<{ name: string }>;
       expect(ran.map((r) => r.name).sort()).toEqual(Object.keys(migrations).sort());
       expect(await database.db.selectFrom('model_versions').select(['id', 'version']).orderBy('id').execute()).toEqual([
         { id: 'ver_1', version: '1.0.0' },

@@ -44,7 +44,7 @@ describe('MLflow search grammar', () => {
   it('matches and orders with missing values last in both directions, then start_time DESC, then id', () => {
     const runs = [run('r1', { acc: 0.9 }, { a: 'x' }, {}, 1), run('r2', {}, { a: 'y' }, {}, 2), run('r3', { acc: 0.7 }, {}, { t: 'v' }, 3), run('r4', { acc: 0.9 }, {}, {}, 4)];
     expect(runs.filter((r) => matches(r, parseFilter('metrics.acc > 0.8'))).map((r) => r.id)).toEqual(['r1', 'r4']);
-    expect(runs.filter((r) => matches(r, parseFilter('params.a != \'x\''))).map((r) => r.id)).toEqual(['r2']);
+    expect(runs.filter((r) => matches(r, parseFilter("params.a != 'x'"))).map((r) => r.id)).toEqual(['r2']);
     expect(runs.filter((r) => matches(r, parseFilter('tags.t IS NULL'))).map((r) => r.id)).toEqual(['r1', 'r2', 'r4']);
     expect(sortEntities(runs, parseOrderBy(['metrics.acc DESC'])).map((r) => r.id)).toEqual(['r4', 'r1', 'r3', 'r2']);
     expect(sortEntities(runs, parseOrderBy(['metrics.acc ASC'])).map((r) => r.id)).toEqual(['r3', 'r4', 'r1', 'r2']);
@@ -93,9 +93,14 @@ describe('MLflow REST API over HTTP', () => {
     expect((await api('POST', 'runs/search', { experiment_ids: ['0'], filter: "params.C = '1.0'" })).body.runs).toHaveLength(1);
   });
 
-  it('experiments: get-by-name, search, rename, delete (with their runs) and restore; errors in MLflow\'s shape', async () => {
+  it("experiments: get-by-name, search, rename, delete (with their runs) and restore; errors in MLflow's shape", async () => {
     const { experiment_id } = (await api('POST', 'experiments/create', { name: 'exp-a', tags: [{ key: 'k', value: 'v' }] })).body;
-    expect((await api('GET', 'experiments/get-by-name?experiment_name=exp-a')).body.experiment).toMatchObject({ experiment_id, name: 'exp-a', tags: [{ key: 'k', value: 'v' }], lifecycle_stage: 'active' });
+    expect((await api('GET', 'experiments/get-by-name?experiment_name=exp-a')).body.experiment).toMatchObject({
+      experiment_id,
+      name: 'exp-a',
+      tags: [{ key: 'k', value: 'v' }],
+      lifecycle_stage: 'active',
+    });
     expect((await api('POST', 'experiments/create', { name: 'exp-a' })).body).toEqual({ error_code: 'RESOURCE_ALREADY_EXISTS', message: "Experiment 'exp-a' already exists." });
     await api('POST', 'experiments/update', { experiment_id, new_name: 'exp-b' });
     const search = await api('POST', 'experiments/search', { filter: "name LIKE 'exp-%'", max_results: 10 });
@@ -150,13 +155,27 @@ describe('MLflow REST API over HTTP', () => {
   });
 
   it('registered models are Vitals models: tags, search, a non-servable version, deletion only without served versions', async () => {
-    expect((await api('POST', 'registered-models/create', { name: 'plain', description: 'd', tags: [{ key: 'owner', value: 'x' }] })).body.registered_model).toMatchObject({ name: 'plain', description: 'd', tags: [{ key: 'owner', value: 'x' }], latest_versions: [] });
+    expect((await api('POST', 'registered-models/create', { name: 'plain', description: 'd', tags: [{ key: 'owner', value: 'x' }] })).body.registered_model).toMatchObject({
+      name: 'plain',
+      description: 'd',
+      tags: [{ key: 'owner', value: 'x' }],
+      latest_versions: [],
+    });
     expect((await t.app.inject({ url: '/api/v1/models/plain' })).json()).toMatchObject({ name: 'plain', description: 'd' });
     expect((await api('POST', 'registered-models/create', { name: 'plain' })).body.error_code).toBe('RESOURCE_ALREADY_EXISTS');
     await api('POST', 'registered-models/set-tag', { name: 'plain', key: 'stage', value: 'dev' });
     await api('PATCH', 'registered-models/update', { name: 'plain', description: 'new' });
     const found = (await api('GET', "registered-models/search?filter=name%20LIKE%20'pl%25'")).body.registered_models;
-    expect(found).toEqual([expect.objectContaining({ name: 'plain', description: 'new', tags: [{ key: 'owner', value: 'x' }, { key: 'stage', value: 'dev' }] })]);
+    expect(found).toEqual([
+      expect.objectContaining({
+        name: 'plain',
+        description: 'new',
+        tags: [
+          { key: 'owner', value: 'x' },
+          { key: 'stage', value: 'dev' },
+        ],
+      }),
+    ]);
     const mv = (await api('POST', 'model-versions/create', { name: 'plain', source: 'mlflow-artifacts:/0/nothing/artifacts/model' })).body.model_version;
     expect(mv).toMatchObject({ name: 'plain', version: '1', current_stage: 'None', status: 'READY', status_message: expect.stringContaining('no ONNX model') });
     await api('POST', 'model-versions/set-tag', { name: 'plain', version: '1', key: 'k', value: 'v' });

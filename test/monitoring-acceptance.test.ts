@@ -64,7 +64,13 @@ function runWindows(seed: number, transform?: (j: number, z: number) => number, 
     falseFlags += wrong.length;
     trueFlags += result.drifted_features.length - wrong.length;
   }
-  return { alarmRate: alarms / windows, oldRuleRate: oldRule / windows, falseFlagWindowRate: windowsWithFalseFlag / windows, trueFlagsPerWindow: trueFlags / windows, falseFlagsPerWindow: falseFlags / windows };
+  return {
+    alarmRate: alarms / windows,
+    oldRuleRate: oldRule / windows,
+    falseFlagWindowRate: windowsWithFalseFlag / windows,
+    trueFlagsPerWindow: trueFlags / windows,
+    falseFlagsPerWindow: falseFlags / windows,
+  };
 }
 
 describe('model-level drift decision (Holm across 50 features)', () => {

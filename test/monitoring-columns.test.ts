@@ -41,7 +41,12 @@ describe('column types', () => {
     expect(inferColumnType([true, false])).toBe('categorical');
     expect(inferColumnType(['a', 'b'])).toBe('categorical');
     expect(inferColumnType(Array.from({ length: 20 }, (_, i) => i))).toBe('numeric');
-    expect(inferColumnType(Array.from({ length: 20 }, (_, i) => i), { maxIntegerCategories: 25 })).toBe('categorical');
+    expect(
+      inferColumnType(
+        Array.from({ length: 20 }, (_, i) => i),
+        { maxIntegerCategories: 25 },
+      ),
+    ).toBe('categorical');
     // one "inf" token or one stray word does not turn a numeric column categorical
     expect(inferColumnType([...Array.from({ length: 30 }, (_, i) => i + 0.5), 'inf', 'oops'])).toBe('numeric');
   });

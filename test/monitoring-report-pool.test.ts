@@ -56,7 +56,7 @@ describe('monitoring report pool', () => {
     }
   });
 
-  it('POST …/check builds its report in the app\'s pool, off the main thread, and stores it', async () => {
+  it("POST …/check builds its report in the app's pool, off the main thread, and stores it", async () => {
     const pool = t.services.monitor.options.reportPool;
     expect(pool).toBeDefined();
     const res = await t.app.inject({ method: 'POST', url: `/api/v1/mlops/monitoring/${DEMO_MODEL}/check` });

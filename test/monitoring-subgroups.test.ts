@@ -54,7 +54,14 @@ describe('subgroups and CBPE over HTTP', () => {
       output_spec: demo.output_spec,
       metrics: { accuracy: 0.9, n_test: 1000 },
       metadata: { subgroups: ['site', { column: 'age', edges: [65] }], subgroup_targets: { accuracy: 0.85 } },
-      reference_profile: { ...buildReferenceProfile(reference), cbpe: fitCbpe(scores, scores.map((s) => (s >= 0.5 ? 1 : 0)), truth) },
+      reference_profile: {
+        ...buildReferenceProfile(reference),
+        cbpe: fitCbpe(
+          scores,
+          scores.map((s) => (s >= 0.5 ? 1 : 0)),
+          truth,
+        ),
+      },
       aliases: ['production'],
     });
   });

@@ -107,7 +107,6 @@ function makeLogger() {
   };
 }
 
-
 const resolved: AlertNotification = {
   event: 'resolved',
   alert: { ...firing.alert, resolved_at: '2025-03-01T12:30:00.000Z' },
@@ -305,7 +304,14 @@ describe('AlertNotifier over HTTP (webhook, Slack, PagerDuty)', () => {
   it('notify() never throws, even on a malformed notification or a throwing logger', async () => {
     const notifier = new AlertNotifier(
       { webhookUrl: `${base}/webhook`, slackWebhookUrl: `${base}/slack`, retry: fast },
-      { warn: () => { throw new Error('logger down'); }, error: () => { throw new Error('logger down'); } },
+      {
+        warn: () => {
+          throw new Error('logger down');
+        },
+        error: () => {
+          throw new Error('logger down');
+        },
+      },
     );
     expect(() => notifier.notify(null as unknown as AlertNotification)).not.toThrow();
     expect(() => notifier.notify({ event: 'firing' } as unknown as AlertNotification)).not.toThrow();
@@ -322,7 +328,10 @@ describe('AlertNotifier over HTTP (webhook, Slack, PagerDuty)', () => {
     await notifier.drain();
     // 2 failures shared between them, then both delivered
     expect(byPath('/flaky').length).toBe(4);
-    const events = byPath('/flaky').slice(-2).map((r) => r.body.event).sort();
+    const events = byPath('/flaky')
+      .slice(-2)
+      .map((r) => r.body.event)
+      .sort();
     expect(events).toEqual(['firing', 'resolved']);
   });
 });

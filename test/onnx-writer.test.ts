@@ -3,7 +3,7 @@ import * as ort from 'onnxruntime-node';
 import { attr, encodeModel, encodeVarint, node, tensor, valueInfo } from '../src/onnx/index.js';
 
 describe('protobuf varints', () => {
-  it('encodes unsigned and negative (two\'s complement, 10 bytes) values', () => {
+  it("encodes unsigned and negative (two's complement, 10 bytes) values", () => {
     expect(Array.from(encodeVarint(0))).toEqual([0]);
     expect(Array.from(encodeVarint(1))).toEqual([1]);
     expect(Array.from(encodeVarint(300))).toEqual([0xac, 0x02]);
@@ -26,12 +26,7 @@ describe('encodeModel', () => {
     graph: {
       name: 'linear',
       inputs: [valueInfo('X', 'float', ['N', 3])],
-      outputs: [
-        valueInfo('Y', 'float', ['N', 2]),
-        valueInfo('label', 'int64', ['N']),
-        valueInfo('name', 'string', ['N']),
-        valueInfo('Z', 'float', ['N', 3]),
-      ],
+      outputs: [valueInfo('Y', 'float', ['N', 2]), valueInfo('label', 'int64', ['N']), valueInfo('name', 'string', ['N']), valueInfo('Z', 'float', ['N', 3])],
       initializers: [tensor.float('W', [3, 2], W), tensor.float('B', [2], B)],
       nodes: [
         node('MatMul', ['X', 'W'], ['XW']),
@@ -80,9 +75,7 @@ describe('encodeModel', () => {
   });
 
   it('is deterministic', () => {
-    expect(encodeModel({ graph: { name: 'g', nodes: [], inputs: [], outputs: [] } })).toEqual(
-      encodeModel({ graph: { name: 'g', nodes: [], inputs: [], outputs: [] } }),
-    );
+    expect(encodeModel({ graph: { name: 'g', nodes: [], inputs: [], outputs: [] } })).toEqual(encodeModel({ graph: { name: 'g', nodes: [], inputs: [], outputs: [] } }));
   });
 
   it('rejects tensors whose data does not match their dims', () => {

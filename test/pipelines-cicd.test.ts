@@ -71,7 +71,13 @@ describe('CI/CD pipeline', () => {
     expect((await http('GET', '/api/v1/models/bc')).body.aliases.production).toBe('1.1.0');
 
     // A second run with other params: `pipeline diff` shows what changed.
-    const res2 = await http('POST', '/api/v1/mlops/cicd/run-pipeline', { model_name: 'bc', data: { source: 'file', path: 'breast_cancer.csv' }, training: { algo: 'logreg' }, gates: { min_improvement: -1 }, deploy: { promote: false } });
+    const res2 = await http('POST', '/api/v1/mlops/cicd/run-pipeline', {
+      model_name: 'bc',
+      data: { source: 'file', path: 'breast_cancer.csv' },
+      training: { algo: 'logreg' },
+      gates: { min_improvement: -1 },
+      deploy: { promote: false },
+    });
     const run2 = await waitRun(res2.body.id);
     expect(run2.status).toBe('succeeded');
     expect(run2.result.decision).toBe('staged');
@@ -85,7 +91,17 @@ describe('CI/CD pipeline', () => {
     const lines = readFileSync(DEMO_DATA, 'utf8').trim().split('\n');
     const header = lines[0]!.split(',');
     const drop = header.indexOf('mean_texture');
-    writeFileSync(bad, lines.map((l) => l.split(',').filter((_, i) => i !== drop).join(',')).join('\n'));
+    writeFileSync(
+      bad,
+      lines
+        .map((l) =>
+          l
+            .split(',')
+            .filter((_, i) => i !== drop)
+            .join(','),
+        )
+        .join('\n'),
+    );
     const res = await http('POST', '/api/v1/mlops/cicd/run-pipeline', { model_name: 'bc', data: { source: 'file', path: 'bad.csv' } });
     expect(res.status).toBe(202);
     const run = await waitRun(res.body.id);

@@ -98,14 +98,17 @@ stages:
 describe('metrics and plots are checked outputs', () => {
   it('a deleted metrics or plots file reruns its stage; cache: false is still checked', async () => {
     mkdirSync(join(dir, 'eval'));
-    writeFileSync(join(dir, 'dvc.yaml'), `stages:
+    writeFileSync(
+      join(dir, 'dvc.yaml'),
+      `stages:
   evaluate:
     cmd: node -e "const fs=require('fs');fs.writeFileSync('eval/test.json','{\\"acc\\":0.9}');fs.writeFileSync('eval/roc.csv','fpr,tpr\\n0,0\\n1,1\\n');fs.appendFileSync('runs.log','x\\n')"
     metrics:
       - eval/test.json:
           cache: false
     plots: [eval/roc.csv]
-`);
+`,
+    );
     const spec = parsePipelineSpec(readFileSync(join(dir, 'dvc.yaml'), 'utf8'), dir);
     expect((await runPipeline(spec)).stages[0]!.status).toBe('succeeded');
     expect((await runPipeline(spec)).stages[0]!.status).toBe('cached');

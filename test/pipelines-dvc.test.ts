@@ -45,7 +45,10 @@ describe('dvc.yaml pipelines', () => {
     expect(orderStages(spec.stages).map((s) => s.name)).toEqual(['prepare', 'train']);
     const out = await runPipeline(spec);
     expect(out.status).toBe('succeeded');
-    expect(out.stages.map((s) => [s.name, s.status])).toEqual([['prepare', 'succeeded'], ['train', 'succeeded']]);
+    expect(out.stages.map((s) => [s.name, s.status])).toEqual([
+      ['prepare', 'succeeded'],
+      ['train', 'succeeded'],
+    ]);
     expect(readFileSync(join(dir, 'model.txt'), 'utf8')).toBe('lr=0.1 n=5');
     expect(out.metrics['metrics.json:accuracy']).toBeCloseTo(0.6);
     expect(out.metrics['metrics.json:loss.final']).toBeCloseTo(0.9);
@@ -80,7 +83,10 @@ describe('dvc.yaml pipelines', () => {
   });
 
   it('stops at a failing stage and says why', async () => {
-    writeFileSync(join(dir, 'dvc.yaml'), 'stages:\n  a:\n    cmd: node -e "console.error(\'bad input\'); process.exit(3)"\n  b:\n    cmd: node -e "1"\n    deps: [x]\n  c:\n    cmd: node -e "1"\n    outs: [never.txt]\n');
+    writeFileSync(
+      join(dir, 'dvc.yaml'),
+      'stages:\n  a:\n    cmd: node -e "console.error(\'bad input\'); process.exit(3)"\n  b:\n    cmd: node -e "1"\n    deps: [x]\n  c:\n    cmd: node -e "1"\n    outs: [never.txt]\n',
+    );
     const out = await runPipeline(loadPipelineSpec(join(dir, 'dvc.yaml')));
     expect(out.status).toBe('failed');
     expect(out.stages[0]).toMatchObject({ status: 'failed' });

@@ -89,7 +89,14 @@ describe('automated retraining, end to end', () => {
     const waiting = await until('the retraining run to start its canary', async () => {
       const runs = (await http('GET', '/api/v1/mlops/cicd/pipeline-history?model_id=bc')).body.runs;
       const r = runs[0];
-      if (r && ['failed', 'rejected', 'succeeded'].includes(r.status)) throw new Error(`run ended early: ${r.status}: ${r.error}\n${JSON.stringify(r.stages.map((s: any) => [s.name, s.status, s.logs.slice(-3)]), null, 1)}`);
+      if (r && ['failed', 'rejected', 'succeeded'].includes(r.status))
+        throw new Error(
+          `run ended early: ${r.status}: ${r.error}\n${JSON.stringify(
+            r.stages.map((s: any) => [s.name, s.status, s.logs.slice(-3)]),
+            null,
+            1,
+          )}`,
+        );
       return r?.status === 'waiting' ? r : null;
     });
     expect(waiting.trigger).toBe('drift');

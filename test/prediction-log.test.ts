@@ -63,14 +63,28 @@ describe('the prediction log writer thread (SQLite file)', () => {
     await log.committed();
     expect(log.pending).toBe(0);
     // A second connection sees every row: the commit happened, not just a hand-over.
-    const rows = reader.prepare('select id, input, probabilities, confidence from prediction_logs order by id').all() as Array<{ id: string; input: string; probabilities: string; confidence: number }>;
+    const rows = reader.prepare('select id, input, probabilities, confidence from prediction_logs order by id').all() as Array<{
+      id: string;
+      input: string;
+      probabilities: string;
+      confidence: number;
+    }>;
     expect(rows.map((r) => r.id)).toEqual(ids);
     expect(JSON.parse(rows[7]!.input)).toEqual({ mean_radius: 7 });
     expect(JSON.parse(rows[7]!.probabilities)).toEqual({ benign: 0.8, malignant: 0.2 });
-    const events = reader.prepare("select topic, msg_key, payload, headers from outbox where topic = 'predictions'").all() as Array<{ topic: string; msg_key: string; payload: string; headers: string }>;
+    const events = reader.prepare("select topic, msg_key, payload, headers from outbox where topic = 'predictions'").all() as Array<{
+      topic: string;
+      msg_key: string;
+      payload: string;
+      headers: string;
+    }>;
     expect(events).toHaveLength(300);
     const event = JSON.parse(events[0]!.payload);
-    expect(event).toMatchObject({ type: 'prediction.recorded', source: 'vitals', data: { prediction_id: ids[0], model_name: 'breast-cancer', prediction: 'benign', probabilities: { benign: 0.8, malignant: 0.2 } } });
+    expect(event).toMatchObject({
+      type: 'prediction.recorded',
+      source: 'vitals',
+      data: { prediction_id: ids[0], model_name: 'breast-cancer', prediction: 'benign', probabilities: { benign: 0.8, malignant: 0.2 } },
+    });
     expect(event.data).not.toHaveProperty('input'); // no patient features on the bus
     expect(JSON.parse(events[0]!.headers)).toEqual({ 'vitals-event-type': 'prediction.recorded' });
     // The relay is woken (at most every 50 ms) for events another connection committed.

@@ -33,14 +33,14 @@ describe('the route table', () => {
 
   it('JSON bodies are capped at 1 MiB unless a route declares more', () => {
     const big = t.routes.filter((r) => !pending(r.url) && (r.bodyLimit ?? 0) > 1024 * 1024).map((r) => `${r.method} ${r.url}`);
-    expect(big).toEqual(
-      expect.arrayContaining(['POST /api/v1/ml-models/predict', 'POST /predict', 'POST /predict/batch', 'POST /api/v1/models/:name/versions']),
-    );
+    expect(big).toEqual(expect.arrayContaining(['POST /api/v1/ml-models/predict', 'POST /predict', 'POST /predict/batch', 'POST /api/v1/models/:name/versions']));
     expect(big).not.toContain('POST /api/v1/mlops/ab-testing/create');
   });
 
   it('the OpenAPI document has a 2xx and a 4xx schema for every declared operation, and upload fields', async () => {
-    const doc = (await t.app.inject({ url: '/docs/json' })).json() as { paths: Record<string, Record<string, { responses?: Record<string, unknown>; requestBody?: { content?: Record<string, { schema?: { properties?: Record<string, unknown> } }> } }>> };
+    const doc = (await t.app.inject({ url: '/docs/json' })).json() as {
+      paths: Record<string, Record<string, { responses?: Record<string, unknown>; requestBody?: { content?: Record<string, { schema?: { properties?: Record<string, unknown> } }> } }>>;
+    };
     const missing: string[] = [];
     for (const [path, ops] of Object.entries(doc.paths)) {
       if (pending(path.replace(/\{([^}]+)\}/g, ':$1'))) continue;
@@ -100,7 +100,12 @@ describe('the route table', () => {
     const text = await t.app.inject({ method: 'POST', url: '/api/v1/ml-models/predict', headers: { 'content-type': 'text/plain' }, payload: 'hello' });
     expect(text.statusCode).toBe(415);
     expect(text.json().message).toMatch(/application\/json/);
-    const big = await t.app.inject({ method: 'POST', url: '/api/v1/mlops/ab-testing/create', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ test_name: 'x'.repeat(2 * 1024 * 1024) }) });
+    const big = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/mlops/ab-testing/create',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ test_name: 'x'.repeat(2 * 1024 * 1024) }),
+    });
     expect(big.statusCode).toBe(413);
     expect(big.json().message).toMatch(/1 MB/);
   });

@@ -62,13 +62,19 @@ describe('OIDC', () => {
 describe('TLS', () => {
   it('serves HTTPS with TLS_CERT_FILE and TLS_KEY_FILE', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vitals-tls-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost'], {
+      stdio: 'ignore',
+    });
     const t = await startTestApp({ TLS_CERT_FILE: join(dir, 'cert.pem'), TLS_KEY_FILE: join(dir, 'key.pem') });
     try {
       const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
       expect(address).toMatch(/^https:/);
       const { request } = await import('node:https');
-      const status = await new Promise<number>((done, fail) => request(`${address}/health`, { rejectUnauthorized: false }, (res) => done(res.statusCode ?? 0)).on('error', fail).end());
+      const status = await new Promise<number>((done, fail) =>
+        request(`${address}/health`, { rejectUnauthorized: false }, (res) => done(res.statusCode ?? 0))
+          .on('error', fail)
+          .end(),
+      );
       expect(status).toBe(200);
     } finally {
       await t.dispose();

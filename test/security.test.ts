@@ -49,7 +49,12 @@ describe('authorization matrix (from the route table)', () => {
     for (const r of routes) {
       const permission = (r.permission ?? 'admin') as Permission;
       const send = (headers: Record<string, string>) =>
-        t.app.inject({ method: r.method as 'GET', url: fill(r.url), headers: { ...headers, ...(r.method === 'GET' || r.method === 'DELETE' ? {} : { 'content-type': 'application/json' }) }, payload: r.method === 'GET' || r.method === 'DELETE' ? undefined : '{}' });
+        t.app.inject({
+          method: r.method as 'GET',
+          url: fill(r.url),
+          headers: { ...headers, ...(r.method === 'GET' || r.method === 'DELETE' ? {} : { 'content-type': 'application/json' }) },
+          payload: r.method === 'GET' || r.method === 'DELETE' ? undefined : '{}',
+        });
       const anon = await send({});
       const whoami = r.url === '/api/v1/auth/me'; // public, and says 401 "not signed in" to anonymous callers
       if (!whoami && (permission === 'public' ? anon.statusCode === 401 : anon.statusCode !== 401)) wrong.push(`anonymous ${r.method} ${r.url} → ${anon.statusCode}`);
@@ -64,7 +69,13 @@ describe('authorization matrix (from the route table)', () => {
   });
 
   it('a predictor key predicts and does nothing else; a viewer cannot read patient-level predictions', async () => {
-    const row = Object.fromEntries(readFileSync(DEMO_DATA, 'utf8').split('\n')[0]!.split(',').filter((c) => c !== 'diagnosis').map((c) => [c, 1]));
+    const row = Object.fromEntries(
+      readFileSync(DEMO_DATA, 'utf8')
+        .split('\n')[0]!
+        .split(',')
+        .filter((c) => c !== 'diagnosis')
+        .map((c) => [c, 1]),
+    );
     await t.services.registry.getModel('breast-cancer').catch(async () => undefined);
     const predict = await t.app.inject({ method: 'POST', url: '/api/v1/ml-models/predict', headers: bearer('predictor'), payload: { model: 'nope', features: row } });
     expect(predict.statusCode).toBe(404); // authorised; the model does not exist here
@@ -100,7 +111,12 @@ describe('attacks that used to work', () => {
 
   it('never runs a command or a pipeline file from the network, even for an admin', async () => {
     const admin = bearer('admin');
-    const cmd = await t.app.inject({ method: 'POST', url: '/api/v1/mlops/cicd/run-pipeline', headers: admin, payload: { model_name: 'breast-cancer', data: { source: 'file', path: 'bc.csv' }, training: { cmd: 'id > /tmp/x' } } });
+    const cmd = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/mlops/cicd/run-pipeline',
+      headers: admin,
+      payload: { model_name: 'breast-cancer', data: { source: 'file', path: 'bc.csv' }, training: { cmd: 'id > /tmp/x' } },
+    });
     expect(cmd.statusCode).toBe(422);
     expect(cmd.json().message).toMatch(/training\.cmd/);
     const file = await t.app.inject({ method: 'POST', url: '/api/v1/mlops/cicd/run-pipeline', headers: admin, payload: { pipeline_file: '/tmp/dvc.yaml' } });

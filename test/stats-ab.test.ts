@@ -49,7 +49,10 @@ describe('proportions vs statsmodels / scipy', () => {
   it('chiSquare2x2 = chi2_contingency on [[s, n - s], ...] with and without Yates', () => {
     for (const c of fx.proportions) {
       const ctx = `${c.successA}/${c.nA} vs ${c.successB}/${c.nB}`;
-      for (const [key, correction] of [['chi2_correction', true], ['chi2_nocorrection', false]] as const) {
+      for (const [key, correction] of [
+        ['chi2_correction', true],
+        ['chi2_nocorrection', false],
+      ] as const) {
         const r = chiSquare2x2(c.successA, c.nA, c.successB, c.nB, { correction });
         expect(r.dof).toBe(1);
         errors.check(`chiSquare2x2.statistic`, r.statistic, c[key].statistic, `${ctx} ${key}`);

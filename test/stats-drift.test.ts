@@ -106,7 +106,12 @@ describe('ksTwoSample vs scipy.stats.ks_2samp', () => {
       rec(0, 0, 0);
       return hit / total;
     };
-    for (const [m, n] of [[4, 6], [5, 5], [3, 7], [6, 8]]) {
+    for (const [m, n] of [
+      [4, 6],
+      [5, 5],
+      [3, 7],
+      [6, 8],
+    ]) {
       const lcm = (m * n) / gcdOf(m, n);
       for (let h = 1; h <= lcm; h++) {
         const d = h / lcm;
@@ -191,8 +196,18 @@ describe('chi-square tests vs scipy', () => {
 
   it('validates inputs like scipy', () => {
     expect(() => chiSquareGoodnessOfFit([10, 20], [10, 10])).toThrow(/total/);
-    expect(() => chiSquareContingency([[0, 5], [0, 7]])).toThrow(/zero/);
-    expect(() => chiSquareContingency([[1, -2], [3, 4]])).toThrow(RangeError);
+    expect(() =>
+      chiSquareContingency([
+        [0, 5],
+        [0, 7],
+      ]),
+    ).toThrow(/zero/);
+    expect(() =>
+      chiSquareContingency([
+        [1, -2],
+        [3, 4],
+      ]),
+    ).toThrow(RangeError);
     expect(() => categoricalDrift({}, { a: 3 })).toThrow(/non-empty/);
   });
 
@@ -250,7 +265,12 @@ describe('distances', () => {
     const a = normals(rng, 500);
     expect(populationStabilityIndex(a, a)).toBe(0);
     expect(wassersteinDistance(a, a)).toBe(0);
-    expect(wassersteinDistance(a, a.map((x) => x + 2))).toBeCloseTo(2, 12);
+    expect(
+      wassersteinDistance(
+        a,
+        a.map((x) => x + 2),
+      ),
+    ).toBeCloseTo(2, 12);
     expect(jensenShannonDistance([1, 2, 3], [1, 2, 3])).toBe(0);
     expect(jensenShannonDistance([1, 0], [0, 1])).toBeCloseTo(1, 15);
     expect(jensenShannonDistance({ a: 1 }, { b: 1 })).toBeCloseTo(1, 15);

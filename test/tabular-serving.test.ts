@@ -63,7 +63,10 @@ describe('tabular serving and registry over HTTP', () => {
     delete features.mean_texture;
     const res = await t.app.inject({ method: 'POST', url: '/api/v1/ml-models/predict', payload: { model: DEMO_MODEL, features } });
     expect(res.statusCode).toBe(422);
-    const fields = res.json().details.fields.map((f: { field: string }) => f.field).sort();
+    const fields = res
+      .json()
+      .details.fields.map((f: { field: string }) => f.field)
+      .sort();
     expect(fields).toEqual(['features.colour', 'features.mean_radius', 'features.mean_texture']);
     expect(res.json().message).toMatch(/mean_radius: must be a finite number/);
 
@@ -199,7 +202,14 @@ describe('tabular serving and registry over HTTP', () => {
     expect(health).toMatchObject({ status: 'healthy', database: { status: 'ok', dialect: 'sqlite' } });
     const spec = (await t.app.inject({ url: '/docs/json' })).json();
     expect(spec.openapi).toMatch(/^3\./);
-    for (const path of ['/api/v1/ml-models/predict', '/predict', '/predict/batch', '/api/v1/mlops/versioning/create-version', '/api/v1/mlops/monitoring/{model_id}/record', '/v2/models/{name}/infer']) {
+    for (const path of [
+      '/api/v1/ml-models/predict',
+      '/predict',
+      '/predict/batch',
+      '/api/v1/mlops/versioning/create-version',
+      '/api/v1/mlops/monitoring/{model_id}/record',
+      '/v2/models/{name}/infer',
+    ]) {
       expect(spec.paths).toHaveProperty([path]);
     }
     const docs = await t.app.inject({ url: '/docs' });

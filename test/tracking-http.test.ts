@@ -22,7 +22,10 @@ describe('tracking routes over HTTP', () => {
     expect((await call('POST', `/api/v1/tracking/runs/${id}/steps`, { epoch: 0, loss: 0.9, learning_rate: 0.1 })).body).toEqual({ ok: true });
     expect((await call('POST', `/api/v1/tracking/runs/${id}/steps`, { epoch: 1, loss: 0.5 })).status).toBe(200);
     expect((await call('POST', `/api/v1/tracking/runs/${id}/metrics`, { metrics: { accuracy: 0.8 } })).body).toEqual({ ok: true });
-    expect((await call('GET', `/api/v1/tracking/runs/${id}/history/loss`)).body.points).toEqual([{ step: 0, value: 0.9 }, { step: 1, value: 0.5 }]);
+    expect((await call('GET', `/api/v1/tracking/runs/${id}/history/loss`)).body.points).toEqual([
+      { step: 0, value: 0.9 },
+      { step: 1, value: 0.5 },
+    ]);
     expect((await call('POST', `/api/v1/tracking/runs/${id}/finish`, {})).body.status).toBe('completed');
     expect((await call('POST', `/api/v1/tracking/runs/${id}/metrics`, { metrics: { accuracy: 0.9 } })).status).toBe(409);
     const b = (await call('POST', '/api/v1/tracking/runs', { experiment: 'http', config: { lr: 0.01 } })).body;

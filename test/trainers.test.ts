@@ -1,15 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import {
-  parseCsv,
-  stratifiedSplit,
-  toTabularDataset,
-  trainTabularClassifier,
-  type TabularAlgo,
-  type TabularDataset,
-  type TrainedTabularModel,
-} from '../src/pipelines/trainers/index.js';
+import { parseCsv, stratifiedSplit, toTabularDataset, trainTabularClassifier, type TabularAlgo, type TabularDataset, type TrainedTabularModel } from '../src/pipelines/trainers/index.js';
 
 const csv = readFileSync(new URL('../data/breast_cancer/breast_cancer.csv', import.meta.url), 'utf8');
 const data = toTabularDataset(csv, 'diagnosis');
@@ -72,9 +64,7 @@ describe.each<TabularAlgo>(['logreg', 'rf'])('trainTabularClassifier(%s)', (algo
     expect(onnx.labels).toEqual(model.predict(data.X));
     const expected = model.predictProba(data.X);
     let maxDiff = 0;
-    onnx.probabilities.forEach((row, i) =>
-      row.forEach((p, c) => (maxDiff = Math.max(maxDiff, Math.abs(p - expected[i][c])))),
-    );
+    onnx.probabilities.forEach((row, i) => row.forEach((p, c) => (maxDiff = Math.max(maxDiff, Math.abs(p - expected[i][c])))));
     expect(maxDiff).toBeLessThan(1e-5);
     // Labels are the most probable class.
     onnx.labels.forEach((label, i) => expect(expected[i][label]).toBeGreaterThanOrEqual(0.5));
@@ -117,9 +107,7 @@ describe('trainTabularClassifier options', () => {
   });
 
   it('rejects unknown parameters', () => {
-    expect(() => trainTabularClassifier(data, { algo: 'rf', params: { trees: 10 } })).toThrow(
-      /unknown rf parameter "trees"/,
-    );
+    expect(() => trainTabularClassifier(data, { algo: 'rf', params: { trees: 10 } })).toThrow(/unknown rf parameter "trees"/);
   });
 });
 
@@ -135,9 +123,7 @@ describe('dataset helpers', () => {
   });
 
   it('names the column and row of a non-numeric feature', () => {
-    expect(() => toTabularDataset('f1,f2,y\n1,2,a\n3,oops,b\n', 'y')).toThrow(
-      /column "f2", data row 2: "oops" is not a number/,
-    );
+    expect(() => toTabularDataset('f1,f2,y\n1,2,a\n3,oops,b\n', 'y')).toThrow(/column "f2", data row 2: "oops" is not a number/);
     expect(() => toTabularDataset('f1,y\n1,a\n', 'label')).toThrow(/target column "label" not found/);
   });
 

@@ -12,7 +12,9 @@ export const DEMO_CSV = join(REPO_ROOT, 'data', 'breast_cancer', 'breast_cancer.
 
 /** Rows of the breast cancer CSV as { features: {name: number}, target } (header row; target `diagnosis`). */
 export function loadCsvRows(path = DEMO_CSV, target = 'diagnosis') {
-  const lines = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
+  const lines = readFileSync(path, 'utf8')
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '');
   const header = lines[0].split(',').map((h) => h.trim());
   return lines.slice(1).map((line) => {
     const cells = line.split(',');

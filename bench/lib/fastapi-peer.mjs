@@ -45,11 +45,32 @@ function treeCpu(pid) {
 
 async function main() {
   const port = await freePort();
-  const uvicorn = spawn(python, ['-m', 'uvicorn', 'fastapi_peer:app', '--host', '127.0.0.1', '--port', String(port), '--workers', String(workers), '--log-level', 'warning', '--no-access-log', '--loop', 'uvloop', '--http', 'httptools'], {
-    cwd: here,
-    env: { ...process.env, PEER_ONNX: onnxPath, PEER_FEATURES: JSON.stringify(features), OMP_NUM_THREADS: '1' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const uvicorn = spawn(
+    python,
+    [
+      '-m',
+      'uvicorn',
+      'fastapi_peer:app',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--workers',
+      String(workers),
+      '--log-level',
+      'warning',
+      '--no-access-log',
+      '--loop',
+      'uvloop',
+      '--http',
+      'httptools',
+    ],
+    {
+      cwd: here,
+      env: { ...process.env, PEER_ONNX: onnxPath, PEER_FEATURES: JSON.stringify(features), OMP_NUM_THREADS: '1' },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   uvicorn.on('exit', (code) => {
     if (!stopping) {
       process.send?.({ type: 'error', message: `uvicorn exited with ${code}` });
@@ -70,7 +91,10 @@ async function main() {
     await new Promise((r) => setTimeout(r, 100));
   }
   const versions = await new Promise((resolve) => {
-    const p = spawn(python, ['-c', 'import fastapi, uvicorn, onnxruntime, numpy, sys; print(f"python {sys.version.split()[0]}, fastapi {fastapi.__version__}, uvicorn {uvicorn.__version__}, onnxruntime {onnxruntime.__version__}, numpy {numpy.__version__}")']);
+    const p = spawn(python, [
+      '-c',
+      'import fastapi, uvicorn, onnxruntime, numpy, sys; print(f"python {sys.version.split()[0]}, fastapi {fastapi.__version__}, uvicorn {uvicorn.__version__}, onnxruntime {onnxruntime.__version__}, numpy {numpy.__version__}")',
+    ]);
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.on('exit', () => resolve(out.trim()));

@@ -13,12 +13,13 @@ import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { parseAllDocuments, parse } from 'yaml';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).flatMap((a, i, all) => (a.startsWith('--') ? [[a.slice(2), all[i + 1]]] : [])),
-);
+const args = Object.fromEntries(process.argv.slice(2).flatMap((a, i, all) => (a.startsWith('--') ? [[a.slice(2), all[i + 1]]] : [])));
 for (const k of ['all-features', 'minimal', 'default']) if (!args[k]) throw new Error(`--${k} FILE is required`);
 
-const load = (file) => parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS()).filter(Boolean);
+const load = (file) =>
+  parseAllDocuments(readFileSync(file, 'utf8'))
+    .map((d) => d.toJS())
+    .filter(Boolean);
 const renderings = { all: load(args['all-features']), minimal: load(args.minimal), default: load(args.default) };
 const rulesFile = parse(readFileSync(new URL('../../deploy/prometheus/vitals-alerts.yml', import.meta.url), 'utf8'));
 
@@ -53,7 +54,8 @@ const worker = () => must(find(all, 'Deployment', '-worker'), 'worker Deployment
 check('api: rolling update never drops below the desired count (maxUnavailable 0)', () => eq(api().spec.strategy.rollingUpdate.maxUnavailable, 0, 'maxUnavailable'));
 check('api: readiness waits for the named production model to load', () => eq(container(api()).readinessProbe.httpGet.path, '/v2/models/breast-cancer/ready', 'readiness path'));
 check('api: default readiness asks the database (/v2/health/ready)', () =>
-  eq(container(must(find(renderings.default, 'Deployment', '-api'), 'default api')).readinessProbe.httpGet.path, '/v2/health/ready', 'readiness path'));
+  eq(container(must(find(renderings.default, 'Deployment', '-api'), 'default api')).readinessProbe.httpGet.path, '/v2/health/ready', 'readiness path'),
+);
 check('api: liveness and startup probes, preStop pause before SIGTERM', () => {
   const c = container(api());
   eq(c.livenessProbe.httpGet.path, '/v2/health/live', 'liveness');

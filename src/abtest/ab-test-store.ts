@@ -24,7 +24,11 @@ export class AbTestStore {
   }
 
   async update(id: string, patch: Partial<AbTestsTable>): Promise<void> {
-    await this.db.updateTable('ab_tests').set({ ...patch, updated_at: nowIso() }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('ab_tests')
+      .set({ ...patch, updated_at: nowIso() })
+      .where('id', '=', id)
+      .execute();
   }
 
   /** A test by id, or else the newest test with that name (the seed's scripts address tests by name). */
@@ -39,7 +43,12 @@ export class AbTestStore {
     let q = this.select();
     if (filter.status) q = q.where('ab_tests.status', '=', filter.status);
     if (filter.modelId) q = q.where('ab_tests.model_id', '=', filter.modelId);
-    return (await q.orderBy('ab_tests.id', 'desc').limit(filter.limit ?? 500).execute()).map(toTest);
+    return (
+      await q
+        .orderBy('ab_tests.id', 'desc')
+        .limit(filter.limit ?? 500)
+        .execute()
+    ).map(toTest);
   }
 
   async activeForModelName(modelName: string): Promise<StoredTest | null> {
@@ -61,7 +70,10 @@ export class AbTestStore {
     let q = this.db.selectFrom('release_events').selectAll();
     if (filter.testId) q = q.where('test_id', '=', filter.testId);
     if (filter.modelId) q = q.where('model_id', '=', filter.modelId);
-    const rows = await q.orderBy('id').limit(filter.limit ?? 1000).execute();
+    const rows = await q
+      .orderBy('id')
+      .limit(filter.limit ?? 1000)
+      .execute();
     return rows.map((r) => ({ ...r, details: parse(r.details, {}) }));
   }
 

@@ -17,16 +17,7 @@ import type { Database, Schema } from '../store/index.js';
 import { AbTestStore, type StoredTest } from './ab-test-store.js';
 import { type AbTestReport, analyseTest } from './analysis.js';
 import { type TestDecision, decide, guardrailBreaches } from './decision.js';
-import {
-  type AbTest,
-  type AbTestConfig,
-  DEFAULT_TEST_CONFIG,
-  type DecisionMode,
-  type ReleaseEvent,
-  type ReleaseMode,
-  type TestMetric,
-  type Variant,
-} from './types.js';
+import { type AbTest, type AbTestConfig, DEFAULT_TEST_CONFIG, type DecisionMode, type ReleaseEvent, type ReleaseMode, type TestMetric, type Variant } from './types.js';
 import { readTestObservations } from './variant-stats.js';
 
 export interface CreateTestInput {
@@ -135,7 +126,10 @@ export class AbTesting {
       throw validationFailed([{ field: 'treatment_model_id', message: `must be a version of ${control.model_name} (the control's model), got ${treatment.model_name}` }]);
     }
     if (treatment.id === control.id) throw validationFailed([{ field: 'treatment_model_id', message: 'control and treatment are the same version' }]);
-    for (const [v, field] of [[control, 'control_model_id'], [treatment, 'treatment_model_id']] as const) {
+    for (const [v, field] of [
+      [control, 'control_model_id'],
+      [treatment, 'treatment_model_id'],
+    ] as const) {
       if (v.status === 'archived') throw validationFailed([{ field, message: `${v.model_name} ${v.version} is archived` }]);
     }
     const active = await this.store.activeForModelName(control.model_name);
@@ -175,7 +169,13 @@ export class AbTesting {
     await this.database.db.transaction().execute(async (tx) => {
       await this.store.insert(row, tx);
       await this.store.recordEvent({ test_id: id, model_id: control.model_id, action: 'created', actor: row.created_by, details }, tx);
-      await this.audit?.record(tx, { action: 'abtest.started', target: `abtest:${id}`, context: input.audit, actor: row.created_by, details: { name: row.name, model: control.model_name, ...details } });
+      await this.audit?.record(tx, {
+        action: 'abtest.started',
+        target: `abtest:${id}`,
+        context: input.audit,
+        actor: row.created_by,
+        details: { name: row.name, model: control.model_name, ...details },
+      });
     });
     const test = await this.store.get(id);
     this.changed(test);
@@ -269,7 +269,14 @@ export class AbTesting {
     await this.database.db.transaction().execute(async (tx) => {
       await this.claim(test, { status: 'stopped', decision: null, winner: null, decision_reason: options.reason ?? 'stopped without a winner' }, tx);
       await this.store.recordEvent({ test_id: test.id, model_id: test.model_id, action: 'stopped', actor: options.actor ?? 'api', reason: options.reason ?? null }, tx);
-      await this.audit?.record(tx, { action: 'abtest.stopped', target: `abtest:${test.id}`, reason: options.reason ?? null, context: options.audit, actor: options.actor, details: { name: test.name, model: test.model_name } });
+      await this.audit?.record(tx, {
+        action: 'abtest.stopped',
+        target: `abtest:${test.id}`,
+        reason: options.reason ?? null,
+        context: options.audit,
+        actor: options.actor,
+        details: { name: test.name, model: test.model_name },
+      });
     });
     const ended = await this.store.get(test.id);
     this.changed(ended);
@@ -397,7 +404,14 @@ export class AbTesting {
         reason,
         context: audit,
         actor,
-        details: { name: test.name, model: test.model_name, decision: action, winner: action === 'promote' ? 'treatment' : 'control', control: test.control_version, treatment: test.treatment_version },
+        details: {
+          name: test.name,
+          model: test.model_name,
+          decision: action,
+          winner: action === 'promote' ? 'treatment' : 'control',
+          control: test.control_version,
+          treatment: test.treatment_version,
+        },
       });
       await this.outbox?.enqueueEvent(
         tx,

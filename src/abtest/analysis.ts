@@ -7,16 +7,7 @@
  * - the always-valid one (mixture SPRT, kept as the running minimum over every look), valid however
  *   often the test is looked at. Decisions use only the always-valid one.
  */
-import {
-  chiSquare2x2,
-  msprtPValue,
-  proportionDiffEstimate,
-  quantileLinear,
-  requiredSampleSize,
-  sampleRatioMismatch,
-  twoProportionZTest,
-  welchTTestFromStats,
-} from '../stats/index.js';
+import { chiSquare2x2, msprtPValue, proportionDiffEstimate, quantileLinear, requiredSampleSize, sampleRatioMismatch, twoProportionZTest, welchTTestFromStats } from '../stats/index.js';
 import type { AbTest, SequentialState, TestMetric } from './types.js';
 import type { Moments, TestObservations, VariantStats } from './variant-stats.js';
 
@@ -118,16 +109,7 @@ function sequentialLook(state: SequentialState, key: string, diff: number, varia
   return { p: pNow, state: { ...state, [key]: { p: pNow, direction: sign(diff), tau2 } } };
 }
 
-function compareProportions(
-  sA: number,
-  nA: number,
-  sB: number,
-  nB: number,
-  tau: number,
-  alpha: number,
-  state: SequentialState,
-  key: string,
-): { result: ProportionComparison; state: SequentialState } {
+function compareProportions(sA: number, nA: number, sB: number, nB: number, tau: number, alpha: number, state: SequentialState, key: string): { result: ProportionComparison; state: SequentialState } {
   const base = { control: { successes: sA, n: nA, rate: rate(sA, nA) }, treatment: { successes: sB, n: nB, rate: rate(sB, nB) } };
   if (nA < 1 || nB < 1) {
     const prev = state[key]?.p ?? null;
@@ -279,8 +261,7 @@ export function analyseTest(test: AbTest, obs: TestObservations, previous: Seque
       mde,
       alpha,
       power: test.config.power,
-      required_per_variant:
-        test.metric === 'accuracy' ? requiredPerVariant('accuracy', c.correct, c.labelled, test) : requiredPerVariant(test.metric, c.errors, c.predictions, test),
+      required_per_variant: test.metric === 'accuracy' ? requiredPerVariant('accuracy', c.correct, c.labelled, test) : requiredPerVariant(test.metric, c.errors, c.predictions, test),
       min_samples: test.config.min_samples,
       current_per_variant: { control: perVariant(c), treatment: perVariant(t) },
     },

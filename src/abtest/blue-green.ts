@@ -76,7 +76,9 @@ export class BlueGreenDeployments {
       rows = await this.db.selectFrom('deployment_slots').selectAll().where('model_id', '=', model.id).execute();
     }
     // Reconcile with the alias: production may have moved outside blue-green (promote, A/B test, rollback).
-    const liveSlot = (rows.find((r) => r.version_id !== null && r.version_id === prod?.id && Number(r.live) === 1) ?? rows.find((r) => r.version_id !== null && r.version_id === prod?.id))?.slot as Slot | undefined;
+    const liveSlot = (rows.find((r) => r.version_id !== null && r.version_id === prod?.id && Number(r.live) === 1) ?? rows.find((r) => r.version_id !== null && r.version_id === prod?.id))?.slot as
+      | Slot
+      | undefined;
     const versions = new Map((await this.registry.listVersions(model.id)).map((v) => [v.id, v.version]));
     const slots: SlotState[] = SLOTS.map((slot) => {
       const r = rows.find((x) => x.slot === slot);
@@ -115,7 +117,12 @@ export class BlueGreenDeployments {
       const r = await this.probe(s.version_id).catch((err: Error) => ({ ok: false, latency_ms: 0, message: err.message }));
       report = { ok: r.ok, checked_at: nowIso(), latency_ms: r.latency_ms || null, message: r.message };
     }
-    await this.db.updateTable('deployment_slots').set({ health: JSON.stringify(report), updated_at: nowIso() }).where('model_id', '=', st.model_id).where('slot', '=', which).execute();
+    await this.db
+      .updateTable('deployment_slots')
+      .set({ health: JSON.stringify(report), updated_at: nowIso() })
+      .where('model_id', '=', st.model_id)
+      .where('slot', '=', which)
+      .execute();
     await this.events.recordEvent({ test_id: null, model_id: st.model_id, action: 'blue_green_health_check', actor: options.actor ?? 'api', details: { slot: which, version: s.version, ...report } });
     return { ...report, slot: which, version: s.version };
   }
@@ -131,7 +138,14 @@ export class BlueGreenDeployments {
     const actor = options.actor ?? 'blue-green';
     await this.registry.promote(target.version_id!, { actor, reason: `blue-green: switch traffic ${st.live ?? '-'} → ${to}${options.reason ? `: ${options.reason}` : ''}` });
     await this.setLive(st.model_id, to);
-    await this.events.recordEvent({ test_id: null, model_id: st.model_id, action: 'blue_green_switched', actor, reason: options.reason ?? null, details: { from: st.live, to, version: target.version } });
+    await this.events.recordEvent({
+      test_id: null,
+      model_id: st.model_id,
+      action: 'blue_green_switched',
+      actor,
+      reason: options.reason ?? null,
+      details: { from: st.live, to, version: target.version },
+    });
     return this.state(st.model);
   }
 
@@ -145,7 +159,14 @@ export class BlueGreenDeployments {
     const actor = options.actor ?? 'blue-green';
     await this.registry.rollback(st.model_id, { toVersion: target.version_id, actor, reason: `blue-green rollback ${st.live} → ${back}: ${options.reason}` });
     await this.setLive(st.model_id, back);
-    await this.events.recordEvent({ test_id: null, model_id: st.model_id, action: 'blue_green_rolled_back', actor, reason: options.reason, details: { from: st.live, to: back, version: target.version } });
+    await this.events.recordEvent({
+      test_id: null,
+      model_id: st.model_id,
+      action: 'blue_green_rolled_back',
+      actor,
+      reason: options.reason,
+      details: { from: st.live, to: back, version: target.version },
+    });
     return this.state(st.model);
   }
 

@@ -116,12 +116,14 @@ export function decide(test: AbTest, r: AbTestReport, now = new Date()): TestDec
   const n = r.sample_size.current_per_variant;
   const minN = test.config.min_samples;
   const significant = comparison.diff !== null && Math.sign(comparison.diff) === better && sequentiallyWorseOrBetter(r.sequential_state, r.primary_metric, test.config.alpha, better);
-  if (n.control < minN || n.treatment < minN) reasons.push(`${minN} ${r.primary_metric === 'accuracy' ? 'labelled ' : ''}predictions per variant needed (control ${n.control}, treatment ${n.treatment})`);
+  if (n.control < minN || n.treatment < minN)
+    reasons.push(`${minN} ${r.primary_metric === 'accuracy' ? 'labelled ' : ''}predictions per variant needed (control ${n.control}, treatment ${n.treatment})`);
   if (elapsed < test.config.min_duration_s) reasons.push(`${Math.ceil(test.config.min_duration_s - elapsed)} s of the minimum duration left`);
   if (significant && !reasons.length) {
     return {
       decision: 'promote',
-      recommendation: `Promote ${test.treatment_version}: ${r.primary_metric} ${describe(comparison.control, comparison.treatment)}, diff ${comparison.diff!.toFixed(4)} ` +
+      recommendation:
+        `Promote ${test.treatment_version}: ${r.primary_metric} ${describe(comparison.control, comparison.treatment)}, diff ${comparison.diff!.toFixed(4)} ` +
         `(95% CI ${comparison.ci95 ? comparison.ci95.map((x) => x.toFixed(4)).join('…') : 'n/a'}; always-valid p ${fmtP(comparison.always_valid_p_value)}, fixed-horizon p ${fmtP(comparison.p_value)}).`,
       reasons: [`${r.primary_metric} significantly better by the always-valid p-value`],
     };

@@ -79,51 +79,116 @@ export function abTestPlugin(s: AbTestRouteDeps): FastifyPluginAsync {
     const tags = ['ab-testing'];
     const prefix = '/api/v1/mlops/ab-testing';
 
-    app.post(`${prefix}/create`, { ...write, schema: { tags, body: createBody, summary: 'Create and start an A/B, canary or shadow test', response: { 200: view({ test_id: z.string(), message: z.string(), test: testView }), ...errorResponses(404, 409) } } }, async (req) => {
-      const b = req.body;
-      const test = await s.abTests.create({
-        name: b.test_name,
-        control: b.control_model_id,
-        treatment: b.treatment_model_id,
-        model: b.model,
-        mode: b.mode,
-        traffic_split: b.traffic_split,
-        metric: b.metric,
-        decision_mode: b.decision_mode,
-        hash_seed: b.hash_seed,
-        config: b.config,
-        actor: actorOf(req),
-        audit: auditContextOf(req),
-      });
-      return { test_id: test.id, message: `${test.mode === 'ab' ? 'A/B' : test.mode} test created successfully`, test };
-    });
+    app.post(
+      `${prefix}/create`,
+      {
+        ...write,
+        schema: {
+          tags,
+          body: createBody,
+          summary: 'Create and start an A/B, canary or shadow test',
+          response: { 200: view({ test_id: z.string(), message: z.string(), test: testView }), ...errorResponses(404, 409) },
+        },
+      },
+      async (req) => {
+        const b = req.body;
+        const test = await s.abTests.create({
+          name: b.test_name,
+          control: b.control_model_id,
+          treatment: b.treatment_model_id,
+          model: b.model,
+          mode: b.mode,
+          traffic_split: b.traffic_split,
+          metric: b.metric,
+          decision_mode: b.decision_mode,
+          hash_seed: b.hash_seed,
+          config: b.config,
+          actor: actorOf(req),
+          audit: auditContextOf(req),
+        });
+        return { test_id: test.id, message: `${test.mode === 'ab' ? 'A/B' : test.mode} test created successfully`, test };
+      },
+    );
 
-    app.post(`${prefix}/start`, { ...write, schema: { tags, body: championChallengerBody, summary: 'Start a champion/challenger test from the seed config (model_type, versions, traffic %, duration)', response: { 200: view({ test_id: z.string(), message: z.string(), test: testView }), ...errorResponses(404, 409) } } }, async (req) => {
-      const test = await s.abTests.startChampionChallenger({ ...req.body, actor: actorOf(req), audit: auditContextOf(req) });
-      return { test_id: test.id, message: `A/B test started: ${test.name}`, test };
-    });
+    app.post(
+      `${prefix}/start`,
+      {
+        ...write,
+        schema: {
+          tags,
+          body: championChallengerBody,
+          summary: 'Start a champion/challenger test from the seed config (model_type, versions, traffic %, duration)',
+          response: { 200: view({ test_id: z.string(), message: z.string(), test: testView }), ...errorResponses(404, 409) },
+        },
+      },
+      async (req) => {
+        const test = await s.abTests.startChampionChallenger({ ...req.body, actor: actorOf(req), audit: auditContextOf(req) });
+        return { test_id: test.id, message: `A/B test started: ${test.name}`, test };
+      },
+    );
 
     app.get(
       prefix,
-      { ...read, schema: { tags, querystring: z.object({ status: z.enum(['active', 'completed', 'stopped', 'all']).default('active'), model: z.string().optional() }), summary: 'List tests (active by default)', response: { 200: z.object({ tests: z.array(testView), count: z.number() }), ...errorResponses(404) } } },
+      {
+        ...read,
+        schema: {
+          tags,
+          querystring: z.object({ status: z.enum(['active', 'completed', 'stopped', 'all']).default('active'), model: z.string().optional() }),
+          summary: 'List tests (active by default)',
+          response: { 200: z.object({ tests: z.array(testView), count: z.number() }), ...errorResponses(404) },
+        },
+      },
       async (req) => {
         const tests = await s.abTests.list({ status: req.query.status, model: req.query.model });
         return { tests, count: tests.length };
       },
     );
 
-    app.get(`${prefix}/:test_id`, { ...read, schema: { tags, params: testParam, summary: 'Results: per-variant metrics, significance (fixed-horizon and always-valid), CI, sample sizes, sample-ratio check, decision', response: { 200: anyObject, ...errorResponses(404) } } }, async (req) => {
-      const { test, report, decision } = await s.abTests.status(req.params.test_id);
-      return statusView(test, report, decision);
-    });
+    app.get(
+      `${prefix}/:test_id`,
+      {
+        ...read,
+        schema: {
+          tags,
+          params: testParam,
+          summary: 'Results: per-variant metrics, significance (fixed-horizon and always-valid), CI, sample sizes, sample-ratio check, decision',
+          response: { 200: anyObject, ...errorResponses(404) },
+        },
+      },
+      async (req) => {
+        const { test, report, decision } = await s.abTests.status(req.params.test_id);
+        return statusView(test, report, decision);
+      },
+    );
 
-    app.get(`${prefix}/:test_id/events`, { ...read, schema: { tags, params: testParam, summary: 'Audit trail: created, recommendations, canary stages, promotion or rollback', response: { 200: z.object({ events: z.array(view({ id: z.string() })) }), ...errorResponses(404) } } }, async (req) => ({
-      events: await s.abTests.events(req.params.test_id),
-    }));
+    app.get(
+      `${prefix}/:test_id/events`,
+      {
+        ...read,
+        schema: {
+          tags,
+          params: testParam,
+          summary: 'Audit trail: created, recommendations, canary stages, promotion or rollback',
+          response: { 200: z.object({ events: z.array(view({ id: z.string() })) }), ...errorResponses(404) },
+        },
+      },
+      async (req) => ({
+        events: await s.abTests.events(req.params.test_id),
+      }),
+    );
 
     app.post(
       `${prefix}/:test_id/select-model`,
-      { ...declare('predict', BODY_LIMITS.none), schema: { tags, params: testParam, querystring: z.object({ user_id: z.string().optional() }), summary: 'Which version a user meets (consistent hashing: the same user, the same variant)', response: { 200: view({ model_id: z.string(), variant: z.string(), test_id: z.string() }), ...errorResponses(404, 409) } } },
+      {
+        ...declare('predict', BODY_LIMITS.none),
+        schema: {
+          tags,
+          params: testParam,
+          querystring: z.object({ user_id: z.string().optional() }),
+          summary: 'Which version a user meets (consistent hashing: the same user, the same variant)',
+          response: { 200: view({ model_id: z.string(), variant: z.string(), test_id: z.string() }), ...errorResponses(404, 409) },
+        },
+      },
       async (req) => {
         const { test, route } = await s.abTests.selectModel(req.params.test_id, req.query.user_id);
         return {
@@ -207,7 +272,8 @@ export function abTestPlugin(s: AbTestRouteDeps): FastifyPluginAsync {
         },
       },
       async (req) => {
-        if (req.query.winner === 'treatment' && !req.query.reason?.trim()) throw validationFailed([{ field: 'reason', message: 'stopping with the treatment as winner moves production: give a reason' }]);
+        if (req.query.winner === 'treatment' && !req.query.reason?.trim())
+          throw validationFailed([{ field: 'reason', message: 'stopping with the treatment as winner moves production: give a reason' }]);
         const test = await s.abTests.stop(req.params.test_id, { winner: req.query.winner, reason: req.query.reason, actor: actorOf(req), audit: auditContextOf(req) });
         return { test_id: test.id, status: test.status, winner: test.winner, message: `test stopped${test.winner ? `; winner: ${test.winner}` : ''}`, test };
       },
@@ -234,14 +300,28 @@ export function abTestPlugin(s: AbTestRouteDeps): FastifyPluginAsync {
     const slotEnum = z.enum(['blue', 'green']);
     app.get(
       dprefix,
-      { ...read, schema: { tags: dtags, params: modelParam, summary: 'Blue and green slots of a model: which version each holds, which is live, last health check', response: { 200: slotsView, ...errorResponses(404) } } },
+      {
+        ...read,
+        schema: {
+          tags: dtags,
+          params: modelParam,
+          summary: 'Blue and green slots of a model: which version each holds, which is live, last health check',
+          response: { 200: slotsView, ...errorResponses(404) },
+        },
+      },
       async (req) => (await s.blueGreen.state(req.params.model)) as unknown as Record<string, unknown>,
     );
     app.post(
       `${dprefix}/deploy`,
       {
         ...write,
-        schema: { tags: dtags, params: modelParam, body: z.strictObject({ version: z.string().min(1) }), summary: 'Deploy a version to the idle slot and health-check it (traffic does not move)', response: { 200: slotsView, ...errorResponses(404, 409) } },
+        schema: {
+          tags: dtags,
+          params: modelParam,
+          body: z.strictObject({ version: z.string().min(1) }),
+          summary: 'Deploy a version to the idle slot and health-check it (traffic does not move)',
+          response: { 200: slotsView, ...errorResponses(404, 409) },
+        },
       },
       async (req) => bg(s.blueGreen.deploy(req.params.model, req.body.version, { actor: actorOf(req) })),
     );
@@ -277,7 +357,13 @@ export function abTestPlugin(s: AbTestRouteDeps): FastifyPluginAsync {
       `${dprefix}/rollback`,
       {
         ...write,
-        schema: { tags: dtags, params: modelParam, body: z.strictObject({ reason: reasonField }), summary: 'Move production back to the other slot, with a reason', response: { 200: slotsView, ...errorResponses(404, 409) } },
+        schema: {
+          tags: dtags,
+          params: modelParam,
+          body: z.strictObject({ reason: reasonField }),
+          summary: 'Move production back to the other slot, with a reason',
+          response: { 200: slotsView, ...errorResponses(404, 409) },
+        },
       },
       async (req) => bg(s.blueGreen.rollback(req.params.model, { reason: req.body.reason, actor: actorOf(req) })),
     );

@@ -25,13 +25,7 @@ function variantView(v: VariantSummary) {
 
 export function statusView(test: AbTest, report: AbTestReport, decision: TestDecision) {
   const primary =
-    report.primary_metric === 'accuracy'
-      ? report.accuracy
-      : report.primary_metric === 'error_rate'
-        ? report.error_rate
-        : report.primary_metric === 'confidence'
-          ? report.confidence
-          : report.latency;
+    report.primary_metric === 'accuracy' ? report.accuracy : report.primary_metric === 'error_rate' ? report.error_rate : report.primary_metric === 'confidence' ? report.confidence : report.latency;
   const isProportion = 'chi2' in primary;
   return {
     test_id: test.id,

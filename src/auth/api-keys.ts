@@ -40,7 +40,17 @@ export class ApiKeys {
     const key = `vk_${randomBytes(32).toString('base64url')}`;
     const salt = randomBytes(16);
     const hash = await scrypt(key, salt, 32);
-    const row = { id: uuidv7(), name, role, prefix: key.slice(0, PREFIX_LENGTH), salt: salt.toString('base64'), hash: hash.toString('base64'), created_by: createdBy, created_at: nowIso(), revoked_at: null };
+    const row = {
+      id: uuidv7(),
+      name,
+      role,
+      prefix: key.slice(0, PREFIX_LENGTH),
+      salt: salt.toString('base64'),
+      hash: hash.toString('base64'),
+      created_by: createdBy,
+      created_at: nowIso(),
+      revoked_at: null,
+    };
     const existing = await this.db.selectFrom('api_keys').select('id').where('name', '=', name).executeTakeFirst();
     if (existing) throw new VitalsError('CONFLICT', `a key named "${name}" exists; revoke it first or choose another name`);
     await this.db.transaction().execute(async (tx) => {
@@ -61,12 +71,16 @@ export class ApiKeys {
       await this.audit?.record(tx, { action: 'api_key.revoke', target: `api_key:${name}`, actor, context: audit });
     });
     this.verified.clear();
-    return toInfo((await this.db.selectFrom('api_keys').selectAll().where('name', '=', name).executeTakeFirstOrThrow()));
+    return toInfo(await this.db.selectFrom('api_keys').selectAll().where('name', '=', name).executeTakeFirstOrThrow());
   }
 
   /** How many keys can sign in (the server refuses a non-loopback bind with none). */
   async activeCount(): Promise<number> {
-    const row = await this.db.selectFrom('api_keys').select((eb) => eb.fn.countAll<number>().as('n')).where('revoked_at', 'is', null).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('api_keys')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
     return Number(row?.n ?? 0);
   }
 

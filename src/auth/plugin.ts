@@ -46,7 +46,10 @@ export async function installAuth(app: FastifyInstance, options: AuthHookOptions
     if (permission === 'public') return;
     if (!req.principal) {
       reply.header('www-authenticate', 'Bearer realm="vitals"');
-      return sendError(req, reply, 401, { code: 'UNAUTHORIZED', message: 'sign in: send an API key as "Authorization: Bearer <key>" or "X-API-Key: <key>" (an admin makes one with `vitals keys create --name NAME --role ROLE`)' });
+      return sendError(req, reply, 401, {
+        code: 'UNAUTHORIZED',
+        message: 'sign in: send an API key as "Authorization: Bearer <key>" or "X-API-Key: <key>" (an admin makes one with `vitals keys create --name NAME --role ROLE`)',
+      });
     }
     if (!allows(req.principal.role, permission)) {
       return sendError(req, reply, 403, { code: 'FORBIDDEN', message: `role ${req.principal.role} may not do this (needs ${permission}); ask an admin for a key with a role that has it` });
@@ -103,13 +106,18 @@ export function authPlugin(deps: AuthRouteDeps): FastifyPluginAsync {
       },
       async (req, reply) => {
         const p = req.principal;
-        if (!p) return sendError(req, reply.header('www-authenticate', 'Bearer realm="vitals"'), 401, { code: 'UNAUTHORIZED', message: 'not signed in: send an API key as "Authorization: Bearer <key>"' });
+        if (!p)
+          return sendError(req, reply.header('www-authenticate', 'Bearer realm="vitals"'), 401, { code: 'UNAUTHORIZED', message: 'not signed in: send an API key as "Authorization: Bearer <key>"' });
         return { principal: p.name, role: p.role, method: p.method, permissions: PERMISSION_NAMES.filter((perm) => ROLE_PERMISSIONS[p.role].has(perm)) };
       },
     );
-    app.get('/api/v1/keys', { ...declare('admin', BODY_LIMITS.none), schema: { tags, summary: 'API keys (never their secrets)', response: { 200: z.object({ keys: z.array(keyInfo) }), ...errorResponses() } } }, async () => ({
-      keys: await deps.keys.list(),
-    }));
+    app.get(
+      '/api/v1/keys',
+      { ...declare('admin', BODY_LIMITS.none), schema: { tags, summary: 'API keys (never their secrets)', response: { 200: z.object({ keys: z.array(keyInfo) }), ...errorResponses() } } },
+      async () => ({
+        keys: await deps.keys.list(),
+      }),
+    );
     app.post(
       '/api/v1/keys',
       {

@@ -9,7 +9,6 @@ import type { Settings } from '../config/index.js';
 import { ROLES } from '../server/principal.js'; // a small module: only a type import of fastify
 import { printTable } from './output.js';
 
-
 export function registerKeyCommands(program: Command, settings: () => Settings | Promise<Settings>): void {
   const keys = program.command('keys').description('API keys: who may call the API, with which role');
   const withKeys = async <T>(fn: (k: ApiKeys) => Promise<T>): Promise<T> => {

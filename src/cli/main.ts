@@ -22,7 +22,6 @@ const config = () => import('../config/index.js');
 const errors = () => import('../errors.js');
 const composition = () => import('../server/app.js');
 
-
 /** The alias names, here so that defining the options loads nothing (the type keeps them to the registry's). */
 const ALIASES = ['production', 'staging', 'challenger'] as const satisfies readonly Alias[];
 
@@ -67,7 +66,12 @@ program
   .option('--host <host>', 'HOST')
   .option('--no-demo', 'do not bootstrap the demo models into an empty registry')
   .action(async (opts: { port?: string; host?: string; demo: boolean; role?: 'all' | 'api' }) => {
-    const cfg = await settings({ ...(opts.port ? { PORT: opts.port } : {}), ...(opts.host ? { HOST: opts.host } : {}), ...(opts.demo ? {} : { VITALS_DEMO: false }), ...(opts.role ? { VITALS_ROLE: opts.role } : {}) });
+    const cfg = await settings({
+      ...(opts.port ? { PORT: opts.port } : {}),
+      ...(opts.host ? { HOST: opts.host } : {}),
+      ...(opts.demo ? {} : { VITALS_DEMO: false }),
+      ...(opts.role ? { VITALS_ROLE: opts.role } : {}),
+    });
     if (cfg.VITALS_ROLE === 'worker') throw new UsageError('VITALS_ROLE=worker is `vitals worker`; `vitals serve` runs the roles all and api');
     const [{ buildApp }, { bootstrapDemo }, { startBackgroundLoop }] = await Promise.all([composition(), import('../pipelines/demo-bootstrap.js'), import('../server/background-loop.js')]);
     const vitals = await buildApp(cfg);
@@ -83,7 +87,9 @@ program
       : (await services.authenticator.credentialsConfigured())
         ? 'API keys required (Authorization: Bearer <key>)'
         : `local admin: no keys configured, so callers on ${cfg.HOST} are admin; create keys with \`vitals keys create\` before exposing it`;
-    console.log(`\nVitals is running on ${url}\n  Dashboard: ${url}/\n  API docs:  ${url}/docs\n  Health:    ${url}/health\n  Metrics:   ${url}/metrics\n  Database:  ${services.database.dialect} (${services.database.location})\n  Access:    ${access}\n`);
+    console.log(
+      `\nVitals is running on ${url}\n  Dashboard: ${url}/\n  API docs:  ${url}/docs\n  Health:    ${url}/health\n  Metrics:   ${url}/metrics\n  Database:  ${services.database.dialect} (${services.database.location})\n  Access:    ${access}\n`,
+    );
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
@@ -99,13 +105,23 @@ program
 
 program
   .command('worker')
-  .description('run the background work without the API (VITALS_ROLE=worker): monitoring sweeps, release-test looks, retraining schedules, pipeline jobs, bus consumers, artifact checks; GET /health and /metrics on --port')
+  .description(
+    'run the background work without the API (VITALS_ROLE=worker): monitoring sweeps, release-test looks, retraining schedules, pipeline jobs, bus consumers, artifact checks; GET /health and /metrics on --port',
+  )
   .option('--once', 'run every job once and exit')
   .option('-p, --port <port>', 'port of the /health and /metrics listener (default PROMETHEUS_PORT, else 9465; 0 for none)')
   .action(async (opts: { once?: boolean; port?: string }) => {
-    const [{ createServices, closeServices }, { startBackgroundLoop }, { startMetricsListener }] = await Promise.all([composition(), import('../server/background-loop.js'), import('../server/metrics-listener.js')]);
+    const [{ createServices, closeServices }, { startBackgroundLoop }, { startMetricsListener }] = await Promise.all([
+      composition(),
+      import('../server/background-loop.js'),
+      import('../server/metrics-listener.js'),
+    ]);
     const services = await createServices(await settings({ INFERENCE_WORKERS: 1, VITALS_ROLE: 'worker' }));
-    const logger = { info: (m: unknown, msg?: string) => console.log(msg ?? m), warn: (m: unknown, msg?: string) => console.warn(msg ?? m), error: (m: unknown, msg?: string) => console.error(msg ?? m) };
+    const logger = {
+      info: (m: unknown, msg?: string) => console.log(msg ?? m),
+      warn: (m: unknown, msg?: string) => console.warn(msg ?? m),
+      error: (m: unknown, msg?: string) => console.error(msg ?? m),
+    };
     const loop = startBackgroundLoop(services, logger, { once: opts.once });
     if (!opts.once) await services.messaging.startConsumers({ predictor: services.predictor, predictionLog: services.predictionLog });
     if (!opts.once && services.settings.PIPELINE_WORKER) services.pipelines.startWorker();
@@ -125,10 +141,15 @@ program
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number (0 for none), not "${opts.port}"`);
     const health = async () => {
       const { sql } = await import('kysely');
-      const database = await sql`select 1 as ok`.execute(services.database.db).then(() => 'ok', (err: Error) => `down: ${err.message}`);
+      const database = await sql`select 1 as ok`.execute(services.database.db).then(
+        () => 'ok',
+        (err: Error) => `down: ${err.message}`,
+      );
       return { status: database === 'ok' ? ('healthy' as const) : ('unhealthy' as const), role: 'worker', database };
     };
-    const listener = port ? await startMetricsListener({ contentType: services.metrics.registry.contentType, text: () => services.metrics.registry.metrics() }, services.settings.HOST, port, health) : undefined;
+    const listener = port
+      ? await startMetricsListener({ contentType: services.metrics.registry.contentType, text: () => services.metrics.registry.metrics() }, services.settings.HOST, port, health)
+      : undefined;
     console.log(`vitals worker running${listener ? ` (health and metrics on http://${services.settings.HOST}:${port})` : ''}; Ctrl-C to stop`);
     process.on('SIGTERM', () => void stop());
     process.on('SIGINT', () => void stop());
@@ -192,18 +213,32 @@ models.command('list').action(() =>
   withServices(async (s) => {
     const rows = await s.registry.listModels();
     if (!rows.length) return console.log('no models registered yet: `vitals train` or `vitals register`');
-    printTable(rows.map((m) => ({ name: m.name, task: m.task, modality: m.modality, production: m.aliases.production ?? '-', challenger: m.aliases.challenger ?? '-', staging: m.aliases.staging ?? '-' })));
+    printTable(
+      rows.map((m) => ({ name: m.name, task: m.task, modality: m.modality, production: m.aliases.production ?? '-', challenger: m.aliases.challenger ?? '-', staging: m.aliases.staging ?? '-' })),
+    );
   }),
 );
-models.command('show <name>').option('--json', 'print JSON').action((name: string, o: { json?: boolean }) =>
-  withServices(async (s) => {
-    const model = await s.registry.getModel(name);
-    const versions = await s.registry.listVersions(name);
-    if (o.json) return json({ ...model, versions });
-    console.log(`${model.name} (${model.task}, ${model.modality})`);
-    printTable(versions.map((v) => ({ version: v.version, status: v.status, aliases: v.aliases.join(',') || '-', accuracy: v.metrics.accuracy?.toFixed(4) ?? '-', roc_auc: v.metrics.roc_auc?.toFixed(4) ?? '-', created: v.created_at })));
-  }),
-);
+models
+  .command('show <name>')
+  .option('--json', 'print JSON')
+  .action((name: string, o: { json?: boolean }) =>
+    withServices(async (s) => {
+      const model = await s.registry.getModel(name);
+      const versions = await s.registry.listVersions(name);
+      if (o.json) return json({ ...model, versions });
+      console.log(`${model.name} (${model.task}, ${model.modality})`);
+      printTable(
+        versions.map((v) => ({
+          version: v.version,
+          status: v.status,
+          aliases: v.aliases.join(',') || '-',
+          accuracy: v.metrics.accuracy?.toFixed(4) ?? '-',
+          roc_auc: v.metrics.roc_auc?.toFixed(4) ?? '-',
+          created: v.created_at,
+        })),
+      );
+    }),
+  );
 models
   .command('promote <name> <version>')
   .addOption(new Option('--alias <alias>', 'alias to move').choices([...ALIASES]).default('production'))
@@ -237,7 +272,17 @@ models
   );
 models.command('history <name>').action((name: string) =>
   withServices(async (s) => {
-    printTable((await s.registry.history(name)).map((e) => ({ when: e.created_at, action: e.action, alias: e.alias ?? '-', from: e.from_version ?? '-', to: e.to_version ?? '-', who: e.actor, why: e.reason ?? '' })));
+    printTable(
+      (await s.registry.history(name)).map((e) => ({
+        when: e.created_at,
+        action: e.action,
+        alias: e.alias ?? '-',
+        from: e.from_version ?? '-',
+        to: e.to_version ?? '-',
+        who: e.actor,
+        why: e.reason ?? '',
+      })),
+    );
   }),
 );
 
@@ -257,7 +302,20 @@ ab.command('create')
   .option('--stages <shares>', 'canary ramp, e.g. 0.05,0.25,0.5,1')
   .option('--hash-seed <seed>', 'GrowthBook seed (experiment key) for user buckets')
   .action(
-    (o: { name: string; treatment: string; control?: string; model?: string; mode: 'ab' | 'canary' | 'shadow'; split?: string; metric: 'accuracy'; decision: 'auto' | 'recommend-only'; minSamples?: string; minDuration?: string; stages?: string; hashSeed?: string }) =>
+    (o: {
+      name: string;
+      treatment: string;
+      control?: string;
+      model?: string;
+      mode: 'ab' | 'canary' | 'shadow';
+      split?: string;
+      metric: 'accuracy';
+      decision: 'auto' | 'recommend-only';
+      minSamples?: string;
+      minDuration?: string;
+      stages?: string;
+      hashSeed?: string;
+    }) =>
       withServices(async (s) => {
         const test = await s.abTests.create({
           name: o.name,
@@ -276,7 +334,9 @@ ab.command('create')
             ...(o.stages ? { canary_stages: o.stages.split(',').map(Number) } : {}),
           },
         });
-        console.log(`started ${test.mode} test "${test.name}" (${test.id}): ${test.model_name} ${test.control_version} (control) vs ${test.treatment_version} (treatment), split ${test.traffic_split}`);
+        console.log(
+          `started ${test.mode} test "${test.name}" (${test.id}): ${test.model_name} ${test.control_version} (control) vs ${test.treatment_version} (treatment), split ${test.traffic_split}`,
+        );
       }),
   );
 ab.command('list')
@@ -285,7 +345,19 @@ ab.command('list')
     withServices(async (s) => {
       const tests = await s.abTests.list({ status: o.all ? 'all' : 'active' });
       if (!tests.length) return console.log(o.all ? 'no tests yet: `vitals ab create`' : 'no active tests (`vitals ab list --all` shows ended ones)');
-      printTable(tests.map((t) => ({ id: t.id, name: t.name, model: t.model_name, mode: t.mode, control: t.control_version, treatment: t.treatment_version, split: t.traffic_split, status: t.status, decision: t.decision_mode })));
+      printTable(
+        tests.map((t) => ({
+          id: t.id,
+          name: t.name,
+          model: t.model_name,
+          mode: t.mode,
+          control: t.control_version,
+          treatment: t.treatment_version,
+          split: t.traffic_split,
+          status: t.status,
+          decision: t.decision_mode,
+        })),
+      );
     }),
   );
 ab.command('status <test>')
@@ -312,7 +384,9 @@ ab.command('status <test>')
         })),
       );
       const sig = view.statistical_significance;
-      console.log(`\n${test.metric}: diff ${f(view.improvement)} (95% CI ${view.confidence_interval.ci95?.map((x) => f(x)).join('…') ?? '-'}), p ${f(sig.p_value)} fixed-horizon, ${f(sig.always_valid_p_value)} always-valid`);
+      console.log(
+        `\n${test.metric}: diff ${f(view.improvement)} (95% CI ${view.confidence_interval.ci95?.map((x) => f(x)).join('…') ?? '-'}), p ${f(sig.p_value)} fixed-horizon, ${f(sig.always_valid_p_value)} always-valid`,
+      );
       if (report.sample_ratio) console.log(`sample ratio: ${report.sample_ratio.observed.join(' / ')} (p ${f(report.sample_ratio.p_value)})${report.sample_ratio.mismatch ? ' MISMATCH' : ''}`);
       console.log(`decision: ${decision.decision} — ${decision.recommendation}`);
     }),
@@ -363,7 +437,12 @@ program
     const [baseline, current] = await Promise.all([readRows(o.baselineData), readRows(o.newData)]);
     if (baseline.length < 2 || current.length < 2) throw new VitalsError('BAD_REQUEST', `need at least 2 rows on each side (baseline ${baseline.length}, new ${current.length})`);
     const features = Object.keys(baseline[0]!).filter((k) => k in current[0]!);
-    const categorical = o.categorical ? o.categorical.split(',').map((c) => c.trim()).filter(Boolean) : [];
+    const categorical = o.categorical
+      ? o.categorical
+          .split(',')
+          .map((c) => c.trim())
+          .filter(Boolean)
+      : [];
     const profile = buildReferenceProfile(baseline as never, { features, maxSample: 100_000, categorical, maxIntegerCategories });
     const result = computeDataDrift(profile, current, { threshold, alpha, correction: o.correction, maxIntegerCategories });
     if (o.json) json(result);

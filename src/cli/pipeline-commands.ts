@@ -11,7 +11,9 @@ const MARK: Record<StageRecord['status'], string> = { pending: 'Â·', running: 'â
 const secs = (ms: number | null) => (ms === null ? '' : `${(ms / 1000).toFixed(1)}s`);
 
 function printRun(run: PipelineRun, verbose = false): void {
-  console.log(`run ${run.id}  ${run.pipeline}${run.model_name ? ` (${run.model_name})` : ''}  trigger=${run.trigger}  status=${run.status}${run.result.decision ? `  decision=${String(run.result.decision)}` : ''}`);
+  console.log(
+    `run ${run.id}  ${run.pipeline}${run.model_name ? ` (${run.model_name})` : ''}  trigger=${run.trigger}  status=${run.status}${run.result.decision ? `  decision=${String(run.result.decision)}` : ''}`,
+  );
   for (const s of run.stages) {
     console.log(`  ${MARK[s.status]} ${s.name.padEnd(20)} ${s.status.padEnd(9)} ${secs(s.duration_ms).padStart(7)}${s.error ? `  ${s.error}` : ''}`);
     if (verbose) for (const l of s.logs.slice(-10)) console.log(`      ${l}`);
@@ -93,7 +95,19 @@ export function registerPipelineCommands(program: Command, withServices: WithSer
     .action((o: { model?: string; limit: string }) =>
       withServices(async (s) => {
         const runs = await s.pipelines.runs.list({ model: o.model, limit: Number(o.limit) });
-        printTable(runs.map((r) => ({ id: r.id, pipeline: r.pipeline.replace(/^file:.*\//, 'file:'), model: r.model_name ?? '', trigger: r.trigger, status: r.status, decision: String(r.result.decision ?? ''), new_version: String(r.result.new_version ?? ''), created: r.created_at, took: secs(r.duration_ms) })));
+        printTable(
+          runs.map((r) => ({
+            id: r.id,
+            pipeline: r.pipeline.replace(/^file:.*\//, 'file:'),
+            model: r.model_name ?? '',
+            trigger: r.trigger,
+            status: r.status,
+            decision: String(r.result.decision ?? ''),
+            new_version: String(r.result.new_version ?? ''),
+            created: r.created_at,
+            took: secs(r.duration_ms),
+          })),
+        );
       }),
     );
   pipeline
@@ -118,7 +132,11 @@ export function registerPipelineCommands(program: Command, withServices: WithSer
     .option('--no-wait', 'queue the run and return')
     .action((model: string, o: { reason?: string; request?: string; wait: boolean }) =>
       withServices(async (s) => {
-        const r = await s.pipelines.retraining.trigger(model, 'manual', { reason: o.reason, actor: 'cli', overrides: o.request ? (parseJson(o.request, '--request') as Record<string, unknown>) : undefined });
+        const r = await s.pipelines.retraining.trigger(model, 'manual', {
+          reason: o.reason,
+          actor: 'cli',
+          overrides: o.request ? (parseJson(o.request, '--request') as Record<string, unknown>) : undefined,
+        });
         console.log(r.debounced ? `not started: ${r.reason}` : `retraining run ${r.run.id} queued for ${model}`);
         if (!o.wait || r.debounced) return;
         s.pipelines.startWorker();
@@ -133,7 +151,18 @@ export function registerPipelineCommands(program: Command, withServices: WithSer
     .action((o: { model?: string }) =>
       withServices(async (s) => {
         const runs = await s.pipelines.retraining.history({ model: o.model });
-        printTable(runs.map((r) => ({ id: r.id, model: r.model_name ?? '', trigger: r.trigger, status: r.status, decision: String(r.result.decision ?? ''), from: String(r.result.previous_production_version ?? ''), to: String(r.result.new_version ?? ''), created: r.created_at })));
+        printTable(
+          runs.map((r) => ({
+            id: r.id,
+            model: r.model_name ?? '',
+            trigger: r.trigger,
+            status: r.status,
+            decision: String(r.result.decision ?? ''),
+            from: String(r.result.previous_production_version ?? ''),
+            to: String(r.result.new_version ?? ''),
+            created: r.created_at,
+          })),
+        );
       }),
     );
 }

@@ -27,10 +27,12 @@ export const settingsSchema = z.object({
   /** the only folder whose files a request may name (training CSVs, model files); relative to the working directory */
   DATA_DIR: z.string().default('data'),
   DATABASE_URL: z.string().optional(),
-  LOG_LEVEL: z.preprocess(
-    (v) => (typeof v === 'string' ? ({ warning: 'warn', critical: 'fatal' }[v.toLowerCase()] ?? v.toLowerCase()) : v),
-    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-  ).default('info'),
+  LOG_LEVEL: z
+    .preprocess(
+      (v) => (typeof v === 'string' ? ({ warning: 'warn', critical: 'fatal' }[v.toLowerCase()] ?? v.toLowerCase()) : v),
+      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    )
+    .default('info'),
   /** a single admin key from the environment (named "env-api-key"); `vitals keys create` makes named keys with roles */
   API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   /** the explicit, loudly logged escape: every caller is admin (never on a shared network) */
@@ -52,7 +54,10 @@ export const settingsSchema = z.object({
     .optional()
     .transform((s, ctx) => {
       const out: Record<string, number> = {};
-      for (const pair of (s ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+      for (const pair of (s ?? '')
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
         const [role, n] = pair.split('=');
         if (!role || !n || !/^\d+$/.test(n.trim())) {
           ctx.addIssue({ code: 'custom', message: `"${pair}" is not role=number` });
@@ -69,7 +74,14 @@ export const settingsSchema = z.object({
   FETCH_ALLOWED_HOSTS: z
     .string()
     .optional()
-    .transform((s) => (s ? s.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean) : [])),
+    .transform((s) =>
+      s
+        ? s
+            .split(',')
+            .map((h) => h.trim().toLowerCase())
+            .filter(Boolean)
+        : [],
+    ),
   VITALS_DEMO: bool.default(true),
 
   MODEL_PATH: z.string().optional(),
@@ -90,7 +102,12 @@ export const settingsSchema = z.object({
   SUPPORTED_IMAGE_FORMATS: z
     .string()
     .default('png,jpg,jpeg,tiff,tif,dcm,nii,nii.gz')
-    .transform((s) => s.split(',').map((f) => f.trim().toLowerCase().replace(/^\./, '')).filter(Boolean)),
+    .transform((s) =>
+      s
+        .split(',')
+        .map((f) => f.trim().toLowerCase().replace(/^\./, ''))
+        .filter(Boolean),
+    ),
 
   METRICS_ENABLED: bool.default(true),
   /** async ack: longest a row waits before its group is written */
@@ -148,7 +165,14 @@ export const settingsSchema = z.object({
   ALERT_EMAIL_TO: z
     .string()
     .optional()
-    .transform((s) => (s ? s.split(',').map((a) => a.trim()).filter(Boolean) : [])),
+    .transform((s) =>
+      s
+        ? s
+            .split(',')
+            .map((a) => a.trim())
+            .filter(Boolean)
+        : [],
+    ),
 
   MESSAGE_QUEUE_TYPE: z.enum(['embedded', 'rabbitmq', 'kafka']).default('embedded'),
   RABBITMQ_HOST: z.string().default('localhost'),
@@ -160,7 +184,10 @@ export const settingsSchema = z.object({
   KAFKA_TOPIC_IMAGING_DATA: z.string().default('imaging-data'),
   KAFKA_TOPIC_ALERTS: z.string().default('alerts'),
   /** amqp://user:pass@host:port/vhost; when set it wins over RABBITMQ_HOST/PORT/USER/PASSWORD */
-  RABBITMQ_URL: z.string().regex(/^amqps?:\/\//, 'must start with amqp:// or amqps://').optional(),
+  RABBITMQ_URL: z
+    .string()
+    .regex(/^amqps?:\/\//, 'must start with amqp:// or amqps://')
+    .optional(),
   RABBITMQ_EXCHANGE: z.string().min(1).default('vitals'),
   RABBITMQ_PREFETCH: int(1).max(65535).default(32),
   KAFKA_CLIENT_ID: z.string().min(1).default('vitals'),
@@ -252,9 +279,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Settings {
     const parsed = parseDotenv(readFileSync(dotenvPath));
     fromDotenv = Object.fromEntries(Object.entries(parsed).filter(([k]) => knownKeys.has(k)));
   }
-  const fromEnv = Object.fromEntries(
-    Object.entries(env).filter(([k, v]) => knownKeys.has(k) && v !== undefined && v !== ''),
-  );
+  const fromEnv = Object.fromEntries(Object.entries(env).filter(([k, v]) => knownKeys.has(k) && v !== undefined && v !== ''));
   const merged = applySeedAliases({ ...fromFile, ...fromDotenv, ...fromEnv, ...(options.overrides ?? {}) });
   const result = settingsSchema.safeParse(merged);
   if (!result.success) {

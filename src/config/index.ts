@@ -1,2 +1,2 @@
-export * from "./config.js";
-export { ignoredSettingNotes } from "./seed-settings.js";
+export * from './config.js';
+export { ignoredSettingNotes } from './seed-settings.js';

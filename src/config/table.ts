@@ -20,7 +20,8 @@ export const SETTING_GROUPS: SettingGroup[] = [
   { keys: ['VITALS_DEMO'], meaning: 'bootstrap the demo models into an empty registry' },
   {
     keys: ['VITALS_ROLE'],
-    meaning: '`all` (one process does everything), `api` (HTTP only: no background loop, no pipeline jobs, no checks every N predictions) or `worker` (`vitals worker`); each background turn runs once per database, whatever the replica count ([docs/deployment.md](docs/deployment.md))',
+    meaning:
+      '`all` (one process does everything), `api` (HTTP only: no background loop, no pipeline jobs, no checks every N predictions) or `worker` (`vitals worker`); each background turn runs once per database, whatever the replica count ([docs/deployment.md](docs/deployment.md))',
   },
   { keys: ['API_KEY'], meaning: 'one more admin key from the environment (≥ 16 characters); named keys with roles come from `vitals keys create`' },
   { keys: ['AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_ROLES_CLAIM'], meaning: 'OIDC bearer tokens' },

@@ -31,7 +31,11 @@ export type Window = keyof typeof WINDOWS;
 
 interface ReportJson {
   window?: { size?: number };
-  drift?: { drift_score?: number; drifted_features?: string[]; feature_drifts?: Record<string, { type: string; effect: number; p_value: number; drifted: boolean; reference: Record<string, unknown>; current: Record<string, unknown> }> } | null;
+  drift?: {
+    drift_score?: number;
+    drifted_features?: string[];
+    feature_drifts?: Record<string, { type: string; effect: number; p_value: number; drifted: boolean; reference: Record<string, unknown>; current: Record<string, unknown> }>;
+  } | null;
   decay?: { labels?: number; current_accuracy?: number | null; estimated_accuracy?: number | null; baseline_accuracy?: number | null };
   health?: { score?: number; band?: string };
 }
@@ -65,11 +69,23 @@ export class DashboardQueries {
       db.selectFrom('model_aliases').select(['model_id', 'alias', 'version_id']).where('model_id', 'in', ids).execute(),
       db.selectFrom('model_versions').select(['id', 'version']).where('model_id', 'in', ids).execute(),
       db.selectFrom('ab_tests').select(['id', 'model_id', 'mode', 'treatment_version_id', 'traffic_split']).where('status', '=', 'active').where('model_id', 'in', ids).execute(),
-      db.selectFrom('alerts').select(['model_id', 'severity', sql<number>`count(*)`.as('n')]).where('status', '=', 'firing').groupBy(['model_id', 'severity']).execute(),
+      db
+        .selectFrom('alerts')
+        .select(['model_id', 'severity', sql<number>`count(*)`.as('n')])
+        .where('status', '=', 'firing')
+        .groupBy(['model_id', 'severity'])
+        .execute(),
       db
         .selectFrom('model_events')
         .select(['model_id', 'action', 'from_version_id', 'to_version_id', 'actor', 'reason', 'created_at'])
-        .where('id', 'in', (eb) => eb.selectFrom('model_events').select((e) => e.fn.max('id').as('id')).where('model_id', 'in', ids).where('alias', '=', 'production').groupBy('model_id'))
+        .where('id', 'in', (eb) =>
+          eb
+            .selectFrom('model_events')
+            .select((e) => e.fn.max('id').as('id'))
+            .where('model_id', 'in', ids)
+            .where('alias', '=', 'production')
+            .groupBy('model_id'),
+        )
         .execute(),
     ]);
     const productionIds = aliases.filter((a) => a.alias === 'production').map((a) => a.version_id);
@@ -77,7 +93,13 @@ export class DashboardQueries {
       ? await db
           .selectFrom('monitoring_checks')
           .select(['version_id', 'created_at', 'health_score', 'report'])
-          .where('id', 'in', (eb) => eb.selectFrom('monitoring_checks').select((e) => e.fn.max('id').as('id')).where('version_id', 'in', productionIds).groupBy('version_id'))
+          .where('id', 'in', (eb) =>
+            eb
+              .selectFrom('monitoring_checks')
+              .select((e) => e.fn.max('id').as('id'))
+              .where('version_id', 'in', productionIds)
+              .groupBy('version_id'),
+          )
           .execute()
       : [];
     const versionName = new Map(versions.map((v) => [v.id, v.version]));
@@ -107,7 +129,9 @@ export class DashboardQueries {
         modality: m.modality,
         production: badge(production),
         challenger: badge(challenger),
-        release: release ? { id: release.id, mode: release.mode, treatment_version: versionName.get(release.treatment_version_id) ?? release.treatment_version_id, traffic_split: release.traffic_split } : null,
+        release: release
+          ? { id: release.id, mode: release.mode, treatment_version: versionName.get(release.treatment_version_id) ?? release.treatment_version_id, traffic_split: release.traffic_split }
+          : null,
         hour: hour.get(m.id)!,
         day: day.get(m.id)!,
         drift: check
@@ -181,7 +205,9 @@ export class DashboardQueries {
     const reports = withDrift.map((x) => x.r);
     // Features by their latest effect, largest first: what drifted most is read first.
     const lastEffects = reports.at(-1)?.drift?.feature_drifts ?? {};
-    const features = [...new Set(reports.flatMap((r) => Object.keys(r.drift?.feature_drifts ?? {})))].sort((a, b) => (lastEffects[b]?.effect ?? -1) - (lastEffects[a]?.effect ?? -1) || a.localeCompare(b));
+    const features = [...new Set(reports.flatMap((r) => Object.keys(r.drift?.feature_drifts ?? {})))].sort(
+      (a, b) => (lastEffects[b]?.effect ?? -1) - (lastEffects[a]?.effect ?? -1) || a.localeCompare(b),
+    );
     const cells: Record<string, Array<{ effect: number; p_value: number; drifted: boolean } | null>> = {};
     for (const f of features) {
       cells[f] = reports.map((r) => {
@@ -214,7 +240,15 @@ export class DashboardQueries {
       traffic: all.get(model.id)!,
       traffic_by_version: Object.fromEntries(live.map((v, i) => [v.version, byVersion[i]!.get(model.id)!])),
       drift: {
-        checks: ordered.map((c) => ({ id: c.id, version: versionName.get(c.version_id) ?? c.version_id, at: c.created_at, share: c.drift_score, health: c.health_score, accuracy: c.accuracy, estimated_accuracy: c.estimated_accuracy })),
+        checks: ordered.map((c) => ({
+          id: c.id,
+          version: versionName.get(c.version_id) ?? c.version_id,
+          at: c.created_at,
+          share: c.drift_score,
+          health: c.health_score,
+          accuracy: c.accuracy,
+          estimated_accuracy: c.estimated_accuracy,
+        })),
         features,
         cells,
         latest,
@@ -248,7 +282,12 @@ export class DashboardQueries {
       hints[name] =
         f.type === 'numeric'
           ? { type: 'numeric', mean: f.mean, min: f.min, max: f.max, p05: f.quantiles.p05, p95: f.quantiles.p95 }
-          : { type: 'categorical', categories: Object.entries(f.frequencies).sort((a, b) => b[1] - a[1]).map(([k]) => k) };
+          : {
+              type: 'categorical',
+              categories: Object.entries(f.frequencies)
+                .sort((a, b) => b[1] - a[1])
+                .map(([k]) => k),
+            };
     }
     return { model: v.model_name, version: v.version, modality: v.input_spec.kind, input_spec: v.input_spec as unknown as InputFormView['input_spec'], labels: v.output_spec.labels, hints };
   }
@@ -265,15 +304,29 @@ export class DashboardQueries {
         .leftJoin('models', 'models.id', 'alerts.model_id')
         .leftJoin('model_versions', 'model_versions.id', 'alerts.version_id')
         .select([
-          'alerts.id', 'alerts.model_id', 'models.name as model_name', 'model_versions.version as version', 'alerts.rule', 'alerts.severity', 'alerts.status',
-          'alerts.message', 'alerts.fired_at', 'alerts.last_seen_at', 'alerts.resolved_at', 'alerts.details',
+          'alerts.id',
+          'alerts.model_id',
+          'models.name as model_name',
+          'model_versions.version as version',
+          'alerts.rule',
+          'alerts.severity',
+          'alerts.status',
+          'alerts.message',
+          'alerts.fired_at',
+          'alerts.last_seen_at',
+          'alerts.resolved_at',
+          'alerts.details',
         ])
         .orderBy('alerts.fired_at', 'desc')
         .limit(f.limit)
         .offset(f.offset)
         .execute(),
       q.select(sql<number>`count(*)`.as('n')).executeTakeFirst(),
-      db.selectFrom('alerts').select(['status', sql<number>`count(*)`.as('n')]).groupBy('status').execute(),
+      db
+        .selectFrom('alerts')
+        .select(['status', sql<number>`count(*)`.as('n')])
+        .groupBy('status')
+        .execute(),
     ]);
     return {
       total: Number(total?.n ?? 0),
@@ -333,14 +386,20 @@ export class DashboardQueries {
     if (f.status) q = q.where('tracking_runs.status', '=', f.status);
     // Case-insensitive substring match in both databases; %, _ and \ in the text match themselves.
     if (f.q) q = q.where(sql<boolean>`lower(tracking_runs.name) like ${`%${f.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`} escape '\\'`);
-    let ordered = q.select(['tracking_runs.id', 'experiments.name as experiment', 'tracking_runs.name', 'tracking_runs.status', 'tracking_runs.started_at', 'tracking_runs.ended_at', 'tracking_runs.metrics', 'tracking_runs.config']);
+    let ordered = q.select([
+      'tracking_runs.id',
+      'experiments.name as experiment',
+      'tracking_runs.name',
+      'tracking_runs.status',
+      'tracking_runs.started_at',
+      'tracking_runs.ended_at',
+      'tracking_runs.metrics',
+      'tracking_runs.config',
+    ]);
     const dir = f.order;
     if (f.sort.startsWith('metric:')) {
       const key = f.sort.slice('metric:'.length);
-      const value =
-        this.d.dialect === 'postgres'
-          ? sql`(tracking_runs.metrics::jsonb ->> ${key})::double precision`
-          : sql`json_extract(tracking_runs.metrics, ${`$."${key.replace(/"/g, '')}"`})`;
+      const value = this.d.dialect === 'postgres' ? sql`(tracking_runs.metrics::jsonb ->> ${key})::double precision` : sql`json_extract(tracking_runs.metrics, ${`$."${key.replace(/"/g, '')}"`})`;
       ordered = ordered.orderBy(sql`(${value}) is null`).orderBy(value, dir);
     } else {
       ordered = ordered.orderBy(`tracking_runs.${f.sort as 'started_at' | 'name' | 'status'}`, dir);

@@ -18,7 +18,17 @@ const ZERO_ID = '00000000-0000-0000-0000-000000000000';
 /** The tables this class reads and writes (a narrow view of the store's Schema). */
 export interface RollupSchema {
   prediction_logs: { id: string; model_id: string; version_id: string | null; created_at: string; latency_ms: number | null; error?: string | null };
-  prediction_rollups: { model_id: string; bucket_seconds: number; version_id: string; bucket_start: string; count: number; errors: number; latency_count: number; latency_sum: number; latency_hist: string };
+  prediction_rollups: {
+    model_id: string;
+    bucket_seconds: number;
+    version_id: string;
+    bucket_start: string;
+    count: number;
+    errors: number;
+    latency_count: number;
+    latency_sum: number;
+    latency_hist: string;
+  };
   rollup_cursors: { name: string; last_id: string; updated_at: string };
 }
 
@@ -141,88 +151,91 @@ export class PredictionRollups {
       .execute();
     let folded = 0;
     for (;;) {
-      const n = await this.db.transaction().execute(async (tx) => {
-        const cursorRow = await tx.selectFrom('rollup_cursors').select('last_id').where('name', '=', CURSOR).executeTakeFirst();
-        const from = cursorRow?.last_id ?? ZERO_ID;
-        const rows = await tx
-          .selectFrom('prediction_logs')
-          .select(['id', 'model_id', 'version_id', 'created_at', 'latency_ms', 'error'])
-          .where('id', '>', from)
-          .where('id', '<', upTo)
-          .orderBy('id')
-          .limit(batchSize)
-          .execute();
-        if (!rows.length) return 0;
-        const last = rows[rows.length - 1]!.id;
-        const now = new Date(this.now()).toISOString();
-        const moved = await tx.updateTable('rollup_cursors').set({ last_id: last, updated_at: now }).where('name', '=', CURSOR).where('last_id', '=', from).executeTakeFirst();
-        // Another refresher moved the cursor first: roll back, it has folded these rows.
-        if (Number(moved.numUpdatedRows) !== 1) throw new LostRace();
-        const entries = new Map<string, Entry>();
-        let lo = Number.POSITIVE_INFINITY;
-        let hi = 0;
-        for (const r of rows) {
-          const ms = Date.parse(r.created_at);
-          for (const seconds of WIDTHS) {
-            const start = bucketStart(ms, seconds * 1000);
-            lo = Math.min(lo, start);
-            hi = Math.max(hi, start);
-            const bucket = new Date(start).toISOString();
-            const key = `${r.model_id}|${seconds}|${bucket}|${r.version_id ?? ''}`;
-            let e = entries.get(key);
-            if (!e) entries.set(key, (e = { model_id: r.model_id, bucket_seconds: seconds, bucket_start: bucket, version_id: r.version_id ?? '', acc: newAcc() }));
-            addRow(e.acc, r);
-          }
-        }
-        // Buckets already partly rolled up (the batch's first hour, mostly): merged in memory.
-        const existing = await tx
-          .selectFrom('prediction_rollups')
-          .selectAll()
-          .where('bucket_seconds', 'in', [...WIDTHS])
-          .where('bucket_start', '>=', new Date(lo).toISOString())
-          .where('bucket_start', '<=', new Date(hi).toISOString())
-          .where('model_id', 'in', [...new Set(rows.map((r) => r.model_id))])
-          .execute();
-        for (const x of existing) {
-          const e = entries.get(`${x.model_id}|${x.bucket_seconds}|${x.bucket_start}|${x.version_id}`);
-          if (!e) continue;
-          e.acc.count += x.count;
-          e.acc.errors += x.errors;
-          e.acc.latencyCount += x.latency_count;
-          e.acc.latencySum += x.latency_sum;
-          addSparse(e.acc.hist, JSON.parse(x.latency_hist) as number[]);
-        }
-        const values = [...entries.values()].map((e) => ({
-          model_id: e.model_id,
-          bucket_seconds: e.bucket_seconds,
-          bucket_start: e.bucket_start,
-          version_id: e.version_id,
-          count: e.acc.count,
-          errors: e.acc.errors,
-          latency_count: e.acc.latencyCount,
-          latency_sum: e.acc.latencySum,
-          latency_hist: JSON.stringify(toSparse(e.acc.hist)),
-        }));
-        for (let i = 0; i < values.length; i += 200) {
-          await tx
-            .insertInto('prediction_rollups')
-            .values(values.slice(i, i + 200))
-            .onConflict((oc) =>
-              oc.columns(['model_id', 'bucket_seconds', 'bucket_start', 'version_id']).doUpdateSet((eb) => ({
-                count: eb.ref('excluded.count'),
-                errors: eb.ref('excluded.errors'),
-                latency_count: eb.ref('excluded.latency_count'),
-                latency_sum: eb.ref('excluded.latency_sum'),
-                latency_hist: eb.ref('excluded.latency_hist'),
-              })),
-            )
+      const n = await this.db
+        .transaction()
+        .execute(async (tx) => {
+          const cursorRow = await tx.selectFrom('rollup_cursors').select('last_id').where('name', '=', CURSOR).executeTakeFirst();
+          const from = cursorRow?.last_id ?? ZERO_ID;
+          const rows = await tx
+            .selectFrom('prediction_logs')
+            .select(['id', 'model_id', 'version_id', 'created_at', 'latency_ms', 'error'])
+            .where('id', '>', from)
+            .where('id', '<', upTo)
+            .orderBy('id')
+            .limit(batchSize)
             .execute();
-        }
-        return rows.length;
-      }).catch((err: unknown) => {
-        if (err instanceof LostRace) return 0;
-        throw err;
-      });
+          if (!rows.length) return 0;
+          const last = rows[rows.length - 1]!.id;
+          const now = new Date(this.now()).toISOString();
+          const moved = await tx.updateTable('rollup_cursors').set({ last_id: last, updated_at: now }).where('name', '=', CURSOR).where('last_id', '=', from).executeTakeFirst();
+          // Another refresher moved the cursor first: roll back, it has folded these rows.
+          if (Number(moved.numUpdatedRows) !== 1) throw new LostRace();
+          const entries = new Map<string, Entry>();
+          let lo = Number.POSITIVE_INFINITY;
+          let hi = 0;
+          for (const r of rows) {
+            const ms = Date.parse(r.created_at);
+            for (const seconds of WIDTHS) {
+              const start = bucketStart(ms, seconds * 1000);
+              lo = Math.min(lo, start);
+              hi = Math.max(hi, start);
+              const bucket = new Date(start).toISOString();
+              const key = `${r.model_id}|${seconds}|${bucket}|${r.version_id ?? ''}`;
+              let e = entries.get(key);
+              if (!e) entries.set(key, (e = { model_id: r.model_id, bucket_seconds: seconds, bucket_start: bucket, version_id: r.version_id ?? '', acc: newAcc() }));
+              addRow(e.acc, r);
+            }
+          }
+          // Buckets already partly rolled up (the batch's first hour, mostly): merged in memory.
+          const existing = await tx
+            .selectFrom('prediction_rollups')
+            .selectAll()
+            .where('bucket_seconds', 'in', [...WIDTHS])
+            .where('bucket_start', '>=', new Date(lo).toISOString())
+            .where('bucket_start', '<=', new Date(hi).toISOString())
+            .where('model_id', 'in', [...new Set(rows.map((r) => r.model_id))])
+            .execute();
+          for (const x of existing) {
+            const e = entries.get(`${x.model_id}|${x.bucket_seconds}|${x.bucket_start}|${x.version_id}`);
+            if (!e) continue;
+            e.acc.count += x.count;
+            e.acc.errors += x.errors;
+            e.acc.latencyCount += x.latency_count;
+            e.acc.latencySum += x.latency_sum;
+            addSparse(e.acc.hist, JSON.parse(x.latency_hist) as number[]);
+          }
+          const values = [...entries.values()].map((e) => ({
+            model_id: e.model_id,
+            bucket_seconds: e.bucket_seconds,
+            bucket_start: e.bucket_start,
+            version_id: e.version_id,
+            count: e.acc.count,
+            errors: e.acc.errors,
+            latency_count: e.acc.latencyCount,
+            latency_sum: e.acc.latencySum,
+            latency_hist: JSON.stringify(toSparse(e.acc.hist)),
+          }));
+          for (let i = 0; i < values.length; i += 200) {
+            await tx
+              .insertInto('prediction_rollups')
+              .values(values.slice(i, i + 200))
+              .onConflict((oc) =>
+                oc.columns(['model_id', 'bucket_seconds', 'bucket_start', 'version_id']).doUpdateSet((eb) => ({
+                  count: eb.ref('excluded.count'),
+                  errors: eb.ref('excluded.errors'),
+                  latency_count: eb.ref('excluded.latency_count'),
+                  latency_sum: eb.ref('excluded.latency_sum'),
+                  latency_hist: eb.ref('excluded.latency_hist'),
+                })),
+              )
+              .execute();
+          }
+          return rows.length;
+        })
+        .catch((err: unknown) => {
+          if (err instanceof LostRace) return 0;
+          throw err;
+        });
       if (n <= 0) return folded;
       folded += n;
       if (n < batchSize) return folded;

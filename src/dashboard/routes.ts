@@ -33,7 +33,14 @@ export function dashboardPlugin(deps: DashboardDeps): FastifyPluginAsync {
 
     app.get(
       '/api/v1/dashboard/overview',
-      { ...declare('models:read', BODY_LIMITS.none), schema: { tags, summary: 'One row per model: versions, traffic, latency, errors, drift, accuracy, health, alerts, last production change', response: { 200: overviewView, ...errorResponses() } } },
+      {
+        ...declare('models:read', BODY_LIMITS.none),
+        schema: {
+          tags,
+          summary: 'One row per model: versions, traffic, latency, errors, drift, accuracy, health, alerts, last production change',
+          response: { 200: overviewView, ...errorResponses() },
+        },
+      },
       async () => queries.overview(),
     );
 
@@ -121,17 +128,12 @@ export function dashboardPlugin(deps: DashboardDeps): FastifyPluginAsync {
     // ----- the web app -----
     const root = deps.webRoot ?? DEFAULT_WEB_ROOT;
     await app.register(fastifyStatic, { root, serve: false });
-    const missing = () =>
-      new VitalsError('NOT_FOUND', `the dashboard is not built (no ${root}/index.html): run "npm run build", which builds the API and the web app`);
+    const missing = () => new VitalsError('NOT_FOUND', `the dashboard is not built (no ${root}/index.html): run "npm run build", which builds the API and the web app`);
 
-    app.get(
-      '/',
-      { ...declare('public', BODY_LIMITS.none), schema: { hide: true, response: { 200: fileResponse, ...errorResponses(404) } } },
-      async (_req, reply) => {
-        if (!existsSync(resolve(root, 'index.html'))) throw missing();
-        return reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').sendFile('index.html', { cacheControl: false });
-      },
-    );
+    app.get('/', { ...declare('public', BODY_LIMITS.none), schema: { hide: true, response: { 200: fileResponse, ...errorResponses(404) } } }, async (_req, reply) => {
+      if (!existsSync(resolve(root, 'index.html'))) throw missing();
+      return reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').sendFile('index.html', { cacheControl: false });
+    });
     app.get(
       '/assets/:file',
       {

@@ -38,9 +38,30 @@ export const modelPageView = z
     model: z.looseObject({ id: z.string(), name: z.string(), task: z.string(), modality: z.string() }),
     predictions: z.object({ total: z.number(), by_version: z.record(z.string(), z.number()) }),
     versions: z.array(
-      z.looseObject({ id: z.string(), version: z.string(), status: z.string(), aliases: z.array(z.string()), metrics: z.record(z.string(), z.number()), lineage: z.record(z.string(), z.unknown()), created_at: z.string(), created_by: z.string(), predictions: z.number() }),
+      z.looseObject({
+        id: z.string(),
+        version: z.string(),
+        status: z.string(),
+        aliases: z.array(z.string()),
+        metrics: z.record(z.string(), z.number()),
+        lineage: z.record(z.string(), z.unknown()),
+        created_at: z.string(),
+        created_by: z.string(),
+        predictions: z.number(),
+      }),
     ),
-    history: z.array(z.looseObject({ id: z.string(), action: z.string(), alias: z.string().nullable(), from_version: z.string().nullable(), to_version: z.string().nullable(), actor: z.string(), reason: z.string().nullable(), created_at: z.string() })),
+    history: z.array(
+      z.looseObject({
+        id: z.string(),
+        action: z.string(),
+        alias: z.string().nullable(),
+        from_version: z.string().nullable(),
+        to_version: z.string().nullable(),
+        actor: z.string(),
+        reason: z.string().nullable(),
+        created_at: z.string(),
+      }),
+    ),
     window: z.enum(['hour', 'day', 'week']),
     traffic: series,
     traffic_by_version: z.record(z.string(), series),
@@ -54,8 +75,18 @@ export const modelPageView = z
     }),
     release_tests: z.array(
       z.looseObject({
-        id: z.string(), name: z.string(), mode: z.string(), status: z.string(), traffic_split: z.number(), control_version: z.string(), treatment_version: z.string(),
-        decision: z.string().nullable(), winner: z.string().nullable(), decision_reason: z.string().nullable(), created_at: z.string(), ended_at: z.string().nullable(),
+        id: z.string(),
+        name: z.string(),
+        mode: z.string(),
+        status: z.string(),
+        traffic_split: z.number(),
+        control_version: z.string(),
+        treatment_version: z.string(),
+        decision: z.string().nullable(),
+        winner: z.string().nullable(),
+        decision_reason: z.string().nullable(),
+        created_at: z.string(),
+        ended_at: z.string().nullable(),
         evaluation: z.looseObject({}).nullable(),
       }),
     ),
@@ -67,28 +98,63 @@ export const modelPageView = z
 export const page = <T extends z.ZodType>(item: T) => z.object({ total: z.number(), limit: z.number(), offset: z.number(), items: z.array(item) });
 
 export const alertItem = z.object({
-  id: z.string(), model_id: z.string(), model_name: z.string(), version: z.string().nullable(), rule: z.string(), severity: z.string(), status: z.string(),
-  message: z.string(), fired_at: z.string(), last_seen_at: z.string(), resolved_at: z.string().nullable(), details: z.unknown(),
+  id: z.string(),
+  model_id: z.string(),
+  model_name: z.string(),
+  version: z.string().nullable(),
+  rule: z.string(),
+  severity: z.string(),
+  status: z.string(),
+  message: z.string(),
+  fired_at: z.string(),
+  last_seen_at: z.string(),
+  resolved_at: z.string().nullable(),
+  details: z.unknown(),
 });
-export const alertsView = page(alertItem).extend({ counts: z.object({ firing: z.number(), resolved: z.number() }) }).describe('DashboardAlerts');
+export const alertsView = page(alertItem)
+  .extend({ counts: z.object({ firing: z.number(), resolved: z.number() }) })
+  .describe('DashboardAlerts');
 
 export const stageSummary = z.object({ name: z.string(), status: z.string(), duration_ms: z.number().nullable(), error: z.string().nullable(), log_tail: z.array(z.string()) });
 export const pipelineRunItem = z.object({
-  id: z.string(), pipeline: z.string(), model_name: z.string().nullable(), trigger: z.string(), status: z.string(), error: z.string().nullable(),
-  created_by: z.string(), created_at: z.string(), started_at: z.string().nullable(), finished_at: z.string().nullable(),
-  stages: z.array(stageSummary), progress: z.object({ done: z.number(), total: z.number() }),
+  id: z.string(),
+  pipeline: z.string(),
+  model_name: z.string().nullable(),
+  trigger: z.string(),
+  status: z.string(),
+  error: z.string().nullable(),
+  created_by: z.string(),
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  stages: z.array(stageSummary),
+  progress: z.object({ done: z.number(), total: z.number() }),
 });
-export const pipelineRunsView = page(pipelineRunItem).extend({ pipelines: z.array(z.string()) }).describe('DashboardPipelineRuns');
+export const pipelineRunsView = page(pipelineRunItem)
+  .extend({ pipelines: z.array(z.string()) })
+  .describe('DashboardPipelineRuns');
 
 export const experimentRunItem = z.object({
-  id: z.string(), experiment: z.string(), name: z.string().nullable(), status: z.string(), started_at: z.string(), ended_at: z.string().nullable(),
-  metrics: z.record(z.string(), z.number()), params: z.record(z.string(), z.unknown()),
+  id: z.string(),
+  experiment: z.string(),
+  name: z.string().nullable(),
+  status: z.string(),
+  started_at: z.string(),
+  ended_at: z.string().nullable(),
+  metrics: z.record(z.string(), z.number()),
+  params: z.record(z.string(), z.unknown()),
 });
-export const experimentRunsView = page(experimentRunItem).extend({ experiments: z.array(z.object({ name: z.string(), runs: z.number() })), metric_keys: z.array(z.string()) }).describe('DashboardExperimentRuns');
+export const experimentRunsView = page(experimentRunItem)
+  .extend({ experiments: z.array(z.object({ name: z.string(), runs: z.number() })), metric_keys: z.array(z.string()) })
+  .describe('DashboardExperimentRuns');
 
 export const featureHint = z.object({
   type: z.enum(['numeric', 'categorical']),
-  mean: z.number().optional(), min: z.number().optional(), max: z.number().optional(), p05: z.number().optional(), p95: z.number().optional(),
+  mean: z.number().optional(),
+  min: z.number().optional(),
+  max: z.number().optional(),
+  p05: z.number().optional(),
+  p95: z.number().optional(),
   categories: z.array(z.string()).optional(),
 });
 export const inputFormView = z

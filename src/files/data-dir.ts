@@ -9,7 +9,10 @@ import { VitalsError } from '../errors.js';
 
 export class DataDir {
   readonly root: string;
-  constructor(root: string, private readonly cwd: string = process.cwd()) {
+  constructor(
+    root: string,
+    private readonly cwd: string = process.cwd(),
+  ) {
     this.root = resolve(cwd, root);
   }
 
@@ -43,7 +46,10 @@ export class DataDir {
   }
 
   private outside(field: string): VitalsError {
-    return new VitalsError('FORBIDDEN', `${field}: only files inside DATA_DIR may be named over the API (a relative path such as breast_cancer/breast_cancer.csv); send the content in the request instead`);
+    return new VitalsError(
+      'FORBIDDEN',
+      `${field}: only files inside DATA_DIR may be named over the API (a relative path such as breast_cancer/breast_cancer.csv); send the content in the request instead`,
+    );
   }
 }
 

@@ -90,7 +90,11 @@ export class EmbeddedBus implements MessageBus {
       }));
       // A relay retrying after a lost commit acknowledgement may send an id twice: keep the first.
       for (let i = 0; i < rows.length; i += CHUNK) {
-        await tx.insertInto('bus_messages').values(rows.slice(i, i + CHUNK)).onConflict((oc) => oc.column('id').doNothing()).execute();
+        await tx
+          .insertInto('bus_messages')
+          .values(rows.slice(i, i + CHUNK))
+          .onConflict((oc) => oc.column('id').doNothing())
+          .execute();
       }
       const deliveries = wanted.flatMap((m) =>
         groups
@@ -114,11 +118,19 @@ export class EmbeddedBus implements MessageBus {
       .values({ topic, group_name: group, created_at: nowIso() })
       .onConflict((oc) => oc.columns(['topic', 'group_name']).doNothing())
       .execute();
-    const sub = new EmbeddedSubscription(this.database, topic, group, handler as MessageHandler, {
-      ...DEFAULT_SUBSCRIBE_OPTIONS,
-      ...this.options.subscribeDefaults,
-      ...options,
-    }, this.options, () => this.subscriptions.delete(sub));
+    const sub = new EmbeddedSubscription(
+      this.database,
+      topic,
+      group,
+      handler as MessageHandler,
+      {
+        ...DEFAULT_SUBSCRIBE_OPTIONS,
+        ...this.options.subscribeDefaults,
+        ...options,
+      },
+      this.options,
+      () => this.subscriptions.delete(sub),
+    );
     this.subscriptions.add(sub);
     sub.start();
     return sub;
@@ -132,7 +144,10 @@ export class EmbeddedBus implements MessageBus {
       .groupBy(['topic', 'group_name'])
       .execute();
     const groups = await db.selectFrom('bus_groups').select(['topic', 'group_name']).execute();
-    const dead = await db.selectFrom('bus_dead_letters').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const dead = await db
+      .selectFrom('bus_dead_letters')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     const lagOf = new Map(lag.map((r) => [`${r.topic}\u0000${r.group_name}`, Number(r.n)]));
     const local = new Map([...this.subscriptions].map((s) => [`${s.topic}\u0000${s.group}`, s]));
     const consumers: ConsumerStatus[] = groups.map((g) => {
@@ -150,14 +165,7 @@ export class EmbeddedBus implements MessageBus {
   }
 
   async deadLetters(topic: string, group: string, limit = 100): Promise<DeadLetter[]> {
-    const rows = await this.database.db
-      .selectFrom('bus_dead_letters')
-      .selectAll()
-      .where('topic', '=', topic)
-      .where('group_name', '=', group)
-      .orderBy('id')
-      .limit(limit)
-      .execute();
+    const rows = await this.database.db.selectFrom('bus_dead_letters').selectAll().where('topic', '=', topic).where('group_name', '=', group).orderBy('id').limit(limit).execute();
     return rows.map((r) => ({
       message_id: r.message_id,
       topic: r.topic,
@@ -289,12 +297,7 @@ class EmbeddedSubscription implements Subscription {
       }),
     );
     if (done.length && !this.aborted) {
-      await this.database.db
-        .deleteFrom('bus_deliveries')
-        .where('topic', '=', this.topic)
-        .where('group_name', '=', this.group)
-        .where('message_id', 'in', done)
-        .execute();
+      await this.database.db.deleteFrom('bus_deliveries').where('topic', '=', this.topic).where('group_name', '=', this.group).where('message_id', 'in', done).execute();
     }
     return claimed.length;
   }
@@ -357,7 +360,18 @@ class EmbeddedSubscription implements Subscription {
       await this.database.db.transaction().execute(async (tx) => {
         await tx
           .insertInto('bus_dead_letters')
-          .values({ id: uuidv7(), message_id: messageId, topic: this.topic, group_name: this.group, msg_key: row.msg_key, payload: row.payload, headers: row.headers, attempts, error, failed_at: nowIso() })
+          .values({
+            id: uuidv7(),
+            message_id: messageId,
+            topic: this.topic,
+            group_name: this.group,
+            msg_key: row.msg_key,
+            payload: row.payload,
+            headers: row.headers,
+            attempts,
+            error,
+            failed_at: nowIso(),
+          })
           .execute();
         await tx.deleteFrom('bus_deliveries').where('topic', '=', where.topic).where('group_name', '=', where.group_name).where('message_id', '=', messageId).execute();
       });

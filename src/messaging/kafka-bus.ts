@@ -13,17 +13,7 @@
  * topic `<topic>.<group>.dlq` and committed. A consumer that errors or stops fetching (broker
  * restart) is closed and re-created with backoff; it resumes from the committed offsets.
  */
-import {
-  Admin,
-  Consumer,
-  type Message,
-  type MessageToProduce,
-  type MessagesStream,
-  ProduceAcks,
-  Producer,
-  stringDeserializers,
-  stringSerializers,
-} from '@platformatic/kafka';
+import { Admin, Consumer, type Message, type MessageToProduce, type MessagesStream, ProduceAcks, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import { uuidv7 } from '../ids.js';
 import {
   type BusMessage,

@@ -55,7 +55,13 @@ export class MessageQueue {
     const write = async (ex: Executor) => {
       const id = await this.outbox.enqueue(ex, topic, message, { key: options.key ?? null, headers: options.headers });
       // Who published what where, never the content (it may carry patient data).
-      if (options.audit && this.audit) await this.audit.record(ex, { action: 'message.published', target: `topic:${topic}`, context: options.audit, details: { message_id: id, key: options.key ?? null, broker_topic: brokerTopic } });
+      if (options.audit && this.audit)
+        await this.audit.record(ex, {
+          action: 'message.published',
+          target: `topic:${topic}`,
+          context: options.audit,
+          details: { message_id: id, key: options.key ?? null, broker_topic: brokerTopic },
+        });
       return id;
     };
     const id = options.audit && this.audit && tx === this.enqueueExecutor ? await this.enqueueExecutor.transaction().execute(write) : await write(tx);

@@ -16,7 +16,10 @@ export const imagingDataMessage = z
     event_type: z.string().optional(),
     model: z.string().optional().describe('registry reference (name, name@alias, name@1.2.0); default MODEL_NAME / MODEL_PATH'),
     image_base64: z.string().min(1).optional(),
-    image_url: z.string().regex(/^https?:\/\//, 'must be an http(s) URL').optional(),
+    image_url: z
+      .string()
+      .regex(/^https?:\/\//, 'must be an http(s) URL')
+      .optional(),
     image_path: z.string().min(1).optional().describe('relative to MESSAGING_IMAGE_DIR'),
     metadata: z.record(z.string(), z.unknown()).optional(),
   })

@@ -28,7 +28,9 @@ export function createBus(settings: Settings, database: Database, onError: Messa
       return new RabbitMqBus({ url: rabbitMqUrl(settings), exchange: settings.RABBITMQ_EXCHANGE, prefetch: settings.RABBITMQ_PREFETCH, subscribeDefaults, onError });
     case 'kafka':
       return new KafkaBus({
-        bootstrapServers: settings.KAFKA_BOOTSTRAP_SERVERS.split(',').map((s) => s.trim()).filter(Boolean),
+        bootstrapServers: settings.KAFKA_BOOTSTRAP_SERVERS.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
         clientId: settings.KAFKA_CLIENT_ID,
         partitions: settings.KAFKA_TOPIC_PARTITIONS,
         subscribeDefaults,
@@ -66,7 +68,8 @@ export class Messaging {
     this.topics = TopicMap.fromSettings(settings);
     this.outbox = new Outbox(database, this.topics, settings.MESSAGE_MAX_BYTES);
     const relayed = registry && new Counter({ name: 'vitals_outbox_relayed_total', help: 'Outbox events published to the message broker', registers: [registry] });
-    const failures = registry && new Counter({ name: 'vitals_outbox_relay_failures_total', help: 'Failed outbox relay batches (the events stay in the outbox and are retried)', registers: [registry] });
+    const failures =
+      registry && new Counter({ name: 'vitals_outbox_relay_failures_total', help: 'Failed outbox relay batches (the events stay in the outbox and are retried)', registers: [registry] });
     if (registry) {
       const outbox = this.outbox;
       new Gauge({

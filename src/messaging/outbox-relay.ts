@@ -95,7 +95,14 @@ export class OutboxRelay {
           batch = await tx.selectFrom('outbox').selectAll().orderBy('id').limit(this.options.batchSize).execute();
           if (!batch.length) return 0;
           await this.bus.publish(batch.map((r) => this.toMessage(r)));
-          await tx.deleteFrom('outbox').where('id', 'in', batch.map((r) => r.id)).execute();
+          await tx
+            .deleteFrom('outbox')
+            .where(
+              'id',
+              'in',
+              batch.map((r) => r.id),
+            )
+            .execute();
           return batch.length;
         });
       } else {
@@ -103,7 +110,11 @@ export class OutboxRelay {
         if (!batch.length) return 0;
         await this.bus.publish(batch.map((r) => this.toMessage(r)));
         const ids = batch.map((r) => r.id);
-        for (let i = 0; i < ids.length; i += 500) await this.database.db.deleteFrom('outbox').where('id', 'in', ids.slice(i, i + 500)).execute();
+        for (let i = 0; i < ids.length; i += 500)
+          await this.database.db
+            .deleteFrom('outbox')
+            .where('id', 'in', ids.slice(i, i + 500))
+            .execute();
         count = batch.length;
       }
       if (count) {

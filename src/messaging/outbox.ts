@@ -100,7 +100,11 @@ export class Outbox implements EventOutbox {
       last_error: null,
       created_at: now,
     }));
-    for (let i = 0; i < rows.length; i += CHUNK) await tx.insertInto('outbox').values(rows.slice(i, i + CHUNK)).execute();
+    for (let i = 0; i < rows.length; i += CHUNK)
+      await tx
+        .insertInto('outbox')
+        .values(rows.slice(i, i + CHUNK))
+        .execute();
     // The caller's transaction commits after we return: wake the relay a moment later.
     setTimeout(() => this.listeners.forEach((l) => l()), 5).unref();
     return rows.map((r) => r.id);

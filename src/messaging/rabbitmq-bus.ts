@@ -190,7 +190,9 @@ export class RabbitMqBus implements MessageBus {
   }
 
   async subscribe<T = unknown>(topic: string, group: string, handler: MessageHandler<T>, options: SubscribeOptions = {}): Promise<Subscription> {
-    const sub = new RabbitSubscription(topic, group, handler as MessageHandler, { ...DEFAULT_SUBSCRIBE_OPTIONS, ...this.options.subscribeDefaults, ...options }, this.options, (s) => this.subscriptions.delete(s));
+    const sub = new RabbitSubscription(topic, group, handler as MessageHandler, { ...DEFAULT_SUBSCRIBE_OPTIONS, ...this.options.subscribeDefaults, ...options }, this.options, (s) =>
+      this.subscriptions.delete(s),
+    );
     this.subscriptions.add(sub);
     if (this.model && this.publisher) await sub.attach(this.model, this.publisher);
     else void this.ensureConnecting();

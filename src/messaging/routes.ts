@@ -35,7 +35,10 @@ export function messagingPlugin(s: MessagingRouteDeps): FastifyPluginAsync {
           tags,
           summary: 'Publish a message to a topic (through the outbox: accepted while the broker is down, delivered when it is back)',
           body: publishBody,
-          response: { 202: view({ status: z.literal('accepted'), message_id: z.string(), topic: z.string(), broker_topic: z.string(), queue_type: z.string(), delivery: z.string() }), ...errorResponses(400, 413) },
+          response: {
+            202: view({ status: z.literal('accepted'), message_id: z.string(), topic: z.string(), broker_topic: z.string(), queue_type: z.string(), delivery: z.string() }),
+            ...errorResponses(400, 413),
+          },
         },
       },
       async (req, reply) => {

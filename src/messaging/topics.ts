@@ -5,16 +5,7 @@
  */
 import { VitalsError } from '../errors.js';
 
-export const LOGICAL_TOPICS = [
-  'patient_data',
-  'imaging_data',
-  'imaging_results',
-  'alerts',
-  'predictions',
-  'model_events',
-  'ab_tests',
-  'pipelines',
-] as const;
+export const LOGICAL_TOPICS = ['patient_data', 'imaging_data', 'imaging_results', 'alerts', 'predictions', 'model_events', 'ab_tests', 'pipelines'] as const;
 
 export type LogicalTopic = (typeof LOGICAL_TOPICS)[number];
 
@@ -53,7 +44,10 @@ export class TopicMap {
       ab_tests: 'ab-tests',
       pipelines: 'pipelines',
     };
-    for (const pair of (s.MESSAGING_TOPICS ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+    for (const pair of (s.MESSAGING_TOPICS ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
       const [logical, broker] = pair.split('=').map((p) => p?.trim());
       if (!logical || !broker) throw new Error(`MESSAGING_TOPICS: "${pair}" is not logical_name=broker-name`);
       mapping[logical] = broker;

@@ -33,9 +33,7 @@ export function evaluateAlertRules(report: MonitoringReport, t: AlertThresholds)
       rule: 'data_drift',
       severity: drift.dataset_drift ? 'critical' : 'warning',
       firing: drift.drift_detected,
-      message: drift.drift_detected
-        ? `${name}: data drift in ${drift.drifted_features.length} feature(s): ${drift.drifted_features.slice(0, 5).join(', ')}`
-        : `${name}: no data drift`,
+      message: drift.drift_detected ? `${name}: data drift in ${drift.drifted_features.length} feature(s): ${drift.drifted_features.slice(0, 5).join(', ')}` : `${name}: no data drift`,
       details: {
         drifted_features: drift.drifted_features,
         drift_score: drift.drift_score,
@@ -53,9 +51,7 @@ export function evaluateAlertRules(report: MonitoringReport, t: AlertThresholds)
       rule: 'decay',
       severity: 'critical',
       firing: decay.decay_detected,
-      message: decay.decay_detected
-        ? `${name}: accuracy fell from ${decay.baseline_accuracy?.toFixed(3)} to ${decay.current_accuracy.toFixed(3)} over ${decay.labels} labels`
-        : `${name}: no decay`,
+      message: decay.decay_detected ? `${name}: accuracy fell from ${decay.baseline_accuracy?.toFixed(3)} to ${decay.current_accuracy.toFixed(3)} over ${decay.labels} labels` : `${name}: no decay`,
       details: {
         current_accuracy: decay.current_accuracy,
         baseline_accuracy: decay.baseline_accuracy,
@@ -76,15 +72,25 @@ export function evaluateAlertRules(report: MonitoringReport, t: AlertThresholds)
   const sub = report.subgroups;
   if (sub && sub.judged > 0) {
     const below = sub.below_target;
-    const worst = below.length ? below.reduce((a, b) => ((b.metrics.accuracy.upper_adjusted ?? b.metrics.accuracy.value ?? 1) < (a.metrics.accuracy.upper_adjusted ?? a.metrics.accuracy.value ?? 1) ? b : a)) : null;
+    const worst = below.length
+      ? below.reduce((a, b) => ((b.metrics.accuracy.upper_adjusted ?? b.metrics.accuracy.value ?? 1) < (a.metrics.accuracy.upper_adjusted ?? a.metrics.accuracy.value ?? 1) ? b : a))
+      : null;
     out.push({
       rule: 'subgroup_below_target',
       severity: 'critical',
       firing: worst !== null,
       message: worst
-        ? `${name}: subgroup ${worst.column} = "${worst.value}" below target (${Object.entries(worst.metrics).filter(([, m]) => m.below_target).map(([k, m]) => `${k} ${m.value?.toFixed(3)} < ${m.target}`).join(', ')}; ${worst.n} labels)`
+        ? `${name}: subgroup ${worst.column} = "${worst.value}" below target (${Object.entries(worst.metrics)
+            .filter(([, m]) => m.below_target)
+            .map(([k, m]) => `${k} ${m.value?.toFixed(3)} < ${m.target}`)
+            .join(', ')}; ${worst.n} labels)`
         : `${name}: every subgroup meets its targets`,
-      details: { worst: worst ? { column: worst.column, value: worst.value, n: worst.n, metrics: worst.metrics } : null, below_target: below.map((b) => `${b.column}=${b.value}`), targets: sub.targets, level: sub.level },
+      details: {
+        worst: worst ? { column: worst.column, value: worst.value, n: worst.n, metrics: worst.metrics } : null,
+        below_target: below.map((b) => `${b.column}=${b.value}`),
+        targets: sub.targets,
+        level: sub.level,
+      },
     });
   }
   if (report.operations.p95_latency_ms !== null) {

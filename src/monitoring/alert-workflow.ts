@@ -102,7 +102,12 @@ export class AlertWorkflow {
         reason: step.comment,
         context,
         actor: row.actor,
-        details: { rule: alert.rule, model_id: alert.model_id, ...(step.assignee ? { assignee: step.assignee } : {}), ...(step.action_kind ? { kind: step.action_kind, reference: step.reference } : {}) },
+        details: {
+          rule: alert.rule,
+          model_id: alert.model_id,
+          ...(step.assignee ? { assignee: step.assignee } : {}),
+          ...(step.action_kind ? { kind: step.action_kind, reference: step.reference } : {}),
+        },
       });
     });
     return toEvent(row);

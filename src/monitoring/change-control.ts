@@ -55,8 +55,7 @@ function inSubgroup(flat: Record<string, unknown>, s: NonNullable<AcceptanceCrit
   return (s.min === undefined || n >= s.min) && (s.max === undefined || n < s.max);
 }
 
-const describeSubgroup = (s?: AcceptanceCriterion['subgroup']) =>
-  !s ? 'overall' : s.value !== undefined ? `${s.column} = ${s.value}` : `${s.column} in [${s.min ?? '-inf'}, ${s.max ?? 'inf'})`;
+const describeSubgroup = (s?: AcceptanceCriterion['subgroup']) => (!s ? 'overall' : s.value !== undefined ? `${s.column} = ${s.value}` : `${s.column} in [${s.min ?? '-inf'}, ${s.max ?? 'inf'})`);
 
 export function describeCriterion(c: AcceptanceCriterion): string {
   return `${c.metric} (${describeSubgroup(c.subgroup)}) ≥ ${c.lower_bound} at 95 % confidence, n ≥ ${c.min_samples}`;

@@ -122,7 +122,10 @@ export function computeDecay(labelled: Array<{ prediction: string | null; ground
   // Binary metrics treat the second label (e.g. "malignant", "PNEUMONIA", "1") as positive.
   const positive = options.labels[1] ?? '1';
   const classOf = (v: string) => (v === positive ? 1 : 0);
-  const m = classificationMetrics(rows.map((r) => classOf(r.ground_truth!)), rows.map((r) => classOf(r.prediction!)));
+  const m = classificationMetrics(
+    rows.map((r) => classOf(r.ground_truth!)),
+    rows.map((r) => classOf(r.prediction!)),
+  );
   // Accuracy compares labels directly, so it is right for any number of classes.
   const correct = rows.filter((r) => r.prediction === r.ground_truth).length;
   const accuracy = correct / rows.length;
@@ -143,7 +146,8 @@ export function computeDecay(labelled: Array<{ prediction: string | null; ground
     const nNeg = options.baseline.n_negative ?? (baselineN ? baselineN - Math.round(baselineN * share) : null);
     const sens = options.baseline.sensitivity ?? options.baseline.recall;
     if (sens !== undefined) metrics.push(metricDecay('sensitivity', tp, pos.length, sens, nPos || null, { ...o, minLabels: Math.max(1, Math.round(o.minLabels * share)) }));
-    if (options.baseline.specificity !== undefined) metrics.push(metricDecay('specificity', tn, neg.length, options.baseline.specificity, nNeg || null, { ...o, minLabels: Math.max(1, Math.round(o.minLabels * (1 - share))) }));
+    if (options.baseline.specificity !== undefined)
+      metrics.push(metricDecay('specificity', tn, neg.length, options.baseline.specificity, nNeg || null, { ...o, minLabels: Math.max(1, Math.round(o.minLabels * (1 - share))) }));
   }
   const sufficient = rows.length >= options.minLabels;
   const decay = baselineAccuracy === null ? null : baselineAccuracy - accuracy;

@@ -46,7 +46,14 @@ async function readImageFolder(dir: string): Promise<Array<Record<string, unknow
   const rows = [];
   for (const f of files) {
     const { facts } = await encodeImage(await readFile(join(dir, f)), spec, ['png', 'jpg', 'jpeg', 'tiff', 'tif']);
-    rows.push({ 'image.width': facts.width, 'image.height': facts.height, 'image.format': facts.format, 'image.channels': String(facts.channels), 'image.intensity_mean': facts.intensity_mean, 'image.intensity_std': facts.intensity_std });
+    rows.push({
+      'image.width': facts.width,
+      'image.height': facts.height,
+      'image.format': facts.format,
+      'image.channels': String(facts.channels),
+      'image.intensity_mean': facts.intensity_mean,
+      'image.intensity_std': facts.intensity_std,
+    });
   }
   return rows;
 }

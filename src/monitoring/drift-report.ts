@@ -17,16 +17,7 @@
  * `columnTypes` overrides both. Missing, non-finite and non-numeric values are counted per feature,
  * never thrown or silently dropped; a feature that cannot be tested is listed in `skipped` with why.
  */
-import {
-  type PAdjustMethod,
-  adjustPValues,
-  categoricalDrift,
-  categoricalPsi,
-  jensenShannonDistance,
-  ksTwoSample,
-  normalisedWasserstein,
-  populationStabilityIndex,
-} from '../stats/index.js';
+import { type PAdjustMethod, adjustPValues, categoricalDrift, categoricalPsi, jensenShannonDistance, ksTwoSample, normalisedWasserstein, populationStabilityIndex } from '../stats/index.js';
 import { type ColumnType, type FeatureSummary, type ReferenceProfile, asNumber, categoryOf, inferColumnType, isMissingValue } from '../stats/reference-profile.js';
 
 export interface DriftOptions {
@@ -208,9 +199,10 @@ export function computeDataDrift(profile: ReferenceProfile, rows: Array<Record<s
     const type = featureType(feature, summary, profile, options);
     if (type === 'categorical') {
       const current = readCategorical(raw);
-      const refCounts = summary.type === 'categorical'
-        ? Object.fromEntries(Object.entries(summary.frequencies).map(([k, s]) => [k, s * (summary.count || 1)]))
-        : countsOf(readCategorical(profile.sample[feature] ?? []).values);
+      const refCounts =
+        summary.type === 'categorical'
+          ? Object.fromEntries(Object.entries(summary.frequencies).map(([k, s]) => [k, s * (summary.count || 1)]))
+          : countsOf(readCategorical(profile.sample[feature] ?? []).values);
       if (current.values.length === 0 || Object.keys(refCounts).length === 0) {
         skipped.push({ feature, reason: current.values.length === 0 ? 'no values in this window' : 'no reference values', counts: current.counts });
         continue;
@@ -220,16 +212,22 @@ export function computeDataDrift(profile: ReferenceProfile, rows: Array<Record<s
       const current = readNumeric(raw);
       const reference = readNumeric(profile.sample[feature] ?? []).values;
       if (reference.length < 2 || current.values.length < 2) {
-        const reason = current.values.length < 2
-          ? `${current.values.length} usable value(s) in this window (missing ${current.counts.missing}, non-finite ${current.counts.non_finite}, not numeric ${current.counts.invalid})`
-          : `${reference.length} finite reference value(s)`;
+        const reason =
+          current.values.length < 2
+            ? `${current.values.length} usable value(s) in this window (missing ${current.counts.missing}, non-finite ${current.counts.non_finite}, not numeric ${current.counts.invalid})`
+            : `${reference.length} finite reference value(s)`;
         skipped.push({ feature, reason, counts: current.counts });
         continue;
       }
       tested.push(numericDrift(feature, summary, reference, current.values, current.counts));
     }
   }
-  const adjusted = tested.length ? adjustPValues(tested.map((t) => t.p_value), method) : [];
+  const adjusted = tested.length
+    ? adjustPValues(
+        tested.map((t) => t.p_value),
+        method,
+      )
+    : [];
   const feature_drifts: Record<string, FeatureDrift> = {};
   tested.forEach((t, i) => {
     const p = adjusted[i]!;
@@ -265,11 +263,11 @@ export function computeOutputDrift(profile: ReferenceProfile | null, predictions
   const current = shares(predictions);
   const labels = [...new Set([...Object.keys(ref.label_frequencies), ...Object.keys(current)])];
   const refN = profile.n_rows || ref.confidence.length || 1;
-  const test = categoricalDrift(
-    Object.fromEntries(labels.map((l) => [l, (ref.label_frequencies[l] ?? 0) * refN])),
-    Object.fromEntries(labels.map((l) => [l, (current[l] ?? 0) * predictions.length])),
+  const test = categoricalDrift(Object.fromEntries(labels.map((l) => [l, (ref.label_frequencies[l] ?? 0) * refN])), Object.fromEntries(labels.map((l) => [l, (current[l] ?? 0) * predictions.length])));
+  const js = jensenShannonDistance(
+    labels.map((l) => ref.label_frequencies[l] ?? 0),
+    labels.map((l) => current[l] ?? 0),
   );
-  const js = jensenShannonDistance(labels.map((l) => ref.label_frequencies[l] ?? 0), labels.map((l) => current[l] ?? 0));
   let confidence: OutputDrift['confidence'] = null;
   if (confidences.length >= 2 && ref.confidence.length >= 2) {
     const ks = ksTwoSample(ref.confidence, confidences);

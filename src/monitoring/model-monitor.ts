@@ -86,7 +86,12 @@ export class ModelMonitor {
     const row = await this.database.db.selectFrom('alerts').selectAll().where('id', '=', alertId).executeTakeFirst();
     if (!row) throw notFound(`alert "${alertId}"`);
     const model = await this.registry.getModel(row.model_id).catch(() => null);
-    const version = row.version_id ? await this.registry.getVersion(row.version_id).then((v) => v.version, () => null) : null;
+    const version = row.version_id
+      ? await this.registry.getVersion(row.version_id).then(
+          (v) => v.version,
+          () => null,
+        )
+      : null;
     const name = model?.name ?? row.model_id;
     return { ...toAlert(row, name, version), handling: await this.alerts.handling(alertId, name) };
   }
@@ -239,11 +244,21 @@ export class ModelMonitor {
     let q = this.database.db.selectFrom('alerts').selectAll();
     if (filter.modelId) q = q.where('model_id', '=', filter.modelId);
     if (filter.status) q = q.where('status', '=', filter.status);
-    const rows = await q.orderBy('id', 'desc').limit(filter.limit ?? 100).execute();
+    const rows = await q
+      .orderBy('id', 'desc')
+      .limit(filter.limit ?? 100)
+      .execute();
     const names = new Map((await this.registry.listModels()).map((m) => [m.id, m.name]));
     const versions = new Map<string, string>();
     for (const r of rows) {
-      if (r.version_id && !versions.has(r.version_id)) versions.set(r.version_id, await this.registry.getVersion(r.version_id).then((v) => v.version, () => r.version_id!));
+      if (r.version_id && !versions.has(r.version_id))
+        versions.set(
+          r.version_id,
+          await this.registry.getVersion(r.version_id).then(
+            (v) => v.version,
+            () => r.version_id!,
+          ),
+        );
     }
     return rows.map((r) => toAlert(r, names.get(r.model_id) ?? r.model_id, r.version_id ? (versions.get(r.version_id) ?? null) : null));
   }
@@ -357,4 +372,3 @@ function toAlert(r: AlertsTable, modelName: string, version: string | null): Ale
     resolved_at: r.resolved_at,
   };
 }
-

@@ -103,7 +103,11 @@ function estimatePerformance(i: ReportInputs, ok: PredictionLogEntry[], meanConf
   if (i.profile?.cbpe && labels.length === 2) {
     const scored = ok.map((e) => ({ s: positiveScore(e.probabilities, labels), pred: String(e.prediction) === labels[1] ? 1 : 0 })).filter((r): r is { s: number; pred: number } => r.s !== null);
     if (scored.length > 0) {
-      const e = estimateCbpe(i.profile.cbpe, scored.map((r) => r.s), scored.map((r) => r.pred));
+      const e = estimateCbpe(
+        i.profile.cbpe,
+        scored.map((r) => r.s),
+        scored.map((r) => r.pred),
+      );
       return { method: 'cbpe', n: e.n, accuracy: e.accuracy, accuracy_band: e.accuracy_band, roc_auc: e.roc_auc };
     }
   }
@@ -115,15 +119,30 @@ export function buildMonitoringReport(i: ReportInputs): MonitoringReport {
   const failed = i.window.filter((e) => e.error !== null);
   const errors = failed.filter((e) => isModelError(e.error!)).length;
   const clientErrors = failed.length - errors;
-  const latencies = ok.map((e) => e.latency_ms).filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
+  const latencies = ok
+    .map((e) => e.latency_ms)
+    .filter((v): v is number => typeof v === 'number')
+    .sort((a, b) => a - b);
   const confidences = ok.map((e) => e.confidence).filter((v): v is number => typeof v === 'number');
   const meanConfidence = confidences.length ? confidences.reduce((a, b) => a + b, 0) / confidences.length : null;
   const estimated = estimatePerformance(i, ok, meanConfidence, confidences.length);
   const estimatedAccuracy = estimated?.accuracy ?? null;
   const sufficient = ok.length >= MIN_WINDOW;
-  const drift = sufficient && i.profile ? computeDataDrift(i.profile, ok.map((e) => flattenInput(e.input)), { ...i.drift, threshold: i.driftThreshold }) : null;
+  const drift =
+    sufficient && i.profile
+      ? computeDataDrift(
+          i.profile,
+          ok.map((e) => flattenInput(e.input)),
+          { ...i.drift, threshold: i.driftThreshold },
+        )
+      : null;
   const outputs = sufficient
-    ? computeOutputDrift(i.profile, ok.map((e) => String(e.prediction)), confidences, { threshold: i.driftThreshold })
+    ? computeOutputDrift(
+        i.profile,
+        ok.map((e) => String(e.prediction)),
+        confidences,
+        { threshold: i.driftThreshold },
+      )
     : { prediction_drift: null, confidence: null };
   const decay = computeDecay(i.labelled, {
     labels: i.version.labels,
@@ -184,10 +203,16 @@ export function buildMonitoringReport(i: ReportInputs): MonitoringReport {
   }
   if (outputs.prediction_drift?.drifted) {
     const r = outputs.prediction_drift;
-    recommendations.push(`Prediction drift: the share of predicted labels moved (${Object.entries(r.current).map(([k, v]) => `${k} ${pct(v)} vs ${pct(r.reference[k] ?? 0)}`).join(', ')}).`);
+    recommendations.push(
+      `Prediction drift: the share of predicted labels moved (${Object.entries(r.current)
+        .map(([k, v]) => `${k} ${pct(v)} vs ${pct(r.reference[k] ?? 0)}`)
+        .join(', ')}).`,
+    );
   }
   if (outputs.confidence?.degraded) {
-    recommendations.push(`Confidence fell from ${outputs.confidence.reference_mean.toFixed(3)} to ${outputs.confidence.current_mean.toFixed(3)}: the model is less sure of itself; collect labels to confirm decay.`);
+    recommendations.push(
+      `Confidence fell from ${outputs.confidence.reference_mean.toFixed(3)} to ${outputs.confidence.current_mean.toFixed(3)}: the model is less sure of itself; collect labels to confirm decay.`,
+    );
   }
   if (operations.error_rate > 0.05) recommendations.push(`${pct(operations.error_rate)} of requests failed inside the model: check the inference errors in the log.`);
   if (operations.client_error_rate > 0.05) recommendations.push(`${pct(operations.client_error_rate)} of requests were rejected as invalid (4xx): check the callers' input.`);

@@ -43,7 +43,7 @@ export interface NotifierConfig {
   /** Slack incoming webhook: {text, blocks}. */
   slackWebhookUrl?: string;
   email?: { host: string; port: number; secure?: boolean; user?: string; password?: string; from: string; to: string[] };
-  pagerDuty?: { routingKey: string; /** default https://events.pagerduty.com/v2/enqueue */ eventsUrl?: string };
+  pagerDuty?: { routingKey: string /** default https://events.pagerduty.com/v2/enqueue */; eventsUrl?: string };
   retry?: {
     /** Attempts per channel, including the first (default 5). */
     attempts?: number;
@@ -161,8 +161,7 @@ function escapeHtml(s: string): string {
 
 export function emailHtml(n: AlertNotification): string {
   const colour = n.event === 'resolved' ? '#2e7d32' : n.alert.severity === 'critical' ? '#c62828' : n.alert.severity === 'warning' ? '#ef6c00' : '#1565c0';
-  const tr = ([k, v]: [string, string]) =>
-    `<tr><th align="left" style="padding:2px 12px 2px 0">${escapeHtml(k)}</th><td style="padding:2px 0">${escapeHtml(v)}</td></tr>`;
+  const tr = ([k, v]: [string, string]) => `<tr><th align="left" style="padding:2px 12px 2px 0">${escapeHtml(k)}</th><td style="padding:2px 0">${escapeHtml(v)}</td></tr>`;
   const details = Object.entries(n.alert.details ?? {});
   return [
     '<!doctype html><html><body style="font-family:sans-serif">',
@@ -182,7 +181,7 @@ function escapeSlack(s: string): string {
 export function slackPayload(n: AlertNotification): { text: string; blocks: unknown[] } {
   const a = n.alert;
   const resolved = n.event === 'resolved';
-  const icon = resolved ? '✅' : SEVERITY_EMOJI[a.severity] ?? '🔔';
+  const icon = resolved ? '✅' : (SEVERITY_EMOJI[a.severity] ?? '🔔');
   const state = resolved ? 'RESOLVED' : a.severity.toUpperCase();
   const headline = `${icon} [${state}] ${a.rule}: ${modelLabel(a)} — ${shortMessage(a)}`;
   const fields = (
@@ -343,7 +342,12 @@ export class AlertNotifier {
         jobs.push([channel, this.attemptFor(channel, n)]);
       } catch (err) {
         const error = `could not build the notification: ${errorMessage(err)}`;
-        jobs.push([channel, async () => { throw new DeliveryError(error, false); }]);
+        jobs.push([
+          channel,
+          async () => {
+            throw new DeliveryError(error, false);
+          },
+        ]);
       }
     }
     return Promise.all(jobs.map(([channel, attempt]) => this.withRetries(channel, n, attempt)));

@@ -14,8 +14,25 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 /** The prediction_logs columns, in the order of a row's values (shared with prediction-log.ts). */
 export const COLUMNS = [
-  'id', 'model_id', 'model_name', 'version_id', 'version', 'variant', 'request_id', 'source', 'input', 'prediction',
-  'probabilities', 'confidence', 'latency_ms', 'ground_truth', 'ground_truth_at', 'error', 'ab_test_id', 'shadow_of', 'created_at',
+  'id',
+  'model_id',
+  'model_name',
+  'version_id',
+  'version',
+  'variant',
+  'request_id',
+  'source',
+  'input',
+  'prediction',
+  'probabilities',
+  'confidence',
+  'latency_ms',
+  'ground_truth',
+  'ground_truth_at',
+  'error',
+  'ab_test_id',
+  'shadow_of',
+  'created_at',
 ];
 const OUTBOX_COLUMNS = ['id', 'topic', 'msg_key', 'payload', 'headers', 'attempts', 'last_error', 'created_at'];
 const C = Object.fromEntries(COLUMNS.map((c, i) => [c, i]));

@@ -279,12 +279,7 @@ export class PredictionLog {
    * given). A different label for a labelled prediction needs `overwrite`; the same label again is a
    * no-op (redelivered messages). Returns the entry and the label it had before.
    */
-  async attachGroundTruth(
-    predictionId: string,
-    groundTruth: string | number,
-    audit?: AuditContext,
-    options: { overwrite?: boolean } = {},
-  ): Promise<PredictionLogEntry & { previous: string | null }> {
+  async attachGroundTruth(predictionId: string, groundTruth: string | number, audit?: AuditContext, options: { overwrite?: boolean } = {}): Promise<PredictionLogEntry & { previous: string | null }> {
     if (this.isPending(predictionId)) await this.flush();
     const row = await this.database.db.selectFrom('prediction_logs').select(['model_id', 'model_name', 'version_id']).where('id', '=', predictionId).executeTakeFirst();
     if (!row) throw notFound(`prediction "${predictionId}"`, 'PREDICTION_NOT_FOUND');
@@ -321,7 +316,10 @@ export class PredictionLog {
     let q = this.database.db.selectFrom('prediction_logs').selectAll().where('model_id', '=', filter.modelId);
     if (filter.versionId) q = q.where('version_id', '=', filter.versionId);
     if (filter.withGroundTruth) q = q.where('ground_truth', 'is not', null).where('error', 'is', null);
-    const rows = await q.orderBy('id', 'desc').limit(filter.limit ?? 100).execute();
+    const rows = await q
+      .orderBy('id', 'desc')
+      .limit(filter.limit ?? 100)
+      .execute();
     return rows.map(toEntry);
   }
 
@@ -582,9 +580,18 @@ class InlineWriter implements LogWriter {
     // Chunks keep each statement under SQLite's bound-parameter limit.
     const chunk = 200;
     await this.database.db.transaction().execute(async (tx) => {
-      for (let i = 0; i < rows.length; i += chunk) await tx.insertInto('prediction_logs').values(rows.slice(i, i + chunk)).execute();
+      for (let i = 0; i < rows.length; i += chunk)
+        await tx
+          .insertInto('prediction_logs')
+          .values(rows.slice(i, i + chunk))
+          .execute();
       const outbox = this.options.outbox;
-      if (outbox) await outbox.enqueueEvents(tx, 'predictions', rows.map((r) => ({ type: 'prediction.recorded', key: r.model_id, data: predictionEvent(COLUMNS.map((c) => r[c as keyof PredictionLogsTable])) })));
+      if (outbox)
+        await outbox.enqueueEvents(
+          tx,
+          'predictions',
+          rows.map((r) => ({ type: 'prediction.recorded', key: r.model_id, data: predictionEvent(COLUMNS.map((c) => r[c as keyof PredictionLogsTable])) })),
+        );
     });
   }
 

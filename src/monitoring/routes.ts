@@ -65,7 +65,15 @@ function productionView(status: ModelStatus) {
     health_score: r?.health.score ?? null,
     health_band: r?.health.band ?? null,
     health_components: r?.health.components ?? null,
-    drift: r ? { detected: r.drift?.drift_detected ?? false, score: r.drift?.drift_score ?? null, drifted_features: r.drift?.drifted_features ?? [], prediction_drift: r.outputs.prediction_drift, confidence: r.outputs.confidence } : null,
+    drift: r
+      ? {
+          detected: r.drift?.drift_detected ?? false,
+          score: r.drift?.drift_score ?? null,
+          drifted_features: r.drift?.drifted_features ?? [],
+          prediction_drift: r.outputs.prediction_drift,
+          confidence: r.outputs.confidence,
+        }
+      : null,
     performance: r ? { ...r.decay, ...r.operations } : null,
     equipment_changes: categorical.filter((f) => EQUIPMENT_FEATURE.test(f.feature)).map(change),
     population_changes: categorical.filter((f) => POPULATION_FEATURE.test(f.feature)).map(change),
@@ -89,7 +97,6 @@ const recordBody = z.object({
   variant: z.string().optional(),
   latency_ms: z.number().optional(),
 });
-
 
 const openView = (description: string) => z.looseObject({}).describe(description);
 const alertView = z.looseObject({ id: z.string(), rule: z.string(), severity: z.string(), status: z.string(), message: z.string() }).describe('Alert');
@@ -149,7 +156,6 @@ function bulkFailure(err: unknown): { status: (typeof BULK_STATUSES)[number]; me
 
 const evidenceBody = (e: AcceptanceEvidence) => ({ ...e, results: e.results.map((r) => ({ ...r })) });
 
-
 export function monitoringPlugin(deps: MonitoringDeps): FastifyPluginAsync {
   const { monitor, predictionLog, registry } = deps;
   return async (base) => {
@@ -173,11 +179,7 @@ export function monitoringPlugin(deps: MonitoringDeps): FastifyPluginAsync {
       },
       async (req, reply) => {
         const model = await registry.getModel(req.params.model_id);
-        const version = req.body.version
-          ? await registry.getVersion(model.id, req.body.version)
-          : model.aliases.production
-            ? await registry.getVersion(model.id, 'production')
-            : undefined;
+        const version = req.body.version ? await registry.getVersion(model.id, req.body.version) : model.aliases.production ? await registry.getVersion(model.id, 'production') : undefined;
         const p = req.body.probability;
         const probabilities = typeof p === 'number' ? [1 - p, p] : (p ?? null);
         const confidence = Array.isArray(probabilities) ? Math.max(...probabilities) : probabilities ? Math.max(...Object.values(probabilities)) : null;
@@ -235,7 +237,10 @@ export function monitoringPlugin(deps: MonitoringDeps): FastifyPluginAsync {
           tags,
           summary: 'Attach ground truth to many predictions: {labels: [{prediction_id, ground_truth, overwrite?}], overwrite?}; 207 when some items fail, 422 when all do',
           body: z.object({
-            labels: z.array(z.object({ prediction_id: z.string(), ground_truth: label, overwrite })).min(1).max(10_000),
+            labels: z
+              .array(z.object({ prediction_id: z.string(), ground_truth: label, overwrite }))
+              .min(1)
+              .max(10_000),
             overwrite: overwrite.describe('the default for items that do not say'),
           }),
           response: { 200: bulkView, 207: bulkView, ...errorResponses(413), 422: z.union([bulkView, errorBody]) },
@@ -261,14 +266,26 @@ export function monitoringPlugin(deps: MonitoringDeps): FastifyPluginAsync {
 
     app.get(
       '/api/v1/mlops/monitoring',
-      { ...declare('monitoring:read', BODY_LIMITS.none), schema: { tags, summary: 'Monitoring status of every model (drift, decay, recent alerts), from the latest stored checks', response: { 200: z.object({ models: z.array(seedStatusView) }), ...errorResponses() } } },
+      {
+        ...declare('monitoring:read', BODY_LIMITS.none),
+        schema: {
+          tags,
+          summary: 'Monitoring status of every model (drift, decay, recent alerts), from the latest stored checks',
+          response: { 200: z.object({ models: z.array(seedStatusView) }), ...errorResponses() },
+        },
+      },
       async () => ({ models: (await monitor.statusAll()).map(seedStatus) }),
     );
     app.get(
       '/api/v1/mlops/monitoring/:model_id',
       {
         ...declare('monitoring:read', BODY_LIMITS.none),
-        schema: { tags, params: modelParam, summary: 'Monitoring status of one model from its latest stored check: drift_status, decay_status, recent_alerts', response: { 200: seedStatusView, ...errorResponses(404) } },
+        schema: {
+          tags,
+          params: modelParam,
+          summary: 'Monitoring status of one model from its latest stored check: drift_status, decay_status, recent_alerts',
+          response: { 200: seedStatusView, ...errorResponses(404) },
+        },
       },
       async (req) => seedStatus(await monitor.status(req.params.model_id)),
     );
@@ -337,19 +354,30 @@ export function monitoringPlugin(deps: MonitoringDeps): FastifyPluginAsync {
       '/api/v1/mlops/production-monitoring/alerts/:alert_id',
       {
         ...declare('monitoring:read', BODY_LIMITS.none),
-        schema: { tags, params: alertParam, summary: 'One alert: how it has been handled (acknowledged, assigned, comments, actions taken) and the actions it may lead to', response: { 200: alertDetailView, ...errorResponses(404) } },
+        schema: {
+          tags,
+          params: alertParam,
+          summary: 'One alert: how it has been handled (acknowledged, assigned, comments, actions taken) and the actions it may lead to',
+          response: { 200: alertDetailView, ...errorResponses(404) },
+        },
       },
       async (req) => monitor.getAlert(req.params.alert_id),
     );
     const step = { 200: alertEventView, ...errorResponses(404, 409) };
     app.post(
       '/api/v1/mlops/production-monitoring/alerts/:alert_id/acknowledge',
-      { ...declare('monitoring:write'), schema: { tags, params: alertParam, summary: 'Acknowledge an alert (it stops re-notifying while it fires)', body: z.object({ comment: comment.optional() }).nullish(), response: step } },
+      {
+        ...declare('monitoring:write'),
+        schema: { tags, params: alertParam, summary: 'Acknowledge an alert (it stops re-notifying while it fires)', body: z.object({ comment: comment.optional() }).nullish(), response: step },
+      },
       async (req) => monitor.alerts.acknowledge(req.params.alert_id, auditContextOf(req), req.body?.comment ?? undefined),
     );
     app.post(
       '/api/v1/mlops/production-monitoring/alerts/:alert_id/assign',
-      { ...declare('monitoring:write'), schema: { tags, params: alertParam, summary: 'Assign an alert to a person', body: z.object({ assignee: z.string().min(1).max(200), comment: comment.optional() }), response: step } },
+      {
+        ...declare('monitoring:write'),
+        schema: { tags, params: alertParam, summary: 'Assign an alert to a person', body: z.object({ assignee: z.string().min(1).max(200), comment: comment.optional() }), response: step },
+      },
       async (req) => monitor.alerts.assign(req.params.alert_id, auditContextOf(req), req.body.assignee, req.body.comment),
     );
     app.post(
@@ -373,7 +401,10 @@ export function monitoringPlugin(deps: MonitoringDeps): FastifyPluginAsync {
     );
     app.post(
       '/api/v1/mlops/production-monitoring/alerts/:alert_id/resolve',
-      { ...declare('monitoring:write'), schema: { tags, params: alertParam, summary: 'Resolve an alert by hand (409 when already resolved)', body: z.object({ comment: comment.optional() }).nullish(), response: step } },
+      {
+        ...declare('monitoring:write'),
+        schema: { tags, params: alertParam, summary: 'Resolve an alert by hand (409 when already resolved)', body: z.object({ comment: comment.optional() }).nullish(), response: step },
+      },
       async (req) => monitor.alerts.resolve(req.params.alert_id, auditContextOf(req), req.body?.comment ?? undefined),
     );
     // change control: acceptance criteria registered before retraining, evidence per version
@@ -384,19 +415,37 @@ export function monitoringPlugin(deps: MonitoringDeps): FastifyPluginAsync {
       lower_bound: z.number().min(0).max(1),
     });
     const planView = z.object({ model_id: z.string(), criteria: z.array(criterion), registered_by: z.string(), registered_at: z.string() });
-    const evidenceView = z.looseObject({ model: z.string(), version: z.string(), passed: z.boolean(), evaluated_at: z.string(), labelled_rows: z.number(), results: z.array(z.looseObject({ passed: z.boolean(), reason: z.string() })) }).describe('AcceptanceEvidence');
+    const evidenceView = z
+      .looseObject({
+        model: z.string(),
+        version: z.string(),
+        passed: z.boolean(),
+        evaluated_at: z.string(),
+        labelled_rows: z.number(),
+        results: z.array(z.looseObject({ passed: z.boolean(), reason: z.string() })),
+      })
+      .describe('AcceptanceEvidence');
     const versionParams = z.object({ model_id: z.string(), version: z.string() });
     app.put(
       '/api/v1/mlops/change-control/:model_id/criteria',
       {
         ...declare('models:write'),
-        schema: { tags, params: modelParam, summary: 'Register the acceptance criteria a retrained candidate must meet (metrics overall and per subgroup, minimum samples, Wilson lower bounds)', body: z.object({ criteria: z.array(criterion).min(1).max(200) }), response: { 200: planView, ...errorResponses(404) } },
+        schema: {
+          tags,
+          params: modelParam,
+          summary: 'Register the acceptance criteria a retrained candidate must meet (metrics overall and per subgroup, minimum samples, Wilson lower bounds)',
+          body: z.object({ criteria: z.array(criterion).min(1).max(200) }),
+          response: { 200: planView, ...errorResponses(404) },
+        },
       },
       async (req) => monitor.changeControl.setPlan(req.params.model_id, req.body.criteria, actorOf(req)),
     );
     app.get(
       '/api/v1/mlops/change-control/:model_id/criteria',
-      { ...declare('models:read', BODY_LIMITS.none), schema: { tags, params: modelParam, summary: 'The registered acceptance criteria of a model', response: { 200: planView, ...errorResponses(404) } } },
+      {
+        ...declare('models:read', BODY_LIMITS.none),
+        schema: { tags, params: modelParam, summary: 'The registered acceptance criteria of a model', response: { 200: planView, ...errorResponses(404) } },
+      },
       async (req) => {
         const plan = await monitor.changeControl.getPlan(req.params.model_id);
         if (!plan) throw notFound(`acceptance criteria of "${req.params.model_id}"`);
@@ -405,7 +454,15 @@ export function monitoringPlugin(deps: MonitoringDeps): FastifyPluginAsync {
     );
     app.post(
       '/api/v1/mlops/change-control/:model_id/versions/:version/evaluate',
-      { ...declare('monitoring:write', BODY_LIMITS.none), schema: { tags, params: versionParams, summary: 'Judge a version against the criteria on its labelled predictions; stores and returns the evidence', response: { 200: evidenceView, ...errorResponses(404, 409) } } },
+      {
+        ...declare('monitoring:write', BODY_LIMITS.none),
+        schema: {
+          tags,
+          params: versionParams,
+          summary: 'Judge a version against the criteria on its labelled predictions; stores and returns the evidence',
+          response: { 200: evidenceView, ...errorResponses(404, 409) },
+        },
+      },
       async (req) => evidenceBody(await monitor.changeControl.evaluate(req.params.model_id, req.params.version)),
     );
     app.get(
@@ -432,14 +489,22 @@ export function monitoringPlugin(deps: MonitoringDeps): FastifyPluginAsync {
       '/api/v1/mlops/production-monitoring/:model_id',
       {
         ...declare('monitoring:read', BODY_LIMITS.none),
-        schema: { tags, params: modelParam, summary: 'Health score, drift, performance, equipment and population changes of one model', response: { 200: productionViewSchema, ...errorResponses(404) } },
+        schema: {
+          tags,
+          params: modelParam,
+          summary: 'Health score, drift, performance, equipment and population changes of one model',
+          response: { 200: productionViewSchema, ...errorResponses(404) },
+        },
       },
       async (req) => productionView(await monitor.status(req.params.model_id)),
     );
 
     app.get(
       '/api/v1/predictions/:id',
-      { ...declare('predictions:read', BODY_LIMITS.none), schema: { tags, summary: 'One logged prediction (patient-level row)', params: z.object({ id: z.string() }), response: { 200: predictionView, ...errorResponses(404) } } },
+      {
+        ...declare('predictions:read', BODY_LIMITS.none),
+        schema: { tags, summary: 'One logged prediction (patient-level row)', params: z.object({ id: z.string() }), response: { 200: predictionView, ...errorResponses(404) } },
+      },
       async (req) => ({ ...(await predictionLog.get(req.params.id)) }),
     );
     app.get(

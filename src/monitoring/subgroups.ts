@@ -69,7 +69,10 @@ export function subgroupSpec(metadata: Record<string, unknown>, defaults: { minA
     if (typeof c === 'string' && c) columns.push(c);
     else if (c && typeof c === 'object' && typeof (c as { column?: unknown }).column === 'string') {
       const edges = (c as { edges?: unknown }).edges;
-      columns.push({ column: (c as { column: string }).column, edges: Array.isArray(edges) ? edges.filter((e): e is number => typeof e === 'number' && Number.isFinite(e)).sort((a, b) => a - b) : [] });
+      columns.push({
+        column: (c as { column: string }).column,
+        edges: Array.isArray(edges) ? edges.filter((e): e is number => typeof e === 'number' && Number.isFinite(e)).sort((a, b) => a - b) : [],
+      });
     }
   }
   if (!columns.length) return null;
@@ -94,12 +97,7 @@ function groupOf(value: unknown, column: SubgroupColumn): string | null {
   return `[${lo}, ${hi})`;
 }
 
-export function computeSubgroups(
-  labelled: Array<{ input: unknown; prediction: string | null; ground_truth: string | null }>,
-  labels: string[],
-  spec: SubgroupSpec,
-  alpha = 0.05,
-): SubgroupReport {
+export function computeSubgroups(labelled: Array<{ input: unknown; prediction: string | null; ground_truth: string | null }>, labels: string[], spec: SubgroupSpec, alpha = 0.05): SubgroupReport {
   const positive = labels[1] ?? '1';
   const binary = labels.length === 2;
   const rows = labelled.filter((r) => r.prediction !== null && r.ground_truth !== null).map((r) => ({ ...r, flat: flattenInput(r.input) }));

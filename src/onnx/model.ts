@@ -121,13 +121,7 @@ export function valueInfo(name: string, elemType: ElemTypeName, shape?: Dim[]): 
   return { name, elemType, shape };
 }
 
-export function node(
-  opType: string,
-  inputs: string[],
-  outputs: string[],
-  attributes?: Record<string, AttributeValue>,
-  options: { name?: string; domain?: string } = {},
-): NodeSpec {
+export function node(opType: string, inputs: string[], outputs: string[], attributes?: Record<string, AttributeValue>, options: { name?: string; domain?: string } = {}): NodeSpec {
   return { opType, inputs, outputs, attributes, ...options };
 }
 
@@ -140,9 +134,7 @@ const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS:
 function writeTensor(w: ProtoWriter, t: TensorSpec): void {
   const expected = t.dims.reduce((a, b) => a * b, 1);
   if (t.data.length !== expected) {
-    throw new Error(
-      `tensor "${t.name}": dims [${t.dims.join(', ')}] need ${expected} values, got ${t.data.length}`,
-    );
+    throw new Error(`tensor "${t.name}": dims [${t.dims.join(', ')}] need ${expected} values, got ${t.data.length}`);
   }
   w.repeatedVarints(1, t.dims); // dims
   w.int64Field(2, ElemType[t.dataType]); // data_type
@@ -213,9 +205,7 @@ function writeValueInfo(w: ProtoWriter, v: ValueInfoSpec): void {
         const shape = v.shape;
         tensorType.messageField(2, (s) => {
           for (const d of shape) {
-            s.messageField(1, (dim) =>
-              typeof d === 'number' ? dim.int64Field(1, d) : dim.stringField(2, d),
-            );
+            s.messageField(1, (dim) => (typeof d === 'number' ? dim.int64Field(1, d) : dim.stringField(2, d)));
           }
         });
       }

@@ -175,4 +175,3 @@ export class ProtoWriter {
 export function encodeVarint(value: number | bigint): Uint8Array {
   return new ProtoWriter().varint(value).finish();
 }
-

@@ -38,8 +38,7 @@ export function buildTinyCnn(opts: TinyCnnOptions): TinyCnn {
   // Weights are rounded to float32 up front so the reference and the ONNX
   // model use identical values.
   const rng = mulberry32(opts.seed ?? 42);
-  const rand = (n: number, lo: number, hi: number) =>
-    Array.from({ length: n }, () => Math.fround(uniform(rng, lo, hi)));
+  const rand = (n: number, lo: number, hi: number) => Array.from({ length: n }, () => Math.fround(uniform(rng, lo, hi)));
   // Conv weights scaled by fan-in so activations stay O(1) for inputs in [0, 1].
   const convRange = Math.sqrt(3 / (C * KERNEL * KERNEL));
   const convW = rand(FILTERS * C * KERNEL * KERNEL, -convRange, convRange); // [F, C, 3, 3]
@@ -50,9 +49,7 @@ export function buildTinyCnn(opts: TinyCnnOptions): TinyCnn {
   // away from it, so the output visibly depends on the input without saturating.
   const grey = convFeatures(new Float32Array(C * H * W).fill(0.5));
   // `!`: gemmW is [FILTERS, K], f < FILTERS = grey.length and k < K.
-  const gemmB = Array.from({ length: K }, (_, k) =>
-    Math.fround(-grey.reduce((s, v, f) => s + v * gemmW[f * K + k]!, 0)),
-  );
+  const gemmB = Array.from({ length: K }, (_, k) => Math.fround(-grey.reduce((s, v, f) => s + v * gemmW[f * K + k]!, 0)));
 
   const onnx = encodeModel({
     producerName: 'vitals',
@@ -93,8 +90,7 @@ export function buildTinyCnn(opts: TinyCnnOptions): TinyCnn {
     // the grey image is built that size), act FILTERS * H * W, convB FILTERS,
     // convW FILTERS * C * KERNEL * KERNEL, and every index is within the loop
     // bounds (at() checks y and x itself; 2 * py + 1 < H, 2 * px + 1 < W).
-    const at = (c: number, y: number, x: number) =>
-      y < 0 || y >= H || x < 0 || x >= W ? 0 : input[(c * H + y) * W + x]!;
+    const at = (c: number, y: number, x: number) => (y < 0 || y >= H || x < 0 || x >= W ? 0 : input[(c * H + y) * W + x]!);
 
     // Conv + Relu -> [F, H, W]
     const act = new Float64Array(FILTERS * H * W);
@@ -124,12 +120,7 @@ export function buildTinyCnn(opts: TinyCnnOptions): TinyCnn {
       for (let py = 0; py < PH; py++) {
         for (let px = 0; px < PW; px++) {
           const base = f * H * W;
-          sum += Math.max(
-            act[base + 2 * py * W + 2 * px]!,
-            act[base + 2 * py * W + 2 * px + 1]!,
-            act[base + (2 * py + 1) * W + 2 * px]!,
-            act[base + (2 * py + 1) * W + 2 * px + 1]!,
-          );
+          sum += Math.max(act[base + 2 * py * W + 2 * px]!, act[base + 2 * py * W + 2 * px + 1]!, act[base + (2 * py + 1) * W + 2 * px]!, act[base + (2 * py + 1) * W + 2 * px + 1]!);
         }
       }
       features[f] = sum / (PH * PW);

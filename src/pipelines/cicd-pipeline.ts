@@ -6,7 +6,20 @@
 import { nowIso } from '../ids.js';
 import type { Model, ModelVersion } from '../registry/index.js';
 import { CICD_STAGES, type CicdRequest, type CicdStage, cicdRequestSchema } from './cicd-request.js';
-import { type CicdContext, type CicdDeps, type CicdStep, abTesting, dataCollection, dataValidation, deployment, modelTesting, modelValidation, monitoringSetup, runDirectory, training } from './cicd-stages.js';
+import {
+  type CicdContext,
+  type CicdDeps,
+  type CicdStep,
+  abTesting,
+  dataCollection,
+  dataValidation,
+  deployment,
+  modelTesting,
+  modelValidation,
+  monitoringSetup,
+  runDirectory,
+  training,
+} from './cicd-stages.js';
 import type { PipelineRun, PipelineRunStore, RunStatus } from './pipeline-run-store.js';
 import { type StageRecord, appendLog, newStageRecord } from './stage-record.js';
 

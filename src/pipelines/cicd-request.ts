@@ -66,14 +66,5 @@ export const cicdRequestSchema = z.object({
 export type CicdRequest = z.output<typeof cicdRequestSchema>;
 export type CicdRequestInput = z.input<typeof cicdRequestSchema>;
 
-export const CICD_STAGES = [
-  'data_collection',
-  'data_validation',
-  'training',
-  'model_validation',
-  'model_testing',
-  'ab_testing',
-  'deployment',
-  'monitoring_setup',
-] as const;
+export const CICD_STAGES = ['data_collection', 'data_validation', 'training', 'model_validation', 'model_testing', 'ab_testing', 'deployment', 'monitoring_setup'] as const;
 export type CicdStage = (typeof CICD_STAGES)[number];

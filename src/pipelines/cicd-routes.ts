@@ -47,7 +47,12 @@ export function pipelinesPlugin(deps: PipelinesRouteDeps): FastifyPluginAsync {
       '/api/v1/train',
       {
         ...declare('pipelines:run', 32 * 1024 * 1024),
-        schema: { tags: ['training'], summary: 'Queue the training of a logistic regression or random forest on a CSV; the run registers it', body: trainBody, response: { 202: acceptedRunView, ...errorResponses(403, 404, 413) } },
+        schema: {
+          tags: ['training'],
+          summary: 'Queue the training of a logistic regression or random forest on a CSV; the run registers it',
+          body: trainBody,
+          response: { 202: acceptedRunView, ...errorResponses(403, 404, 413) },
+        },
       },
       async (req, reply) => {
         const b = req.body;
@@ -77,7 +82,10 @@ export function pipelinesPlugin(deps: PipelinesRouteDeps): FastifyPluginAsync {
         schema: {
           tags,
           summary: 'Queue a CI/CD run (data collection → validation → training → model validation → testing → A/B → deployment → monitoring setup), or a named pipeline of PIPELINES_DIR',
-          body: cicdRequestSchema.extend({ pipeline: z.string().optional().describe('the name of a pipeline in PIPELINES_DIR (model_name is then a label)') }).partial({ model_name: true }).strict(),
+          body: cicdRequestSchema
+            .extend({ pipeline: z.string().optional().describe('the name of a pipeline in PIPELINES_DIR (model_name is then a label)') })
+            .partial({ model_name: true })
+            .strict(),
           response: { 202: acceptedRunView, ...errorResponses(403, 404) },
         },
       },
@@ -130,7 +138,10 @@ export function pipelinesPlugin(deps: PipelinesRouteDeps): FastifyPluginAsync {
 
     app.get(
       '/api/v1/pipelines/runs/:run_id',
-      { ...read, schema: { tags, summary: 'One run: status, stages (logs, durations, artefacts), result', params: z.object({ run_id: z.string() }), response: { 200: runView, ...errorResponses(404) } } },
+      {
+        ...read,
+        schema: { tags, summary: 'One run: status, stages (logs, durations, artefacts), result', params: z.object({ run_id: z.string() }), response: { 200: runView, ...errorResponses(404) } },
+      },
       async (req) => p.runs.get(req.params.run_id),
     );
     app.get(

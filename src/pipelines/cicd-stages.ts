@@ -97,7 +97,13 @@ export const dataCollection: CicdStep = async (ctx, rec) => {
     rec.artifacts.source = { kind: 'prediction_log', limit, oldest: entries.at(-1)?.created_at ?? null, newest: entries[0]?.created_at ?? null };
   } else {
     if (!d.path) throw new Error(`data.source ${d.source} needs data.path`);
-    const files = d.source === 'folder' ? readdirSync(d.path).filter((f) => f.endsWith('.csv')).sort().map((f) => join(d.path!, f)) : [d.path];
+    const files =
+      d.source === 'folder'
+        ? readdirSync(d.path)
+            .filter((f) => f.endsWith('.csv'))
+            .sort()
+            .map((f) => join(d.path!, f))
+        : [d.path];
     if (!files.length) throw new Error(`no .csv files in ${d.path}`);
     columns = [];
     rows = [];
@@ -135,7 +141,11 @@ export const dataValidation: CicdStep = async (ctx, rec) => {
   const checks: Check[] = [];
   const expected = featureNames(ctx) ?? parsed.columns.filter((c) => c !== target);
   const missingCols = [...expected, target].filter((c) => !parsed.columns.includes(c));
-  checks.push({ check: 'schema', passed: missingCols.length === 0, message: missingCols.length ? `missing columns: ${missingCols.join(', ')}` : `${expected.length} features and the target ${target}` });
+  checks.push({
+    check: 'schema',
+    passed: missingCols.length === 0,
+    message: missingCols.length ? `missing columns: ${missingCols.join(', ')}` : `${expected.length} features and the target ${target}`,
+  });
   checks.push({ check: 'rows', passed: parsed.rows.length >= v.min_rows, message: `${parsed.rows.length} rows (minimum ${v.min_rows})` });
   const problems: string[] = [];
   const missing: string[] = [];
@@ -195,7 +205,16 @@ export const dataValidation: CicdStep = async (ctx, rec) => {
   // Class indices in the production version's label order, so both models are scored alike.
   const y = ds.y.map((c) => known.indexOf(ds.labels[c]!));
   const split = stratifiedSplit(X.length, y, ctx.request.data.holdout_fraction, ctx.request.training.seed);
-  ctx.data = { source: String((ctx.result.data_source as string | undefined) ?? ctx.request.data.source), featureNames: expected, labels: known, X, y, train: split.train, holdout: split.test, sha256: String(ctx.result.data_sha256) };
+  ctx.data = {
+    source: String((ctx.result.data_source as string | undefined) ?? ctx.request.data.source),
+    featureNames: expected,
+    labels: known,
+    X,
+    y,
+    train: split.train,
+    holdout: split.test,
+    sha256: String(ctx.result.data_sha256),
+  };
   rec.metrics.train_rows = split.train.length;
   rec.metrics.holdout_rows = split.test.length;
   return ok();
@@ -241,65 +260,85 @@ async function ingestTracking(ctx: CicdContext, runId: string, file: string): Pr
   return n;
 }
 
-export const training = (signal: AbortSignal): CicdStep => async (ctx, rec) => {
-  const data = ctx.data!;
-  const t = ctx.request.training;
-  const algo = t.cmd ? 'external' : (t.algo ?? ((ctx.production?.params.algorithm as 'logreg' | 'rf' | undefined) ?? 'logreg'));
-  const experiment = t.experiment ?? `${ctx.model.name}-training`;
-  const tracked = await ctx.deps.tracking.startRun(experiment, { name: `pipeline ${ctx.run.id}`, config: { algo, params: t.params ?? {}, seed: t.seed, trigger: ctx.run.trigger, data_sha256: data.sha256 }, tags: { pipeline_run: ctx.run.id } });
-  rec.artifacts.tracking = { experiment, run_id: tracked.id };
-  const modelPath = join(ctx.workdir, 'model.onnx');
-  try {
-    if (t.cmd) {
-      const trainCsv = join(ctx.workdir, 'train.csv');
-      const target = targetOf(ctx);
-      writeFileSync(trainCsv, [[...data.featureNames, target].join(','), ...data.train.map((i) => [...data.X[i]!, data.labels[data.y[i]!]].join(','))].join('\n'));
-      const trackingFile = join(ctx.workdir, 'tracking.jsonl');
-      const metricsOut = join(ctx.workdir, 'metrics.json');
-      appendLog(rec, `$ ${t.cmd}`);
-      const code = await runShell(t.cmd, process.cwd(), { VITALS_TRAIN_CSV: trainCsv, VITALS_TARGET: target, VITALS_MODEL_OUT: modelPath, VITALS_METRICS_OUT: metricsOut, VITALS_TRACKING_FILE: trackingFile, VITALS_RUN_DIR: ctx.workdir }, rec, signal);
-      if (code !== 0) throw new Error(`training command failed (exit code ${code}): ${t.cmd}`);
-      if (!existsSync(modelPath)) throw new Error(`the training command did not write the ONNX model to $VITALS_MODEL_OUT (${modelPath})`);
-      const steps = await ingestTracking(ctx, tracked.id, trackingFile);
-      const metrics = existsSync(metricsOut) ? flattenMetrics(JSON.parse(readFileSync(metricsOut, 'utf8'))) : {};
-      if (Object.keys(metrics).length) await ctx.deps.tracking.logMetrics(tracked.id, metrics);
-      const onnx = new Uint8Array(readFileSync(modelPath));
-      ctx.candidate = { path: modelPath, onnx, sha256: createHash('sha256').update(onnx).digest('hex'), algo, params: { command: t.cmd }, trainMetrics: metrics, trackingRunId: tracked.id };
-      appendLog(rec, `external trainer wrote ${onnx.length} bytes of ONNX; ${steps} tracking line(s) ingested`);
-    } else {
-      const builtin = algo as 'logreg' | 'rf';
-      const ds = { featureNames: data.featureNames, labels: data.labels, X: data.train.map((i) => data.X[i]!), y: data.train.map((i) => data.y[i]!) };
-      let lastLogged = -1;
-      const steps: Array<[number, number]> = [];
-      const trained = trainTabularClassifier(ds, {
-        algo: builtin,
-        seed: t.seed,
-        params: t.params,
-        onProgress: (done, total) => {
-          const step = Math.floor((done / total) * 20);
-          if (step !== lastLogged) {
-            lastLogged = step;
-            steps.push([done, done / total]);
-          }
-        },
-      });
-      for (const [done, progress] of steps) await ctx.deps.tracking.logMetrics(tracked.id, { progress }, done);
-      await ctx.deps.tracking.logConfig(tracked.id, { params: trained.params });
-      const metrics = Object.fromEntries(Object.entries(trained.metrics).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
-      await ctx.deps.tracking.logMetrics(tracked.id, metrics);
-      writeFileSync(modelPath, trained.onnx);
-      ctx.candidate = { path: modelPath, onnx: trained.onnx, sha256: createHash('sha256').update(trained.onnx).digest('hex'), algo: builtin, params: trained.params, trainMetrics: metrics, trackingRunId: tracked.id };
-      appendLog(rec, `trained ${builtin} on ${ds.X.length} rows: internal test accuracy ${pct(metrics.accuracy)}`);
+export const training =
+  (signal: AbortSignal): CicdStep =>
+  async (ctx, rec) => {
+    const data = ctx.data!;
+    const t = ctx.request.training;
+    const algo = t.cmd ? 'external' : (t.algo ?? (ctx.production?.params.algorithm as 'logreg' | 'rf' | undefined) ?? 'logreg');
+    const experiment = t.experiment ?? `${ctx.model.name}-training`;
+    const tracked = await ctx.deps.tracking.startRun(experiment, {
+      name: `pipeline ${ctx.run.id}`,
+      config: { algo, params: t.params ?? {}, seed: t.seed, trigger: ctx.run.trigger, data_sha256: data.sha256 },
+      tags: { pipeline_run: ctx.run.id },
+    });
+    rec.artifacts.tracking = { experiment, run_id: tracked.id };
+    const modelPath = join(ctx.workdir, 'model.onnx');
+    try {
+      if (t.cmd) {
+        const trainCsv = join(ctx.workdir, 'train.csv');
+        const target = targetOf(ctx);
+        writeFileSync(trainCsv, [[...data.featureNames, target].join(','), ...data.train.map((i) => [...data.X[i]!, data.labels[data.y[i]!]].join(','))].join('\n'));
+        const trackingFile = join(ctx.workdir, 'tracking.jsonl');
+        const metricsOut = join(ctx.workdir, 'metrics.json');
+        appendLog(rec, `$ ${t.cmd}`);
+        const code = await runShell(
+          t.cmd,
+          process.cwd(),
+          { VITALS_TRAIN_CSV: trainCsv, VITALS_TARGET: target, VITALS_MODEL_OUT: modelPath, VITALS_METRICS_OUT: metricsOut, VITALS_TRACKING_FILE: trackingFile, VITALS_RUN_DIR: ctx.workdir },
+          rec,
+          signal,
+        );
+        if (code !== 0) throw new Error(`training command failed (exit code ${code}): ${t.cmd}`);
+        if (!existsSync(modelPath)) throw new Error(`the training command did not write the ONNX model to $VITALS_MODEL_OUT (${modelPath})`);
+        const steps = await ingestTracking(ctx, tracked.id, trackingFile);
+        const metrics = existsSync(metricsOut) ? flattenMetrics(JSON.parse(readFileSync(metricsOut, 'utf8'))) : {};
+        if (Object.keys(metrics).length) await ctx.deps.tracking.logMetrics(tracked.id, metrics);
+        const onnx = new Uint8Array(readFileSync(modelPath));
+        ctx.candidate = { path: modelPath, onnx, sha256: createHash('sha256').update(onnx).digest('hex'), algo, params: { command: t.cmd }, trainMetrics: metrics, trackingRunId: tracked.id };
+        appendLog(rec, `external trainer wrote ${onnx.length} bytes of ONNX; ${steps} tracking line(s) ingested`);
+      } else {
+        const builtin = algo as 'logreg' | 'rf';
+        const ds = { featureNames: data.featureNames, labels: data.labels, X: data.train.map((i) => data.X[i]!), y: data.train.map((i) => data.y[i]!) };
+        let lastLogged = -1;
+        const steps: Array<[number, number]> = [];
+        const trained = trainTabularClassifier(ds, {
+          algo: builtin,
+          seed: t.seed,
+          params: t.params,
+          onProgress: (done, total) => {
+            const step = Math.floor((done / total) * 20);
+            if (step !== lastLogged) {
+              lastLogged = step;
+              steps.push([done, done / total]);
+            }
+          },
+        });
+        for (const [done, progress] of steps) await ctx.deps.tracking.logMetrics(tracked.id, { progress }, done);
+        await ctx.deps.tracking.logConfig(tracked.id, { params: trained.params });
+        const metrics = Object.fromEntries(Object.entries(trained.metrics).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
+        await ctx.deps.tracking.logMetrics(tracked.id, metrics);
+        writeFileSync(modelPath, trained.onnx);
+        ctx.candidate = {
+          path: modelPath,
+          onnx: trained.onnx,
+          sha256: createHash('sha256').update(trained.onnx).digest('hex'),
+          algo: builtin,
+          params: trained.params,
+          trainMetrics: metrics,
+          trackingRunId: tracked.id,
+        };
+        appendLog(rec, `trained ${builtin} on ${ds.X.length} rows: internal test accuracy ${pct(metrics.accuracy)}`);
+      }
+      await ctx.deps.tracking.finish(tracked.id, 'completed');
+    } catch (err) {
+      await ctx.deps.tracking.finish(tracked.id, 'failed').catch(() => undefined);
+      throw err;
     }
-    await ctx.deps.tracking.finish(tracked.id, 'completed');
-  } catch (err) {
-    await ctx.deps.tracking.finish(tracked.id, 'failed').catch(() => undefined);
-    throw err;
-  }
-  rec.artifacts.model = { path: modelPath, sha256: ctx.candidate.sha256, bytes: ctx.candidate.onnx.length, algo: ctx.candidate.algo };
-  Object.assign(rec.metrics, ctx.candidate.trainMetrics);
-  return ok();
-};
+    rec.artifacts.model = { path: modelPath, sha256: ctx.candidate.sha256, bytes: ctx.candidate.onnx.length, algo: ctx.candidate.algo };
+    Object.assign(rec.metrics, ctx.candidate.trainMetrics);
+    return ok();
+  };
 
 // ---------- 4. model validation ----------
 
@@ -314,7 +353,10 @@ function scores(proba: number[][], y: number[], labels: string[]): { metrics: Re
     metrics.precision = tp + fp ? tp / (tp + fp) : 0;
     metrics.recall = tp + fn ? tp / (tp + fn) : 0;
     metrics.f1 = metrics.precision + metrics.recall ? (2 * metrics.precision * metrics.recall) / (metrics.precision + metrics.recall) : 0;
-    const auc = rocAuc(y.map((c) => c === 1), proba.map((p) => p[1]!));
+    const auc = rocAuc(
+      y.map((c) => c === 1),
+      proba.map((p) => p[1]!),
+    );
     if (auc !== undefined) metrics.roc_auc = auc;
   }
   return { metrics, predictions };
@@ -322,7 +364,10 @@ function scores(proba: number[][], y: number[], labels: string[]): { metrics: Re
 
 function candidateSpecs(ctx: CicdContext) {
   return {
-    input_spec: ctx.production?.input_spec.kind === 'tabular' ? ctx.production.input_spec : { kind: 'tabular' as const, features: ctx.data!.featureNames.map((name) => ({ name, type: 'number' as const, required: true })) },
+    input_spec:
+      ctx.production?.input_spec.kind === 'tabular'
+        ? ctx.production.input_spec
+        : { kind: 'tabular' as const, features: ctx.data!.featureNames.map((name) => ({ name, type: 'number' as const, required: true })) },
     output_spec: { labels: ctx.data!.labels, probabilities: 'probabilities', logits: false },
   };
 }
@@ -359,8 +404,14 @@ export const modelValidation: CicdStep = async (ctx, rec) => {
     const cv = candScores.metrics[g.metric] ?? 0;
     const pv = prodMetrics[g.metric] ?? 0;
     const passed = cv - pv >= g.min_improvement;
-    appendLog(rec, `${passed ? 'PASS' : 'FAIL'} ${g.metric} against production ${ctx.production!.version} on the same ${yh.length} holdout rows: candidate ${pct(cv)} vs production ${pct(pv)} (needs ≥ ${g.min_improvement >= 0 ? '+' : ''}${g.min_improvement})`);
-    if (!passed) failures.push(`candidate ${g.metric} ${pct(cv)} vs production ${ctx.production!.version} ${pct(pv)} on the same ${yh.length} holdout rows (needs ${g.min_improvement >= 0 ? '+' : ''}${g.min_improvement})`);
+    appendLog(
+      rec,
+      `${passed ? 'PASS' : 'FAIL'} ${g.metric} against production ${ctx.production!.version} on the same ${yh.length} holdout rows: candidate ${pct(cv)} vs production ${pct(pv)} (needs ≥ ${g.min_improvement >= 0 ? '+' : ''}${g.min_improvement})`,
+    );
+    if (!passed)
+      failures.push(
+        `candidate ${g.metric} ${pct(cv)} vs production ${ctx.production!.version} ${pct(pv)} on the same ${yh.length} holdout rows (needs ${g.min_improvement >= 0 ? '+' : ''}${g.min_improvement})`,
+      );
   }
   if (failures.length) return { outcome: 'reject', decision: 'rejected_at_model_validation', reason: failures.join('; ') };
   return ok();
@@ -374,7 +425,9 @@ export const modelTesting: CicdStep = async (ctx, rec) => {
   const specs = candidateSpecs(ctx);
   const cand = await openOnnxClassifier(ctx.deps.pool, { key: c.sha256, path: c.path }, specs.input_spec, specs.output_spec);
   appendLog(rec, 'PASS loads in onnxruntime and its tensors match the specs');
-  const golden = ctx.request.testing.golden ?? data.holdout.slice(0, 8).map((i, k) => ({ features: Object.fromEntries(data.featureNames.map((n, j) => [n, data.X[i]![j]!])), expected: data.labels[ctx.evaluation!.predictions[k]!] }));
+  const golden =
+    ctx.request.testing.golden ??
+    data.holdout.slice(0, 8).map((i, k) => ({ features: Object.fromEntries(data.featureNames.map((n, j) => [n, data.X[i]![j]!])), expected: data.labels[ctx.evaluation!.predictions[k]!] }));
   const proba = await cand.predictProba(golden.map((g) => data.featureNames.map((n) => Number(g.features[n] ?? Number.NaN))));
   const failures: string[] = [];
   proba.forEach((p, i) => {
@@ -422,7 +475,14 @@ async function ensureRegistered(ctx: CicdContext, rec: StageRecord): Promise<Mod
       ...buildReferenceProfile(trainRows, { features: data.featureNames }),
       outputs: buildOutputProfile(await cand.predictProba(data.train.map((i) => data.X[i]!)), data.labels),
     },
-    lineage: { pipeline_run_id: ctx.run.id, trigger: ctx.run.trigger, data_sha256: data.sha256, data_source: ctx.request.data.source, rows: data.X.length, parent_version: ctx.production?.version ?? null },
+    lineage: {
+      pipeline_run_id: ctx.run.id,
+      trigger: ctx.run.trigger,
+      data_sha256: data.sha256,
+      data_source: ctx.request.data.source,
+      rows: data.X.length,
+      parent_version: ctx.production?.version ?? null,
+    },
     actor: `pipeline:${ctx.run.id}`,
   });
   ctx.result.new_version_id = version.id;
@@ -441,7 +501,11 @@ export const abTesting: CicdStep = async (ctx, rec) => {
     return ok();
   }
   const version = await ensureRegistered(ctx, rec);
-  await ctx.deps.registry.promote(version.id, { alias: 'challenger', actor: `pipeline:${ctx.run.id}`, reason: `pipeline run ${ctx.run.id}: passed validation; ${ab.mode} test against ${ctx.production.version}` });
+  await ctx.deps.registry.promote(version.id, {
+    alias: 'challenger',
+    actor: `pipeline:${ctx.run.id}`,
+    reason: `pipeline run ${ctx.run.id}: passed validation; ${ab.mode} test against ${ctx.production.version}`,
+  });
   let test: AbTest;
   if (ctx.result.ab_test_id) test = await ctx.deps.abTests.get(String(ctx.result.ab_test_id));
   else {
@@ -484,7 +548,8 @@ export const deployment: CicdStep = async (ctx, rec) => {
     }
     appendLog(rec, `${test.mode} test ${test.id} promoted ${test.treatment_version}: ${test.decision_reason ?? ''}`);
     const promoted = await ctx.deps.registry.getVersion(test.treatment_version_id);
-    if (promoted.aliases.includes('challenger')) await ctx.deps.registry.removeAlias(ctx.model.name, 'challenger', { actor, reason: `pipeline run ${ctx.run.id}: ${promoted.version} is production now` });
+    if (promoted.aliases.includes('challenger'))
+      await ctx.deps.registry.removeAlias(ctx.model.name, 'challenger', { actor, reason: `pipeline run ${ctx.run.id}: ${promoted.version} is production now` });
   } else {
     const version = await ensureRegistered(ctx, rec);
     if (!ctx.request.deploy.promote) {
@@ -529,7 +594,10 @@ export const monitoringSetup: CicdStep = async (ctx, rec) => {
     ...ctx.deps.monitor.options.thresholds,
   };
   rec.artifacts.baseline_check = { status: report.status, window: report.window };
-  appendLog(rec, `monitoring ${version.version}: reference profile of its training data, drift threshold ${ctx.deps.monitor.options.driftThreshold}, decay threshold ${ctx.deps.monitor.options.decayThreshold}`);
+  appendLog(
+    rec,
+    `monitoring ${version.version}: reference profile of its training data, drift threshold ${ctx.deps.monitor.options.driftThreshold}, decay threshold ${ctx.deps.monitor.options.decayThreshold}`,
+  );
   return ok();
 };
 

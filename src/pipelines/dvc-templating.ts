@@ -59,7 +59,10 @@ function readVarsFile(root: string, spec: string, field: string, problems: Probl
   const all = (doc && typeof doc === 'object' ? doc : {}) as Record<string, Json>;
   if (!keys) return all;
   const out: Record<string, Json> = {};
-  for (const k of keys.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const k of keys
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     if (!(k in all)) problems.push({ field, message: `"${k}" is not in vars file "${file}"` });
     else out[k] = all[k];
   }
@@ -124,7 +127,10 @@ class Interpolator {
   private resolveExpr(expr: string, field: string): { ok: boolean; value?: Json } {
     const hit = lookup(this.ctx, expr);
     if (!hit.found) {
-      this.problems.push({ field, message: `\${${expr}} cannot be resolved: ${pathOf(expr) ? `"${expr}" is not defined in vars, params.yaml or the foreach/matrix item` : `"${expr}" is not a variable reference`}` });
+      this.problems.push({
+        field,
+        message: `\${${expr}} cannot be resolved: ${pathOf(expr) ? `"${expr}" is not defined in vars, params.yaml or the foreach/matrix item` : `"${expr}" is not a variable reference`}`,
+      });
       return { ok: false };
     }
     const top = String(pathOf(expr)![0]);
@@ -196,11 +202,14 @@ export function resolveDvcTemplates(doc: { vars?: unknown; stages: Record<string
         if (Array.isArray(items)) {
           items.forEach((item, i) => emit(`${name}@${keyText(item, i)}`, body!, { values: { ...base.values, item }, origin: { ...base.origin, item: undefined } }, `${field}@${keyText(item, i)}`));
         } else if (items && typeof items === 'object') {
-          for (const [key, item] of Object.entries(items)) emit(`${name}@${key}`, body!, { values: { ...base.values, key, item }, origin: { ...base.origin, key: undefined, item: undefined } }, `${field}@${key}`);
+          for (const [key, item] of Object.entries(items))
+            emit(`${name}@${key}`, body!, { values: { ...base.values, key, item }, origin: { ...base.origin, key: undefined, item: undefined } }, `${field}@${key}`);
         } else problems.push({ field: `${field}.foreach`, message: 'must be a list, a map, or ${var} naming one' });
       } else {
         const { matrix, ...rest } = s;
-        const axes = Object.entries((typeof matrix === 'object' && matrix) || {}).map(([axis, values]) => [axis, typeof values === 'string' ? iter.string(values, `${field}.matrix.${axis}`) : values] as const);
+        const axes = Object.entries((typeof matrix === 'object' && matrix) || {}).map(
+          ([axis, values]) => [axis, typeof values === 'string' ? iter.string(values, `${field}.matrix.${axis}`) : values] as const,
+        );
         if (!axes.length || axes.some(([, v]) => !Array.isArray(v) || !v.length)) {
           problems.push({ field: `${field}.matrix`, message: 'must map each axis to a non-empty list' });
           continue;

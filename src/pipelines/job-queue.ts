@@ -171,6 +171,11 @@ export class JobQueue {
   async list(filter: { status?: Job['status']; limit?: number } = {}): Promise<Job[]> {
     let q = this.database.db.selectFrom('pipeline_jobs').selectAll();
     if (filter.status) q = q.where('status', '=', filter.status);
-    return (await q.orderBy('id', 'desc').limit(filter.limit ?? 100).execute()).map(toJob);
+    return (
+      await q
+        .orderBy('id', 'desc')
+        .limit(filter.limit ?? 100)
+        .execute()
+    ).map(toJob);
   }
 }

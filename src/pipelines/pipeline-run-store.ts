@@ -95,7 +95,12 @@ export class PipelineRunStore {
     const created = await this.database.db.transaction().execute(async (tx) => {
       if (input.incident_key) {
         // Insert-if-absent in one statement on both databases; the unique index settles races between replicas.
-        const inserted = await tx.insertInto('pipeline_runs').values(row).onConflict((oc) => oc.column('incident_key').doNothing()).returning('id').executeTakeFirst();
+        const inserted = await tx
+          .insertInto('pipeline_runs')
+          .values(row)
+          .onConflict((oc) => oc.column('incident_key').doNothing())
+          .returning('id')
+          .executeTakeFirst();
         if (!inserted) return false;
       } else await tx.insertInto('pipeline_runs').values(row).execute();
       await this.audit?.record(tx, {
@@ -127,7 +132,12 @@ export class PipelineRunStore {
     if (filter.pipeline) q = q.where('pipeline', '=', filter.pipeline);
     if (filter.status?.length) q = q.where('status', 'in', filter.status);
     if (filter.triggers?.length) q = q.where('trigger', 'in', filter.triggers);
-    return (await q.orderBy('id', 'desc').limit(filter.limit ?? 100).execute()).map(toRun);
+    return (
+      await q
+        .orderBy('id', 'desc')
+        .limit(filter.limit ?? 100)
+        .execute()
+    ).map(toRun);
   }
 
   async update(id: string, patch: Partial<Pick<PipelineRun, 'status' | 'stages' | 'params' | 'metrics' | 'result' | 'error' | 'started_at' | 'finished_at'>>): Promise<void> {

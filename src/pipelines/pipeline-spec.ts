@@ -58,8 +58,7 @@ function paths(value: unknown, field: string, problems: Problem[], uncached?: st
         out.push(path);
         if (uncached && opts && typeof opts === 'object' && (opts as { cache?: unknown }).cache === false) uncached.push(path);
       }
-    }
-    else problems.push({ field, message: `entries must be paths, got ${JSON.stringify(v)}` });
+    } else problems.push({ field, message: `entries must be paths, got ${JSON.stringify(v)}` });
   }
   return out;
 }

@@ -66,12 +66,15 @@ export class PipelineWorker {
     const job = await this.queue.claim(this.id, Object.keys(this.handlers));
     if (!job) return false;
     const abort = new AbortController();
-    const beat = setInterval(() => {
-      void this.queue.heartbeat(job.id, this.id).then(
-        (mine) => mine || abort.abort(new Error('lease lost')),
-        () => undefined,
-      );
-    }, Math.max(50, Math.floor(this.queue.leaseMs / 3)));
+    const beat = setInterval(
+      () => {
+        void this.queue.heartbeat(job.id, this.id).then(
+          (mine) => mine || abort.abort(new Error('lease lost')),
+          () => undefined,
+        );
+      },
+      Math.max(50, Math.floor(this.queue.leaseMs / 3)),
+    );
     try {
       await this.handlers[job.kind]!(job, abort.signal);
       await this.queue.complete(job.id, this.id);

@@ -70,10 +70,8 @@ export class Pipelines {
     this.abTests = deps.abTests;
     this.runs = new PipelineRunStore(database, options.audit);
     this.queue = new JobQueue(database, { leaseMs: options.leaseMs });
-    this.cicd = new CicdPipeline(
-      { registry, ...deps, workRoot: resolve(options.home, 'pipelines'), windowSize: options.windowSize, driftThreshold: options.driftThreshold },
-      this.runs,
-      (run) => this.finished(run),
+    this.cicd = new CicdPipeline({ registry, ...deps, workRoot: resolve(options.home, 'pipelines'), windowSize: options.windowSize, driftThreshold: options.driftThreshold }, this.runs, (run) =>
+      this.finished(run),
     );
     this.retraining = new Retraining(database, registry, deps.monitor, this.runs, (request, meta) => this.submitCicd(request, meta), { scheduleDays: options.scheduleDays, cron: options.cron });
     this.worker = new PipelineWorker(
@@ -90,7 +88,12 @@ export class Pipelines {
           if (!job.run_id) return;
           const run = await this.runs.get(job.run_id);
           if (['succeeded', 'failed', 'rejected'].includes(run.status)) return;
-          await this.runs.update(run.id, { status: 'failed', error: `job ${job.id}: ${job.last_error}`, finished_at: new Date().toISOString(), result: { ...run.result, decision: 'failed', reason: job.last_error } });
+          await this.runs.update(run.id, {
+            status: 'failed',
+            error: `job ${job.id}: ${job.last_error}`,
+            finished_at: new Date().toISOString(),
+            result: { ...run.result, decision: 'failed', reason: job.last_error },
+          });
           await this.finished(await this.runs.get(run.id));
         },
         onError: (err) => options.onError?.(err, 'pipeline job failed'),
@@ -106,7 +109,10 @@ export class Pipelines {
   }
 
   /** Queues a CI/CD run (the worker executes it). Returns null when the incident key was already used. */
-  async submitCicd(input: Record<string, unknown> | CicdRequestInput, meta: { trigger?: RunTrigger; incidentKey?: string; actor?: string; reason?: string; audit?: import('../audit/index.js').AuditContext } = {}): Promise<PipelineRun | null> {
+  async submitCicd(
+    input: Record<string, unknown> | CicdRequestInput,
+    meta: { trigger?: RunTrigger; incidentKey?: string; actor?: string; reason?: string; audit?: import('../audit/index.js').AuditContext } = {},
+  ): Promise<PipelineRun | null> {
     const parsed = cicdRequestSchema.safeParse(input);
     if (!parsed.success) throw new VitalsError('VALIDATION_FAILED', `pipeline request rejected: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     await this.registry.getModel(parsed.data.model_name);
@@ -130,12 +136,26 @@ export class Pipelines {
   /** Runs a pipeline file (dvc.yaml) in this process and records it as a run. */
   async runFile(
     file: string,
-    options: { targets?: string[]; force?: boolean; actor?: string; builtins?: Record<string, BuiltinStep>; onProgress?: (run: PipelineRun) => void; runId?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+    options: {
+      targets?: string[];
+      force?: boolean;
+      actor?: string;
+      builtins?: Record<string, BuiltinStep>;
+      onProgress?: (run: PipelineRun) => void;
+      runId?: string;
+      env?: Record<string, string>;
+      timeoutMs?: number;
+    } = {},
   ): Promise<PipelineRun> {
     const spec = loadPipelineSpec(file);
     const created = options.runId
       ? await this.runs.get(options.runId)
-      : (await this.runs.create({ pipeline: `file:${resolve(file)}`, trigger: 'manual', request: { file: resolve(file), targets: options.targets ?? [], force: !!options.force }, created_by: options.actor ?? 'cli' }))!;
+      : (await this.runs.create({
+          pipeline: `file:${resolve(file)}`,
+          trigger: 'manual',
+          request: { file: resolve(file), targets: options.targets ?? [], force: !!options.force },
+          created_by: options.actor ?? 'cli',
+        }))!;
     await this.runs.update(created.id, { status: 'running', started_at: new Date().toISOString() });
     const outcome = await runPipeline(spec, {
       targets: options.targets,
@@ -209,7 +229,13 @@ export class Pipelines {
    */
   async submitNamed(name: string, options: { targets?: string[]; force?: boolean; actor?: string; audit?: import('../audit/index.js').AuditContext } = {}): Promise<PipelineRun> {
     const file = this.namedPipelineFile(name);
-    const run = (await this.runs.create({ pipeline: `named:${name}`, trigger: 'api', request: { name, targets: options.targets ?? [], force: !!options.force }, created_by: options.actor ?? 'api', audit: options.audit }))!;
+    const run = (await this.runs.create({
+      pipeline: `named:${name}`,
+      trigger: 'api',
+      request: { name, targets: options.targets ?? [], force: !!options.force },
+      created_by: options.actor ?? 'api',
+      audit: options.audit,
+    }))!;
     await this.queue.enqueue('file.run', { run_id: run.id }, { runId: run.id });
     this.worker.poke();
     return this.runs.get(run.id).then((r) => ({ ...r, request: { ...r.request, file: relativeName(file) } }));
@@ -296,16 +322,22 @@ export class Pipelines {
 
   private async finished(run: PipelineRun): Promise<void> {
     await this.options.outbox
-      ?.enqueueEvent(this.database.db, 'pipelines', 'pipeline.finished', {
-        run_id: run.id,
-        pipeline: run.pipeline,
-        model: run.model_name,
-        trigger: run.trigger,
-        status: run.status,
-        decision: run.result.decision ?? null,
-        reason: run.result.reason ?? null,
-        new_version: run.result.new_version ?? null,
-      }, { key: run.model_name ?? run.id })
+      ?.enqueueEvent(
+        this.database.db,
+        'pipelines',
+        'pipeline.finished',
+        {
+          run_id: run.id,
+          pipeline: run.pipeline,
+          model: run.model_name,
+          trigger: run.trigger,
+          status: run.status,
+          decision: run.result.decision ?? null,
+          reason: run.result.reason ?? null,
+          new_version: run.result.new_version ?? null,
+        },
+        { key: run.model_name ?? run.id },
+      )
       .catch((err) => this.options.onError?.(err, 'could not publish pipeline.finished'));
     for (const l of this.listeners) l(run);
   }

@@ -87,7 +87,11 @@ export class Retraining {
       }
     }
     const row = { model_name: model, enabled: 1, config: JSON.stringify(policy), updated_at: this.now().toISOString() };
-    await this.database.db.insertInto('retraining_policies').values(row).onConflict((oc) => oc.column('model_name').doUpdateSet({ enabled: 1, config: row.config, updated_at: row.updated_at })).execute();
+    await this.database.db
+      .insertInto('retraining_policies')
+      .values(row)
+      .onConflict((oc) => oc.column('model_name').doUpdateSet({ enabled: 1, config: row.config, updated_at: row.updated_at }))
+      .execute();
     return { model, enabled: true, policy };
   }
 
@@ -158,7 +162,8 @@ export class Retraining {
       const since = Math.max(Date.parse(prod.created_at), lastRun ? Date.parse(lastRun.created_at) : 0);
       if (cron) {
         const slot = parseCron(cron).previous(now);
-        if (slot && slot.getTime() > since) out.push(await this.trigger(p.model, 'scheduled', { incidentKey: `schedule:${p.model}:${slot.toISOString()}`, reason: `cron ${cron} slot ${slot.toISOString()}` }));
+        if (slot && slot.getTime() > since)
+          out.push(await this.trigger(p.model, 'scheduled', { incidentKey: `schedule:${p.model}:${slot.toISOString()}`, reason: `cron ${cron} slot ${slot.toISOString()}` }));
       } else {
         const days = p.policy.schedule_days ?? this.options.scheduleDays;
         if (now.getTime() - since >= days * 86400_000) {
@@ -194,7 +199,9 @@ export class Retraining {
       days_since_training: days === null ? null : Number(days.toFixed(2)),
       schedule_days: scheduleDays,
       firing_alerts: alerts.map((a) => ({ id: a.id, rule: a.rule, message: a.message })),
-      latest_report: report ? { drift_detected: report.drift?.drift_detected ?? null, decay_detected: report.decay.decay_detected, health_score: report.health.score, timestamp: report.timestamp } : null,
+      latest_report: report
+        ? { drift_detected: report.drift?.drift_detected ?? null, decay_detected: report.decay.decay_detected, health_score: report.health.score, timestamp: report.timestamp }
+        : null,
       active_run: active?.id ?? null,
       policy,
     };

@@ -56,7 +56,14 @@ export interface PipelineRunOutcome {
  * Runs a stage's command from a dvc.yaml. Over HTTP a pipeline is only named (PIPELINES_DIR, written
  * by the operator), never given as a path or a command; the environment is scrubbed (command-env.ts).
  */
-function runCommand(cmd: string, cwd: string, env: Record<string, string>, timeoutMs: number, signal: AbortSignal | undefined, onOutput: (text: string) => void): Promise<{ code: number | null; reason?: string }> {
+function runCommand(
+  cmd: string,
+  cwd: string,
+  env: Record<string, string>,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  onOutput: (text: string) => void,
+): Promise<{ code: number | null; reason?: string }> {
   return new Promise((done) => {
     const child = spawn(cmd, { cwd, env: commandEnv(env), shell: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
@@ -159,7 +166,13 @@ export async function runPipeline(spec: PipelineSpec, options: RunPipelineOption
         if (!step) error = `stage ${stage.name}: unknown builtin "${stage.builtin}" (known: ${Object.keys(options.builtins ?? {}).join(', ') || 'none'})`;
         else {
           try {
-            const out = await step({ stage, root: spec.root, params: Object.fromEntries(Object.entries(paramValues).flatMap(([, kv]) => Object.entries(kv))), log: (l) => appendLog(record, l), signal: options.signal ?? new AbortController().signal });
+            const out = await step({
+              stage,
+              root: spec.root,
+              params: Object.fromEntries(Object.entries(paramValues).flatMap(([, kv]) => Object.entries(kv))),
+              log: (l) => appendLog(record, l),
+              signal: options.signal ?? new AbortController().signal,
+            });
             if (out?.artifacts) record.artifacts = out.artifacts;
             if (out?.metrics) Object.assign(record.metrics, out.metrics);
           } catch (err) {

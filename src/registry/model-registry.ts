@@ -11,16 +11,7 @@ import type { ReferenceProfile } from '../stats/reference-profile.js';
 import type { Database, ModelEventsTable, ModelVersionsTable, ModelsTable, Schema } from '../store/index.js';
 import type { ArtifactStore } from './artifact-store.js';
 import { type Bump, bumpSemver, formatSemver, parseSemver } from './semver.js';
-import {
-  ALIASES,
-  type Alias,
-  type InputSpec,
-  type Modality,
-  type ModelTask,
-  type OutputSpec,
-  inputSpecSchema,
-  outputSpecSchema,
-} from './specs.js';
+import { ALIASES, type Alias, type InputSpec, type Modality, type ModelTask, type OutputSpec, inputSpecSchema, outputSpecSchema } from './specs.js';
 
 export interface Model {
   id: string;
@@ -145,14 +136,7 @@ export class ModelRegistry {
 
   async listVersions(modelRef: string): Promise<ModelVersion[]> {
     const model = await this.findModelRow(this.db, modelRef);
-    const rows = await this.db
-      .selectFrom('model_versions')
-      .selectAll()
-      .where('model_id', '=', model.id)
-      .orderBy('major', 'desc')
-      .orderBy('minor', 'desc')
-      .orderBy('patch', 'desc')
-      .execute();
+    const rows = await this.db.selectFrom('model_versions').selectAll().where('model_id', '=', model.id).orderBy('major', 'desc').orderBy('minor', 'desc').orderBy('patch', 'desc').execute();
     const aliases = await this.aliasMap(this.db, model.id);
     return rows.map((r) => this.toVersion(r, model.name, aliases));
   }
@@ -176,17 +160,9 @@ export class ModelRegistry {
     const byId = await this.db.selectFrom('model_versions').select('id').where('id', '=', ref).executeTakeFirst();
     if (byId) return this.getVersion(byId.id);
     const model = await this.findModelRow(this.db, ref);
-    const prod = await this.db
-      .selectFrom('model_aliases')
-      .select('version_id')
-      .where('model_id', '=', model.id)
-      .where('alias', '=', 'production')
-      .executeTakeFirst();
+    const prod = await this.db.selectFrom('model_aliases').select('version_id').where('model_id', '=', model.id).where('alias', '=', 'production').executeTakeFirst();
     if (!prod) {
-      throw new VitalsError(
-        'MODEL_NOT_LOADED',
-        `model "${model.name}" has no production version: promote one, or name a version (${model.name}@1.0.0) or alias (${model.name}@staging)`,
-      );
+      throw new VitalsError('MODEL_NOT_LOADED', `model "${model.name}" has no production version: promote one, or name a version (${model.name}@1.0.0) or alias (${model.name}@staging)`);
     }
     return this.getVersion(prod.version_id);
   }
@@ -277,12 +253,7 @@ export class ModelRegistry {
         .executeTakeFirst();
       const semver = explicit ?? bumpSemver(latest, input.bump ?? 'minor');
       const versionText = formatSemver(semver);
-      const clash = await tx
-        .selectFrom('model_versions')
-        .select('id')
-        .where('model_id', '=', model.id)
-        .where('version', '=', versionText)
-        .executeTakeFirst();
+      const clash = await tx.selectFrom('model_versions').select('id').where('model_id', '=', model.id).where('version', '=', versionText).executeTakeFirst();
       if (clash) throw new VitalsError('VERSION_EXISTS', `${input.name} ${versionText} already exists: choose another version or omit it to bump automatically`);
 
       // content-addressed: the same bytes registered twice (even at once) are one artifact row
@@ -331,14 +302,27 @@ export class ModelRegistry {
     const now = nowIso();
     const existing = await this.db.selectFrom('models').select('id').where('name', '=', input.name).executeTakeFirst();
     if (existing) throw new VitalsError('CONFLICT', `model "${input.name}" already exists`);
-    const row = { id: uuidv7(), name: input.name, task: input.task ?? 'classification', modality: input.modality ?? 'tabular', description: input.description ?? null, tags: JSON.stringify(input.tags ?? []), created_at: now, updated_at: now };
+    const row = {
+      id: uuidv7(),
+      name: input.name,
+      task: input.task ?? 'classification',
+      modality: input.modality ?? 'tabular',
+      description: input.description ?? null,
+      tags: JSON.stringify(input.tags ?? []),
+      created_at: now,
+      updated_at: now,
+    };
     await this.db.insertInto('models').values(row).execute();
     return this.getModel(row.id);
   }
 
   async updateModel(ref: string, changes: { description?: string | null }): Promise<Model> {
     const model = await this.findModelRow(this.db, ref);
-    await this.db.updateTable('models').set({ description: changes.description ?? null, updated_at: nowIso() }).where('id', '=', model.id).execute();
+    await this.db
+      .updateTable('models')
+      .set({ description: changes.description ?? null, updated_at: nowIso() })
+      .where('id', '=', model.id)
+      .execute();
     return this.getModel(model.id);
   }
 
@@ -361,9 +345,9 @@ export class ModelRegistry {
     if (version.status === 'archived') {
       throw new VitalsError('CONFLICT', `version ${version.version} is archived and cannot be promoted; register it again or pick another version`);
     }
-    const event = await this.db.transaction().execute((tx) =>
-      this.moveAlias(tx, version.model_id, alias, version.id, alias === 'production' ? 'promoted' : 'alias_set', options.actor ?? 'system', options.reason ?? null, options.audit),
-    );
+    const event = await this.db
+      .transaction()
+      .execute((tx) => this.moveAlias(tx, version.model_id, alias, version.id, alias === 'production' ? 'promoted' : 'alias_set', options.actor ?? 'system', options.reason ?? null, options.audit));
     this.emit([event], (await this.findModelRow(this.db, version.model_id)).name);
     return this.getVersion(version.id);
   }
@@ -376,12 +360,7 @@ export class ModelRegistry {
     const model = await this.findModelRow(this.db, modelRef);
     const event = await this.db.transaction().execute(async (tx) => {
       await this.lockModel(tx, model.id);
-      const current = await tx
-        .selectFrom('model_aliases')
-        .select('version_id')
-        .where('model_id', '=', model.id)
-        .where('alias', '=', 'production')
-        .executeTakeFirst();
+      const current = await tx.selectFrom('model_aliases').select('version_id').where('model_id', '=', model.id).where('alias', '=', 'production').executeTakeFirst();
       let targetId: string | undefined;
       if (options.toVersion) {
         const target = await this.findVersionRow(tx, model.id, options.toVersion);
@@ -396,9 +375,7 @@ export class ModelRegistry {
           .where('alias', '=', 'production')
           .orderBy('id', 'desc')
           .execute();
-        const archived = new Set(
-          (await tx.selectFrom('model_versions').select('id').where('model_id', '=', model.id).where('status', '=', 'archived').execute()).map((r) => r.id),
-        );
+        const archived = new Set((await tx.selectFrom('model_versions').select('id').where('model_id', '=', model.id).where('status', '=', 'archived').execute()).map((r) => r.id));
         // Walk back through the moves that led to the current version.
         let cursor = current.version_id;
         for (const move of moves) {
@@ -466,12 +443,7 @@ export class ModelRegistry {
 
   private async moveAlias(tx: Tx, modelId: string, alias: Alias, versionId: string, action: ModelEvent['action'], actor: string, reason: string | null, audit?: AuditContext) {
     await this.lockModel(tx, modelId);
-    const current = await tx
-      .selectFrom('model_aliases')
-      .select('version_id')
-      .where('model_id', '=', modelId)
-      .where('alias', '=', alias)
-      .executeTakeFirst();
+    const current = await tx.selectFrom('model_aliases').select('version_id').where('model_id', '=', modelId).where('alias', '=', alias).executeTakeFirst();
     const now = nowIso();
     if (current) {
       await tx.updateTable('model_aliases').set({ version_id: versionId, updated_at: now }).where('model_id', '=', modelId).where('alias', '=', alias).execute();
@@ -512,13 +484,7 @@ export class ModelRegistry {
       });
     }
     if (this.outbox) {
-      await this.outbox.enqueueEvent(
-        tx,
-        'model_events',
-        `model.${action}`,
-        { ...row, model_name: model?.name ?? null, from_version: name(from), to_version: name(to) },
-        { key: modelId },
-      );
+      await this.outbox.enqueueEvent(tx, 'model_events', `model.${action}`, { ...row, model_name: model?.name ?? null, from_version: name(from), to_version: name(to) }, { key: modelId });
     }
     return row;
   }
@@ -551,7 +517,11 @@ export class ModelRegistry {
   }
 
   private async findModelRow(tx: Tx, ref: string): Promise<Selectable<ModelsTable>> {
-    const row = await tx.selectFrom('models').selectAll().where((eb) => eb.or([eb('id', '=', ref), eb('name', '=', ref)])).executeTakeFirst();
+    const row = await tx
+      .selectFrom('models')
+      .selectAll()
+      .where((eb) => eb.or([eb('id', '=', ref), eb('name', '=', ref)]))
+      .executeTakeFirst();
     if (!row) throw notFound(`model "${ref}"`, 'MODEL_NOT_FOUND');
     return row;
   }
@@ -564,12 +534,7 @@ export class ModelRegistry {
     }
     const model = await this.findModelRow(tx, ref);
     if ((ALIASES as readonly string[]).includes(versionOrAlias)) {
-      const alias = await tx
-        .selectFrom('model_aliases')
-        .select('version_id')
-        .where('model_id', '=', model.id)
-        .where('alias', '=', versionOrAlias)
-        .executeTakeFirst();
+      const alias = await tx.selectFrom('model_aliases').select('version_id').where('model_id', '=', model.id).where('alias', '=', versionOrAlias).executeTakeFirst();
       if (!alias) throw notFound(`alias "${versionOrAlias}" of model "${model.name}"`, 'VERSION_NOT_FOUND');
       return this.findVersionRow(tx, alias.version_id);
     }

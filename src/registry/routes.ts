@@ -200,7 +200,13 @@ export function registryPlugin(deps: RegistryRouteDeps): FastifyPluginAsync {
       '/api/v1/models/:name/versions/:version/archive',
       {
         ...write,
-        schema: { tags, params: versionParam, body: changeBody.default({}), summary: 'Archive a version (not the production one: promote or roll back first)', response: { 200: versionView, ...errorResponses(404, 409) } },
+        schema: {
+          tags,
+          params: versionParam,
+          body: changeBody.default({}),
+          summary: 'Archive a version (not the production one: promote or roll back first)',
+          response: { 200: versionView, ...errorResponses(404, 409) },
+        },
       },
       async (req) => {
         const v = await registry.getVersion(req.params.name, req.params.version); // the registry refuses to archive production (409)
@@ -237,7 +243,12 @@ export function registryPlugin(deps: RegistryRouteDeps): FastifyPluginAsync {
       '/api/v1/models/:name/history',
       {
         ...read,
-        schema: { tags, params: nameParam, summary: 'Every registration and alias move: who, when, from, to, why', response: { 200: z.object({ events: z.array(eventView) }), ...errorResponses(404) } },
+        schema: {
+          tags,
+          params: nameParam,
+          summary: 'Every registration and alias move: who, when, from, to, why',
+          response: { 200: z.object({ events: z.array(eventView) }), ...errorResponses(404) },
+        },
       },
       async (req) => ({ events: await registry.history(req.params.name) }),
     );
@@ -285,7 +296,13 @@ export function registryPlugin(deps: RegistryRouteDeps): FastifyPluginAsync {
       '/api/v1/mlops/versioning/:version_id/promote-to-production',
       {
         ...write,
-        schema: { tags: vtags, params: z.object({ version_id: z.string() }), body: productionChangeBody, summary: 'Promote a version to production (seed API), with a reason', response: { 200: seedChangeView, ...errorResponses(404, 409) } },
+        schema: {
+          tags: vtags,
+          params: z.object({ version_id: z.string() }),
+          body: productionChangeBody,
+          summary: 'Promote a version to production (seed API), with a reason',
+          response: { 200: seedChangeView, ...errorResponses(404, 409) },
+        },
       },
       async (req) => {
         const v = await registry.promote(req.params.version_id, { reason: req.body.reason, actor: actorOf(req), audit: auditContextOf(req) });

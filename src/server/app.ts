@@ -95,14 +95,26 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
   const home = resolve(settings.VITALS_HOME);
   const database = await openDatabase(settings.DATABASE_URL, home);
   const metrics = createMetrics(settings.METRICS_ENABLED);
-  const pool = new InferencePool({ workers: settings.INFERENCE_WORKERS, threadsPerWorker: settings.INFERENCE_THREADS, device: settings.DEVICE, maxSessionsPerWorker: settings.INFERENCE_MAX_SESSIONS, maxQueue: settings.INFERENCE_MAX_QUEUE });
+  const pool = new InferencePool({
+    workers: settings.INFERENCE_WORKERS,
+    threadsPerWorker: settings.INFERENCE_THREADS,
+    device: settings.DEVICE,
+    maxSessionsPerWorker: settings.INFERENCE_MAX_SESSIONS,
+    maxQueue: settings.INFERENCE_MAX_QUEUE,
+  });
   // The audit trail: services write their rows in the transactions of their changes (src/audit).
   const audit = new AuditTrail();
   // Built first: the registry, prediction log and monitor write their events to its outbox.
   const messaging = new Messaging(settings, database, { registry: metrics.registry, audit });
-  const registry = new ModelRegistry(database, new ArtifactStore(resolve(home, 'artifacts')), async (artifact, specs) => {
-    bindTensors(await loadSession(pool, { key: artifact.sha256, path: artifact.path }), specs.input_spec, specs.output_spec, specs.task);
-  }, messaging.outbox, audit);
+  const registry = new ModelRegistry(
+    database,
+    new ArtifactStore(resolve(home, 'artifacts')),
+    async (artifact, specs) => {
+      bindTensors(await loadSession(pool, { key: artifact.sha256, path: artifact.path }), specs.input_spec, specs.output_spec, specs.task);
+    },
+    messaging.outbox,
+    audit,
+  );
   const predictionLog = new PredictionLog(database, {
     flushMs: settings.PREDICTION_LOG_FLUSH_MS,
     batchSize: settings.PREDICTION_LOG_BATCH_SIZE,
@@ -136,7 +148,15 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     pagerDuty: settings.PAGERDUTY_ROUTING_KEY ? { routingKey: settings.PAGERDUTY_ROUTING_KEY, eventsUrl: settings.PAGERDUTY_EVENTS_URL } : undefined,
     email:
       settings.SMTP_HOST && settings.ALERT_EMAIL_TO.length
-        ? { host: settings.SMTP_HOST, port: settings.SMTP_PORT, secure: settings.SMTP_SECURE, user: settings.SMTP_USER, password: settings.SMTP_PASSWORD, from: settings.ALERT_EMAIL_FROM, to: settings.ALERT_EMAIL_TO }
+        ? {
+            host: settings.SMTP_HOST,
+            port: settings.SMTP_PORT,
+            secure: settings.SMTP_SECURE,
+            user: settings.SMTP_USER,
+            password: settings.SMTP_PASSWORD,
+            from: settings.ALERT_EMAIL_FROM,
+            to: settings.ALERT_EMAIL_TO,
+          }
         : undefined,
   });
   const monitor = new ModelMonitor(database, registry, predictionLog, metrics, notifier, {
@@ -156,21 +176,26 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
   predictionLog.onRecord((versionId) => monitor.observe(versionId));
   const blueGreen = new BlueGreenDeployments(database, registry, abTests.store, (versionId) => predictor.probe(versionId));
   const tracking = new ExperimentTracking(database);
-  const pipelines = new Pipelines(database, registry, { predictionLog, monitor, abTests, pool, tracking }, {
-    home,
-    windowSize: settings.MONITORING_WINDOW_SIZE,
-    driftThreshold: settings.DATA_DRIFT_THRESHOLD,
-    scheduleDays: settings.RETRAIN_SCHEDULE_DAYS,
-    cron: settings.RETRAIN_CRON,
-    leaseMs: settings.PIPELINE_LEASE_SECONDS * 1000,
-    pollMs: settings.PIPELINE_POLL_MS,
-    outbox: messaging.outbox,
-    audit,
-    onError: onLogError,
-    pipelinesDir: settings.PIPELINES_DIR ? resolve(settings.PIPELINES_DIR) : undefined,
-    pipelineEnv: commandEnv(),
-    pipelineTimeoutMs: settings.PIPELINE_COMMAND_TIMEOUT_SECONDS * 1000,
-  });
+  const pipelines = new Pipelines(
+    database,
+    registry,
+    { predictionLog, monitor, abTests, pool, tracking },
+    {
+      home,
+      windowSize: settings.MONITORING_WINDOW_SIZE,
+      driftThreshold: settings.DATA_DRIFT_THRESHOLD,
+      scheduleDays: settings.RETRAIN_SCHEDULE_DAYS,
+      cron: settings.RETRAIN_CRON,
+      leaseMs: settings.PIPELINE_LEASE_SECONDS * 1000,
+      pollMs: settings.PIPELINE_POLL_MS,
+      outbox: messaging.outbox,
+      audit,
+      onError: onLogError,
+      pipelinesDir: settings.PIPELINES_DIR ? resolve(settings.PIPELINES_DIR) : undefined,
+      pipelineEnv: commandEnv(),
+      pipelineTimeoutMs: settings.PIPELINE_COMMAND_TIMEOUT_SECONDS * 1000,
+    },
+  );
   const dataDir = new DataDir(settings.DATA_DIR);
   const apiKeys = new ApiKeys(database.db, audit);
   const authenticator = new Authenticator({
@@ -182,7 +207,28 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
   });
   const rollups = new PredictionRollups(database.db);
   await messaging.start(); // the outbox relay; consumers start with `serve`/`worker` (startConsumers)
-  return { settings, database, registry, predictionLog, pool, predictor, monitor, notifier, metrics, messaging, abTests, router, blueGreen, pipelines, tracking, dataDir, apiKeys, authenticator, rollups, startedAt: new Date() };
+  return {
+    settings,
+    database,
+    registry,
+    predictionLog,
+    pool,
+    predictor,
+    monitor,
+    notifier,
+    metrics,
+    messaging,
+    abTests,
+    router,
+    blueGreen,
+    pipelines,
+    tracking,
+    dataDir,
+    apiKeys,
+    authenticator,
+    rollups,
+    startedAt: new Date(),
+  };
 }
 
 export async function closeServices(services: Services): Promise<void> {
@@ -281,8 +327,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
       info: {
         title: 'Vitals API',
         version: VERSION,
-        description:
-          'Vitals: model registry, ONNX serving (seed API, tabular API and the Open Inference Protocol), prediction log and monitoring.',
+        description: 'Vitals: model registry, ONNX serving (seed API, tabular API and the Open Inference Protocol), prediction log and monitoring.',
       },
       tags: [
         { name: 'serving', description: 'Predictions: tabular, image (chest X-ray model-server API)' },
@@ -342,7 +387,15 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
       serving: { batching: settings.ENABLE_BATCHING, maxBatchSize: settings.BATCH_SIZE, maxWaitMs: settings.BATCH_MAX_WAIT_MS, cacheSize: settings.CACHE_SIZE, cacheTtlSeconds: settings.CACHE_TTL },
     }),
   );
-  await app.register(kservePlugin({ predictor: s.predictor, registry: s.registry, database: s.database, batching: { enabled: settings.ENABLE_BATCHING, maxBatchSize: settings.BATCH_SIZE, maxWaitMs: settings.BATCH_MAX_WAIT_MS }, modelPathConfigured: !!settings.MODEL_PATH }));
+  await app.register(
+    kservePlugin({
+      predictor: s.predictor,
+      registry: s.registry,
+      database: s.database,
+      batching: { enabled: settings.ENABLE_BATCHING, maxBatchSize: settings.BATCH_SIZE, maxWaitMs: settings.BATCH_MAX_WAIT_MS },
+      modelPathConfigured: !!settings.MODEL_PATH,
+    }),
+  );
   await app.register(monitoringPlugin({ monitor: s.monitor, predictionLog: s.predictionLog, registry: s.registry }));
   await app.register(messagingPlugin({ messaging: s.messaging, maxMessageBytes: settings.MESSAGE_MAX_BYTES }));
   await app.register(abTestPlugin({ abTests: s.abTests, blueGreen: s.blueGreen }));

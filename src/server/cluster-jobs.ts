@@ -39,7 +39,11 @@ const NEVER = new Date(0).toISOString();
  */
 export async function claimTurn(database: Database, name: string, intervalMs: number, owner: string, now = new Date()): Promise<boolean> {
   const db = database.db as unknown as Kysely<ClusterJobsSchema>;
-  await db.insertInto('cluster_jobs').values({ name, last_run_at: NEVER, owner: '' }).onConflict((oc) => oc.column('name').doNothing()).execute();
+  await db
+    .insertInto('cluster_jobs')
+    .values({ name, last_run_at: NEVER, owner: '' })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .execute();
   const due = new Date(now.getTime() - intervalMs * 0.9).toISOString();
   const res = await db.updateTable('cluster_jobs').set({ last_run_at: now.toISOString(), owner }).where('name', '=', name).where('last_run_at', '<=', due).executeTakeFirst();
   return Number(res.numUpdatedRows) === 1;

@@ -16,7 +16,6 @@ interface Mapped {
   body: { code: string; message: string; details?: unknown };
 }
 
-
 function mapError(err: unknown, options: { maxImageMb: number }): Mapped | undefined {
   if (err instanceof VitalsError) {
     return { status: err.statusCode, body: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
@@ -32,7 +31,10 @@ function mapError(err: unknown, options: { maxImageMb: number }): Mapped | undef
   const e = err as { statusCode?: number; code?: string; message?: string };
   const message = e.message ?? '';
   if (e.code === 'FST_REQ_FILE_TOO_LARGE' || e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.code === 'FST_FILES_LIMIT' || e.code === 'FST_PARTS_LIMIT') {
-    return { status: 413, body: { code: 'PAYLOAD_TOO_LARGE', message: `${message}; images may be up to MAX_IMAGE_SIZE_MB=${options.maxImageMb} MB, JSON bodies up to 1 MB unless the route says more (see /docs)` } };
+    return {
+      status: 413,
+      body: { code: 'PAYLOAD_TOO_LARGE', message: `${message}; images may be up to MAX_IMAGE_SIZE_MB=${options.maxImageMb} MB, JSON bodies up to 1 MB unless the route says more (see /docs)` },
+    };
   }
   if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     return { status: 415, body: { code: 'UNSUPPORTED_MEDIA_TYPE', message: `${message}: send Content-Type: application/json (or multipart/form-data for uploads)` } };
@@ -88,7 +90,12 @@ export class RouteMethods {
     app.addHook('onRoute', (route) => {
       let entry = this.byUrl.get(route.url);
       if (!entry) {
-        const re = new RegExp(`^${route.url.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\\\*|\*/g, '.*').replace(/:[A-Za-z0-9_]+/g, '[^/]+')}/?$`);
+        const re = new RegExp(
+          `^${route.url
+            .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+            .replace(/\\\*|\*/g, '.*')
+            .replace(/:[A-Za-z0-9_]+/g, '[^/]+')}/?$`,
+        );
         entry = { re, params: (route.url.match(/:|\*/g) ?? []).length, methods: new Set() };
         this.byUrl.set(route.url, entry);
       }

@@ -79,7 +79,11 @@ export function systemPlugin(s: SystemRouteDeps): FastifyPluginAsync {
       '/health/live',
       {
         ...declare('public', BODY_LIMITS.none),
-        schema: { tags: ['system'], summary: 'Liveness: the process is up (readiness with each dependency is /health)', response: { 200: z.object({ status: z.literal('alive'), uptime_seconds: z.number() }), ...errorResponses() } },
+        schema: {
+          tags: ['system'],
+          summary: 'Liveness: the process is up (readiness with each dependency is /health)',
+          response: { 200: z.object({ status: z.literal('alive'), uptime_seconds: z.number() }), ...errorResponses() },
+        },
       },
       async () => ({ status: 'alive' as const, uptime_seconds: Math.round((Date.now() - s.startedAt.getTime()) / 1000) }),
     );

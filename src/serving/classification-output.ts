@@ -22,7 +22,8 @@ export function decodeClassRows(scores: ArrayLike<number>, rows: number, labels:
   const out: ClassProbabilities[] = [];
   for (let r = 0; r < rows; r++) {
     let p: number[] = Array.from({ length: c }, (_, j) => scores[r * c + j]!);
-    if (c === 1) p = [1 - p[0]!, p[0]!]; // a single sigmoid column is P(labels[1])
+    if (c === 1)
+      p = [1 - p[0]!, p[0]!]; // a single sigmoid column is P(labels[1])
     else if (logits) p = softmax(p);
     let best = 0;
     for (let j = 1; j < p.length; j++) if (p[j]! > p[best]!) best = j;

@@ -37,10 +37,12 @@ export async function encodeImage(bytes: Uint8Array, spec: ImageInputSpec, suppo
   if (!dicom && (isGzip(bytes) || looksLikeNifti(bytes))) {
     throw new VitalsError('UNSUPPORTED_MEDIA_TYPE', 'NIfTI volumes are not accepted by /predict; describe them with POST /api/v1/multi-modality/process-image');
   }
-  const input = dicom ? sharp(Buffer.from(dicom.pixels.buffer, dicom.pixels.byteOffset, dicom.pixels.byteLength), { raw: { width: dicom.width, height: dicom.height, channels: dicom.channels } }) : undefined;
+  const input = dicom
+    ? sharp(Buffer.from(dicom.pixels.buffer, dicom.pixels.byteOffset, dicom.pixels.byteLength), { raw: { width: dicom.width, height: dicom.height, channels: dicom.channels } })
+    : undefined;
   let meta: Metadata;
   try {
-    meta = dicom ? { format: 'dicom', width: dicom.width, height: dicom.height, channels: dicom.channels } as unknown as Metadata : await sharp(bytes, { failOn: 'error' }).metadata();
+    meta = dicom ? ({ format: 'dicom', width: dicom.width, height: dicom.height, channels: dicom.channels } as unknown as Metadata) : await sharp(bytes, { failOn: 'error' }).metadata();
   } catch (err) {
     throw new VitalsError('INVALID_IMAGE', `could not decode the image (${(err as Error).message}); send a PNG, JPEG or TIFF file`);
   }

@@ -82,7 +82,12 @@ export function servingPlugin(s: ServingRouteDeps): FastifyPluginAsync {
       '/api/v1/ml-models/predict',
       {
         ...declare('predict', BODY_LIMITS.batch),
-        schema: { tags: ['serving'], summary: 'Predict from tabular features (one row, or a batch in `instances`)', body: predictBody, response: { 200: predictResponse, ...errorResponses(404, 413, 503) } },
+        schema: {
+          tags: ['serving'],
+          summary: 'Predict from tabular features (one row, or a batch in `instances`)',
+          body: predictBody,
+          response: { 200: predictResponse, ...errorResponses(404, 413, 503) },
+        },
       },
       async (req) => {
         const rows = req.body.instances ?? [req.body.features!];
@@ -172,22 +177,28 @@ export function servingPlugin(s: ServingRouteDeps): FastifyPluginAsync {
     );
 
     const modelInfo = view({ name: z.string(), version: z.string(), version_id: z.string().nullable(), task: z.string(), classes: z.array(z.string()), input_spec: anyObject, output_spec: anyObject });
-    app.get('/model/info', { ...declare('models:read', BODY_LIMITS.none), schema: { tags: ['serving'], summary: 'The model /predict serves: classes, input spec, tensors, runtime', response: { 200: modelInfo, ...errorResponses(404, 503) } } }, async () => {
-      const served = await s.predictor.serveDefault();
-      return {
-        name: served.modelName,
-        version: served.version,
-        version_id: served.versionId,
-        task: served.task,
-        classes: served.outputSpec.labels,
-        input_spec: served.inputSpec,
-        output_spec: served.outputSpec,
-        tensors: { inputs: served.session.inputs, outputs: served.session.outputs },
-        runtime: { engine: 'onnxruntime-node', provider: served.session.provider, workers: s.pool.workers, threads_per_worker: s.pool.threadsPerWorker },
-        batching: { enabled: s.serving.batching, max_batch_size: s.serving.maxBatchSize, max_wait_ms: s.serving.maxWaitMs },
-        cache: { size: s.serving.cacheSize, ttl_seconds: s.serving.cacheTtlSeconds },
-      };
-    });
+    app.get(
+      '/model/info',
+      {
+        ...declare('models:read', BODY_LIMITS.none),
+        schema: { tags: ['serving'], summary: 'The model /predict serves: classes, input spec, tensors, runtime', response: { 200: modelInfo, ...errorResponses(404, 503) } },
+      },
+      async () => {
+        const served = await s.predictor.serveDefault();
+        return {
+          name: served.modelName,
+          version: served.version,
+          version_id: served.versionId,
+          task: served.task,
+          classes: served.outputSpec.labels,
+          input_spec: served.inputSpec,
+          output_spec: served.outputSpec,
+          tensors: { inputs: served.session.inputs, outputs: served.session.outputs },
+          runtime: { engine: 'onnxruntime-node', provider: served.session.provider, workers: s.pool.workers, threads_per_worker: s.pool.threadsPerWorker },
+          batching: { enabled: s.serving.batching, max_batch_size: s.serving.maxBatchSize, max_wait_ms: s.serving.maxWaitMs },
+          cache: { size: s.serving.cacheSize, ttl_seconds: s.serving.cacheTtlSeconds },
+        };
+      },
+    );
   };
 }
-

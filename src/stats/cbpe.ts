@@ -112,7 +112,11 @@ export function fitCbpe(scores: readonly number[], predictions: readonly number[
   const correct = truth.map((t, i) => (t === predictions[i] ? 1 : 0));
   const accuracy = correct.reduce((a: number, b) => a + b, 0) / n;
   const sd = Math.sqrt(correct.reduce((a: number, c) => a + (c - accuracy) ** 2, 0) / n); // numpy std, ddof 0
-  const auc = rocAuc(truth.map((t) => t === 1), [...scores]) ?? null;
+  const auc =
+    rocAuc(
+      truth.map((t) => t === 1),
+      [...scores],
+    ) ?? null;
   const oneClass = truth.every((t) => t === truth[0]);
   const calibration = oneClass || (auc !== null && auc > 0.999) ? null : fitIsotonic(scores, truth);
   return { calibration, reference_accuracy_std: sd, reference: { n, accuracy, roc_auc: auc } };
@@ -122,7 +126,10 @@ export function fitCbpe(scores: readonly number[], predictions: readonly number[
 export function expectedRocAuc(calibrated: readonly number[], scores: readonly number[]): number | null {
   const n = scores.length;
   // numpy argsort(...)[::-1]: quicksort is not stable, but ties in the score give tied ROC steps either way
-  const order = scores.map((_, i) => i).sort((a, b) => scores[a]! - scores[b]! || a - b).reverse();
+  const order = scores
+    .map((_, i) => i)
+    .sort((a, b) => scores[a]! - scores[b]! || a - b)
+    .reverse();
   const r5 = (v: number) => roundHalfEven(v * 1e5) / 1e5;
   const tps = [0];
   const fps = [0];

@@ -25,11 +25,7 @@ export interface ContingencyResult extends ChiSquareResult {
  * Goodness-of-fit test of observed counts against expected counts (uniform when omitted).
  * `ddof` lowers the degrees of freedom (k - 1 - ddof) for parameters estimated from the data.
  */
-export function chiSquareGoodnessOfFit(
-  observed: readonly number[],
-  expected?: readonly number[],
-  options: { ddof?: number } = {},
-): ChiSquareResult {
+export function chiSquareGoodnessOfFit(observed: readonly number[], expected?: readonly number[], options: { ddof?: number } = {}): ChiSquareResult {
   const k = observed.length;
   if (k === 0) throw new RangeError('chiSquareGoodnessOfFit: no categories');
   assertCounts(observed, 'observed');
@@ -46,10 +42,7 @@ export function chiSquareGoodnessOfFit(
     const expSum = exp.reduce((s, v) => s + v, 0);
     const rtol = Math.sqrt(Number.EPSILON);
     if (Math.abs(obsSum - expSum) / Math.min(obsSum, expSum) > rtol) {
-      throw new RangeError(
-        `chiSquareGoodnessOfFit: observed total ${obsSum} and expected total ${expSum} differ ` +
-          `by more than a relative ${rtol.toExponential(2)} (rescale the expected counts)`,
-      );
+      throw new RangeError(`chiSquareGoodnessOfFit: observed total ${obsSum} and expected total ${expSum} differ ` + `by more than a relative ${rtol.toExponential(2)} (rescale the expected counts)`);
     }
   }
   let statistic = 0;
@@ -63,10 +56,7 @@ export function chiSquareGoodnessOfFit(
  * Chi-square test of independence / homogeneity on an r x c table of counts.
  * Throws (as SciPy does) when a row or column sums to zero, which makes an expected count zero.
  */
-export function chiSquareContingency(
-  table: readonly (readonly number[])[],
-  options: { correction?: boolean } = {},
-): ContingencyResult {
+export function chiSquareContingency(table: readonly (readonly number[])[], options: { correction?: boolean } = {}): ContingencyResult {
   const correction = options.correction ?? true;
   const r = table.length;
   const first = table[0];
@@ -85,9 +75,7 @@ export function chiSquareContingency(
   for (let i = 0; i < r; i++) {
     for (let j = 0; j < c; j++) {
       if (!(expected[i]![j]! > 0)) {
-        throw new RangeError(
-          `chiSquareContingency: the expected frequency at (${i}, ${j}) is zero (a row or column sums to 0)`,
-        );
+        throw new RangeError(`chiSquareContingency: the expected frequency at (${i}, ${j}) is zero (a row or column sums to 0)`);
       }
     }
   }
@@ -131,11 +119,7 @@ export interface CategoricalDriftResult extends ChiSquareResult {
  * With a single remaining category the test is degenerate (dof 0): statistic 0, p-value 1.
  * Counts may be non-integer (e.g. shares times a row count); they must be finite and >= 0.
  */
-export function categoricalDrift(
-  referenceCounts: Readonly<Record<string, number>>,
-  currentCounts: Readonly<Record<string, number>>,
-  options: { correction?: boolean } = {},
-): CategoricalDriftResult {
+export function categoricalDrift(referenceCounts: Readonly<Record<string, number>>, currentCounts: Readonly<Record<string, number>>, options: { correction?: boolean } = {}): CategoricalDriftResult {
   const keys = [...new Set([...Object.keys(referenceCounts), ...Object.keys(currentCounts)])].sort();
   const ref: number[] = [];
   const cur: number[] = [];

@@ -18,10 +18,7 @@ export interface ClassificationMetrics {
 
 function checkLengths(yTrue: readonly number[], yPred: readonly number[], scores?: readonly unknown[]): void {
   if (yTrue.length !== yPred.length || (scores && scores.length !== yTrue.length)) {
-    throw new Error(
-      `length mismatch: yTrue ${yTrue.length}, yPred ${yPred.length}` +
-        (scores ? `, scores ${scores.length}` : ''),
-    );
+    throw new Error(`length mismatch: yTrue ${yTrue.length}, yPred ${yPred.length}` + (scores ? `, scores ${scores.length}` : ''));
   }
   if (yTrue.length === 0) throw new Error('cannot compute metrics on zero samples');
 }
@@ -86,12 +83,7 @@ export function rocAuc(isPositive: readonly boolean[], scores: readonly number[]
  * Binary classification metrics. `scores[i]` is the model's score or
  * probability for the positive class; `positive` is the label value of that class.
  */
-export function classificationMetrics(
-  yTrue: readonly number[],
-  yPred: readonly number[],
-  scores?: readonly number[],
-  positive = 1,
-): ClassificationMetrics {
+export function classificationMetrics(yTrue: readonly number[], yPred: readonly number[], scores?: readonly number[], positive = 1): ClassificationMetrics {
   checkLengths(yTrue, yPred, scores);
   const metrics: ClassificationMetrics = {
     accuracy: accuracyOf(yTrue, yPred),
@@ -115,12 +107,7 @@ export function classificationMetrics(
  * multi_class='ovr', average='macro'); classes absent from yTrue are skipped
  * (sklearn raises instead).
  */
-export function multiclassMetrics(
-  yTrue: readonly number[],
-  yPred: readonly number[],
-  nClasses: number,
-  probabilities?: readonly (readonly number[])[],
-): ClassificationMetrics {
+export function multiclassMetrics(yTrue: readonly number[], yPred: readonly number[], nClasses: number, probabilities?: readonly (readonly number[])[]): ClassificationMetrics {
   checkLengths(yTrue, yPred, probabilities);
   // Like sklearn, average over the classes that occur in yTrue or yPred.
   const present = [...new Set([...yTrue, ...yPred])];

@@ -74,11 +74,7 @@ export interface PsiDetails {
 }
 
 /** PSI with its per-bin breakdown (see the module comment for the binning and epsilon rules). */
-export function populationStabilityIndexDetails(
-  reference: readonly number[],
-  current: readonly number[],
-  options: { bins?: number } = {},
-): PsiDetails {
+export function populationStabilityIndexDetails(reference: readonly number[], current: readonly number[], options: { bins?: number } = {}): PsiDetails {
   const bins = options.bins ?? 10;
   if (!Number.isInteger(bins) || bins < 1) throw new RangeError(`populationStabilityIndex: bins must be a positive integer (got ${bins})`);
   if (reference.length === 0 || current.length === 0) throw new RangeError('populationStabilityIndex: empty sample');
@@ -141,11 +137,7 @@ export function categoricalPsi(referenceCounts: Readonly<Record<string, number>>
 }
 
 /** Population Stability Index of `current` against `reference` on `bins` reference-quantile bins. */
-export function populationStabilityIndex(
-  reference: readonly number[],
-  current: readonly number[],
-  options: { bins?: number } = {},
-): number {
+export function populationStabilityIndex(reference: readonly number[], current: readonly number[], options: { bins?: number } = {}): number {
   return populationStabilityIndexDetails(reference, current, options).psi;
 }
 
@@ -192,10 +184,7 @@ export function normalisedWasserstein(reference: readonly number[], current: rea
   return w / Math.max(sd, 0.001);
 }
 
-function alignDistributions(
-  p: Readonly<Record<string, number>> | readonly number[],
-  q: Readonly<Record<string, number>> | readonly number[],
-): [number[], number[]] {
+function alignDistributions(p: Readonly<Record<string, number>> | readonly number[], q: Readonly<Record<string, number>> | readonly number[]): [number[], number[]] {
   if (Array.isArray(p) !== Array.isArray(q)) {
     throw new TypeError('jensenShannonDistance: p and q must both be arrays or both be records');
   }
@@ -222,15 +211,14 @@ function relEntr(x: number, y: number): number {
  * records aligned by key with missing keys = 0). Inputs are normalised to sum to 1, so counts
  * are fine. Base 2 by default (result in [0, 1]).
  */
-export function jensenShannonDistance(
-  p: Readonly<Record<string, number>> | readonly number[],
-  q: Readonly<Record<string, number>> | readonly number[],
-  options: { base?: number } = {},
-): number {
+export function jensenShannonDistance(p: Readonly<Record<string, number>> | readonly number[], q: Readonly<Record<string, number>> | readonly number[], options: { base?: number } = {}): number {
   const base = options.base ?? 2;
   const [pa, qa] = alignDistributions(p, q);
   if (pa.length === 0) throw new RangeError('jensenShannonDistance: empty distributions');
-  for (const [arr, what] of [[pa, 'p'], [qa, 'q']] as const) {
+  for (const [arr, what] of [
+    [pa, 'p'],
+    [qa, 'q'],
+  ] as const) {
     arr.forEach((x, i) => {
       if (!Number.isFinite(x) || x < 0) throw new RangeError(`jensenShannonDistance: ${what}[${i}] = ${x}`);
     });

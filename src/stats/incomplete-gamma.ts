@@ -49,7 +49,7 @@ function gammaStar(a: number): number {
 
 /** xᵃ e⁻ˣ / Γ(a). */
 function prefactor(a: number, x: number): number {
-  if (a >= 10) return Math.exp(a * log1pmx((x - a) / a)) * Math.sqrt(a / (2 * Math.PI)) / gammaStar(a);
+  if (a >= 10) return (Math.exp(a * log1pmx((x - a) / a)) * Math.sqrt(a / (2 * Math.PI))) / gammaStar(a);
   return Math.exp(a * Math.log(x) - x - gammaln(a));
 }
 

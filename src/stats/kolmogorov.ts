@@ -34,9 +34,8 @@ const SMIRNOV_MAX_COMPUTE_N = 1_000_000;
 
 // Stirling series coefficients B_{2j}/(2j)/(2j-1), j = 8..1 (highest power first).
 const STIRLING_COEFFS = [
-  -2.955065359477124183e-2, 6.4102564102564102564e-3, -1.9175269175269175269e-3,
-  8.4175084175084175084e-4, -5.952380952380952381e-4, 7.9365079365079365079e-4,
-  -2.7777777777777777778e-3, 8.3333333333333333333e-2,
+  -2.955065359477124183e-2, 6.4102564102564102564e-3, -1.9175269175269175269e-3, 8.4175084175084175084e-4, -5.952380952380952381e-4, 7.9365079365079365079e-4, -2.7777777777777777778e-3,
+  8.3333333333333333333e-2,
 ];
 
 function clip01(p: number): number {
@@ -270,12 +269,7 @@ function kolmognPelzGood(n: number, x: number): number {
     const mfour = m ** 4;
     const msix = m ** 6;
     const qpower = q ** (8 * k);
-    const coeffs = [
-      1,
-      k1a + k1b * msquared,
-      k2a + k2b * msquared + k2c * mfour,
-      k3a + k3b * msquared + k3c * mfour + k3d * msix,
-    ];
+    const coeffs = [1, k1a + k1b * msquared, k2a + k2b * msquared + k2c * mfour, k3a + k3b * msquared + k3c * mfour + k3d * msix];
     for (let i = 0; i < 4; i++) K[i] = K[i]! * qpower + coeffs[i]!;
   }
   const denoms = [z, 6 * zfour, 72 * z ** 7, 6480 * z ** 10];

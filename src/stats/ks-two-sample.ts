@@ -185,11 +185,7 @@ function exactPValue(n1: number, n2: number, g: number, d: number): { d: number;
  * Two-sample Kolmogorov–Smirnov test (two-sided), matching `scipy.stats.ks_2samp(a, b, method=...)`.
  * Throws on empty samples or NaN values (drop missing values first).
  */
-export function ksTwoSample(
-  a: readonly number[],
-  b: readonly number[],
-  options: KsTwoSampleOptions = {},
-): KsTwoSampleResult {
+export function ksTwoSample(a: readonly number[], b: readonly number[], options: KsTwoSampleOptions = {}): KsTwoSampleResult {
   const requested = options.method ?? 'auto';
   if (requested !== 'auto' && requested !== 'exact' && requested !== 'asymp') {
     throw new RangeError(`ksTwoSample: unknown method ${String(requested)}`);

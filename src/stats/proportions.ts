@@ -21,7 +21,12 @@ export interface TwoProportionZTestResult {
 }
 
 function checkProportionArgs(what: string, successA: number, nA: number, successB: number, nB: number): void {
-  for (const [name, v] of [['successA', successA], ['nA', nA], ['successB', successB], ['nB', nB]] as const) {
+  for (const [name, v] of [
+    ['successA', successA],
+    ['nA', nA],
+    ['successB', successB],
+    ['nB', nB],
+  ] as const) {
     if (!Number.isFinite(v) || v < 0) throw new RangeError(`${what}: ${name} must be a finite number >= 0 (got ${v})`);
   }
   if (nA <= 0 || nB <= 0) throw new RangeError(`${what}: sample sizes must be positive`);
@@ -61,13 +66,7 @@ export function twoProportionZTest(successA: number, nA: number, successB: numbe
  * (`scipy.stats.chi2_contingency`, Yates' correction by default). When a column is all zero
  * (no successes or no failures in either arm) SciPy raises; here the result is statistic 0, p 1.
  */
-export function chiSquare2x2(
-  successA: number,
-  nA: number,
-  successB: number,
-  nB: number,
-  options: { correction?: boolean } = {},
-): ChiSquareResult {
+export function chiSquare2x2(successA: number, nA: number, successB: number, nB: number, options: { correction?: boolean } = {}): ChiSquareResult {
   checkProportionArgs('chiSquare2x2', successA, nA, successB, nB);
   const successes = successA + successB;
   const failures = nA - successA + (nB - successB);
@@ -98,11 +97,7 @@ export interface SampleRatioMismatchResult {
  * against the intended traffic split (`expectedWeights`, any positive scale, e.g. [50, 50] or
  * [0.8, 0.2]). Flags a mismatch when p < 0.001.
  */
-export function sampleRatioMismatch(
-  observed: readonly number[],
-  expectedWeights: readonly number[],
-  options: { threshold?: number } = {},
-): SampleRatioMismatchResult {
+export function sampleRatioMismatch(observed: readonly number[], expectedWeights: readonly number[], options: { threshold?: number } = {}): SampleRatioMismatchResult {
   if (observed.length !== expectedWeights.length) {
     throw new RangeError(`sampleRatioMismatch: ${observed.length} counts vs ${expectedWeights.length} weights`);
   }
@@ -176,11 +171,7 @@ export function requiredSampleSizeExact(effectSize: number, alpha = 0.05, power 
  * `NormalIndPower().solve_power(proportion_effectsize(p2, p1), alpha=..., power=..., ratio=1)`,
  * rounded up.
  */
-export function requiredSampleSize(
-  baselineRate: number,
-  minimumDetectableEffect: number,
-  options: SampleSizeOptions = {},
-): number {
+export function requiredSampleSize(baselineRate: number, minimumDetectableEffect: number, options: SampleSizeOptions = {}): number {
   const { alpha = 0.05, power = 0.8, mdeType = 'absolute' } = options;
   if (!(baselineRate > 0 && baselineRate < 1)) throw new RangeError(`requiredSampleSize: baselineRate must be in (0, 1) (got ${baselineRate})`);
   const target = mdeType === 'relative' ? baselineRate * (1 + minimumDetectableEffect) : baselineRate + minimumDetectableEffect;

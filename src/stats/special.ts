@@ -152,7 +152,7 @@ export function pairwiseSum(values: ArrayLike<number>, start = 0, n = values.len
       r6 += values[b + 6]!;
       r7 += values[b + 7]!;
     }
-    let res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7));
+    let res = r0 + r1 + (r2 + r3) + (r4 + r5 + (r6 + r7));
     for (; i < n; i++) res += values[start + i]!;
     return res;
   }

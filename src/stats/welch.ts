@@ -49,7 +49,10 @@ export function summaryStats(values: readonly number[]): SummaryStats {
 
 /** Welch's t-test from summary statistics (`scipy.stats.ttest_ind_from_stats(..., equal_var=False)`). */
 export function welchTTestFromStats(a: SummaryStats, b: SummaryStats): WelchResult {
-  for (const [name, s] of [['a', a], ['b', b]] as const) {
+  for (const [name, s] of [
+    ['a', a],
+    ['b', b],
+  ] as const) {
     if (!Number.isFinite(s.mean) || !Number.isFinite(s.variance) || s.variance < 0) {
       throw new RangeError(`welchTTest: ${name} needs a finite mean and a finite variance >= 0`);
     }

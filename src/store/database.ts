@@ -72,6 +72,40 @@ export async function migrateToLatest(db: Kysely<Schema>): Promise<void> {
 
 /** Removes every row of every table: for tests that share one PostgreSQL database. */
 export async function truncateAll(database: Database): Promise<void> {
-  const tables = ['cluster_jobs', 'audit_events', 'prediction_rollups', 'rollup_cursors', 'mlflow_artifacts', 'mlflow_model_versions', 'mlflow_registered_models', 'acceptance_evidence', 'acceptance_plans', 'alert_events', 'api_keys', 'tracking_steps', 'tracking_runs', 'experiments', 'retraining_policies', 'pipeline_jobs', 'pipeline_runs', 'release_events', 'deployment_slots', 'ab_tests', 'outbox', 'bus_deliveries', 'bus_dead_letters', 'bus_groups', 'bus_messages', 'alerts', 'monitoring_checks', 'prediction_logs', 'model_events', 'model_aliases', 'model_versions', 'artifacts', 'models'];
+  const tables = [
+    'cluster_jobs',
+    'audit_events',
+    'prediction_rollups',
+    'rollup_cursors',
+    'mlflow_artifacts',
+    'mlflow_model_versions',
+    'mlflow_registered_models',
+    'acceptance_evidence',
+    'acceptance_plans',
+    'alert_events',
+    'api_keys',
+    'tracking_steps',
+    'tracking_runs',
+    'experiments',
+    'retraining_policies',
+    'pipeline_jobs',
+    'pipeline_runs',
+    'release_events',
+    'deployment_slots',
+    'ab_tests',
+    'outbox',
+    'bus_deliveries',
+    'bus_dead_letters',
+    'bus_groups',
+    'bus_messages',
+    'alerts',
+    'monitoring_checks',
+    'prediction_logs',
+    'model_events',
+    'model_aliases',
+    'model_versions',
+    'artifacts',
+    'models',
+  ];
   for (const t of tables) await sql`delete from ${sql.table(t)}`.execute(database.db);
 }

@@ -135,12 +135,7 @@ const trackingTables: Migration = {
  */
 const labelledIndex: Migration = {
   async up(db: Kysely<any>) {
-    await db.schema
-      .createIndex('prediction_logs_labelled_idx')
-      .on('prediction_logs')
-      .columns(['version_id', 'id'])
-      .where(sql.ref('ground_truth'), 'is not', null)
-      .execute();
+    await db.schema.createIndex('prediction_logs_labelled_idx').on('prediction_logs').columns(['version_id', 'id']).where(sql.ref('ground_truth'), 'is not', null).execute();
   },
 };
 

@@ -102,7 +102,24 @@ export interface TrackingStepsTable {
   created_at: string;
 }
 
-export type { ModelsTable, ModelVersionsTable, ModelAliasesTable, ModelEventsTable, ArtifactsTable, OutboxTable, BusMessagesTable, BusGroupsTable, BusDeliveriesTable, BusDeadLettersTable, AbTestsTable, ReleaseEventsTable, DeploymentSlotsTable, PipelineRunsTable, PipelineJobsTable, RetrainingPoliciesTable };
+export type {
+  ModelsTable,
+  ModelVersionsTable,
+  ModelAliasesTable,
+  ModelEventsTable,
+  ArtifactsTable,
+  OutboxTable,
+  BusMessagesTable,
+  BusGroupsTable,
+  BusDeliveriesTable,
+  BusDeadLettersTable,
+  AbTestsTable,
+  ReleaseEventsTable,
+  DeploymentSlotsTable,
+  PipelineRunsTable,
+  PipelineJobsTable,
+  RetrainingPoliciesTable,
+};
 
 /** Every capability's tables; monitoring's and tracking's still live here until their folders take them. */
 export interface Schema extends ClusterJobsSchema, AuditSchema, DashboardSchema, TrackingTables, MonitoringSchema, AuthSchema, RegistrySchema, MessagingSchema, AbTestSchema, PipelinesSchema {

@@ -48,7 +48,11 @@ export class ExperimentTracking {
     if (row) return row.id;
     if (!create) throw notFound(`experiment "${name}"`);
     const id = uuidv7();
-    await this.db.insertInto('experiments').values({ id, name, created_at: nowIso() }).onConflict((oc) => oc.column('name').doNothing()).execute();
+    await this.db
+      .insertInto('experiments')
+      .values({ id, name, created_at: nowIso() })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
     return (await this.db.selectFrom('experiments').select('id').where('name', '=', name).executeTakeFirstOrThrow()).id;
   }
 
@@ -107,7 +111,10 @@ export class ExperimentTracking {
     const expId = await this.experimentId(experiment, false);
     let q = this.db.selectFrom('tracking_runs').select('id').where('experiment_id', '=', expId);
     if (options.status) q = q.where('status', '=', options.status);
-    const ids = await q.orderBy('id', 'desc').limit(options.limit ?? 100).execute();
+    const ids = await q
+      .orderBy('id', 'desc')
+      .limit(options.limit ?? 100)
+      .execute();
     return Promise.all(ids.map((r) => this.getRun(r.id)));
   }
 
@@ -120,7 +127,11 @@ export class ExperimentTracking {
   /** `log_model_config`: merged into the run's config. */
   async logConfig(id: string, config: Record<string, unknown>): Promise<void> {
     const run = await this.running(id);
-    await this.db.updateTable('tracking_runs').set({ config: JSON.stringify({ ...run.config, ...config }) }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('tracking_runs')
+      .set({ config: JSON.stringify({ ...run.config, ...config }) })
+      .where('id', '=', id)
+      .execute();
   }
 
   /** `log_metrics`: values at a step (default: the next step of each key). */
@@ -132,7 +143,12 @@ export class ExperimentTracking {
       for (const [key, value] of entries) {
         let s = step;
         if (s === undefined) {
-          const last = await tx.selectFrom('tracking_steps').select((eb) => eb.fn.max<number>('step').as('m')).where('run_id', '=', id).where('key', '=', key).executeTakeFirst();
+          const last = await tx
+            .selectFrom('tracking_steps')
+            .select((eb) => eb.fn.max<number>('step').as('m'))
+            .where('run_id', '=', id)
+            .where('key', '=', key)
+            .executeTakeFirst();
           s = last?.m === null || last?.m === undefined ? 0 : Number(last.m) + 1;
         }
         await tx
@@ -141,7 +157,11 @@ export class ExperimentTracking {
           .onConflict((oc) => oc.columns(['run_id', 'key', 'step']).doUpdateSet({ value }))
           .execute();
       }
-      await tx.updateTable('tracking_runs').set({ metrics: JSON.stringify({ ...run.metrics, ...Object.fromEntries(entries) }) }).where('id', '=', id).execute();
+      await tx
+        .updateTable('tracking_runs')
+        .set({ metrics: JSON.stringify({ ...run.metrics, ...Object.fromEntries(entries) }) })
+        .where('id', '=', id)
+        .execute();
     });
   }
 

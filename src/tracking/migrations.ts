@@ -8,16 +8,31 @@ import type { Kysely, Migration } from 'kysely';
 
 const mlflow: Migration = {
   async up(db: Kysely<any>) {
-    await db.schema.alterTable('experiments').addColumn('lifecycle_stage', 'text', (c) => c.notNull().defaultTo('active')).execute();
-    await db.schema.alterTable('experiments').addColumn('tags', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+    await db.schema
+      .alterTable('experiments')
+      .addColumn('lifecycle_stage', 'text', (c) => c.notNull().defaultTo('active'))
+      .execute();
+    await db.schema
+      .alterTable('experiments')
+      .addColumn('tags', 'text', (c) => c.notNull().defaultTo('{}'))
+      .execute();
     await db.schema.alterTable('experiments').addColumn('artifact_location', 'text').execute();
     await db.schema.alterTable('experiments').addColumn('updated_at', 'text').execute();
-    await db.schema.alterTable('tracking_runs').addColumn('lifecycle_stage', 'text', (c) => c.notNull().defaultTo('active')).execute();
+    await db.schema
+      .alterTable('tracking_runs')
+      .addColumn('lifecycle_stage', 'text', (c) => c.notNull().defaultTo('active'))
+      .execute();
     await db.schema.alterTable('tracking_runs').addColumn('user_id', 'text').execute();
-    await db.schema.alterTable('tracking_runs').addColumn('inputs', 'text', (c) => c.notNull().defaultTo('[]')).execute(); // JSON DatasetInput[]
+    await db.schema
+      .alterTable('tracking_runs')
+      .addColumn('inputs', 'text', (c) => c.notNull().defaultTo('[]'))
+      .execute(); // JSON DatasetInput[]
     await db.schema.alterTable('tracking_runs').addColumn('deleted_at', 'text').execute();
     // JSON { key: [step, timestamp ms] } of the value in `metrics` (MLflow shows each latest metric's step and time)
-    await db.schema.alterTable('tracking_runs').addColumn('metric_positions', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+    await db.schema
+      .alterTable('tracking_runs')
+      .addColumn('metric_positions', 'text', (c) => c.notNull().defaultTo('{}'))
+      .execute();
     await db.schema
       .createTable('mlflow_artifacts')
       .addColumn('path', 'text', (c) => c.primaryKey()) // <experiment id>/<run id>/artifacts/<relative path>

@@ -30,7 +30,11 @@ export function brokerFaultTest(o: FaultTestOptions) {
       });
       await new Promise((r) => setTimeout(r, o.settleMs ?? 0));
       const publish = async (i: number) => {
-        const res = await app.app.inject({ method: 'POST', url: '/api/v1/mlops/messaging/publish', payload: { topic: 'fault_test', message: { seq: i, patient_id: `P${i % 25}` }, key: `P${i % 25}` } });
+        const res = await app.app.inject({
+          method: 'POST',
+          url: '/api/v1/mlops/messaging/publish',
+          payload: { topic: 'fault_test', message: { seq: i, patient_id: `P${i % 25}` }, key: `P${i % 25}` },
+        });
         expect(res.statusCode).toBe(202);
         return res.json().message_id as string;
       };

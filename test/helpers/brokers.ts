@@ -36,7 +36,10 @@ export async function brokerRunning(broker: BrokerName): Promise<boolean> {
 /** Starts the broker (idempotent) and returns its address: the AMQP URL or the Kafka bootstrap list. */
 export async function startBroker(broker: BrokerName): Promise<string> {
   const out = await brokerScript(broker, 'start');
-  const line = out.split('\n').reverse().find((l) => /^(RABBITMQ_URL|KAFKA_BOOTSTRAP)=/.test(l));
+  const line = out
+    .split('\n')
+    .reverse()
+    .find((l) => /^(RABBITMQ_URL|KAFKA_BOOTSTRAP)=/.test(l));
   if (!line) throw new Error(`scripts/services/${broker}.sh start printed no address:\n${out}`);
   return line.slice(line.indexOf('=') + 1);
 }

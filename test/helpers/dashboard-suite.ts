@@ -46,12 +46,30 @@ export function dashboardSuite(name: string, overrides: Partial<Record<keyof Set
         const ms = now - 2 * 3600_000 + i * 2300;
         const failed = i % 50 === 0;
         return {
-          id: idAt(ms, i), model_id: modelId, version_id: productionId, model_name: 'breast-cancer', version: v.version, variant: null, request_id: null, source: 'api',
-          input: '{}', prediction: failed ? null : 'benign', probabilities: null, confidence: null, latency_ms: failed ? null : 1 + (i % 97), ground_truth: null, ground_truth_at: null,
-          created_at: new Date(ms).toISOString(), error: failed ? 'INFERENCE_FAILED' : null,
+          id: idAt(ms, i),
+          model_id: modelId,
+          version_id: productionId,
+          model_name: 'breast-cancer',
+          version: v.version,
+          variant: null,
+          request_id: null,
+          source: 'api',
+          input: '{}',
+          prediction: failed ? null : 'benign',
+          probabilities: null,
+          confidence: null,
+          latency_ms: failed ? null : 1 + (i % 97),
+          ground_truth: null,
+          ground_truth_at: null,
+          created_at: new Date(ms).toISOString(),
+          error: failed ? 'INFERENCE_FAILED' : null,
         };
       });
-      for (let i = 0; i < rows.length; i += 500) await t.services.database.db.insertInto('prediction_logs').values(rows.slice(i, i + 500)).execute();
+      for (let i = 0; i < rows.length; i += 500)
+        await t.services.database.db
+          .insertInto('prediction_logs')
+          .values(rows.slice(i, i + 500))
+          .execute();
     });
     afterAll(async () => t?.dispose());
 
@@ -108,7 +126,10 @@ export function dashboardSuite(name: string, overrides: Partial<Record<keyof Set
       const res = (await t.app.inject({ url: '/api/v1/dashboard/experiment-runs?experiment=tuning&sort=metric:auc&order=desc&limit=2&offset=1' })).json();
       expect(res.total).toBe(5);
       expect(res.items.map((r: { name: string }) => r.name)).toEqual(['run-3', 'run-2']);
-      expect(res.experiments).toEqual([{ name: 'other', runs: 2 }, { name: 'tuning', runs: 5 }]);
+      expect(res.experiments).toEqual([
+        { name: 'other', runs: 2 },
+        { name: 'tuning', runs: 5 },
+      ]);
       const asc = (await t.app.inject({ url: '/api/v1/dashboard/experiment-runs?sort=name&order=asc&q=RUN-1' })).json();
       expect(asc.items.map((r: { name: string }) => r.name)).toEqual(['run-1']);
       // LIKE wildcards in the text match themselves: "_" is not "any character".
@@ -121,7 +142,21 @@ export function dashboardSuite(name: string, overrides: Partial<Record<keyof Set
     it('lists alerts by status and pipeline runs, and answers 404 for an unknown model', async () => {
       await t.services.database.db
         .insertInto('alerts')
-        .values({ id: uuidv7(), model_id: modelId, version_id: productionId, rule: 'drift', severity: 'critical', dedup_key: 'k', status: 'firing', message: 'drift above threshold', details: '{"share":0.4}', fired_at: new Date().toISOString(), last_seen_at: new Date().toISOString(), last_notified_at: null, resolved_at: null })
+        .values({
+          id: uuidv7(),
+          model_id: modelId,
+          version_id: productionId,
+          rule: 'drift',
+          severity: 'critical',
+          dedup_key: 'k',
+          status: 'firing',
+          message: 'drift above threshold',
+          details: '{"share":0.4}',
+          fired_at: new Date().toISOString(),
+          last_seen_at: new Date().toISOString(),
+          last_notified_at: null,
+          resolved_at: null,
+        })
         .execute();
       const alerts = (await t.app.inject({ url: '/api/v1/dashboard/alerts?status=firing' })).json();
       expect(alerts.items).toHaveLength(1);

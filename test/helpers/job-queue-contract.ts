@@ -52,13 +52,17 @@ export function jobQueueContract(open: () => Promise<Database[]>) {
     await crashed.claim('crasher');
     await new Promise((r) => setTimeout(r, 250));
     const abandoned: string[] = [];
-    const w3 = new PipelineWorker(q2, { work: async () => undefined }, {
-      workerId: 'rescuer2',
-      onAbandoned: async (j) => {
-        abandoned.push(j.id);
-        await runs.update(j.run_id!, { status: 'failed', error: j.last_error });
+    const w3 = new PipelineWorker(
+      q2,
+      { work: async () => undefined },
+      {
+        workerId: 'rescuer2',
+        onAbandoned: async (j) => {
+          abandoned.push(j.id);
+          await runs.update(j.run_id!, { status: 'failed', error: j.last_error });
+        },
       },
-    });
+    );
     await w3.runOnce();
     expect(abandoned).toEqual([doomed.id]);
     expect(await q2.get(doomed.id)).toMatchObject({ status: 'failed' });

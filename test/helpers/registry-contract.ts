@@ -53,9 +53,7 @@ export function registryContract(name: string, open: () => Promise<Database>) {
     });
 
     it('names every invalid registration field', async () => {
-      const err = await registry
-        .register({ name: 'bad name!', version: 'one', artifact: new Uint8Array(), input_spec: { kind: 'image' }, output_spec: { labels: [] } })
-        .catch((e) => e as VitalsError);
+      const err = await registry.register({ name: 'bad name!', version: 'one', artifact: new Uint8Array(), input_spec: { kind: 'image' }, output_spec: { labels: [] } }).catch((e) => e as VitalsError);
       expect(err).toBeInstanceOf(VitalsError);
       const fields = (err as VitalsError).details!.fields!.map((f) => f.field);
       expect(fields).toEqual(expect.arrayContaining(['name', 'version', 'artifact', 'input_spec.width', 'output_spec.labels']));
@@ -100,7 +98,17 @@ export function registryContract(name: string, open: () => Promise<Database>) {
 
       const history = await registry.history('chest-xray');
       expect(history.map((e) => e.action)).toEqual([
-        'registered', 'registered', 'registered', 'promoted', 'promoted', 'alias_set', 'rolled_back', 'rolled_back', 'rolled_back', 'promoted', 'archived',
+        'registered',
+        'registered',
+        'registered',
+        'promoted',
+        'promoted',
+        'alias_set',
+        'rolled_back',
+        'rolled_back',
+        'rolled_back',
+        'promoted',
+        'archived',
       ]);
       expect(history[4]).toMatchObject({ action: 'promoted', alias: 'production', from_version: '1.0.0', to_version: '1.1.0', actor: 'bob', reason: 'better recall' });
       expect(history[6]).toMatchObject({ action: 'rolled_back', from_version: '1.1.0', to_version: '1.0.0', actor: 'carol', reason: 'recall dropped' });
@@ -119,7 +127,10 @@ export function registryContract(name: string, open: () => Promise<Database>) {
       log.record({ model_id: 'm1', model_name: 'm', source: 'api', input: {}, prediction: 'A' });
       await log.close();
       expect(log.pending).toBe(0);
-      const count = await database.db.selectFrom('prediction_logs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const count = await database.db
+        .selectFrom('prediction_logs')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       expect(Number(count.n)).toBe(251);
       expect(() => log.record({ model_id: 'm1', model_name: 'm', source: 'api', input: {} })).toThrow(/shutting down/);
     });

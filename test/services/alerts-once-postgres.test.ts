@@ -47,7 +47,11 @@ describe('one firing alert per dedup key on PostgreSQL', () => {
 
   it('20 concurrent checks of a decayed version → one alert, one notification', async () => {
     for (let i = 0; i < 150; i++) {
-      const res = await t.app.inject({ method: 'POST', url: `/api/v1/mlops/monitoring/${DEMO_MODEL}/record`, payload: { features: row(i), prediction: 'benign', probability: 0.2, ground_truth: i % 5 < 2 ? 'benign' : 'malignant' } });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/api/v1/mlops/monitoring/${DEMO_MODEL}/record`,
+        payload: { features: row(i), prediction: 'benign', probability: 0.2, ground_truth: i % 5 < 2 ? 'benign' : 'malignant' },
+      });
       expect(res.statusCode).toBe(201);
     }
     const s = t.services;
@@ -72,8 +76,18 @@ describe('one firing alert per dedup key on PostgreSQL', () => {
 
     // the database itself refuses a second firing row for the key; a resolved one is fine
     const second = { ...alerts[0]!, id: `${alerts[0]!.id}-2` };
-    const err = await s.database.db.insertInto('alerts').values(second).execute().then(() => null, (e: unknown) => e);
+    const err = await s.database.db
+      .insertInto('alerts')
+      .values(second)
+      .execute()
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect(isUniqueViolation(err)).toBe(true);
-    await s.database.db.insertInto('alerts').values({ ...second, status: 'resolved' }).execute();
+    await s.database.db
+      .insertInto('alerts')
+      .values({ ...second, status: 'resolved' })
+      .execute();
   }, 180_000);
 });

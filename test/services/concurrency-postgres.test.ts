@@ -33,7 +33,9 @@ describe('concurrent changes on PostgreSQL', () => {
     expect(codes.filter((c) => c === 409)).toHaveLength(19);
     expect((await t.services.registry.listVersions('racing-model')).map((v) => v.version)).toEqual(['7.0.0']);
     // 20 auto-bumped registrations of one model at once: 20 distinct versions, no clash
-    const bumped = (await Promise.all(Array.from({ length: 20 }, () => t.app.inject({ method: 'POST', url: '/api/v1/models/racing-model/versions', payload: { ...body, version: undefined } })))).map((r) => r.statusCode);
+    const bumped = (await Promise.all(Array.from({ length: 20 }, () => t.app.inject({ method: 'POST', url: '/api/v1/models/racing-model/versions', payload: { ...body, version: undefined } })))).map(
+      (r) => r.statusCode,
+    );
     expect(bumped.every((c) => c === 201)).toBe(true);
     expect(new Set((await t.services.registry.listVersions('racing-model')).map((v) => v.version)).size).toBe(21);
   });
@@ -41,9 +43,7 @@ describe('concurrent changes on PostgreSQL', () => {
   it('20 alias moves at once: every recorded `from` is the version that was really there', async () => {
     const targets = [demo.production, demo.challenger];
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        t.app.inject({ method: 'POST', url: `/api/v1/models/${DEMO_MODEL}/versions/${targets[i % 2]}/promote`, payload: { reason: `move ${i}` } }),
-      ),
+      Array.from({ length: 20 }, (_, i) => t.app.inject({ method: 'POST', url: `/api/v1/models/${DEMO_MODEL}/versions/${targets[i % 2]}/promote`, payload: { reason: `move ${i}` } })),
     );
     expect(results.every((r) => r.statusCode === 200)).toBe(true);
     const events = (await t.services.registry.history(DEMO_MODEL)).filter((e) => e.alias === 'production');

@@ -32,7 +32,9 @@ let base: string;
 async function axeProblems(p: Page): Promise<string[]> {
   await p.addScriptTag({ content: AXE });
   const violations = await p.evaluate(async () => {
-    const r = await (window as unknown as { axe: { run: (ctx: Document, o: object) => Promise<{ violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }> }> } }).axe.run(document, { resultTypes: ['violations'] });
+    const r = await (
+      window as unknown as { axe: { run: (ctx: Document, o: object) => Promise<{ violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }> }> } }
+    ).axe.run(document, { resultTypes: ['violations'] });
     return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 3) }));
   });
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.join(', ')})`);
@@ -61,7 +63,12 @@ describe('dashboard in Chromium', () => {
     // A real (tiny) ONNX CNN as the chest X-ray model, built by the project with fixed weights.
     const cnn = buildTinyCnn({ width: 16, height: 16, channels: 3, labels: XRAY_LABELS, seed: 11 });
     await t.services.registry.register({
-      name: 'chest-xray', version: '1.0.0', artifact: cnn.onnx, modality: 'image', aliases: ['production'], output_spec: { labels: XRAY_LABELS },
+      name: 'chest-xray',
+      version: '1.0.0',
+      artifact: cnn.onnx,
+      modality: 'image',
+      aliases: ['production'],
+      output_spec: { labels: XRAY_LABELS },
       input_spec: { kind: 'image', width: 16, height: 16, channels: 3, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], layout: 'NCHW' },
     });
     await t.app.listen({ host: '127.0.0.1', port: 0 });
@@ -115,7 +122,9 @@ describe('dashboard in Chromium', () => {
     const px = Buffer.alloc(w * h);
     for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) px[y * w + x] = ((x - w / 2) / (w / 3)) ** 2 + ((y - h / 2) / (h / 2.5)) ** 2 < 1 ? 210 : 30;
     const file = resolve(dir, 'xray.png');
-    await sharp(px, { raw: { width: w, height: h, channels: 1 } }).png().toFile(file);
+    await sharp(px, { raw: { width: w, height: h, channels: 1 } })
+      .png()
+      .toFile(file);
     await open('#/predict');
     await page.getByLabel('Model').selectOption('chest-xray');
     await page.getByLabel('Image file').setInputFiles(file);
@@ -149,11 +158,13 @@ describe('dashboard in Chromium', () => {
 
   it('shows drift per feature and health after a monitoring check of shifted traffic', async () => {
     // 200 real rows of the shipped data, with the radius features shifted: the check sees drift there.
-    const lines = readFileSync(resolve(import.meta.dirname, '../../data/breast_cancer/breast_cancer.csv'), 'utf8').trim().split('\n');
+    const lines = readFileSync(resolve(import.meta.dirname, '../../data/breast_cancer/breast_cancer.csv'), 'utf8')
+      .trim()
+      .split('\n');
     const header = lines[0]!.split(',');
-    const instances = lines.slice(1, 201).map((line) =>
-      Object.fromEntries(header.map((h, i) => [h, Number(line.split(',')[i]) * (h.includes('radius') ? 1.6 : 1)]).filter(([h]) => h !== 'diagnosis')),
-    );
+    const instances = lines
+      .slice(1, 201)
+      .map((line) => Object.fromEntries(header.map((h, i) => [h, Number(line.split(',')[i]) * (h.includes('radius') ? 1.6 : 1)]).filter(([h]) => h !== 'diagnosis')));
     const batch = await t.app.inject({ method: 'POST', url: '/api/v1/ml-models/predict', payload: { model: 'breast-cancer', instances } });
     expect(batch.statusCode).toBe(200);
     await new Promise((r) => setTimeout(r, 300)); // the log's group commit
@@ -217,7 +228,11 @@ describe('dashboard in Chromium', () => {
       const run = await t.services.tracking.startRun('breast-cancer-tuning', { name: `rf-depth-${depth}`, config: { max_depth: depth } });
       await t.services.tracking.logMetrics(run.id, { roc_auc: 0.99 - 0.01 / depth, accuracy: 0.95 + depth / 1000 });
     }
-    for (const [name, heading] of [['alerts', 'Alerts'], ['pipelines', 'Pipelines and retraining'], ['experiments', 'Experiments']] as const) {
+    for (const [name, heading] of [
+      ['alerts', 'Alerts'],
+      ['pipelines', 'Pipelines and retraining'],
+      ['experiments', 'Experiments'],
+    ] as const) {
       await open(`#/${name}`);
       await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
       await page.locator('main p.muted, main table, main article').first().waitFor();

@@ -93,7 +93,11 @@ describe('dvc.yaml projects: Vitals and the real dvc agree', () => {
   it('the same stages run with the same outputs, and the lock files agree', async () => {
     const outcome = await runPipeline(loadPipelineSpec(join(ours, 'dvc.yaml')));
     expect(outcome.error).toBeNull();
-    expect(outcome.stages.map((s) => [s.name, s.status])).toEqual([['prepare@a', 'succeeded'], ['prepare@b', 'succeeded'], ['train', 'succeeded']]);
+    expect(outcome.stages.map((s) => [s.name, s.status])).toEqual([
+      ['prepare@a', 'succeeded'],
+      ['prepare@b', 'succeeded'],
+      ['train', 'succeeded'],
+    ]);
     await dvc(theirs, ['repro', '-q']);
     expect(ran(ours).sort()).toEqual(ran(theirs).sort());
     expect(outputs(ours)).toEqual(outputs(theirs));
@@ -114,7 +118,11 @@ describe('dvc.yaml projects: Vitals and the real dvc agree', () => {
     const status = JSON.parse(await dvc(ours, ['status', '--json'])) as Record<string, unknown>;
     expect(Object.keys(status)).toEqual(['train']);
     const outcome = await runPipeline(loadPipelineSpec(join(ours, 'dvc.yaml')));
-    expect(outcome.stages.map((s) => [s.name, s.status])).toEqual([['prepare@a', 'cached'], ['prepare@b', 'cached'], ['train', 'succeeded']]);
+    expect(outcome.stages.map((s) => [s.name, s.status])).toEqual([
+      ['prepare@a', 'cached'],
+      ['prepare@b', 'cached'],
+      ['train', 'succeeded'],
+    ]);
     await dvc(theirs, ['repro', '-q']);
     expect(ran(ours)).toEqual(['train']);
     expect(ran(theirs)).toEqual(['train']);
@@ -128,4 +136,3 @@ describe('dvc.yaml projects: Vitals and the real dvc agree', () => {
     expect(rerun.stages.find((s) => s.name === 'train')!.status).toBe('succeeded');
   }, 180_000);
 });
-

@@ -31,10 +31,15 @@ if (!existsSync(PY) || !existsSync(MLFLOW)) throw new Error('the MLflow venv is 
 
 function python(script: string, args: string[]): Promise<string> {
   return new Promise((res, rej) => {
-    execFile(PY, [join(SCRIPTS, script), ...args], { timeout: 180_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0', PYTHONUNBUFFERED: '1' } }, (err, stdout, stderr) => {
-      if (err) rej(new Error(`${script} failed: ${err.message}\n${stderr.slice(-4000)}`));
-      else res(stdout.trim().split('\n').at(-1)!); // the client prints "View run …" lines before our JSON
-    });
+    execFile(
+      PY,
+      [join(SCRIPTS, script), ...args],
+      { timeout: 180_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0', PYTHONUNBUFFERED: '1' } },
+      (err, stdout, stderr) => {
+        if (err) rej(new Error(`${script} failed: ${err.message}\n${stderr.slice(-4000)}`));
+        else res(stdout.trim().split('\n').at(-1)!); // the client prints "View run …" lines before our JSON
+      },
+    );
   });
 }
 
@@ -61,7 +66,17 @@ describe('the official MLflow client against Vitals (PostgreSQL)', () => {
     base = await t.app.listen({ host: '127.0.0.1', port: 0 });
     work = mkdtempSync(join(tmpdir(), 'vitals-mlflow-'));
     writeFileSync(join(work, 'model.onnx'), model.onnx);
-    writeFileSync(join(work, 'model.json'), JSON.stringify({ features: model.featureNames, labels: model.labels, params: model.params, losses: [0.69, 0.41, 0.27, 0.21], metrics: { accuracy: model.metrics.accuracy, roc_auc: model.metrics.roc_auc }, data_digest: 'b7e1f0a2' }));
+    writeFileSync(
+      join(work, 'model.json'),
+      JSON.stringify({
+        features: model.featureNames,
+        labels: model.labels,
+        params: model.params,
+        losses: [0.69, 0.41, 0.27, 0.21],
+        metrics: { accuracy: model.metrics.accuracy, roc_auc: model.metrics.roc_auc },
+        data_digest: 'b7e1f0a2',
+      }),
+    );
     seen = JSON.parse(await python('train_and_register.py', [base, work]));
   }, 240_000);
   afterAll(async () => {
@@ -76,7 +91,12 @@ describe('the official MLflow client against Vitals (PostgreSQL)', () => {
     for (const [k, v] of Object.entries(model.params)) expect(Number(seen.params[k]), k).toBe(v); // Python's str(1e-06)
     expect(seen.params.algorithm).toBe('logreg');
     expect(seen.metrics).toEqual({ loss: 0.21, accuracy: model.metrics.accuracy, roc_auc: model.metrics.roc_auc });
-    expect(seen.history).toEqual([[0, 0.69], [1, 0.41], [2, 0.27], [3, 0.21]]);
+    expect(seen.history).toEqual([
+      [0, 0.69],
+      [1, 0.41],
+      [2, 0.27],
+      [3, 0.21],
+    ]);
     expect(seen.tags).toEqual({ 'mlflow.runName': 'logreg-l2', team: 'radiology-ml' });
     expect(seen.datasets).toEqual([{ name: 'breast_cancer', digest: 'b7e1f0a2' }]);
     expect(seen.artifacts).toEqual(['model/MLmodel', 'model/model.onnx']);
@@ -110,7 +130,11 @@ describe('the official MLflow client against Vitals (PostgreSQL)', () => {
     const rows = [0, 17, 250, 568];
     for (const i of rows) {
       const features = Object.fromEntries(model.featureNames.map((f, j) => [f, data.X[i]![j]]));
-      const res = await fetch(`${base}/api/v1/ml-models/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'breast-cancer-mlflow', features }) });
+      const res = await fetch(`${base}/api/v1/ml-models/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'breast-cancer-mlflow', features }),
+      });
       expect(res.status).toBe(200);
       const body = await res.json();
       expect(body.model_version).toBe('1.0.0');
@@ -120,7 +144,11 @@ describe('the official MLflow client against Vitals (PostgreSQL)', () => {
   });
 
   it('an alias set through MLflow is a Vitals alias move: in the history, and on the serving path', async () => {
-    const move = await fetch(`${base}/api/2.0/mlflow/registered-models/alias`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'breast-cancer-mlflow', alias: 'production', version: '2' }) });
+    const move = await fetch(`${base}/api/2.0/mlflow/registered-models/alias`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'breast-cancer-mlflow', alias: 'production', version: '2' }),
+    });
     expect(move.status).toBe(200);
     const { events } = await (await fetch(`${base}/api/v1/models/breast-cancer-mlflow/history`)).json();
     expect(events.filter((e: { action: string }) => e.action === 'promoted').map((e: Record<string, string>) => [e.from_version, e.to_version, e.reason])).toEqual([
@@ -145,11 +173,15 @@ describe('the official MLflow client against Vitals (PostgreSQL)', () => {
     expect(await alias.json()).toMatchObject({ error_code: 'INVALID_PARAMETER_VALUE' });
   });
 
-  it('bad input is a 4xx in MLflow\'s shape: unknown endpoint, invalid body, path traversal', async () => {
+  it("bad input is a 4xx in MLflow's shape: unknown endpoint, invalid body, path traversal", async () => {
     const unknown = await fetch(`${base}/api/2.0/mlflow/runs/teleport`, { method: 'POST' });
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({ error_code: 'ENDPOINT_NOT_FOUND' });
-    const invalid = await fetch(`${base}/ajax-api/2.0/mlflow/runs/log-metric`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ run_id: seen.run_id, key: 'x', value: 'high', timestamp: 1 }) });
+    const invalid = await fetch(`${base}/ajax-api/2.0/mlflow/runs/log-metric`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ run_id: seen.run_id, key: 'x', value: 'high', timestamp: 1 }),
+    });
     expect(invalid.status).toBe(400);
     const body = await invalid.json();
     expect(Object.keys(body).sort()).toEqual(['error_code', 'message']);
@@ -173,9 +205,19 @@ describe('search_runs: Vitals answers as a real mlflow server does', () => {
     vitals = await t.app.listen({ host: '127.0.0.1', port: 0 });
     const port = await freePort();
     mlflowUrl = `http://127.0.0.1:${port}`;
-    mlflow = spawn(MLFLOW, ['server', '--backend-store-uri', `sqlite:///${home}/mlflow.db`, '--artifacts-destination', join(home, 'artifacts'), '--host', '127.0.0.1', '--port', String(port), '--workers', '1'], { stdio: 'ignore' });
+    mlflow = spawn(
+      MLFLOW,
+      ['server', '--backend-store-uri', `sqlite:///${home}/mlflow.db`, '--artifacts-destination', join(home, 'artifacts'), '--host', '127.0.0.1', '--port', String(port), '--workers', '1'],
+      { stdio: 'ignore' },
+    );
     for (let i = 0; ; i++) {
-      if (await fetch(`${mlflowUrl}/health`).then((r) => r.ok, () => false)) break;
+      if (
+        await fetch(`${mlflowUrl}/health`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
       if (i > 120) throw new Error('mlflow server did not start within 60 s');
       await new Promise((r) => setTimeout(r, 500));
     }

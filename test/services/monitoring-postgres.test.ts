@@ -30,7 +30,11 @@ describe('monitoring on PostgreSQL', () => {
 
   it('fires decay from labels, then records the handling of the alert', async () => {
     for (let i = 0; i < 150; i++) {
-      const res = await t.app.inject({ method: 'POST', url: `/api/v1/mlops/monitoring/${DEMO_MODEL}/record`, payload: { features: row(i), prediction: 'benign', probability: 0.2, ground_truth: i % 5 < 2 ? 'benign' : 'malignant' } });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/api/v1/mlops/monitoring/${DEMO_MODEL}/record`,
+        payload: { features: row(i), prediction: 'benign', probability: 0.2, ground_truth: i % 5 < 2 ? 'benign' : 'malignant' },
+      });
       expect(res.statusCode).toBe(201);
     }
     const check = await t.app.inject({ method: 'POST', url: `/api/v1/mlops/monitoring/${DEMO_MODEL}/check` });

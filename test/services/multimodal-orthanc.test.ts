@@ -11,7 +11,10 @@ import { type TestApp, startTestApp } from '../helpers/app.js';
 const REST = process.env.ORTHANC_URL ?? 'http://127.0.0.1:18042';
 const SALT = 'orthanc-test-salt-0123456789';
 const dir = new URL('../fixtures/dicom/', import.meta.url);
-const reference = JSON.parse(readFileSync(new URL('reference.json', dir), 'utf8')) as Record<string, { dcmdump: Record<string, string>; pixels: { mean: number; std: number; min: number; max: number } }>;
+const reference = JSON.parse(readFileSync(new URL('reference.json', dir), 'utf8')) as Record<
+  string,
+  { dcmdump: Record<string, string>; pixels: { mean: number; std: number; min: number; max: number } }
+>;
 // One of each kind, with distinct SOP Instance UIDs (the CT variants share one, so only one is stored).
 const FILES = ['ct_jpegls', 'mr_bits12_sigmoid', 'cr_chest_mono1', 'dx_chest_jpeg_baseline', 'us_rgb_rle', 'mf_rle'];
 const STUDY = '2.25.322222222222222222222222222222222222';

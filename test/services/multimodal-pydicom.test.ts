@@ -59,7 +59,10 @@ describe('against pydicom and nibabel, run live', () => {
       expect(Math.abs(s.std_value - py.std), `${name} std`).toBeLessThanOrEqual(tol * Math.max(1, py.std));
       expect(Math.abs(s.min - py.min), `${name} min`).toBeLessThanOrEqual(lossy ? 3 : 0);
       expect(Math.abs(s.max - py.max), `${name} max`).toBeLessThanOrEqual(lossy ? 3 : 0);
-      expect(s.shape.reduce((a, b) => a * b, 1), `${name} size`).toBe(py.shape.reduce((a, b) => a * b, 1));
+      expect(
+        s.shape.reduce((a, b) => a * b, 1),
+        `${name} size`,
+      ).toBe(py.shape.reduce((a, b) => a * b, 1));
     }
   }, 60_000);
 });

@@ -9,7 +9,6 @@ import { type AlertNotification, AlertNotifier } from '../../src/monitoring/noti
 import { firing } from '../helpers/alert-fixtures.js';
 import { type SmtpServer, startSmtpServer } from '../helpers/smtp-server.js';
 
-
 const resolved: AlertNotification = { event: 'resolved', alert: { ...firing.alert, resolved_at: '2025-03-01T12:30:00.000Z' } };
 
 const USER = 'vitals-alerts';

@@ -21,8 +21,7 @@ const root = resolve(import.meta.dirname, '../..');
 const cli = join(root, 'dist/cli/main.js');
 const csv = parseCsv(readFileSync(DEMO_DATA, 'utf8'));
 const featureNames = csv.columns.filter((c) => c !== 'diagnosis');
-const body = (i: number) =>
-  JSON.stringify({ model: 'breast-cancer', features: Object.fromEntries(featureNames.map((f) => [f, Number(csv.rows[i % csv.rows.length]![csv.columns.indexOf(f)])])) });
+const body = (i: number) => JSON.stringify({ model: 'breast-cancer', features: Object.fromEntries(featureNames.map((f) => [f, Number(csv.rows[i % csv.rows.length]![csv.columns.indexOf(f)])])) });
 
 const CLIENTS = 8;
 /** SIGKILL after this many answered predictions, while all clients are still sending */
@@ -109,7 +108,11 @@ async function loggedIds(databaseUrl: string | undefined, home: string, ids: str
   try {
     const found = new Set<string>();
     for (let i = 0; i < ids.length; i += 500) {
-      const rows = await database.db.selectFrom('prediction_logs').select('id').where('id', 'in', ids.slice(i, i + 500)).execute();
+      const rows = await database.db
+        .selectFrom('prediction_logs')
+        .select('id')
+        .where('id', 'in', ids.slice(i, i + 500))
+        .execute();
       for (const r of rows) found.add(r.id);
     }
     return found;

@@ -14,7 +14,12 @@ import { parseCsv } from '../../src/pipelines/trainers/index.js';
 import { type TestApp, startTestApp } from '../helpers/app.js';
 
 function promtool(): string {
-  const candidates = process.env.PROMTOOL ? [process.env.PROMTOOL] : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'promtool'));
+  const candidates = process.env.PROMTOOL
+    ? [process.env.PROMTOOL]
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((d) => join(d, 'promtool'));
   for (const c of candidates) {
     try {
       accessSync(c, constants.X_OK);
@@ -77,7 +82,14 @@ describe('GET /metrics follows the Prometheus conventions (promtool)', () => {
   });
 
   it('Node and process metrics keep their standard names (no prefix)', () => {
-    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'process_start_time_seconds', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_gc_duration_seconds']) {
+    for (const name of [
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'process_start_time_seconds',
+      'nodejs_eventloop_lag_seconds',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_gc_duration_seconds',
+    ]) {
       expect(exposition).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
     }
     expect(exposition).not.toMatch(/vitals_process_/);

@@ -21,7 +21,10 @@ const RULE_TESTS = 'deploy/prometheus/vitals-alerts.test.yml';
 function findPromtool(): string {
   const candidates = process.env.PROMTOOL
     ? [process.env.PROMTOOL]
-    : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'promtool'));
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((d) => join(d, 'promtool'));
   for (const c of candidates) {
     try {
       accessSync(c, constants.X_OK);

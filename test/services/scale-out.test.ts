@@ -37,8 +37,7 @@ for (let i = order.length - 1, s = 7; i > 0; i--) {
 /** the shift: these features ×3 (the size of a unit change, mm → a wrong scale) */
 const SHIFTED = new Set(['mean_radius', 'mean_texture', 'mean_perimeter', 'mean_area', 'worst_radius', 'worst_area']);
 const rowOf = (i: number) => csv.rows[order[i % order.length]!]!;
-const features = (i: number, shifted: boolean) =>
-  Object.fromEntries(featureNames.map((f) => [f, Number(rowOf(i)[csv.columns.indexOf(f)]) * (shifted && SHIFTED.has(f) ? 3 : 1)]));
+const features = (i: number, shifted: boolean) => Object.fromEntries(featureNames.map((f) => [f, Number(rowOf(i)[csv.columns.indexOf(f)]) * (shifted && SHIFTED.has(f) ? 3 : 1)]));
 
 const CLIENTS = 8;
 const ONE_REPLICA = 300; // predictions to replica 0 only, for the throughput reference
@@ -220,14 +219,22 @@ describe('scale-out: two api replicas and one worker on one PostgreSQL', () => {
       const found = new Set<string>();
       let withTruth = 0;
       for (let i = 0; i < ids.length; i += 500) {
-        const rows = await database.db.selectFrom('prediction_logs').select(['id', 'ground_truth']).where('id', 'in', ids.slice(i, i + 500)).execute();
+        const rows = await database.db
+          .selectFrom('prediction_logs')
+          .select(['id', 'ground_truth'])
+          .where('id', 'in', ids.slice(i, i + 500))
+          .execute();
         for (const r of rows) {
           found.add(r.id);
           if (r.ground_truth !== null) withTruth++;
         }
       }
       const lost = ids.filter((id) => !found.has(id));
-      const runs = await database.db.selectFrom('cluster_jobs').selectAll().execute().catch(() => []);
+      const runs = await database.db
+        .selectFrom('cluster_jobs')
+        .selectAll()
+        .execute()
+        .catch(() => []);
       console.log(
         `[scale-out] ${ids.length} predictions answered (${labelled} labelled, all but the first ${ONE_REPLICA} on the other replica), ${lost.length} lost, ${withTruth} rows with ground truth; ` +
           `${retries} requests retried after the SIGKILL; ${notices.length} webhook notices (${fired.length} data_drift firing); ` +

@@ -21,7 +21,14 @@ describe('schemathesis against the OpenAPI document', () => {
     await bootstrapDemo(t.services.registry);
     const labels = ['NORMAL', 'PNEUMONIA'];
     const cnn = buildTinyCnn({ width: 16, height: 16, channels: 3, labels, seed: 11 });
-    await t.services.registry.register({ name: 'chest-xray', version: '1.0.0', artifact: cnn.onnx, input_spec: { kind: 'image', width: 16, height: 16, channels: 3 }, output_spec: { labels }, aliases: ['production'] });
+    await t.services.registry.register({
+      name: 'chest-xray',
+      version: '1.0.0',
+      artifact: cnn.onnx,
+      input_spec: { kind: 'image', width: 16, height: 16, channels: 3 },
+      output_spec: { labels },
+      aliases: ['production'],
+    });
     key = (await t.services.apiKeys.create('schemathesis', 'admin', 'test')).key;
     base = await t.app.listen({ port: 0, host: '127.0.0.1' });
   });
@@ -34,16 +41,25 @@ describe('schemathesis against the OpenAPI document', () => {
     const run = await runCommand(
       st,
       [
-        'run', `${base}/docs/json`,
-        '-H', `Authorization: Bearer ${key}`,
-        '--checks', 'all',
-        '--exclude-checks', 'positive_data_acceptance',
-        '--max-examples', '10',
-        '--max-failures', '100',
-        '--request-timeout', '20',
+        'run',
+        `${base}/docs/json`,
+        '-H',
+        `Authorization: Bearer ${key}`,
+        '--checks',
+        'all',
+        '--exclude-checks',
+        'positive_data_acceptance',
+        '--max-examples',
+        '10',
+        '--max-failures',
+        '100',
+        '--request-timeout',
+        '20',
         '--generation-deterministic',
-        '--exclude-path', '/api/v1/keys', // fuzzing key creation works, and is tested elsewhere
-        '--exclude-path', '/api/v1/keys/{name}',
+        '--exclude-path',
+        '/api/v1/keys', // fuzzing key creation works, and is tested elsewhere
+        '--exclude-path',
+        '/api/v1/keys/{name}',
       ],
       400_000,
     );

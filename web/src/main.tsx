@@ -60,10 +60,14 @@ function App() {
         <span class="who">
           {me.principal} · {me.role}
           {me.method === 'api-key' ? (
-            <button type="button" class="link" onClick={() => {
-              apiKey.set('');
-              setMe(null);
-            }}>
+            <button
+              type="button"
+              class="link"
+              onClick={() => {
+                apiKey.set('');
+                setMe(null);
+              }}
+            >
               Sign out
             </button>
           ) : null}
@@ -109,7 +113,11 @@ function SignIn(props: { message: string | null; onSignedIn: () => void }) {
         <label for="api-key">API key</label>
         <input id="api-key" type="password" autoComplete="off" value={key} onInput={(e) => setKey((e.target as HTMLInputElement).value)} />
         <p class="small muted">Kept in this tab only (session storage) and sent as a Bearer token.</p>
-        {props.message ? <p class="error" role="alert">{props.message}</p> : null}
+        {props.message ? (
+          <p class="error" role="alert">
+            {props.message}
+          </p>
+        ) : null}
         <button type="submit" class="primary">
           Sign in
         </button>

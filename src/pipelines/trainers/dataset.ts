@@ -83,9 +83,7 @@ export function parseCsv(text: string): ParsedCsv {
   if (!columns) throw new VitalsError('VALIDATION_FAILED', 'CSV: no header row');
   rows.forEach((row, r) => {
     if (row.length !== columns.length) {
-      throw new VitalsError('VALIDATION_FAILED', 
-        `CSV line ${recordLines[r + 1]}: expected ${columns.length} fields (like the header), got ${row.length}`,
-      );
+      throw new VitalsError('VALIDATION_FAILED', `CSV line ${recordLines[r + 1]}: expected ${columns.length} fields (like the header), got ${row.length}`);
     }
   });
   return { columns: columns.map((c) => c.trim()), rows };
@@ -100,9 +98,7 @@ function parseNumber(text: string): number {
 function sortedLabels(values: Iterable<string>): string[] {
   const distinct = [...new Set(values)];
   const numeric = distinct.every((v) => Number.isFinite(parseNumber(v)));
-  return numeric
-    ? distinct.sort((a, b) => parseNumber(a) - parseNumber(b) || (a < b ? -1 : a > b ? 1 : 0))
-    : distinct.sort();
+  return numeric ? distinct.sort((a, b) => parseNumber(a) - parseNumber(b) || (a < b ? -1 : a > b ? 1 : 0)) : distinct.sort();
 }
 
 /**
@@ -135,10 +131,7 @@ export function toTabularDataset(csv: string | ParsedCsv, target: string): Tabul
       const text = cell(row, c, r);
       const value = parseNumber(text);
       if (!Number.isFinite(value)) {
-        throw new VitalsError('VALIDATION_FAILED', 
-          `column "${columns[c]}", data row ${r + 1}: ${JSON.stringify(text)} is not a number ` +
-            '(features must be numeric)',
-        );
+        throw new VitalsError('VALIDATION_FAILED', `column "${columns[c]}", data row ${r + 1}: ${JSON.stringify(text)} is not a number ` + '(features must be numeric)');
       }
       return value;
     }),
@@ -156,12 +149,7 @@ export function toTabularDataset(csv: string | ParsedCsv, target: string): Tabul
  * round(count * testFraction) samples to the test set, but keeps at least one
  * sample on each side when it has two or more. Indices are returned sorted.
  */
-export function stratifiedSplit(
-  n: number,
-  y: readonly number[],
-  testFraction: number,
-  seed: number,
-): { train: number[]; test: number[] } {
+export function stratifiedSplit(n: number, y: readonly number[], testFraction: number, seed: number): { train: number[]; test: number[] } {
   if (y.length !== n) throw new Error(`stratifiedSplit: y has ${y.length} entries, expected ${n}`);
   if (!(testFraction > 0 && testFraction < 1)) {
     throw new VitalsError('VALIDATION_FAILED', `testFraction must be between 0 and 1 (exclusive), got ${testFraction}`);

@@ -59,13 +59,7 @@ function standardiser(X: number[][]): { mean: number[]; scale: number[] } {
  * Mean penalised cross-entropy and its gradient. theta holds K rows of
  * [w_0 .. w_{F-1}, b].
  */
-function lossAndGradient(
-  theta: Float64Array,
-  Z: Float64Array[],
-  y: readonly number[],
-  K: number,
-  C: number,
-): { loss: number; grad: Float64Array } {
+function lossAndGradient(theta: Float64Array, Z: Float64Array[], y: readonly number[], K: number, C: number): { loss: number; grad: Float64Array } {
   const n = Z.length;
   const first = Z[0];
   if (!first) throw new Error('lossAndGradient: no samples');
@@ -217,13 +211,7 @@ function lbfgs(
   return { x, iterations: maxIter, converged: maxAbs(grad) < tol };
 }
 
-export function fitLogisticRegression(
-  X: number[][],
-  y: readonly number[],
-  nClasses: number,
-  params: Partial<LogisticRegressionParams> = {},
-  onIteration?: IterationCallback,
-): LogisticRegressionModel {
+export function fitLogisticRegression(X: number[][], y: readonly number[], nClasses: number, params: Partial<LogisticRegressionParams> = {}, onIteration?: IterationCallback): LogisticRegressionModel {
   const p = { ...DEFAULT_LOGISTIC_REGRESSION_PARAMS, ...params };
   if (X.length === 0) throw new VitalsError('VALIDATION_FAILED', 'cannot fit logistic regression on zero samples');
   if (nClasses < 2) throw new VitalsError('VALIDATION_FAILED', 'logistic regression needs at least 2 classes');
@@ -238,13 +226,7 @@ export function fitLogisticRegression(
   const Z = X.map((row) => Float64Array.from(row, (v, f) => (v - mean[f]!) / scale[f]!));
   const K = nClasses === 2 ? 1 : nClasses;
 
-  const result = lbfgs(
-    (theta) => lossAndGradient(theta, Z, y, K, p.C),
-    new Float64Array(K * (F + 1)),
-    p.max_iter,
-    p.tol,
-    onIteration,
-  );
+  const result = lbfgs((theta) => lossAndGradient(theta, Z, y, K, p.C), new Float64Array(K * (F + 1)), p.max_iter, p.tol, onIteration);
   const weights = Array.from({ length: K }, (_, k) => Array.from(result.x.subarray(k * (F + 1), k * (F + 1) + F)));
   // `!`: result.x holds K * (F + 1) entries.
   const bias = Array.from({ length: K }, (_, k) => result.x[k * (F + 1) + F]!);
@@ -259,9 +241,7 @@ export function logisticRegressionPredictProba(model: LogisticRegressionModel, X
   const { mean, scale, weights, bias } = model;
   return X.map((row) => {
     // `!`: row, mean and scale have one entry per feature f; bias one per weight row k.
-    const logits = weights.map((w, k) =>
-      w.reduce((s, wf, f) => s + (wf * (row[f]! - mean[f]!)) / scale[f]!, bias[k]!),
-    );
+    const logits = weights.map((w, k) => w.reduce((s, wf, f) => s + (wf * (row[f]! - mean[f]!)) / scale[f]!, bias[k]!));
     const [only, ...rest] = logits;
     if (only !== undefined && rest.length === 0) {
       const p = 1 / (1 + Math.exp(-only));
@@ -281,10 +261,7 @@ export function logisticRegressionPredictProba(model: LogisticRegressionModel, X
  *   multinomial: Softmax(axis 1) -> probabilities
  *   label = ArgMax(probabilities, axis 1)  (int64 class index, first max wins)
  */
-export function logisticRegressionToOnnx(
-  model: LogisticRegressionModel,
-  meta: { featureNames: string[]; labels: string[]; metadata?: Record<string, string> },
-): Uint8Array {
+export function logisticRegressionToOnnx(model: LogisticRegressionModel, meta: { featureNames: string[]; labels: string[]; metadata?: Record<string, string> }): Uint8Array {
   const F = model.mean.length;
   const K = model.weights.length;
   const C = model.nClasses;
@@ -293,11 +270,7 @@ export function logisticRegressionToOnnx(
   const W = Array.from({ length: F * K }, (_, i) => model.weights[i % K]![Math.floor(i / K)]!);
   const head =
     K === 1
-      ? [
-          node('Sigmoid', ['logits'], ['p_positive']),
-          node('Sub', ['one', 'p_positive'], ['p_negative']),
-          node('Concat', ['p_negative', 'p_positive'], ['probabilities'], { axis: attr.int(1) }),
-        ]
+      ? [node('Sigmoid', ['logits'], ['p_positive']), node('Sub', ['one', 'p_positive'], ['p_negative']), node('Concat', ['p_negative', 'p_positive'], ['probabilities'], { axis: attr.int(1) })]
       : [node('Softmax', ['logits'], ['probabilities'], { axis: attr.int(1) })];
 
   return encodeModel({

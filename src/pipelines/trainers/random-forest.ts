@@ -172,10 +172,7 @@ function growTree(bag: number[], ctx: GrowContext): DecisionTree {
     const counts = classCounts(samples, ctx);
     const pure = counts.some((c) => c === samples.length);
     const { max_depth, min_samples_split, min_samples_leaf } = ctx.params;
-    const split =
-      pure || depth >= max_depth || samples.length < min_samples_split || samples.length < 2 * min_samples_leaf
-        ? null
-        : findSplit(samples, counts, ctx);
+    const split = pure || depth >= max_depth || samples.length < min_samples_split || samples.length < 2 * min_samples_leaf ? null : findSplit(samples, counts, ctx);
 
     if (!split) {
       tree.votes[id] = counts.map((c) => quantiseVote(c / samples.length, ctx.nTrees));
@@ -195,14 +192,7 @@ function growTree(bag: number[], ctx: GrowContext): DecisionTree {
 /** Called after each tree. */
 export type TreeCallback = (done: number, total: number) => void;
 
-export function fitRandomForest(
-  X: number[][],
-  y: readonly number[],
-  nClasses: number,
-  params: Partial<RandomForestParams> = {},
-  seed = 42,
-  onTree?: TreeCallback,
-): RandomForestModel {
+export function fitRandomForest(X: number[][], y: readonly number[], nClasses: number, params: Partial<RandomForestParams> = {}, seed = 42, onTree?: TreeCallback): RandomForestModel {
   const p = { ...DEFAULT_RANDOM_FOREST_PARAMS, ...params };
   const n = X.length;
   const first = X[0];
@@ -279,10 +269,7 @@ export function randomForestPredict(model: RandomForestModel, X: number[][]): nu
  * [1 - p, p] and label p > 0.5). With votes for both classes it would pick
  * the label by "positive score > 0", which is always true for a forest.
  */
-export function randomForestToOnnx(
-  model: RandomForestModel,
-  meta: { featureNames: string[]; labels: string[]; metadata?: Record<string, string> },
-): Uint8Array {
+export function randomForestToOnnx(model: RandomForestModel, meta: { featureNames: string[]; labels: string[]; metadata?: Record<string, string> }): Uint8Array {
   const binary = model.nClasses === 2;
   const nodes = {
     treeIds: [] as number[],

@@ -5,19 +5,8 @@
 import { VitalsError } from '../../errors.js';
 import { classificationMetrics, multiclassMetrics } from '../../stats/classification-metrics.js';
 import { stratifiedSplit, type TabularDataset } from './dataset.js';
-import {
-  DEFAULT_LOGISTIC_REGRESSION_PARAMS,
-  fitLogisticRegression,
-  logisticRegressionPredictProba,
-  logisticRegressionToOnnx,
-} from './logistic-regression.js';
-import {
-  DEFAULT_RANDOM_FOREST_PARAMS,
-  fitRandomForest,
-  randomForestPredict,
-  randomForestPredictProba,
-  randomForestToOnnx,
-} from './random-forest.js';
+import { DEFAULT_LOGISTIC_REGRESSION_PARAMS, fitLogisticRegression, logisticRegressionPredictProba, logisticRegressionToOnnx } from './logistic-regression.js';
+import { DEFAULT_RANDOM_FOREST_PARAMS, fitRandomForest, randomForestPredict, randomForestPredictProba, randomForestToOnnx } from './random-forest.js';
 
 export type TabularAlgo = 'logreg' | 'rf';
 
@@ -115,24 +104,16 @@ export function trainTabularClassifier(data: TabularDataset, opts: TrainTabularO
   let predictProba: (X: number[][]) => number[][];
   let predict: (X: number[][]) => number[];
   if (algo === 'logreg') {
-    const model = fitLogisticRegression(trainRows, yTrain, nClasses, params, (iter, max, loss) =>
-      onProgress?.(iter, max, `iteration ${iter}: loss ${loss.toFixed(6)}`),
-    );
+    const model = fitLogisticRegression(trainRows, yTrain, nClasses, params, (iter, max, loss) => onProgress?.(iter, max, `iteration ${iter}: loss ${loss.toFixed(6)}`));
     // resolveParams fills in every default, so the fallback never applies.
     const maxIter = params.max_iter ?? DEFAULT_LOGISTIC_REGRESSION_PARAMS.max_iter;
-    onProgress?.(
-      maxIter,
-      maxIter,
-      model.converged ? `converged after ${model.iterations} iterations` : `stopped after ${model.iterations} iterations`,
-    );
+    onProgress?.(maxIter, maxIter, model.converged ? `converged after ${model.iterations} iterations` : `stopped after ${model.iterations} iterations`);
     onnx = logisticRegressionToOnnx(model, meta);
     predictProba = (X) => logisticRegressionPredictProba(model, X);
     predict = (X) => predictProba(X).map(argmax);
   } else {
     // A different stream from the split's, derived from the same seed.
-    const model = fitRandomForest(trainRows, yTrain, nClasses, params, (seed ^ 0x5bd1e995) >>> 0, (done, total) =>
-      onProgress?.(done, total, `tree ${done}/${total}`),
-    );
+    const model = fitRandomForest(trainRows, yTrain, nClasses, params, (seed ^ 0x5bd1e995) >>> 0, (done, total) => onProgress?.(done, total, `tree ${done}/${total}`));
     onnx = randomForestToOnnx(model, meta);
     predictProba = (X) => randomForestPredictProba(model, X);
     predict = (X) => randomForestPredict(model, X);

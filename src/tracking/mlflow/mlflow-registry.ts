@@ -17,7 +17,10 @@ import { servableModel, sourceDirectory } from './model-source.js';
 import type { RunArtifacts } from './run-artifacts.js';
 import { type SearchGrammar, SearchSyntaxError, matches, parseFilter, parseOrderBy, sortEntities } from './search-filter.js';
 
-export type RegistryForMlflow = Pick<ModelRegistry, 'createModel' | 'updateModel' | 'deleteModel' | 'getModel' | 'listModels' | 'listVersions' | 'register' | 'promote' | 'removeAlias' | 'archive' | 'getVersion'>;
+export type RegistryForMlflow = Pick<
+  ModelRegistry,
+  'createModel' | 'updateModel' | 'deleteModel' | 'getModel' | 'listModels' | 'listVersions' | 'register' | 'promote' | 'removeAlias' | 'archive' | 'getVersion'
+>;
 
 export interface MlflowModelVersion {
   name: string;
@@ -48,8 +51,20 @@ export interface MlflowRegisteredModel {
 
 type VersionRow = Selectable<MlflowModelVersionsTable>;
 
-const MODEL_GRAMMAR: SearchGrammar = { entity: 'registered models', strings: new Set(['name']), numbers: new Set(['creation_timestamp', 'last_updated_timestamp']), aliases: { timestamp: 'last_updated_timestamp' }, defaultOrder: ['name', true] };
-const VERSION_GRAMMAR: SearchGrammar = { entity: 'model versions', strings: new Set(['name', 'run_id', 'source', 'version_number']), numbers: new Set(['creation_timestamp', 'last_updated_timestamp', 'version']), lists: new Set(['run_id']), defaultOrder: ['last_updated_timestamp', false] };
+const MODEL_GRAMMAR: SearchGrammar = {
+  entity: 'registered models',
+  strings: new Set(['name']),
+  numbers: new Set(['creation_timestamp', 'last_updated_timestamp']),
+  aliases: { timestamp: 'last_updated_timestamp' },
+  defaultOrder: ['name', true],
+};
+const VERSION_GRAMMAR: SearchGrammar = {
+  entity: 'model versions',
+  strings: new Set(['name', 'run_id', 'source', 'version_number']),
+  numbers: new Set(['creation_timestamp', 'last_updated_timestamp', 'version']),
+  lists: new Set(['run_id']),
+  defaultOrder: ['last_updated_timestamp', false],
+};
 
 const vitalsSemver = (n: number) => `${n}.0.0`;
 const tagMap = (tags: KeyValue[] | undefined) => Object.fromEntries((tags ?? []).map((t) => [t.key, t.value]));
@@ -150,7 +165,10 @@ export class MlflowModelRegistry {
     );
     if (exists) throw mlflowError('RESOURCE_ALREADY_EXISTS', `Registered Model (name=${input.name}) already exists.`);
     const model = await this.registry.createModel({ name: input.name, description: input.description || null });
-    await this.db.insertInto('mlflow_registered_models').values({ model_id: model.id, tags: JSON.stringify(tagMap(input.tags)), user_id: input.user_id ?? null, updated_at: nowIso() }).execute();
+    await this.db
+      .insertInto('mlflow_registered_models')
+      .values({ model_id: model.id, tags: JSON.stringify(tagMap(input.tags)), user_id: input.user_id ?? null, updated_at: nowIso() })
+      .execute();
     return this.modelView(model);
   }
 
@@ -158,11 +176,25 @@ export class MlflowModelRegistry {
     return this.modelView(await this.model(name));
   }
 
-  async searchRegisteredModels(options: { filter?: string; maxResults?: number; orderBy?: string[]; pageToken?: string }): Promise<{ registered_models: MlflowRegisteredModel[]; next_page_token?: string }> {
+  async searchRegisteredModels(options: {
+    filter?: string;
+    maxResults?: number;
+    orderBy?: string[];
+    pageToken?: string;
+  }): Promise<{ registered_models: MlflowRegisteredModel[]; next_page_token?: string }> {
     const { clauses, order } = parse(options.filter, options.orderBy, MODEL_GRAMMAR);
     const views = await Promise.all((await this.registry.listModels()).map((m) => this.modelView(m)));
-    const entities = views.map((v) => ({ id: v.name, attributes: { name: v.name, creation_timestamp: v.creation_timestamp, last_updated_timestamp: v.last_updated_timestamp }, tags: tagMap(v.tags), view: v }));
-    const sorted = sortEntities(entities.filter((e) => matches(e, clauses)), order, MODEL_GRAMMAR);
+    const entities = views.map((v) => ({
+      id: v.name,
+      attributes: { name: v.name, creation_timestamp: v.creation_timestamp, last_updated_timestamp: v.last_updated_timestamp },
+      tags: tagMap(v.tags),
+      view: v,
+    }));
+    const sorted = sortEntities(
+      entities.filter((e) => matches(e, clauses)),
+      order,
+      MODEL_GRAMMAR,
+    );
     const offset = decodePageToken(options.pageToken);
     const max = options.maxResults ?? 100;
     return { registered_models: sorted.slice(offset, offset + max).map((e) => e.view), ...(offset + max < sorted.length ? { next_page_token: encodePageToken(offset + max) } : {}) };
@@ -275,7 +307,12 @@ export class MlflowModelRegistry {
 
   async updateModelVersion(name: string, version: string, description: string | undefined): Promise<MlflowModelVersion> {
     const { model, row } = await this.versionRow(name, version);
-    await this.db.updateTable('mlflow_model_versions').set({ description: description ?? null, updated_at: nowIso() }).where('model_id', '=', model.id).where('version', '=', row.version).execute();
+    await this.db
+      .updateTable('mlflow_model_versions')
+      .set({ description: description ?? null, updated_at: nowIso() })
+      .where('model_id', '=', model.id)
+      .where('version', '=', row.version)
+      .execute();
     return this.getModelVersion(name, version);
   }
 
@@ -291,7 +328,12 @@ export class MlflowModelRegistry {
     const tags = JSON.parse(row.tags) as Record<string, string>;
     if (value === null) delete tags[key];
     else tags[key] = value;
-    await this.db.updateTable('mlflow_model_versions').set({ tags: JSON.stringify(tags), updated_at: nowIso() }).where('model_id', '=', model.id).where('version', '=', row.version).execute();
+    await this.db
+      .updateTable('mlflow_model_versions')
+      .set({ tags: JSON.stringify(tags), updated_at: nowIso() })
+      .where('model_id', '=', model.id)
+      .where('version', '=', row.version)
+      .execute();
   }
 
   async searchModelVersions(options: { filter?: string; maxResults?: number; orderBy?: string[]; pageToken?: string }): Promise<{ model_versions: MlflowModelVersion[]; next_page_token?: string }> {
@@ -304,9 +346,28 @@ export class MlflowModelRegistry {
       const model = models.get(r.model_id);
       if (!model) return [];
       const view = this.versionView(r, model.name, this.aliasesByNumber(model, byModel.get(r.model_id)!));
-      return [{ id: `${model.name}\u0000${String(r.version).padStart(10, '0')}`, attributes: { name: model.name, run_id: r.run_id ?? '', source: r.source, version: r.version, version_number: String(r.version), creation_timestamp: view.creation_timestamp, last_updated_timestamp: view.last_updated_timestamp }, tags: tagMap(view.tags), view }];
+      return [
+        {
+          id: `${model.name}\u0000${String(r.version).padStart(10, '0')}`,
+          attributes: {
+            name: model.name,
+            run_id: r.run_id ?? '',
+            source: r.source,
+            version: r.version,
+            version_number: String(r.version),
+            creation_timestamp: view.creation_timestamp,
+            last_updated_timestamp: view.last_updated_timestamp,
+          },
+          tags: tagMap(view.tags),
+          view,
+        },
+      ];
     });
-    const sorted = sortEntities(entities.filter((e) => matches(e, clauses)), order, VERSION_GRAMMAR);
+    const sorted = sortEntities(
+      entities.filter((e) => matches(e, clauses)),
+      order,
+      VERSION_GRAMMAR,
+    );
     const offset = decodePageToken(options.pageToken);
     const max = options.maxResults ?? 10_000;
     return { model_versions: sorted.slice(offset, offset + max).map((e) => e.view), ...(offset + max < sorted.length ? { next_page_token: encodePageToken(offset + max) } : {}) };

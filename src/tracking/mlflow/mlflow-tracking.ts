@@ -142,7 +142,11 @@ export class MlflowTracking {
     let row = await this.experimentRow(id);
     if (!row && id === DEFAULT_EXPERIMENT_ID) {
       const now = nowIso();
-      await this.db.insertInto('experiments').values({ id: uuidv7(), name: DEFAULT_EXPERIMENT, created_at: now, updated_at: now }).onConflict((oc) => oc.column('name').doNothing()).execute();
+      await this.db
+        .insertInto('experiments')
+        .values({ id: uuidv7(), name: DEFAULT_EXPERIMENT, created_at: now, updated_at: now })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .execute();
       row = await this.experimentRow(id);
     }
     if (!row) throw doesNotExist(`No Experiment with id=${id} exists`);
@@ -153,13 +157,24 @@ export class MlflowTracking {
     if (!name.trim()) throw invalidParameter("Invalid experiment name: ''");
     const existing = await this.db.selectFrom('experiments').select(['id', 'lifecycle_stage']).where('name', '=', name).executeTakeFirst();
     if (existing) {
-      throw mlflowError('RESOURCE_ALREADY_EXISTS', `Experiment '${name}' already exists${existing.lifecycle_stage === 'deleted' ? ' in deleted state; restore it or permanently delete it first' : '.'}`);
+      throw mlflowError(
+        'RESOURCE_ALREADY_EXISTS',
+        `Experiment '${name}' already exists${existing.lifecycle_stage === 'deleted' ? ' in deleted state; restore it or permanently delete it first' : '.'}`,
+      );
     }
     const now = nowIso();
     const id = uuidv7();
     await this.db
       .insertInto('experiments')
-      .values({ id, name, created_at: now, updated_at: now, lifecycle_stage: 'active', tags: JSON.stringify(Object.fromEntries(tags.map((t) => [t.key, t.value]))), artifact_location: artifactLocation ?? null })
+      .values({
+        id,
+        name,
+        created_at: now,
+        updated_at: now,
+        lifecycle_stage: 'active',
+        tags: JSON.stringify(Object.fromEntries(tags.map((t) => [t.key, t.value]))),
+        artifact_location: artifactLocation ?? null,
+      })
       .execute();
     return name === DEFAULT_EXPERIMENT ? DEFAULT_EXPERIMENT_ID : id;
   }
@@ -184,14 +199,34 @@ export class MlflowTracking {
     return this.experimentView(row);
   }
 
-  async searchExperiments(options: { viewType?: ViewType; maxResults?: number; filter?: string; orderBy?: string[]; pageToken?: string }): Promise<{ experiments: MlflowExperiment[]; next_page_token?: string }> {
+  async searchExperiments(options: {
+    viewType?: ViewType;
+    maxResults?: number;
+    filter?: string;
+    orderBy?: string[];
+    pageToken?: string;
+  }): Promise<{ experiments: MlflowExperiment[]; next_page_token?: string }> {
     const grammar: SearchGrammar = { entity: 'experiments', strings: new Set(['name']), numbers: new Set(['creation_time', 'last_update_time']), defaultOrder: ['creation_time', false] };
     const { clauses, order } = parseSearch(options.filter, options.orderBy, grammar);
     const rows = await this.db.selectFrom('experiments').selectAll().execute();
     const views = rows.map((r) => this.experimentView(r)).filter((e) => lifecycleMatches(e.lifecycle_stage, options.viewType));
-    const entities = views.map((e) => ({ id: e.experiment_id, attributes: { name: e.name, creation_time: e.creation_time, last_update_time: e.last_update_time }, tags: Object.fromEntries(e.tags.map((t) => [t.key, t.value])), view: e }));
-    const sorted = sortEntities(entities.filter((e) => matches(e, clauses)), order, grammar);
-    return page(sorted.map((e) => e.view), options.maxResults ?? 1000, options.pageToken, 'experiments');
+    const entities = views.map((e) => ({
+      id: e.experiment_id,
+      attributes: { name: e.name, creation_time: e.creation_time, last_update_time: e.last_update_time },
+      tags: Object.fromEntries(e.tags.map((t) => [t.key, t.value])),
+      view: e,
+    }));
+    const sorted = sortEntities(
+      entities.filter((e) => matches(e, clauses)),
+      order,
+      grammar,
+    );
+    return page(
+      sorted.map((e) => e.view),
+      options.maxResults ?? 1000,
+      options.pageToken,
+      'experiments',
+    );
   }
 
   async updateExperiment(id: string, newName: string): Promise<void> {
@@ -225,7 +260,11 @@ export class MlflowTracking {
       if (!(key in tags)) throw doesNotExist(`No tag with name: ${key} in experiment ${id}`);
       delete tags[key];
     } else tags[key] = value;
-    await this.db.updateTable('experiments').set({ tags: JSON.stringify(tags), updated_at: nowIso() }).where('id', '=', row.id).execute();
+    await this.db
+      .updateTable('experiments')
+      .set({ tags: JSON.stringify(tags), updated_at: nowIso() })
+      .where('id', '=', row.id)
+      .execute();
   }
 
   // ---------- runs ----------
@@ -335,7 +374,11 @@ export class MlflowTracking {
 
   async setRunLifecycle(runId: string, stage: 'active' | 'deleted'): Promise<void> {
     await this.runRow(runId);
-    await this.db.updateTable('tracking_runs').set({ lifecycle_stage: stage, deleted_at: stage === 'deleted' ? nowIso() : null }).where('id', '=', runId).execute();
+    await this.db
+      .updateTable('tracking_runs')
+      .set({ lifecycle_stage: stage, deleted_at: stage === 'deleted' ? nowIso() : null })
+      .where('id', '=', runId)
+      .execute();
   }
 
   /** log-batch (and log-metric, log-parameter, set-tag): one transaction, one update of the run row. */
@@ -346,7 +389,8 @@ export class MlflowTracking {
     if (metrics.length > LOG_BATCH_LIMITS.metrics) throw invalidParameter(`A batch logging request can contain at most ${LOG_BATCH_LIMITS.metrics} metrics. Got ${metrics.length} metrics.`);
     if (params.length > LOG_BATCH_LIMITS.params) throw invalidParameter(`A batch logging request can contain at most ${LOG_BATCH_LIMITS.params} params. Got ${params.length} params.`);
     if (tags.length > LOG_BATCH_LIMITS.tags) throw invalidParameter(`A batch logging request can contain at most ${LOG_BATCH_LIMITS.tags} tags. Got ${tags.length} tags.`);
-    if (metrics.length + params.length + tags.length > LOG_BATCH_LIMITS.total) throw invalidParameter(`A batch logging request can contain at most ${LOG_BATCH_LIMITS.total} metrics, params and tags in total.`);
+    if (metrics.length + params.length + tags.length > LOG_BATCH_LIMITS.total)
+      throw invalidParameter(`A batch logging request can contain at most ${LOG_BATCH_LIMITS.total} metrics, params and tags in total.`);
     for (const m of metrics) {
       if (!m.key) throw invalidParameter('Invalid metric name: an empty key');
       if (!Number.isFinite(m.value)) throw invalidParameter(`Got invalid value ${m.value} for metric '${m.key}': Vitals stores finite values only`);
@@ -412,7 +456,11 @@ export class MlflowTracking {
     if (!(key in run.tags)) throw doesNotExist(`No tag with name: ${key} in run with id ${runId}`);
     const tags = { ...run.tags };
     delete tags[key];
-    await this.db.updateTable('tracking_runs').set({ tags: JSON.stringify(tags) }).where('id', '=', runId).execute();
+    await this.db
+      .updateTable('tracking_runs')
+      .set({ tags: JSON.stringify(tags) })
+      .where('id', '=', runId)
+      .execute();
   }
 
   async logInputs(runId: string, datasets: MlflowDatasetInput[]): Promise<void> {
@@ -424,7 +472,11 @@ export class MlflowTracking {
       if (at >= 0) inputs[at] = { ...inputs[at]!, tags: [...(inputs[at]!.tags ?? []).filter((t) => !(d.tags ?? []).some((n) => n.key === t.key)), ...(d.tags ?? [])] };
       else inputs.push({ tags: d.tags ?? [], dataset: d.dataset });
     }
-    await this.db.updateTable('tracking_runs').set({ inputs: JSON.stringify(inputs) }).where('id', '=', runId).execute();
+    await this.db
+      .updateTable('tracking_runs')
+      .set({ inputs: JSON.stringify(inputs) })
+      .where('id', '=', runId)
+      .execute();
   }
 
   async metricHistory(runId: string, key: string, options: { maxResults?: number; pageToken?: string } = {}): Promise<{ metrics: MlflowMetric[]; next_page_token?: string }> {
@@ -448,7 +500,14 @@ export class MlflowTracking {
    * search-runs: the filter and ordering are evaluated on the runs' views (see search-filter.ts), so
    * every MLflow operator behaves the same on SQLite and PostgreSQL.
    */
-  async searchRuns(options: { experimentIds: string[]; filter?: string; viewType?: ViewType; maxResults?: number; orderBy?: string[]; pageToken?: string }): Promise<{ runs: MlflowRun[]; next_page_token?: string }> {
+  async searchRuns(options: {
+    experimentIds: string[];
+    filter?: string;
+    viewType?: ViewType;
+    maxResults?: number;
+    orderBy?: string[];
+    pageToken?: string;
+  }): Promise<{ runs: MlflowRun[]; next_page_token?: string }> {
     const { clauses, order } = parseSearch(options.filter, options.orderBy, RUN_GRAMMAR);
     const maxResults = options.maxResults ?? 1000;
     if (maxResults < 1 || maxResults > 50_000) throw invalidParameter(`Invalid value ${maxResults} for parameter 'max_results' supplied. It must be between 1 and 50000.`);
@@ -460,19 +519,40 @@ export class MlflowTracking {
     // for the returned page alone (10,000 runs are searched in memory, not rendered).
     const uses = new Set([...clauses.map((c) => c.type), ...order.map((o) => o.type)]);
     const columns = ['id', 'experiment_id', 'name', 'status', 'started_at', 'ended_at', 'user_id'] as const;
-    const extra = [...(uses.has('metric') ? (['metrics'] as const) : []), ...(uses.has('param') ? (['config'] as const) : []), ...(uses.has('tag') ? (['tags'] as const) : []), ...(uses.has('dataset') ? (['inputs'] as const) : [])];
-    let q = this.db.selectFrom('tracking_runs').select([...columns, ...extra]).where('experiment_id', 'in', ids);
+    const extra = [
+      ...(uses.has('metric') ? (['metrics'] as const) : []),
+      ...(uses.has('param') ? (['config'] as const) : []),
+      ...(uses.has('tag') ? (['tags'] as const) : []),
+      ...(uses.has('dataset') ? (['inputs'] as const) : []),
+    ];
+    let q = this.db
+      .selectFrom('tracking_runs')
+      .select([...columns, ...extra])
+      .where('experiment_id', 'in', ids);
     const view = options.viewType ?? 'ACTIVE_ONLY';
     if (view === 'ACTIVE_ONLY') q = q.where('lifecycle_stage', '=', 'active');
     else if (view === 'DELETED_ONLY') q = q.where('lifecycle_stage', '=', 'deleted');
     const rows = (await q.execute()) as Array<Partial<RunRow> & Pick<RunRow, (typeof columns)[number]>>;
     const candidates = rows.map((row) => searchable(row, viewIds.get(row.experiment_id) ?? row.experiment_id));
-    const sorted = sortEntities(candidates.filter((c) => matches(c, clauses)), order, RUN_GRAMMAR);
+    const sorted = sortEntities(
+      candidates.filter((c) => matches(c, clauses)),
+      order,
+      RUN_GRAMMAR,
+    );
     const offset = decodePageToken(options.pageToken);
     const slice = sorted.slice(offset, offset + maxResults);
     const full = new Map<string, RunRow>();
     for (let i = 0; i < slice.length; i += 500) {
-      for (const r of await this.db.selectFrom('tracking_runs').selectAll().where('id', 'in', slice.slice(i, i + 500).map((c) => c.id)).execute()) full.set(r.id, r);
+      for (const r of await this.db
+        .selectFrom('tracking_runs')
+        .selectAll()
+        .where(
+          'id',
+          'in',
+          slice.slice(i, i + 500).map((c) => c.id),
+        )
+        .execute())
+        full.set(r.id, r);
     }
     return {
       runs: slice.map((c) => this.runView(full.get(c.id)!, c.experimentViewId)),
@@ -494,7 +574,10 @@ export class MlflowTracking {
 }
 
 /** What the search reads of a run; the JSON columns it did not load are absent. */
-function searchable(row: Partial<RunRow> & Pick<RunRow, 'id' | 'experiment_id' | 'name' | 'status' | 'started_at' | 'ended_at' | 'user_id'>, experimentViewId: string): Searchable & { experimentViewId: string } {
+function searchable(
+  row: Partial<RunRow> & Pick<RunRow, 'id' | 'experiment_id' | 'name' | 'status' | 'started_at' | 'ended_at' | 'user_id'>,
+  experimentViewId: string,
+): Searchable & { experimentViewId: string } {
   const tags = row.tags !== undefined ? (JSON.parse(row.tags) as Record<string, string>) : undefined;
   const inputs = row.inputs !== undefined ? (JSON.parse(row.inputs) as MlflowDatasetInput[]) : undefined;
   return {

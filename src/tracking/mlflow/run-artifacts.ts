@@ -86,6 +86,9 @@ export class RunArtifacts {
 
   async remove(rawPath: string): Promise<void> {
     const path = artifactPath(rawPath);
-    await this.db.deleteFrom('mlflow_artifacts').where((eb) => eb.or([eb('path', '=', path), eb.and([eb('path', '>=', `${path}/`), eb('path', '<', `${path}0`)])])).execute();
+    await this.db
+      .deleteFrom('mlflow_artifacts')
+      .where((eb) => eb.or([eb('path', '=', path), eb.and([eb('path', '>=', `${path}/`), eb('path', '<', `${path}0`)])]))
+      .execute();
   }
 }

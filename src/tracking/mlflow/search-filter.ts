@@ -177,7 +177,8 @@ function parseIdentifier(cur: Cursor, g: SearchGrammar, context: 'filter' | 'ord
     const type = TYPE_ALIASES[first.text.toLowerCase()];
     if (!type) throw new SearchSyntaxError(`invalid entity type "${first.text}": use metrics, params, tags, attributes or datasets`);
     const keyTok = cur.next(`a key after "${first.text}."`);
-    if (keyTok.kind !== 'ident' && keyTok.kind !== 'backtick' && keyTok.kind !== 'quoted' && keyTok.kind !== 'number') throw new SearchSyntaxError(`expected a key after "${first.text}.", got "${keyTok.text}"`);
+    if (keyTok.kind !== 'ident' && keyTok.kind !== 'backtick' && keyTok.kind !== 'quoted' && keyTok.kind !== 'number')
+      throw new SearchSyntaxError(`expected a key after "${first.text}.", got "${keyTok.text}"`);
     // unquoted keys may contain dots (tags.mlflow.runName): join ident.ident…
     let key = keyTok.text;
     while (keyTok.kind === 'ident' && cur.peek()?.kind === 'dot' && cur.tokens[cur.i + 1]?.kind === 'ident') {
@@ -253,14 +254,10 @@ export function parseFilter(filter: string | undefined | null, g: SearchGrammar 
   for (;;) {
     const { type, key } = parseIdentifier(cur, g, 'filter');
     const comparator = parseComparator(cur);
-    const allowed =
-      type === 'metric' || (type === 'attribute' && g.numbers.has(key))
-        ? NUMERIC_OPS
-        : type === 'param' || type === 'tag'
-          ? PARAM_TAG_OPS
-          : STRING_ATTR_OPS;
+    const allowed = type === 'metric' || (type === 'attribute' && g.numbers.has(key)) ? NUMERIC_OPS : type === 'param' || type === 'tag' ? PARAM_TAG_OPS : STRING_ATTR_OPS;
     if (!allowed.includes(comparator)) throw new SearchSyntaxError(`invalid comparator "${comparator}" for ${type}.${key}: use ${allowed.join(', ')}`);
-    if ((comparator === 'IN' || comparator === 'NOT IN') && type === 'attribute' && !g.lists?.has(key)) throw new SearchSyntaxError(`${comparator} is not supported for ${key}${g.lists?.size ? ` (only ${[...g.lists].join(', ')})` : ''}`);
+    if ((comparator === 'IN' || comparator === 'NOT IN') && type === 'attribute' && !g.lists?.has(key))
+      throw new SearchSyntaxError(`${comparator} is not supported for ${key}${g.lists?.size ? ` (only ${[...g.lists].join(', ')})` : ''}`);
     const value = comparator === 'IS NULL' || comparator === 'IS NOT NULL' ? null : parseValue(cur, g, type, key, comparator);
     clauses.push({ type, key, comparator, value });
     if (!cur.peek()) return clauses;
@@ -287,7 +284,10 @@ export function parseOrderBy(orderBy: string[] | undefined, g: SearchGrammar = R
 
 /** SQL LIKE with % and _ (case-sensitive for LIKE, insensitive for ILIKE). */
 function like(value: string, pattern: string, insensitive: boolean): boolean {
-  const re = pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.');
+  const re = pattern
+    .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    .replace(/%/g, '.*')
+    .replace(/_/g, '.');
   return new RegExp(`^${re}$`, insensitive ? 'is' : 's').test(value);
 }
 

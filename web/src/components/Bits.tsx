@@ -12,8 +12,17 @@ export function HealthBadge(props: { band: string | undefined | null; score?: nu
 }
 
 export function Loading(props: { error?: string | null; what: string }) {
-  if (props.error) return <p class="error" role="alert">Could not load {props.what}: {props.error}</p>;
-  return <p class="muted" aria-live="polite">Loading {props.what}…</p>;
+  if (props.error)
+    return (
+      <p class="error" role="alert">
+        Could not load {props.what}: {props.error}
+      </p>
+    );
+  return (
+    <p class="muted" aria-live="polite">
+      Loading {props.what}…
+    </p>
+  );
 }
 
 export function Card(props: { title: string; children: ComponentChildren; actions?: ComponentChildren }) {

@@ -27,7 +27,11 @@ export function ReasonDialog(props: { title: string; confirm: string; onConfirm:
         <h2 id="dialog-title">{props.title}</h2>
         <label for="reason">Reason (kept in the history)</label>
         <textarea id="reason" name="reason" rows={3} aria-required="true" value={reason} onInput={(e) => setReason((e.target as HTMLTextAreaElement).value)} />
-        {error ? <p class="error" role="alert">{error}</p> : null}
+        {error ? (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        ) : null}
         <div class="row">
           <button type="button" onClick={props.onClose}>
             Cancel

@@ -34,7 +34,10 @@ export function TimeChart(props: { title: string; times: string[]; lines: Line[]
         height: props.height ?? 180,
         legend: { show: true },
         cursor: { drag: { x: false, y: false } },
-        series: [{}, ...props.lines.map((l) => ({ label: l.label, stroke: l.color, width: 1.5, spanGaps: false, value: (_u: uPlot, v: number | null) => (v === null ? '—' : `${+v.toFixed(3)}${l.unit ?? ''}`) }))],
+        series: [
+          {},
+          ...props.lines.map((l) => ({ label: l.label, stroke: l.color, width: 1.5, spanGaps: false, value: (_u: uPlot, v: number | null) => (v === null ? '—' : `${+v.toFixed(3)}${l.unit ?? ''}`) })),
+        ],
         axes: [{ stroke: '#4a5568' }, { stroke: '#4a5568', size: 56 }],
       },
       [xs, ...props.lines.map((l) => l.values)] as uPlot.AlignedData,

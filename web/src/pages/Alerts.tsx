@@ -19,19 +19,27 @@ export function Alerts() {
       <h1>Alerts</h1>
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
         <label for="alert-status">Status</label>
-        <select id="alert-status" value={status} onChange={(e) => {
-          setStatus((e.target as HTMLSelectElement).value as typeof status);
-          setOffset(0);
-        }}>
+        <select
+          id="alert-status"
+          value={status}
+          onChange={(e) => {
+            setStatus((e.target as HTMLSelectElement).value as typeof status);
+            setOffset(0);
+          }}
+        >
           <option value="firing">firing{data ? ` (${data.counts.firing})` : ''}</option>
           <option value="resolved">resolved{data ? ` (${data.counts.resolved})` : ''}</option>
           <option value="">all</option>
         </select>
         <label for="alert-severity">Severity</label>
-        <select id="alert-severity" value={severity} onChange={(e) => {
-          setSeverity((e.target as HTMLSelectElement).value);
-          setOffset(0);
-        }}>
+        <select
+          id="alert-severity"
+          value={severity}
+          onChange={(e) => {
+            setSeverity((e.target as HTMLSelectElement).value);
+            setOffset(0);
+          }}
+        >
           <option value="">any</option>
           <option>critical</option>
           <option>warning</option>

@@ -32,10 +32,14 @@ export function Experiments() {
       <h1>Experiments</h1>
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
         <label for="exp-name">Experiment</label>
-        <select id="exp-name" value={experiment} onChange={(e) => {
-          setExperiment((e.target as HTMLSelectElement).value);
-          setOffset(0);
-        }}>
+        <select
+          id="exp-name"
+          value={experiment}
+          onChange={(e) => {
+            setExperiment((e.target as HTMLSelectElement).value);
+            setOffset(0);
+          }}
+        >
           <option value="">all</option>
           {(data?.experiments ?? []).map((x) => (
             <option key={x.name} value={x.name}>
@@ -44,10 +48,15 @@ export function Experiments() {
           ))}
         </select>
         <label for="exp-q">Run name contains</label>
-        <input id="exp-q" type="search" value={q} onInput={(e) => {
-          setQ((e.target as HTMLInputElement).value);
-          setOffset(0);
-        }} />
+        <input
+          id="exp-q"
+          type="search"
+          value={q}
+          onInput={(e) => {
+            setQ((e.target as HTMLInputElement).value);
+            setOffset(0);
+          }}
+        />
       </form>
       {!data ? (
         <Loading what="runs" error={error} />
@@ -59,18 +68,26 @@ export function Experiments() {
                 <tr>
                   <th scope="col">Compare</th>
                   <th scope="col" aria-sort={aria('name')}>
-                    <button type="button" class="link" onClick={() => sortBy('name')}>Run</button>
+                    <button type="button" class="link" onClick={() => sortBy('name')}>
+                      Run
+                    </button>
                   </th>
                   <th scope="col">Experiment</th>
                   <th scope="col" aria-sort={aria('status')}>
-                    <button type="button" class="link" onClick={() => sortBy('status')}>Status</button>
+                    <button type="button" class="link" onClick={() => sortBy('status')}>
+                      Status
+                    </button>
                   </th>
                   <th scope="col" aria-sort={aria('started_at')}>
-                    <button type="button" class="link" onClick={() => sortBy('started_at')}>Started</button>
+                    <button type="button" class="link" onClick={() => sortBy('started_at')}>
+                      Started
+                    </button>
                   </th>
                   {keys.map((k) => (
                     <th scope="col" key={k} aria-sort={aria(`metric:${k}`)}>
-                      <button type="button" class="link" onClick={() => sortBy(`metric:${k}`)}>{k}</button>
+                      <button type="button" class="link" onClick={() => sortBy(`metric:${k}`)}>
+                        {k}
+                      </button>
                     </th>
                   ))}
                 </tr>
@@ -121,7 +138,9 @@ function Compare({ runs }: { runs: ExperimentRun[] }) {
           <tr>
             <th scope="col">Metric / differing parameter</th>
             {runs.map((r) => (
-              <th scope="col" key={r.id}>{r.name ?? r.id.slice(0, 8)}</th>
+              <th scope="col" key={r.id}>
+                {r.name ?? r.id.slice(0, 8)}
+              </th>
             ))}
           </tr>
         </thead>

@@ -26,9 +26,21 @@ export function ModelPage(props: { name: string; me: Me | null }) {
   const writable = can(props.me, 'models:write');
   const name = data.model.name;
   const base = `/api/v1/models/${encodeURIComponent(name)}`;
-  const act = (a: Action) => setAction({ ...a, run: async (reason) => { await a.run(reason); setNotice(`${a.confirm}: done`); await reload(); } });
+  const act = (a: Action) =>
+    setAction({
+      ...a,
+      run: async (reason) => {
+        await a.run(reason);
+        setNotice(`${a.confirm}: done`);
+        await reload();
+      },
+    });
   const promote = (v: VersionRow) =>
-    act({ title: `Promote ${name} ${v.version} to production`, confirm: 'Promote', run: (reason) => api(`${base}/versions/${encodeURIComponent(v.version)}/promote`, { method: 'POST', json: { reason } }) });
+    act({
+      title: `Promote ${name} ${v.version} to production`,
+      confirm: 'Promote',
+      run: (reason) => api(`${base}/versions/${encodeURIComponent(v.version)}/promote`, { method: 'POST', json: { reason } }),
+    });
   const archive = (v: VersionRow) =>
     act({ title: `Archive ${name} ${v.version}`, confirm: 'Archive', run: (reason) => api(`${base}/versions/${encodeURIComponent(v.version)}/archive`, { method: 'POST', json: { reason } }) });
   const rollback = () => act({ title: `Roll ${name} back to the previous production version`, confirm: 'Roll back', run: (reason) => api(`${base}/rollback`, { method: 'POST', json: { reason } }) });
@@ -43,17 +55,29 @@ export function ModelPage(props: { name: string; me: Me | null }) {
         </p>
         <p class="stat">
           <strong data-testid="prediction-total">{data.predictions.total}</strong> predictions logged
-          {Object.keys(data.predictions.by_version).length ? ` (${Object.entries(data.predictions.by_version).map(([v, n]) => `${v}: ${n}`).join(', ')})` : ''}
+          {Object.keys(data.predictions.by_version).length
+            ? ` (${Object.entries(data.predictions.by_version)
+                .map(([v, n]) => `${v}: ${n}`)
+                .join(', ')})`
+            : ''}
         </p>
         <div class="row">
-          {can(props.me, 'predict') ? <a class="button" href={href('predict', name)}>Predict with {name}</a> : null}
+          {can(props.me, 'predict') ? (
+            <a class="button" href={href('predict', name)}>
+              Predict with {name}
+            </a>
+          ) : null}
           {writable ? (
             <button type="button" onClick={rollback}>
               Roll back production…
             </button>
           ) : null}
         </div>
-        {notice ? <p class="notice" role="status">{notice}</p> : null}
+        {notice ? (
+          <p class="notice" role="status">
+            {notice}
+          </p>
+        ) : null}
       </header>
 
       <Card
@@ -91,9 +115,21 @@ export function ModelPage(props: { name: string; me: Me | null }) {
               {data.versions.map((v) => (
                 <tr key={v.id}>
                   <th scope="row">{v.version}</th>
-                  <td>{v.aliases.map((a) => <span key={a} class={`badge ${a === 'production' ? 'prod' : 'chal'}`}>{a}</span>)}</td>
+                  <td>
+                    {v.aliases.map((a) => (
+                      <span key={a} class={`badge ${a === 'production' ? 'prod' : 'chal'}`}>
+                        {a}
+                      </span>
+                    ))}
+                  </td>
                   <td>{v.status}</td>
-                  <td class="small">{Object.entries(v.metrics).filter(([k]) => !k.startsWith('n_')).slice(0, 5).map(([k, x]) => `${k} ${num(x)}`).join(' · ')}</td>
+                  <td class="small">
+                    {Object.entries(v.metrics)
+                      .filter(([k]) => !k.startsWith('n_'))
+                      .slice(0, 5)
+                      .map(([k, x]) => `${k} ${num(x)}`)
+                      .join(' · ')}
+                  </td>
                   <td class="small">{lineage(v)}</td>
                   <td>{count(v.predictions)}</td>
                   <td class="small">
@@ -142,9 +178,7 @@ export function ModelPage(props: { name: string; me: Me | null }) {
         <DriftStrip data={data} />
       </Card>
 
-      <Card title="Release tests">
-        {data.release_tests.length ? data.release_tests.map((t) => <ReleaseTestView key={t.id} t={t} />) : <p class="muted">No A/B, canary or shadow tests yet.</p>}
-      </Card>
+      <Card title="Release tests">{data.release_tests.length ? data.release_tests.map((t) => <ReleaseTestView key={t.id} t={t} />) : <p class="muted">No A/B, canary or shadow tests yet.</p>}</Card>
 
       {action ? <ReasonDialog title={action.title} confirm={action.confirm} onConfirm={async (r) => void (await action.run(r))} onClose={() => setAction(null)} /> : null}
     </div>
@@ -187,9 +221,7 @@ function DriftStrip({ data }: { data: Data }) {
   const ref = chosen ? latest[chosen] : undefined;
   return (
     <>
-      <p class="small muted">
-        Each cell is one check (oldest left); colour is the drift effect size, a ring marks a drifted feature. Choose a feature for its reference vs current distribution.
-      </p>
+      <p class="small muted">Each cell is one check (oldest left); colour is the drift effect size, a ring marks a drifted feature. Choose a feature for its reference vs current distribution.</p>
       <div class="table-wrap">
         <table class="heat">
           <thead>
@@ -277,8 +309,19 @@ interface VariantSummary {
 function ReleaseTestView({ t }: { t: ReleaseTest }) {
   const ev = t.evaluation as { report?: Record<string, any>; decision?: { recommendation?: string } } | null;
   const r = ev?.report;
-  const variants = r ? ([['control', r.control], ['treatment', r.treatment]] as Array<[string, VariantSummary]>) : [];
-  const comparisons = r ? ([['accuracy', r.accuracy], ['error rate', r.error_rate], ['latency (ms)', r.latency]] as Array<[string, Comparison]>) : [];
+  const variants = r
+    ? ([
+        ['control', r.control],
+        ['treatment', r.treatment],
+      ] as Array<[string, VariantSummary]>)
+    : [];
+  const comparisons = r
+    ? ([
+        ['accuracy', r.accuracy],
+        ['error rate', r.error_rate],
+        ['latency (ms)', r.latency],
+      ] as Array<[string, Comparison]>)
+    : [];
   const p = (x: number | null | undefined) => (x === null || x === undefined ? '—' : x < 1e-4 ? x.toExponential(1) : x.toFixed(4));
   const ci = (c: [number, number] | null, asPct: boolean) => (c ? (asPct ? `${pct(c[0], 1)} – ${pct(c[1], 1)}` : `${num(c[0], 2)} – ${num(c[1], 2)}`) : '—');
   return (

@@ -9,7 +9,12 @@ import { useData } from '../use-data';
 export function Overview() {
   const { data, error } = useData<OverviewData>('/api/v1/dashboard/overview', 15_000);
   if (!data) return <Loading what="the overview" error={error} />;
-  if (!data.models.length) return <p>No models registered yet. Register one with <code>vitals register</code> or start with the demo (<code>vitals serve --demo</code>).</p>;
+  if (!data.models.length)
+    return (
+      <p>
+        No models registered yet. Register one with <code>vitals register</code> or start with the demo (<code>vitals serve --demo</code>).
+      </p>
+    );
   return (
     <div class="table-wrap">
       <table class="overview">
@@ -92,9 +97,7 @@ function Row({ m }: { m: OverviewRow }) {
       <td>
         {m.accuracy ? (
           <>
-            <div class="metric">
-              {m.accuracy.realized !== null ? pct(m.accuracy.realized, 1) : <span title="estimated from confidence: labels lag">~{pct(m.accuracy.estimated, 1)} est.</span>}
-            </div>
+            <div class="metric">{m.accuracy.realized !== null ? pct(m.accuracy.realized, 1) : <span title="estimated from confidence: labels lag">~{pct(m.accuracy.estimated, 1)} est.</span>}</div>
             <div class="small muted">labels {pct(m.accuracy.label_coverage)}</div>
           </>
         ) : (

@@ -49,8 +49,8 @@ function ImageHint() {
   return (
     <Card title="Chest X-ray">
       <p class="small">
-        Upload a chest X-ray (PNG, JPEG, TIFF or DICOM) to the image model the server serves at <code>/predict</code>. DICOM files are de-identified; only acquisition
-        facts are kept with the prediction.
+        Upload a chest X-ray (PNG, JPEG, TIFF or DICOM) to the image model the server serves at <code>/predict</code>. DICOM files are de-identified; only acquisition facts are kept with the
+        prediction.
       </p>
       <ImageForm />
     </Card>
@@ -58,7 +58,12 @@ function ImageHint() {
 }
 
 function Result(props: { result: PredictionResult | null; error: string | null }) {
-  if (props.error) return <p class="error" role="alert">{props.error}</p>;
+  if (props.error)
+    return (
+      <p class="error" role="alert">
+        {props.error}
+      </p>
+    );
   const r = props.result;
   if (!r) return null;
   const probs = Object.entries(r.probabilities ?? {}).sort((a, b) => b[1] - a[1]);
