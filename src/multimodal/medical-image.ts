@@ -113,7 +113,7 @@ export interface DicomReading {
 export async function readDicomImage(bytes: Uint8Array, limits: ImageLimits = DEFAULT_IMAGE_LIMITS, frames?: number[]): Promise<DicomReading> {
   const file = readDicomFile(bytes, { maxInflatedBytes: limits.maxDecodedBytes + 16 * 1024 * 1024 });
   const pixels = await decodeFrames(file, limits, frames);
-  const colour = pixels.pixelModule.samplesPerPixel > 1;
+  const colour = pixels.channels > 1;
   const modality: ModalityTransform = colour ? { slope: 1, intercept: 0 } : readModalityTransform(file.dataSet);
   const stats = valueStatistics(pixels.frames, modality);
   const voi = colour ? undefined : chooseVoi(readVoi(file.dataSet), stats);
@@ -133,7 +133,7 @@ export async function describeImage(bytes: Uint8Array, opts: DescribeOptions): P
     const pm = r.pixels.pixelModule;
     const window = r.voi?.kind === 'window' && r.voi.source === 'file window' ? r.voi.window : undefined;
     const metadata = buildDicomMetadata(r.file, deid, pm, r.modality, window);
-    const shape = [pm.rows, pm.columns, ...(pm.frames > 1 ? [pm.frames] : []), ...(pm.samplesPerPixel > 1 ? [pm.samplesPerPixel] : [])];
+    const shape = [pm.rows, pm.columns, ...(pm.frames > 1 ? [pm.frames] : []), ...(r.pixels.channels > 1 ? [r.pixels.channels] : [])];
     const spacing = metadata.pixel_spacing;
     return {
       image: {
@@ -141,7 +141,7 @@ export async function describeImage(bytes: Uint8Array, opts: DescribeOptions): P
         dicom_metadata: metadata,
         image_statistics: {
           shape,
-          dtype: pm.floatPixels ? `float${pm.floatPixels}` : `${pm.pixelRepresentation ? 'int' : 'uint'}${pm.bitsAllocated}`,
+          dtype: r.pixels.dtype,
           ...roundStats(r.stats),
           units: metadata.rescale_type ?? (metadata.modality === 'CT' ? 'HU' : null),
           ...(spacing ? { voxel_spacing_mm: metadata.slice_thickness !== null && pm.frames > 1 ? [...spacing, metadata.slice_thickness] : spacing } : {}),
@@ -217,8 +217,9 @@ export async function renderDicomForModel(bytes: Uint8Array, limits: ImageLimits
   const frame = r.pixels.frames[0]!;
   const deid = deidentifyDicom(r.file.dataSet, { salt: 'facts-only', dates: 'remove' }); // only non-identifying fields are read from it
   const facts = acquisitionFacts(buildDicomMetadata(r.file, deid, pm, r.modality, undefined));
-  if (pm.samplesPerPixel === 3) {
-    const rgb = frame instanceof Uint8Array ? frame : Uint8Array.from(frame as ArrayLike<number>, (v) => Math.max(0, Math.min(255, v)));
+  if (r.pixels.channels === 3) {
+    // 16-bit RGB (a 16-bit palette) keeps its top byte
+    const rgb = frame instanceof Uint8Array ? frame : frame instanceof Uint16Array ? Uint8Array.from(frame, (v) => v >> 8) : Uint8Array.from(frame as ArrayLike<number>, (v) => Math.max(0, Math.min(255, v)));
     return { pixels: rgb, width: pm.columns, height: pm.rows, channels: 3, facts, voi_source: 'none (colour)' };
   }
   const voi = r.voi!;
