@@ -32,6 +32,20 @@ function encode(e: DicomElement): Buffer {
   return Buffer.concat([head, body]);
 }
 
+/** The value of an SQ element: items of explicit-length elements (in tag order). */
+export function sequence(items: DicomElement[][]): Uint8Array {
+  return Buffer.concat(
+    items.map((els) => {
+      const body = Buffer.concat([...els].sort((a, b) => a.tag[0] - b.tag[0] || a.tag[1] - b.tag[1]).map(encode));
+      const head = Buffer.alloc(8);
+      head.writeUInt16LE(0xfffe, 0);
+      head.writeUInt16LE(0xe000, 2);
+      head.writeUInt32LE(body.length, 4);
+      return Buffer.concat([head, body]);
+    }),
+  );
+}
+
 /** A Part 10 file: preamble, meta group (explicit VR little endian) and the data set elements in tag order. */
 export function writeDicom(elements: DicomElement[], transferSyntax = '1.2.840.10008.1.2.1'): Buffer {
   const meta = [
