@@ -9,7 +9,7 @@ import type { DicomFile } from './dicom-file.js';
 import { T } from './dicom-tags.js';
 import { num, text, us } from './dicom-values.js';
 import { applyPalette, readPalette } from './palette-color.js';
-import { COMPRESSED_SYNTAXES, decodeCompressedFrame } from './pixel-codecs.js';
+import { COMPRESSED_SYNTAXES, decodeCompressedFrame, unsupportedSyntax } from './pixel-codecs.js';
 
 export interface PixelModule {
   rows: number;
@@ -69,7 +69,7 @@ export function readPixelModule(ds: DataSet): PixelModule {
     throw unprocessable(`inconsistent bit depths: Bits Allocated ${bitsAllocated}, Bits Stored ${bitsStored}, High Bit ${highBit}`);
   }
   if (!PHOTOMETRICS.has(photometric)) {
-    throw new VitalsError('UNSUPPORTED_MEDIA_TYPE', `Photometric Interpretation ${photometric} is not supported (MONOCHROME1/2, PALETTE COLOR, RGB and YBR); convert it to RGB or MONOCHROME2 first`);
+    throw new VitalsError('UNSUPPORTED_MEDIA_TYPE', `Photometric Interpretation ${photometric} is not supported: it needs a ${photometric} to RGB conversion (supported: MONOCHROME1/2, PALETTE COLOR, RGB, YBR_FULL, YBR_FULL_422, YBR_ICT, YBR_RCT, YBR_PARTIAL_420); convert it to RGB or MONOCHROME2 first`);
   }
   const oneSample = photometric.startsWith('MONOCHROME') || photometric === 'PALETTE COLOR';
   if ((samplesPerPixel === 3) === oneSample) throw unprocessable(`${photometric} does not go with ${samplesPerPixel} sample(s) per pixel`);
@@ -220,7 +220,7 @@ export async function decodeFrames(file: DicomFile, limits: PixelLimits, which?:
   const el = pixelElement(file.dataSet);
   const codec = COMPRESSED_SYNTAXES[file.transferSyntaxUid];
   if (el.encapsulatedPixelData && !codec) {
-    throw new VitalsError('UNSUPPORTED_MEDIA_TYPE', `transfer syntax ${file.transferSyntaxUid} (${file.transferSyntaxName}) is not supported`);
+    throw unsupportedSyntax(file.transferSyntaxUid, file.transferSyntaxName);
   }
   const indices = which ?? Array.from({ length: pm.frames }, (_, i) => i);
   const frames: StoredArray[] = [];
