@@ -1,5 +1,5 @@
 /** The messaging tables: the outbox and the embedded bus. Never edit a shipped migration. */
-import { type Kysely, type Migration } from 'kysely';
+import type { Kysely, Migration } from 'kysely';
 
 const messaging: Migration = {
   async up(db: Kysely<any>) {

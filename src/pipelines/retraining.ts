@@ -209,7 +209,11 @@ export class Retraining {
     const count = (f: (r: PipelineRun) => boolean) => runs.filter(f).length;
     const finished = runs.filter((r) => r.finished_at);
     const durations = finished.map((r) => r.duration_ms ?? 0);
-    const byKey = (key: (r: PipelineRun) => string) => runs.reduce<Record<string, number>>((acc, r) => ((acc[key(r)] = (acc[key(r)] ?? 0) + 1), acc), {});
+    const byKey = (key: (r: PipelineRun) => string) => {
+      const counts: Record<string, number> = {};
+      for (const r of runs) counts[key(r)] = (counts[key(r)] ?? 0) + 1;
+      return counts;
+    };
     return {
       total_runs: runs.length,
       by_trigger: byKey((r) => r.trigger),

@@ -24,6 +24,7 @@ export interface BuiltinStepContext {
 }
 
 /** A Vitals step usable as `builtin: <name>` in a pipeline file. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a step may return nothing at all (`async () => {}`), which `undefined` would refuse
 export type BuiltinStep = (ctx: BuiltinStepContext) => Promise<{ artifacts?: Record<string, unknown>; metrics?: Record<string, number> } | void>;
 
 export interface RunPipelineOptions {

@@ -1,5 +1,5 @@
 /** The registry's tables: models, versions, aliases, events, artifacts. Never edit a shipped migration. */
-import { type Kysely, type Migration } from 'kysely';
+import type { Kysely, Migration } from 'kysely';
 
 const initial: Migration = {
   async up(db: Kysely<any>) {

@@ -9,7 +9,7 @@ import { nowIso, uuidv7 } from '../ids.js';
 import type { AuditContext, AuditRecorder } from '../audit/index.js';
 import type { ReferenceProfile } from '../stats/reference-profile.js';
 import type { Database, ModelEventsTable, ModelVersionsTable, ModelsTable, Schema } from '../store/index.js';
-import { ArtifactStore } from './artifact-store.js';
+import type { ArtifactStore } from './artifact-store.js';
 import { type Bump, bumpSemver, formatSemver, parseSemver } from './semver.js';
 import {
   ALIASES,

@@ -41,7 +41,7 @@ function mapError(err: unknown, options: { maxImageMb: number }): Mapped | undef
     return { status: 400, body: { code: 'BAD_REQUEST', message: `${message}: the body must be valid JSON (Content-Type: application/json)` } };
   }
   // busboy/@fastify/multipart: a malformed multipart body (no boundary, broken part headers)
-  if (/^(Multipart|Malformed part header|Unexpected end of form|Boundary not found)/i.test(message) || e.code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') {
+  if (/^(Multipart|Malformed part header|Unexpected end of (form|multipart data)|Boundary not found)/i.test(message) || e.code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') {
     return { status: 400, body: { code: 'BAD_REQUEST', message: `cannot read the multipart body (${message}); send multipart/form-data with a boundary, e.g. curl -F file=@image.png` } };
   }
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {

@@ -309,7 +309,7 @@ export class Predictor {
     const dims = served.inputSpec.kind === 'image' ? imageTensorDims(served.inputSpec, items.length) : [items.length, width];
     const labels = { model: served.modelName, version: served.version };
     this.metrics.batchSize.observe({ model: served.modelName }, items.length);
-    let run;
+    let run: Awaited<ReturnType<InferencePool['run']>>;
     try {
       run = await this.pool.run(served.handle, { [served.inputName]: { type: 'float32', data, dims } }, [served.outputName]);
     } catch (err) {

@@ -41,7 +41,7 @@ const STIRLING_COEFFS = [
 
 function clip01(p: number): number {
   if (Number.isNaN(p)) return p;
-  return p < 0 ? 0 : p > 1 ? 1 : p;
+  return p < 0 ? 0 : Math.min(p, 1);
 }
 
 function select(cdfProb: number, sfProb: number, cdf: boolean): number {

@@ -203,7 +203,7 @@ export function ksTwoSample(
   const sa = sortedCopy(a, 'a');
   const sb = sortedCopy(b, 'b');
   const { maxS, minS } = ksExtremes(sa, sb);
-  let d = minS > maxS ? minS : maxS;
+  let d = Math.max(minS, maxS);
 
   const g = gcd(n1, n2);
   let method: 'exact' | 'asymp';
