@@ -114,7 +114,7 @@ describe('DICOM against dcmtk (reference values recorded by the fixture script)'
   });
 
   it('refuses 12-bit lossy JPEG with 415 and says what would work', async () => {
-    await expect(readDicomImage(read('ct_jpeg_extended12.dcm'))).rejects.toMatchObject({ statusCode: 415, message: expect.stringMatching(/12-bit.*JPEG Lossless, JPEG-LS or JPEG 2000/) });
+    await expect(readDicomImage(read('ct_jpeg_extended12.dcm'))).rejects.toMatchObject({ statusCode: 415, message: expect.stringMatching(/needs a 12-bit JPEG decoder.*JPEG Lossless, JPEG-LS or JPEG 2000/) });
   });
 
   it('checks declared dimensions against the cap (413) and the bytes present (422) before allocating', async () => {

@@ -14,6 +14,7 @@ import { buildApp } from '../src/server/app.js';
 import { encodeImage } from '../src/serving/image-input.js';
 import { type TestApp, startTestApp } from './helpers/app.js';
 import { readPnm } from './helpers/pnm.js';
+import { type DicomElement, encapsulatedPixelData, writeDicom } from './helpers/dicom-writer.js';
 
 const fixture = (path: string) => readFileSync(new URL(`./fixtures/${path}`, import.meta.url));
 const SALT = 'route-test-salt-0123456789';
@@ -27,6 +28,23 @@ function form(fields: Record<string, string>, file?: { name: string; bytes: Buff
   }
   parts.push(Buffer.from(`--${boundary}--\r\n`));
   return { payload: Buffer.concat(parts), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+}
+
+/** A tiny image no decoder here reads: encapsulated in `syntax`, or native with an unsupported photometric. */
+function unsupportedImage(photometric: string, samples: number, syntax?: string): Buffer {
+  const els: DicomElement[] = [
+    { tag: [0x0008, 0x0060], vr: 'CS', value: 'OT' },
+    { tag: [0x0028, 0x0002], vr: 'US', value: samples },
+    { tag: [0x0028, 0x0004], vr: 'CS', value: photometric },
+    { tag: [0x0028, 0x0010], vr: 'US', value: 2 },
+    { tag: [0x0028, 0x0011], vr: 'US', value: 2 },
+    { tag: [0x0028, 0x0100], vr: 'US', value: 8 },
+    { tag: [0x0028, 0x0101], vr: 'US', value: 8 },
+    { tag: [0x0028, 0x0102], vr: 'US', value: 7 },
+    { tag: [0x0028, 0x0103], vr: 'US', value: 0 },
+  ];
+  if (syntax) return Buffer.concat([writeDicom(els, syntax), encapsulatedPixelData([new Uint8Array(16).fill(7)])]);
+  return writeDicom([...els, { tag: [0x7fe0, 0x0010], vr: 'OB', value: new Uint8Array(4 * samples) }]);
 }
 
 describe('multi-modality endpoints', () => {
@@ -84,7 +102,10 @@ describe('multi-modality endpoints', () => {
       ['truncated.dcm', ct.subarray(0, 3000), 400, /truncated or corrupted/],
       ['short-pixels.dcm', fixture('dicom/ct_short_pixels.dcm'), 422, /pixel data holds/],
       ['absurd.dcm', fixture('dicom/ct_absurd_dims.dcm'), 413, /declares 65535×65535/],
-      ['jpeg12.dcm', fixture('dicom/ct_jpeg_extended12.dcm'), 415, /12-bit JPEG/],
+      ['jpeg12.dcm', fixture('dicom/ct_jpeg_extended12.dcm'), 415, /1\.2\.840\.10008\.1\.2\.4\.51 .*needs a 12-bit JPEG decoder/],
+      ['mpeg2.dcm', unsupportedImage('YBR_PARTIAL_420', 3, '1.2.840.10008.1.2.4.100'), 415, /transfer syntax 1\.2\.840\.10008\.1\.2\.4\.100 .*needs an MPEG-2 video decoder/],
+      ['unlisted.dcm', unsupportedImage('MONOCHROME2', 1, '1.2.3.4.5.99'), 415, /transfer syntax 1\.2\.3\.4\.5\.99 .*needs a decoder for this \(unlisted\) transfer syntax/],
+      ['hsv.dcm', unsupportedImage('HSV', 3), 415, /Photometric Interpretation HSV is not supported: it needs a HSV to RGB conversion/],
       ['words.dcm', Buffer.from('this is not an image'), 400, /not a recognised image/],
       ['empty.png', Buffer.alloc(0), 400, /empty/],
       ['big.dcm', Buffer.concat([ct, Buffer.alloc(600 * 1024)]), 413, /MAX_IMAGE_SIZE_MB/],

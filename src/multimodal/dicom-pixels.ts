@@ -8,7 +8,8 @@ import { VitalsError } from '../errors.js';
 import type { DicomFile } from './dicom-file.js';
 import { T } from './dicom-tags.js';
 import { num, text, us } from './dicom-values.js';
-import { COMPRESSED_SYNTAXES, decodeCompressedFrame } from './pixel-codecs.js';
+import { applyPalette, readPalette } from './palette-color.js';
+import { COMPRESSED_SYNTAXES, decodeCompressedFrame, unsupportedSyntax } from './pixel-codecs.js';
 
 export interface PixelModule {
   rows: number;
@@ -32,7 +33,7 @@ export interface PixelLimits {
   maxDecodedBytes: number;
 }
 
-const PHOTOMETRICS = new Set(['MONOCHROME1', 'MONOCHROME2', 'RGB', 'YBR_FULL', 'YBR_FULL_422', 'YBR_RCT', 'YBR_ICT', 'YBR_PARTIAL_420']);
+const PHOTOMETRICS = new Set(['MONOCHROME1', 'MONOCHROME2', 'RGB', 'YBR_FULL', 'YBR_FULL_422', 'YBR_RCT', 'YBR_ICT', 'YBR_PARTIAL_420', 'PALETTE COLOR']);
 
 const unprocessable = (msg: string) => new VitalsError('UNPROCESSABLE_IMAGE', msg);
 
@@ -68,9 +69,10 @@ export function readPixelModule(ds: DataSet): PixelModule {
     throw unprocessable(`inconsistent bit depths: Bits Allocated ${bitsAllocated}, Bits Stored ${bitsStored}, High Bit ${highBit}`);
   }
   if (!PHOTOMETRICS.has(photometric)) {
-    throw new VitalsError('UNSUPPORTED_MEDIA_TYPE', `Photometric Interpretation ${photometric} is not supported (MONOCHROME1/2, RGB and YBR)`);
+    throw new VitalsError('UNSUPPORTED_MEDIA_TYPE', `Photometric Interpretation ${photometric} is not supported: it needs a ${photometric} to RGB conversion (supported: MONOCHROME1/2, PALETTE COLOR, RGB, YBR_FULL, YBR_FULL_422, YBR_ICT, YBR_RCT, YBR_PARTIAL_420); convert it to RGB or MONOCHROME2 first`);
   }
-  if ((samplesPerPixel === 3) !== !photometric.startsWith('MONOCHROME')) throw unprocessable(`${photometric} does not go with ${samplesPerPixel} sample(s) per pixel`);
+  const oneSample = photometric.startsWith('MONOCHROME') || photometric === 'PALETTE COLOR';
+  if ((samplesPerPixel === 3) === oneSample) throw unprocessable(`${photometric} does not go with ${samplesPerPixel} sample(s) per pixel`);
   return pm;
 }
 
@@ -84,7 +86,9 @@ export function nativeFrameBytes(pm: PixelModule): number {
 
 /** Refuses before allocating: the declared size against the hard cap (413) and, when native, the bytes present (422). */
 export function checkPixelBudget(file: DicomFile, pm: PixelModule, limits: PixelLimits): void {
-  const decodedBytes = pm.rows * pm.columns * pm.samplesPerPixel * pm.frames * Math.max(1, pm.bitsAllocated / 8);
+  // a palette turns each index into three 16-bit values at most
+  const samples = pm.photometric === 'PALETTE COLOR' ? 3 * Math.max(2, pm.bitsAllocated / 8) : pm.samplesPerPixel * Math.max(1, pm.bitsAllocated / 8);
+  const decodedBytes = pm.rows * pm.columns * pm.frames * samples;
   if (decodedBytes > limits.maxDecodedBytes) {
     throw new VitalsError(
       'PAYLOAD_TOO_LARGE',
@@ -200,8 +204,12 @@ export interface DecodedFrames {
   pixelModule: PixelModule;
   /** stored values per frame; colour frames are interleaved RGB */
   frames: StoredArray[];
-  /** photometric interpretation of the decoded values (YBR becomes RGB) */
+  /** photometric interpretation of the decoded values (YBR and PALETTE COLOR become RGB) */
   photometric: string;
+  /** samples per pixel of the decoded frames (3 for a palette image, whose stored values are indices) */
+  channels: 1 | 3;
+  /** numpy-style type of the decoded values, e.g. uint16, int16, uint8 for an 8-bit palette */
+  dtype: string;
   compressed: boolean;
 }
 
@@ -212,11 +220,12 @@ export async function decodeFrames(file: DicomFile, limits: PixelLimits, which?:
   const el = pixelElement(file.dataSet);
   const codec = COMPRESSED_SYNTAXES[file.transferSyntaxUid];
   if (el.encapsulatedPixelData && !codec) {
-    throw new VitalsError('UNSUPPORTED_MEDIA_TYPE', `transfer syntax ${file.transferSyntaxUid} (${file.transferSyntaxName}) is not supported`);
+    throw unsupportedSyntax(file.transferSyntaxUid, file.transferSyntaxName);
   }
   const indices = which ?? Array.from({ length: pm.frames }, (_, i) => i);
   const frames: StoredArray[] = [];
   let photometric = pm.photometric;
+  const palette = pm.photometric === 'PALETTE COLOR' ? readPalette(file.dataSet, pm.pixelRepresentation === 1) : undefined;
   for (const i of indices) {
     if (i < 0 || i >= pm.frames) throw new VitalsError('BAD_REQUEST', `frame ${i + 1} does not exist (the image has ${pm.frames})`);
     let raw: Uint8Array;
@@ -235,10 +244,12 @@ export async function decodeFrames(file: DicomFile, limits: PixelLimits, which?:
     if (pm.samplesPerPixel === 3 && pm.bitsAllocated === 8 && (photometric === 'YBR_FULL' || photometric === 'YBR_FULL_422')) {
       ybrToRgb(raw);
     }
-    frames.push(toStoredValues(raw, pm));
+    const stored = toStoredValues(raw, pm);
+    frames.push(palette ? applyPalette(stored, palette) : stored);
   }
-  if (pm.samplesPerPixel === 3 && photometric.startsWith('YBR')) photometric = 'RGB';
-  return { pixelModule: pm, frames, photometric, compressed: !!el.encapsulatedPixelData };
+  if ((pm.samplesPerPixel === 3 && photometric.startsWith('YBR')) || palette) photometric = 'RGB';
+  const dtype = palette ? `uint${palette.bits}` : pm.floatPixels ? `float${pm.floatPixels}` : `${pm.pixelRepresentation ? 'int' : 'uint'}${pm.bitsAllocated}`;
+  return { pixelModule: pm, frames, photometric, channels: palette || pm.samplesPerPixel === 3 ? 3 : 1, dtype, compressed: !!el.encapsulatedPixelData };
 }
 
 function planarToInterleavedBytes(raw: Uint8Array, pm: PixelModule): Uint8Array {

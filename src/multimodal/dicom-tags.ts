@@ -72,6 +72,14 @@ export const T = {
   ModalityLUTType: 'x00283004',
   LUTData: 'x00283006',
   PresentationLUTShape: 'x20500020',
+  // functional groups (enhanced multi-frame) and RT dose
+  PixelMeasuresSequence: 'x00289110',
+  FrameVOILUTSequence: 'x00289132',
+  PixelValueTransformationSequence: 'x00289145',
+  DoseUnits: 'x30040002',
+  DoseGridScaling: 'x3004000e',
+  SharedFunctionalGroupsSequence: 'x52009229',
+  PerFrameFunctionalGroupsSequence: 'x52009230',
   FloatPixelData: 'x7fe00008',
   DoubleFloatPixelData: 'x7fe00009',
   PixelData: 'x7fe00010',
@@ -97,6 +105,10 @@ export const VR: Record<string, string> = {
   x00281056: 'CS', x00283000: 'SQ', x00283002: 'US', x00283003: 'LO', x00283004: 'LO', x00283006: 'OW',
   x00283010: 'SQ', x00400275: 'SQ', x0040a730: 'SQ', x00880200: 'SQ', x20500020: 'CS',
   x7fe00008: 'OF', x7fe00009: 'OD', x7fe00010: 'OW',
+  // palette colour tables, functional groups, RT dose
+  x00281101: 'US', x00281102: 'US', x00281103: 'US', x00281201: 'OW', x00281202: 'OW', x00281203: 'OW',
+  x00281221: 'OW', x00281222: 'OW', x00281223: 'OW', x00289110: 'SQ', x00289132: 'SQ', x00289145: 'SQ',
+  x30040002: 'CS', x3004000e: 'DS', x52009229: 'SQ', x52009230: 'SQ',
 };
 
 /** Human names of transfer syntaxes, for responses and error messages. */

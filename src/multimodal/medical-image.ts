@@ -8,6 +8,7 @@ import { type DeidOptions, type DeidReport, deidentifyDicom } from './dicom-deid
 import { type DicomFile, detectDicom, readDicomFile } from './dicom-file.js';
 import { type AcquisitionFacts, type DicomMetadata, acquisitionFacts, buildDicomMetadata } from './dicom-metadata.js';
 import { type DecodedFrames, decodeFrames } from './dicom-pixels.js';
+import { type FrameReport, type FrameValues, frameReport, framesDiffer, readFrameValues } from './frame-functional-groups.js';
 import { type NiftiVolume, isGzip, looksLikeNifti, readNifti } from './nifti.js';
 import { type ModalityTransform, type ValueStatistics, type VoiChoice, chooseVoi, readModalityTransform, readVoi, renderFrame8, valueStatistics } from './pixel-values.js';
 import { type RasterImage, detectRaster, readRaster } from './raster.js';
@@ -71,6 +72,8 @@ export interface ImageStatistics {
   units: string | null;
   voxel_spacing_mm?: number[];
   orientation?: string;
+  /** enhanced multi-frame objects whose frames differ in rescale, window or spacing: the values of each frame */
+  per_frame?: FrameReport[];
 }
 
 export interface DescribedImage {
@@ -107,17 +110,28 @@ export interface DicomReading {
   modality: ModalityTransform;
   stats: ValueStatistics;
   voi: VoiChoice | undefined;
+  /** per-frame functional group values of every frame, when the object has functional groups */
+  perFrame?: FrameValues[];
 }
 
 /** Parses and decodes a DICOM image, and computes real-unit statistics and its default VOI. */
 export async function readDicomImage(bytes: Uint8Array, limits: ImageLimits = DEFAULT_IMAGE_LIMITS, frames?: number[]): Promise<DicomReading> {
   const file = readDicomFile(bytes, { maxInflatedBytes: limits.maxDecodedBytes + 16 * 1024 * 1024 });
   const pixels = await decodeFrames(file, limits, frames);
-  const colour = pixels.pixelModule.samplesPerPixel > 1;
-  const modality: ModalityTransform = colour ? { slope: 1, intercept: 0 } : readModalityTransform(file.dataSet);
-  const stats = valueStatistics(pixels.frames, modality);
-  const voi = colour ? undefined : chooseVoi(readVoi(file.dataSet), stats);
-  return { file, pixels, modality, stats, voi };
+  const colour = pixels.channels > 1;
+  const base: ModalityTransform = colour ? { slope: 1, intercept: 0 } : readModalityTransform(file.dataSet);
+  const perFrame = colour ? undefined : readFrameValues(file.dataSet, pixels.pixelModule.frames, base);
+  const indices = frames ?? pixels.frames.map((_, i) => i);
+  const stats = valueStatistics(pixels.frames, perFrame ? indices.map((i) => perFrame[i]!.modality) : base);
+  // the first decoded frame's values stand for the image in metadata and rendering
+  const first = perFrame?.[indices[0] ?? 0];
+  const modality = first?.modality ?? base;
+  let voi: VoiChoice | undefined;
+  if (!colour) {
+    const fileVoi = readVoi(file.dataSet);
+    voi = chooseVoi(first?.window ? { ...fileVoi, windows: [first.window, ...fileVoi.windows] } : fileVoi, stats);
+  }
+  return { file, pixels, modality, stats, voi, ...(perFrame ? { perFrame } : {}) };
 }
 
 export async function describeImage(bytes: Uint8Array, opts: DescribeOptions): Promise<{ image: DescribedImage; facts?: AcquisitionFacts }> {
@@ -133,7 +147,10 @@ export async function describeImage(bytes: Uint8Array, opts: DescribeOptions): P
     const pm = r.pixels.pixelModule;
     const window = r.voi?.kind === 'window' && r.voi.source === 'file window' ? r.voi.window : undefined;
     const metadata = buildDicomMetadata(r.file, deid, pm, r.modality, window);
-    const shape = [pm.rows, pm.columns, ...(pm.frames > 1 ? [pm.frames] : []), ...(pm.samplesPerPixel > 1 ? [pm.samplesPerPixel] : [])];
+    const f0 = r.perFrame?.[0];
+    if (f0 && !metadata.pixel_spacing && f0.pixelSpacing) metadata.pixel_spacing = f0.pixelSpacing;
+    if (f0 && metadata.slice_thickness === null && f0.sliceThickness !== undefined) metadata.slice_thickness = f0.sliceThickness;
+    const shape = [pm.rows, pm.columns, ...(pm.frames > 1 ? [pm.frames] : []), ...(r.pixels.channels > 1 ? [r.pixels.channels] : [])];
     const spacing = metadata.pixel_spacing;
     return {
       image: {
@@ -141,10 +158,11 @@ export async function describeImage(bytes: Uint8Array, opts: DescribeOptions): P
         dicom_metadata: metadata,
         image_statistics: {
           shape,
-          dtype: pm.floatPixels ? `float${pm.floatPixels}` : `${pm.pixelRepresentation ? 'int' : 'uint'}${pm.bitsAllocated}`,
+          dtype: r.pixels.dtype,
           ...roundStats(r.stats),
-          units: metadata.rescale_type ?? (metadata.modality === 'CT' ? 'HU' : null),
+          units: metadata.rescale_type === 'GY' ? 'Gy' : (metadata.rescale_type ?? (metadata.modality === 'CT' ? 'HU' : null)),
           ...(spacing ? { voxel_spacing_mm: metadata.slice_thickness !== null && pm.frames > 1 ? [...spacing, metadata.slice_thickness] : spacing } : {}),
+          ...(r.perFrame && framesDiffer(r.perFrame) ? { per_frame: frameReport(r.perFrame) } : {}),
         },
         deidentification: deid.report,
       },
@@ -217,8 +235,9 @@ export async function renderDicomForModel(bytes: Uint8Array, limits: ImageLimits
   const frame = r.pixels.frames[0]!;
   const deid = deidentifyDicom(r.file.dataSet, { salt: 'facts-only', dates: 'remove' }); // only non-identifying fields are read from it
   const facts = acquisitionFacts(buildDicomMetadata(r.file, deid, pm, r.modality, undefined));
-  if (pm.samplesPerPixel === 3) {
-    const rgb = frame instanceof Uint8Array ? frame : Uint8Array.from(frame as ArrayLike<number>, (v) => Math.max(0, Math.min(255, v)));
+  if (r.pixels.channels === 3) {
+    // 16-bit RGB (a 16-bit palette) keeps its top byte
+    const rgb = frame instanceof Uint8Array ? frame : frame instanceof Uint16Array ? Uint8Array.from(frame, (v) => v >> 8) : Uint8Array.from(frame as ArrayLike<number>, (v) => Math.max(0, Math.min(255, v)));
     return { pixels: rgb, width: pm.columns, height: pm.rows, channels: 3, facts, voi_source: 'none (colour)' };
   }
   const voi = r.voi!;

@@ -59,6 +59,39 @@ export const COMPRESSED_SYNTAXES: Record<string, CodecName> = {
   '1.2.840.10008.1.2.5': 'rle',
 };
 
+/** Encapsulated transfer syntaxes Vitals does not decode, and what decoding them would need (for the 415). */
+const UNSUPPORTED_SYNTAX_NEEDS: Record<string, string> = {
+  '1.2.840.10008.1.2.4.52': 'a JPEG Extended (process 3 & 5) decoder',
+  '1.2.840.10008.1.2.4.53': 'a JPEG spectral selection (process 6 & 8) decoder',
+  '1.2.840.10008.1.2.4.55': 'a JPEG full progression (process 10 & 12) decoder',
+  '1.2.840.10008.1.2.4.58': 'a JPEG Lossless (process 15) decoder',
+  '1.2.840.10008.1.2.4.92': 'a JPEG 2000 Part 2 multi-component decoder',
+  '1.2.840.10008.1.2.4.93': 'a JPEG 2000 Part 2 multi-component decoder',
+  '1.2.840.10008.1.2.4.94': 'a JPIP client (the pixel data is referenced, not included)',
+  '1.2.840.10008.1.2.4.95': 'a JPIP client (the pixel data is referenced, not included)',
+  '1.2.840.10008.1.2.4.100': 'an MPEG-2 video decoder',
+  '1.2.840.10008.1.2.4.101': 'an MPEG-2 video decoder',
+  '1.2.840.10008.1.2.4.102': 'an MPEG-4 AVC/H.264 video decoder',
+  '1.2.840.10008.1.2.4.103': 'an MPEG-4 AVC/H.264 video decoder',
+  '1.2.840.10008.1.2.4.104': 'an MPEG-4 AVC/H.264 video decoder',
+  '1.2.840.10008.1.2.4.105': 'an MPEG-4 AVC/H.264 video decoder',
+  '1.2.840.10008.1.2.4.106': 'an MPEG-4 AVC/H.264 video decoder',
+  '1.2.840.10008.1.2.4.107': 'an HEVC/H.265 video decoder',
+  '1.2.840.10008.1.2.4.108': 'an HEVC/H.265 video decoder',
+  '1.2.840.10008.1.2.4.110': 'a JPEG XL decoder',
+  '1.2.840.10008.1.2.4.111': 'a JPEG XL decoder',
+  '1.2.840.10008.1.2.4.112': 'a JPEG XL decoder',
+};
+
+/** The 415 for encapsulated pixel data in a transfer syntax without a decoder here. */
+export function unsupportedSyntax(uid: string, name: string): VitalsError {
+  const needs = UNSUPPORTED_SYNTAX_NEEDS[uid] ?? (name === 'unknown' ? 'a decoder for this (unlisted) transfer syntax' : `a ${name} decoder`);
+  return new VitalsError(
+    'UNSUPPORTED_MEDIA_TYPE',
+    `transfer syntax ${uid} (${name}) is not supported: decoding it needs ${needs}; ask the sender for JPEG Lossless, JPEG-LS, JPEG 2000, RLE or uncompressed`,
+  );
+}
+
 export interface FrameGeometry {
   rows: number;
   columns: number;
@@ -134,7 +167,11 @@ export async function decodeCompressedFrame(codec: CodecName, encoded: Uint8Arra
     case 'jpeg-baseline': {
       const size = checkDeclared(jpegFrameSize(encoded), g, codec);
       if (size.precision > 8) {
-        throw new VitalsError('UNSUPPORTED_MEDIA_TYPE', `${size.precision}-bit JPEG Extended frames are not supported (only 8-bit baseline/extended); ask the sender for JPEG Lossless, JPEG-LS or JPEG 2000`);
+        // libjpeg-turbo's 8-bit build is the only lossy JPEG decoder here; refusing beats failing inside it
+        throw new VitalsError(
+          'UNSUPPORTED_MEDIA_TYPE',
+          `transfer syntax 1.2.840.10008.1.2.4.51 (JPEG Extended, process 2 & 4) with ${size.precision}-bit samples is not supported: it needs a ${size.precision}-bit JPEG decoder (only 8-bit JPEG is decoded here); ask the sender for JPEG Lossless, JPEG-LS or JPEG 2000`,
+        );
       }
       return (await runWasm('@cornerstonejs/codec-libjpeg-turbo-8bit', 'JPEGDecoder', encoded, g)).data;
     }

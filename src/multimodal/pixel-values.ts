@@ -41,6 +41,11 @@ export function readModalityTransform(ds: DataSet): ModalityTransform {
   const lutItem = ds.elements[T.ModalityLUTSequence]?.items?.[0]?.dataSet;
   const signed = (ds.uint16(T.PixelRepresentation) ?? 0) === 1;
   const lut = lutItem ? readLut(lutItem, signed) : undefined;
+  // RT Dose: stored values × Dose Grid Scaling are the dose in Dose Units (GY or RELATIVE)
+  const doseScaling = slope === undefined ? num(ds, T.DoseGridScaling) : undefined;
+  if (doseScaling !== undefined && doseScaling > 0) {
+    return { slope: doseScaling, intercept: 0, type: text(ds, T.DoseUnits)?.toUpperCase() ?? 'GY' };
+  }
   return {
     slope: slope !== undefined && slope !== 0 ? slope : 1,
     intercept: intercept ?? 0,
@@ -98,15 +103,20 @@ export interface ValueStatistics {
   max: number;
 }
 
-/** Mean, population standard deviation, min and max of real-world values over all frames (Welford, one pass). */
-export function valueStatistics(frames: StoredArray[], m: ModalityTransform): ValueStatistics {
+/**
+ * Mean, population standard deviation, min and max of real-world values over all frames (Welford, one pass).
+ * `transforms`: one for all frames, or one per frame (enhanced multi-frame objects rescale per frame).
+ */
+export function valueStatistics(frames: StoredArray[], transforms: ModalityTransform | ModalityTransform[]): ValueStatistics {
   let count = 0;
   let mean = 0;
   let m2 = 0;
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
-  const linear = !m.lut;
-  for (const f of frames) {
+  for (let k = 0; k < frames.length; k++) {
+    const f = frames[k]!;
+    const m = Array.isArray(transforms) ? transforms[k]! : transforms;
+    const linear = !m.lut;
     // Sum stored values, then transform the moments: exact for a linear transform and twice as fast.
     let s = 0;
     let s2 = 0;

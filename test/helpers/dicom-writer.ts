@@ -32,6 +32,20 @@ function encode(e: DicomElement): Buffer {
   return Buffer.concat([head, body]);
 }
 
+/** The value of an SQ element: items of explicit-length elements (in tag order). */
+export function sequence(items: DicomElement[][]): Uint8Array {
+  return Buffer.concat(
+    items.map((els) => {
+      const body = Buffer.concat([...els].sort((a, b) => a.tag[0] - b.tag[0] || a.tag[1] - b.tag[1]).map(encode));
+      const head = Buffer.alloc(8);
+      head.writeUInt16LE(0xfffe, 0);
+      head.writeUInt16LE(0xe000, 2);
+      head.writeUInt32LE(body.length, 4);
+      return Buffer.concat([head, body]);
+    }),
+  );
+}
+
 /** A Part 10 file: preamble, meta group (explicit VR little endian) and the data set elements in tag order. */
 export function writeDicom(elements: DicomElement[], transferSyntax = '1.2.840.10008.1.2.1'): Buffer {
   const meta = [
@@ -43,4 +57,23 @@ export function writeDicom(elements: DicomElement[], transferSyntax = '1.2.840.1
   const groupLength = encode({ tag: [0x0002, 0x0000], vr: 'UL', value: metaBody.length });
   const sorted = [...elements].sort((a, b) => a.tag[0] - b.tag[0] || a.tag[1] - b.tag[1]);
   return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM', 'latin1'), groupLength, metaBody, ...sorted.map(encode)]);
+}
+
+/** Encapsulated Pixel Data (undefined length, empty offset table, one fragment per frame): append after writeDicom's output. */
+export function encapsulatedPixelData(frames: Uint8Array[]): Buffer {
+  const item = (data: Uint8Array) => {
+    const padded = data.length % 2 ? Buffer.concat([Buffer.from(data), Buffer.from([0])]) : Buffer.from(data);
+    const head = Buffer.alloc(8);
+    head.writeUInt16LE(0xfffe, 0);
+    head.writeUInt16LE(0xe000, 2);
+    head.writeUInt32LE(padded.length, 4);
+    return Buffer.concat([head, padded]);
+  };
+  const head = Buffer.alloc(12);
+  head.writeUInt16LE(0x7fe0, 0);
+  head.writeUInt16LE(0x0010, 2);
+  head.write('OB', 4, 'latin1');
+  head.writeUInt32LE(0xffffffff, 8);
+  const end = Buffer.from([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
+  return Buffer.concat([head, item(new Uint8Array(0)), ...frames.map(item), end]);
 }
