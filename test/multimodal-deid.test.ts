@@ -13,15 +13,55 @@ const deid = { salt: 'test-salt-0123456789', dates: 'shift' as const };
 
 /** Every identifying value written into the fixtures by scripts/fixtures/make-dicom-fixtures.sh. */
 const IDENTIFIERS = [
-  'Doe', 'Jane', 'MRN-123456', 'SPRINGFIELD-GH', '19700315', 'OLD-778899', 'Evergreen', '555-0100', 'House', 'Gregory', 'Tech^Terry', 'Terry',
-  'General Hospital', 'Main Street', 'ROOM-1', 'SN-0042-XYZ', 'ACC-99881', 'STUDY-7', 'RP-5521', 'Referrer', 'Rita', 'hidden in a private tag',
-  '2.25.322222222222222222222222222222222222', '2.25.311111111111111111111111111111111111', '2.25.355555555555555555555555555555555555',
-  '2.25.344444444444444444444444444444444444', '20240115', 'CHEST STUDY', 'SERIES ONE',
+  'Doe',
+  'Jane',
+  'MRN-123456',
+  'SPRINGFIELD-GH',
+  '19700315',
+  'OLD-778899',
+  'Evergreen',
+  '555-0100',
+  'House',
+  'Gregory',
+  'Tech^Terry',
+  'Terry',
+  'General Hospital',
+  'Main Street',
+  'ROOM-1',
+  'SN-0042-XYZ',
+  'ACC-99881',
+  'STUDY-7',
+  'RP-5521',
+  'Referrer',
+  'Rita',
+  'hidden in a private tag',
+  '2.25.322222222222222222222222222222222222',
+  '2.25.311111111111111111111111111111111111',
+  '2.25.355555555555555555555555555555555555',
+  '2.25.344444444444444444444444444444444444',
+  '20240115',
+  'CHEST STUDY',
+  'SERIES ONE',
 ];
 
 describe('de-identification', () => {
   it('leaves no identifier anywhere in the result of any DICOM fixture', async () => {
-    const names = ['ct_explicit_le', 'ct_implicit_le', 'ct_explicit_be', 'ct_deflated', 'ct_dataset_only', 'ct_no_preamble', 'ct_rle', 'ct_jpegls', 'ct_j2k', 'mr_bits12_sigmoid', 'cr_chest_mono1', 'dx_chest_jpeg_baseline', 'us_rgb', 'mf_jpegls'];
+    const names = [
+      'ct_explicit_le',
+      'ct_implicit_le',
+      'ct_explicit_be',
+      'ct_deflated',
+      'ct_dataset_only',
+      'ct_no_preamble',
+      'ct_rle',
+      'ct_jpegls',
+      'ct_j2k',
+      'mr_bits12_sigmoid',
+      'cr_chest_mono1',
+      'dx_chest_jpeg_baseline',
+      'us_rgb',
+      'mf_jpegls',
+    ];
     for (const n of names) {
       const { image, facts } = await describeImage(read(`${n}.dcm`), { filename: `${n}.dcm`, deid });
       const json = JSON.stringify({ image, facts });

@@ -27,25 +27,46 @@ function image16(modality: string, frames: number, pixels: number[], extra: Dico
 const pvt = (slope: string, intercept: string): DicomElement => ({
   tag: [0x0028, 0x9145],
   vr: 'SQ',
-  value: sequence([[{ tag: [0x0028, 0x1052], vr: 'DS', value: intercept }, { tag: [0x0028, 0x1053], vr: 'DS', value: slope }, { tag: [0x0028, 0x1054], vr: 'LO', value: 'HU' }]]),
+  value: sequence([
+    [
+      { tag: [0x0028, 0x1052], vr: 'DS', value: intercept },
+      { tag: [0x0028, 0x1053], vr: 'DS', value: slope },
+      { tag: [0x0028, 0x1054], vr: 'LO', value: 'HU' },
+    ],
+  ]),
 });
 const frameVoi = (center: string, width: string): DicomElement => ({
   tag: [0x0028, 0x9132],
   vr: 'SQ',
-  value: sequence([[{ tag: [0x0028, 0x1050], vr: 'DS', value: center }, { tag: [0x0028, 0x1051], vr: 'DS', value: width }]]),
+  value: sequence([
+    [
+      { tag: [0x0028, 0x1050], vr: 'DS', value: center },
+      { tag: [0x0028, 0x1051], vr: 'DS', value: width },
+    ],
+  ]),
 });
 const measures: DicomElement = {
   tag: [0x0028, 0x9110],
   vr: 'SQ',
-  value: sequence([[{ tag: [0x0018, 0x0050], vr: 'DS', value: '1.25' }, { tag: [0x0028, 0x0030], vr: 'DS', value: '0.5\\0.75' }]]),
+  value: sequence([
+    [
+      { tag: [0x0018, 0x0050], vr: 'DS', value: '1.25' },
+      { tag: [0x0028, 0x0030], vr: 'DS', value: '0.5\\0.75' },
+    ],
+  ]),
 };
 
 describe('RT dose', () => {
   it('applies Dose Grid Scaling: values in Gy', async () => {
-    const file = image16('RTDOSE', 1, [0, 100, 200, 1000], [
-      { tag: [0x3004, 0x0002], vr: 'CS', value: 'GY' },
-      { tag: [0x3004, 0x000e], vr: 'DS', value: '0.001' },
-    ]);
+    const file = image16(
+      'RTDOSE',
+      1,
+      [0, 100, 200, 1000],
+      [
+        { tag: [0x3004, 0x0002], vr: 'CS', value: 'GY' },
+        { tag: [0x3004, 0x000e], vr: 'DS', value: '0.001' },
+      ],
+    );
     const { image } = await describeImage(file, { deid });
     expect(image.image_statistics.units).toBe('Gy');
     expect(image.image_statistics.mean_value).toBeCloseTo(0.325, 9);

@@ -53,7 +53,25 @@ describe('DICOM against dcmtk (reference values recorded by the fixture script)'
     const ref = reference[name]!.dcmdump;
     const file = readDicomFile(read(`${name}.dcm`), { maxInflatedBytes: 1 << 26 });
     const ds = file.dataSet;
-    const keys: Array<keyof typeof T> = ['PatientID', 'PatientName', 'PatientBirthDate', 'StudyDate', 'Modality', 'Manufacturer', 'ManufacturerModelName', 'SOPInstanceUID', 'StudyInstanceUID', 'PhotometricInterpretation', 'RescaleType', 'WindowCenter', 'WindowWidth', 'RescaleIntercept', 'RescaleSlope', 'PixelSpacing', 'KVP'];
+    const keys: Array<keyof typeof T> = [
+      'PatientID',
+      'PatientName',
+      'PatientBirthDate',
+      'StudyDate',
+      'Modality',
+      'Manufacturer',
+      'ManufacturerModelName',
+      'SOPInstanceUID',
+      'StudyInstanceUID',
+      'PhotometricInterpretation',
+      'RescaleType',
+      'WindowCenter',
+      'WindowWidth',
+      'RescaleIntercept',
+      'RescaleSlope',
+      'PixelSpacing',
+      'KVP',
+    ];
     for (const k of keys) if (ref[k] !== undefined) expect(text(ds, T[k]) ?? '', k).toBe(ref[k]);
     for (const k of ['Rows', 'Columns', 'BitsAllocated', 'BitsStored', 'HighBit', 'PixelRepresentation', 'SamplesPerPixel'] as const) {
       expect(ds.uint16(T[k]), k).toBe(Number(ref[k]));
@@ -86,10 +104,13 @@ describe('DICOM against dcmtk (reference values recorded by the fixture script)'
       const r = await readDicomImage(read(`${name}.dcm`), undefined, [0]);
       const voi = readVoi(file.dataSet);
       const choice =
-        voiLabel === 'window1' ? { kind: 'window' as const, window: voi.windows[0]!, source: 'file window' }
-        : voiLabel === 'window2' ? { kind: 'window' as const, window: voi.windows[1]!, source: 'file window' }
-        : voiLabel === 'voilut1' ? { kind: 'lut' as const, lut: voi.luts[0]!, source: 'file VOI LUT' }
-        : minMaxLikeDcmtk(chooseVoi({ windows: [], luts: [] }, r.stats), voi.windows[0]?.function);
+        voiLabel === 'window1'
+          ? { kind: 'window' as const, window: voi.windows[0]!, source: 'file window' }
+          : voiLabel === 'window2'
+            ? { kind: 'window' as const, window: voi.windows[1]!, source: 'file window' }
+            : voiLabel === 'voilut1'
+              ? { kind: 'lut' as const, lut: voi.luts[0]!, source: 'file VOI LUT' }
+              : minMaxLikeDcmtk(chooseVoi({ windows: [], luts: [] }, r.stats), voi.windows[0]?.function);
       ours = renderFrame8(frame, r.modality, choice, decoded.pixelModule.photometric === 'MONOCHROME1');
     }
     expect(pnm.width).toBe(decoded.pixelModule.columns);
@@ -114,7 +135,10 @@ describe('DICOM against dcmtk (reference values recorded by the fixture script)'
   });
 
   it('refuses 12-bit lossy JPEG with 415 and says what would work', async () => {
-    await expect(readDicomImage(read('ct_jpeg_extended12.dcm'))).rejects.toMatchObject({ statusCode: 415, message: expect.stringMatching(/needs a 12-bit JPEG decoder.*JPEG Lossless, JPEG-LS or JPEG 2000/) });
+    await expect(readDicomImage(read('ct_jpeg_extended12.dcm'))).rejects.toMatchObject({
+      statusCode: 415,
+      message: expect.stringMatching(/needs a 12-bit JPEG decoder.*JPEG Lossless, JPEG-LS or JPEG 2000/),
+    });
   });
 
   it('checks declared dimensions against the cap (413) and the bytes present (422) before allocating', async () => {

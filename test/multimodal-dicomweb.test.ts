@@ -20,7 +20,12 @@ describe('DICOMweb client', () => {
       seen.push(`${req.method} ${req.url} ${req.headers.accept}`);
       if (req.url!.startsWith('/dw/instances') || req.url!.startsWith('/dw/studies/2.25.1/instances')) {
         res.setHeader('content-type', 'application/dicom+json');
-        res.end(JSON.stringify([{ '0020000D': { vr: 'UI', Value: ['2.25.1'] }, '0020000E': { vr: 'UI', Value: ['2.25.2'] }, '00080018': { vr: 'UI', Value: ['2.25.3'] } }, { '0020000D': { vr: 'UI', Value: ['2.25.1'] } }]));
+        res.end(
+          JSON.stringify([
+            { '0020000D': { vr: 'UI', Value: ['2.25.1'] }, '0020000E': { vr: 'UI', Value: ['2.25.2'] }, '00080018': { vr: 'UI', Value: ['2.25.3'] } },
+            { '0020000D': { vr: 'UI', Value: ['2.25.1'] } },
+          ]),
+        );
       } else if (req.url === '/dw/studies/2.25.1/series/2.25.2/instances/2.25.3') {
         const b = 'b0undary';
         res.setHeader('content-type', `multipart/related; type="application/dicom"; boundary="${b}"`);
@@ -36,10 +41,13 @@ describe('DICOMweb client', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  afterAll(() => new Promise<void>((r) => {
-    server.closeAllConnections();
-    server.close(() => r());
-  }));
+  afterAll(
+    () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
 
   it('searches with QIDO-RS and retrieves with WADO-RS', async () => {
     const client = new DicomwebClient({ baseUrl: `${base}/dw/`, maxResponseBytes: 1 << 20 });
@@ -65,7 +73,10 @@ describe('DICOMweb client', () => {
     expect(boundaryOf('multipart/related; boundary="a b"')).toBe('a b');
     const body = Buffer.from('--x\r\nContent-Type: a\r\n\r\nONE\r\n--x\nContent-Type: b\n\nTWO\n--x--');
     const parts = parseMultipartRelated(body, 'x');
-    expect(parts.map((p) => [p.headers['content-type'], Buffer.from(p.body).toString()])).toEqual([['a', 'ONE'], ['b', 'TWO']]);
+    expect(parts.map((p) => [p.headers['content-type'], Buffer.from(p.body).toString()])).toEqual([
+      ['a', 'ONE'],
+      ['b', 'TWO'],
+    ]);
     expect(parseMultipartRelated(Buffer.from('no delimiters here'), 'x')).toEqual([]);
   });
 });

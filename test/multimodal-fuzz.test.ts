@@ -12,10 +12,27 @@ import { analyseReport, describeImage } from '../src/multimodal/index.js';
 
 const fx = (p: string) => new Uint8Array(readFileSync(new URL(`./fixtures/${p}`, import.meta.url)));
 const BASES = [
-  'dicom/ct_explicit_le.dcm', 'dicom/ct_implicit_le.dcm', 'dicom/ct_explicit_be.dcm', 'dicom/ct_deflated.dcm', 'dicom/ct_dataset_only.dcm',
-  'dicom/ct_no_preamble.dcm', 'dicom/ct_jpegls.dcm', 'dicom/ct_rle.dcm', 'dicom/ct_jpeg_lossless_sv1.dcm', 'dicom/ct_j2k.dcm',
-  'dicom/dx_chest_jpeg_baseline.dcm', 'dicom/us_rgb_rle.dcm', 'dicom/us_rgb_jpeg_baseline.dcm', 'dicom/mf_jpegls.dcm', 'dicom/mf_jpeg_lossless_sv6.dcm',
-  'dicom/cr_chest_mono1.dcm', 'nifti/mr_series.nii', 'nifti/mr_series_nifti2.nii.gz', 'raster/three_pages.tif', 'raster/dx_chest.png', 'raster/dx_chest.jpg',
+  'dicom/ct_explicit_le.dcm',
+  'dicom/ct_implicit_le.dcm',
+  'dicom/ct_explicit_be.dcm',
+  'dicom/ct_deflated.dcm',
+  'dicom/ct_dataset_only.dcm',
+  'dicom/ct_no_preamble.dcm',
+  'dicom/ct_jpegls.dcm',
+  'dicom/ct_rle.dcm',
+  'dicom/ct_jpeg_lossless_sv1.dcm',
+  'dicom/ct_j2k.dcm',
+  'dicom/dx_chest_jpeg_baseline.dcm',
+  'dicom/us_rgb_rle.dcm',
+  'dicom/us_rgb_jpeg_baseline.dcm',
+  'dicom/mf_jpegls.dcm',
+  'dicom/mf_jpeg_lossless_sv6.dcm',
+  'dicom/cr_chest_mono1.dcm',
+  'nifti/mr_series.nii',
+  'nifti/mr_series_nifti2.nii.gz',
+  'raster/three_pages.tif',
+  'raster/dx_chest.png',
+  'raster/dx_chest.jpg',
 ].map((p) => ({ name: p, bytes: fx(p) }));
 
 const limits = { maxDecodedBytes: 16 * 1024 * 1024 };
@@ -29,10 +46,19 @@ type Mutation =
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('truncate' as const), at: fc.double({ min: 0, max: 1, noNaN: true }) }),
-  fc.record({ kind: fc.constant('flip' as const), positions: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 8 }), values: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 8, maxLength: 8 }) }),
+  fc.record({
+    kind: fc.constant('flip' as const),
+    positions: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 8 }),
+    values: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 8, maxLength: 8 }),
+  }),
   // Headers hold the sizes: hit the first 1.5 kB hardest (meta header, pixel module, NIfTI header, codestream headers).
   fc.record({ kind: fc.constant('header' as const), at: fc.integer({ min: 0, max: 1536 }), bytes: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 8 }) }),
-  fc.record({ kind: fc.constant('splice' as const), at: fc.double({ min: 0, max: 1, noNaN: true }), length: fc.integer({ min: 0, max: 64 }), insert: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 64 }) }),
+  fc.record({
+    kind: fc.constant('splice' as const),
+    at: fc.double({ min: 0, max: 1, noNaN: true }),
+    length: fc.integer({ min: 0, max: 64 }),
+    insert: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 64 }),
+  }),
 );
 
 function apply(src: Uint8Array, ms: Mutation[]): Uint8Array {

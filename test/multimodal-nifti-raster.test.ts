@@ -10,8 +10,14 @@ import { describeImage, readNifti } from '../src/multimodal/index.js';
 const nifti = new URL('./fixtures/nifti/', import.meta.url);
 const raster = new URL('./fixtures/raster/', import.meta.url);
 const deid = { salt: 'test-salt-0123456789', dates: 'shift' as const };
-const niftiRef = JSON.parse(readFileSync(new URL('reference.json', nifti), 'utf8')) as Record<string, { shape: number[]; zooms: number[]; orientation: string; mean: number; std: number; min: number; max: number; nifti_version: number; scl_slope: number; scl_inter: number }>;
-const rasterRef = JSON.parse(readFileSync(new URL('reference.json', raster), 'utf8')) as Record<string, { pages: number; width: number; height: number; mean: number; std: number; min: number; max: number }>;
+const niftiRef = JSON.parse(readFileSync(new URL('reference.json', nifti), 'utf8')) as Record<
+  string,
+  { shape: number[]; zooms: number[]; orientation: string; mean: number; std: number; min: number; max: number; nifti_version: number; scl_slope: number; scl_inter: number }
+>;
+const rasterRef = JSON.parse(readFileSync(new URL('reference.json', raster), 'utf8')) as Record<
+  string,
+  { pages: number; width: number; height: number; mean: number; std: number; min: number; max: number }
+>;
 
 describe('NIfTI against nibabel', () => {
   it.each(Object.keys(niftiRef))('%s', async (name) => {

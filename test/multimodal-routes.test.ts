@@ -55,12 +55,29 @@ describe('multi-modality endpoints', () => {
   afterAll(() => t.dispose());
 
   it('process-image: a CT slice with its report in the seed shape, de-identified', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/api/v1/multi-modality/process-image', ...form({ modality: 'CT', text_report: 'Findings: Mass in esophagus. Wall thickness increased, 2.5 cm.' }, { name: 'scan.dcm', bytes: fixture('dicom/ct_jpegls.dcm') }) });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/multi-modality/process-image',
+      ...form({ modality: 'CT', text_report: 'Findings: Mass in esophagus. Wall thickness increased, 2.5 cm.' }, { name: 'scan.dcm', bytes: fixture('dicom/ct_jpegls.dcm') }),
+    });
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(Object.keys(body).sort()).toEqual(['image', 'modality', 'processed_at', 'text_report']);
     expect(body.modality).toBe('CT');
-    expect(body.image).toMatchObject({ format: 'dicom', dicom_metadata: { patient_id: pseudonym(SALT, 'MRN-123456', 'SPRINGFIELD-GH'), modality: 'CT', manufacturer: 'ACME Medical', transfer_syntax: 'JPEG-LS Lossless', rows: 64, columns: 64, rescale_intercept: -1024, window_center: 40, window_width: 400 } });
+    expect(body.image).toMatchObject({
+      format: 'dicom',
+      dicom_metadata: {
+        patient_id: pseudonym(SALT, 'MRN-123456', 'SPRINGFIELD-GH'),
+        modality: 'CT',
+        manufacturer: 'ACME Medical',
+        transfer_syntax: 'JPEG-LS Lossless',
+        rows: 64,
+        columns: 64,
+        rescale_intercept: -1024,
+        window_center: 40,
+        window_width: 400,
+      },
+    });
     expect(body.image.image_statistics).toMatchObject({ shape: [64, 64], units: 'HU', min: -3043, max: 919 });
     expect(body.image.image_statistics.mean_value).toBeCloseTo(-742.191162, 5);
     expect(body.image.file_size_mb).toBeGreaterThan(0);
@@ -71,7 +88,11 @@ describe('multi-modality endpoints', () => {
   });
 
   it('process-image: NIfTI and a multi-page TIFF', async () => {
-    const nii = await t.app.inject({ method: 'POST', url: '/api/v1/multi-modality/process-image', ...form({ modality: 'MR' }, { name: 'vol.nii.gz', bytes: fixture('nifti/mr_series_nifti2.nii.gz') }) });
+    const nii = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/multi-modality/process-image',
+      ...form({ modality: 'MR' }, { name: 'vol.nii.gz', bytes: fixture('nifti/mr_series_nifti2.nii.gz') }),
+    });
     expect(nii.statusCode).toBe(200);
     expect(nii.json().image).toMatchObject({ format: 'nifti', image_statistics: { shape: [32, 32, 6], orientation: 'LAS', min: -10 }, nifti_header: { version: 2, scl_slope: 0.5 } });
     const tif = await t.app.inject({ method: 'POST', url: '/api/v1/multi-modality/process-image', ...form({}, { name: 'p.tif', bytes: fixture('raster/three_pages.tif') }) });
@@ -81,14 +102,26 @@ describe('multi-modality endpoints', () => {
   });
 
   it('process-text and process-multi-modality', async () => {
-    const text = await t.app.inject({ method: 'POST', url: '/api/v1/multi-modality/process-text', payload: { text: 'CT scan shows mass in esophagus. No lymphadenopathy.', report_type: 'radiology' } });
+    const text = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/multi-modality/process-text',
+      payload: { text: 'CT scan shows mass in esophagus. No lymphadenopathy.', report_type: 'radiology' },
+    });
     expect(text.statusCode).toBe(200);
     expect(text.json()).toMatchObject({ report_type: 'radiology', extracted_entities: { pathologies: ['mass'] }, negated_entities: { pathologies: ['lymphadenopathy'] } });
     const bad = await t.app.inject({ method: 'POST', url: '/api/v1/multi-modality/process-text', payload: { text: '', report_type: 'poetry' } });
     expect(bad.statusCode).toBe(422);
-    const noReport = await t.app.inject({ method: 'POST', url: '/api/v1/multi-modality/process-multi-modality', ...form({ modality: 'MR' }, { name: 'mr.dcm', bytes: fixture('dicom/mr_bits12_sigmoid.dcm') }) });
+    const noReport = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/multi-modality/process-multi-modality',
+      ...form({ modality: 'MR' }, { name: 'mr.dcm', bytes: fixture('dicom/mr_bits12_sigmoid.dcm') }),
+    });
     expect(noReport.statusCode).toBe(422);
-    const both = await t.app.inject({ method: 'POST', url: '/api/v1/multi-modality/process-multi-modality', ...form({ modality: 'CT', text_report: 'MRI findings: no infarct.' }, { name: 'mr.dcm', bytes: fixture('dicom/mr_bits12_sigmoid.dcm') }) });
+    const both = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/multi-modality/process-multi-modality',
+      ...form({ modality: 'CT', text_report: 'MRI findings: no infarct.' }, { name: 'mr.dcm', bytes: fixture('dicom/mr_bits12_sigmoid.dcm') }),
+    });
     expect(both.statusCode).toBe(200);
     expect(both.json().image.warnings).toEqual(['modality given as CT but the DICOM header says MR']);
     expect(both.json().image.dicom_metadata.patient_age_band).toBe('90+');
@@ -148,7 +181,12 @@ describe('multi-modality endpoints', () => {
 
   it('never writes a patient identifier to the logs', async () => {
     const lines: string[] = [];
-    const stream = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+    const stream = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
     const settings = loadConfig({ env: {}, dotenvFile: false, overrides: { VITALS_HOME: t.home + '/logs', LOG_LEVEL: 'trace', VITALS_DEMO: false, INFERENCE_WORKERS: 1 } });
     const app = await buildApp(settings, { logger: { level: 'trace', stream } });
     try {
@@ -183,12 +221,28 @@ describe('/predict with a DICOM chest radiograph', () => {
     const body = res.json();
     // The same image rendered by dcmtk (dcm2pnm +Wm) and sent as a PNG gives the same answer.
     const pgm = readPnm(fixture('dicom/dx_chest_jpeg_baseline.minmax.pgm'));
-    const png = await sharp(Buffer.from(pgm.data), { raw: { width: pgm.width, height: pgm.height, channels: 1 } }).png().toBuffer();
+    const png = await sharp(Buffer.from(pgm.data), { raw: { width: pgm.width, height: pgm.height, channels: 1 } })
+      .png()
+      .toBuffer();
     const reference = cnn.forward((await encodeImage(png, spec, ['png'])).tensor);
     expect(body.probabilities.NORMAL).toBeCloseTo(reference[0]!, 2);
     expect(body.probabilities.PNEUMONIA).toBeCloseTo(reference[1]!, 2);
     const entry = await t.services.predictionLog.get(res.headers['x-prediction-id'] as string);
-    expect(entry.input).toMatchObject({ image: { format: 'dcm', width: 64, height: 64, modality: 'DX', manufacturer: 'XRayCorp', device_model: 'DR-5000', view_position: 'PA', kvp: '125', patient_age_band: '30-39', patient_sex: 'F', body_part: 'CHEST' } });
+    expect(entry.input).toMatchObject({
+      image: {
+        format: 'dcm',
+        width: 64,
+        height: 64,
+        modality: 'DX',
+        manufacturer: 'XRayCorp',
+        device_model: 'DR-5000',
+        view_position: 'PA',
+        kvp: '125',
+        patient_age_band: '30-39',
+        patient_sex: 'F',
+        body_part: 'CHEST',
+      },
+    });
     expect(JSON.stringify(entry.input)).not.toMatch(/MRN|Doe|Jane|Springfield|2\.25\./i);
   });
 

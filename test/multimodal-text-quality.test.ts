@@ -17,9 +17,12 @@ const set = JSON.parse(readFileSync(new URL('./fixtures/reports/labelled-sentenc
 const pr = (tp: number, fp: number, fn: number) => ({ precision: tp / Math.max(1, tp + fp), recall: tp / Math.max(1, tp + fn), f1: (2 * tp) / Math.max(1, 2 * tp + fp + fn) });
 
 function evaluate(split: Labelled['split']) {
-  let eTp = 0, eFp = 0, eFn = 0;
+  let eTp = 0,
+    eFp = 0,
+    eFn = 0;
   const status = { negated: { tp: 0, fp: 0, fn: 0 }, uncertain: { tp: 0, fp: 0, fn: 0 } };
-  let statusPairs = 0, statusCorrect = 0;
+  let statusPairs = 0,
+    statusCorrect = 0;
   const errors: string[] = [];
   const sentences = set.sentences.filter((s) => s.split === split);
   for (const s of sentences) {
@@ -48,7 +51,14 @@ function evaluate(split: Labelled['split']) {
     eFp += unmatched.length;
     for (const u of unmatched) errors.push(`spurious ${u.key} in "${s.text}"`);
   }
-  return { entities: pr(eTp, eFp, eFn), negated: pr(status.negated.tp, status.negated.fp, status.negated.fn), uncertain: pr(status.uncertain.tp, status.uncertain.fp, status.uncertain.fn), statusAccuracy: statusCorrect / statusPairs, errors, sentences: sentences.length };
+  return {
+    entities: pr(eTp, eFp, eFn),
+    negated: pr(status.negated.tp, status.negated.fp, status.negated.fn),
+    uncertain: pr(status.uncertain.tp, status.uncertain.fp, status.uncertain.fn),
+    statusAccuracy: statusCorrect / statusPairs,
+    errors,
+    sentences: sentences.length,
+  };
 }
 
 const fmt = (x: { precision: number; recall: number; f1: number }) => `precision ${x.precision.toFixed(3)}  recall ${x.recall.toFixed(3)}  F1 ${x.f1.toFixed(3)}`;

@@ -69,7 +69,12 @@ const U = `
 0040db0c 00620021 00081195 300a0609 300a0700 0040a124`;
 
 export const BASIC_PROFILE = new Map<string, ProfileAction>();
-for (const [action, list] of [['X', X], ['D', D], ['Z', Z], ['U', U]] as const) {
+for (const [action, list] of [
+  ['X', X],
+  ['D', D],
+  ['Z', Z],
+  ['U', U],
+] as const) {
   for (const tag of list.trim().split(/\s+/)) BASIC_PROFILE.set(`x${tag}`, action);
 }
 

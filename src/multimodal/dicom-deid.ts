@@ -82,7 +82,8 @@ export function ageBand(age: string | undefined, birthDate?: string, studyDate?:
   const m = age ? /^(\d{3})([DWMY])$/.exec(age.trim()) : null;
   if (m) years = +m[1]! / { D: 365.25, W: 52.18, M: 12, Y: 1 }[m[2] as 'D' | 'W' | 'M' | 'Y'];
   else if (birthDate && studyDate && /^\d{8}$/.test(birthDate) && /^\d{8}$/.test(studyDate)) {
-    const b = +birthDate.slice(0, 4), s = +studyDate.slice(0, 4);
+    const b = +birthDate.slice(0, 4),
+      s = +studyDate.slice(0, 4);
     years = s - b - (studyDate.slice(4) < birthDate.slice(4) ? 1 : 0);
   }
   if (years === undefined || years < 0 || years > 150) return null;
@@ -161,8 +162,9 @@ export function deidentifyDicom(ds: DataSet, opts: DeidOptions): DeidentifiedAtt
         case 'replaced':
           if (tag === T.PatientID && patientKey) values.set(tag, patientKey);
           else if (tag === T.PatientName) values.set(tag, patientKey ?? 'ANONYMIZED');
-          else if (tag === T.PatientAge) { if (band) values.set(tag, band); }
-          else values.set(tag, 'ANONYMIZED');
+          else if (tag === T.PatientAge) {
+            if (band) values.set(tag, band);
+          } else values.set(tag, 'ANONYMIZED');
           break;
         default:
           break; // removed or emptied: no value survives

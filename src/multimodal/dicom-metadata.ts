@@ -67,17 +67,14 @@ export interface AcquisitionFacts {
 
 function numberList(v: string | undefined): number[] | null {
   if (!v) return null;
-  const xs = v.split('\\').map((s) => Number.parseFloat(s)).filter(Number.isFinite);
+  const xs = v
+    .split('\\')
+    .map((s) => Number.parseFloat(s))
+    .filter(Number.isFinite);
   return xs.length ? xs : null;
 }
 
-export function buildDicomMetadata(
-  file: DicomFile,
-  deid: DeidentifiedAttributes,
-  pm: PixelModule,
-  modality: ModalityTransform,
-  window: VoiWindow | undefined,
-): DicomMetadata {
+export function buildDicomMetadata(file: DicomFile, deid: DeidentifiedAttributes, pm: PixelModule, modality: ModalityTransform, window: VoiWindow | undefined): DicomMetadata {
   const v = (tag: string) => deid.values.get(tag) ?? null;
   const n = (tag: string) => {
     const s = deid.values.get(tag);
@@ -126,7 +123,9 @@ export function buildDicomMetadata(
   };
 }
 
-export function acquisitionFacts(meta: Pick<DicomMetadata, 'modality' | 'manufacturer' | 'manufacturer_model_name' | 'view_position' | 'body_part_examined' | 'kvp' | 'patient_age_band' | 'patient_sex'>): AcquisitionFacts {
+export function acquisitionFacts(
+  meta: Pick<DicomMetadata, 'modality' | 'manufacturer' | 'manufacturer_model_name' | 'view_position' | 'body_part_examined' | 'kvp' | 'patient_age_band' | 'patient_sex'>,
+): AcquisitionFacts {
   return {
     modality: meta.modality,
     manufacturer: meta.manufacturer,

@@ -69,7 +69,10 @@ export function readPixelModule(ds: DataSet): PixelModule {
     throw unprocessable(`inconsistent bit depths: Bits Allocated ${bitsAllocated}, Bits Stored ${bitsStored}, High Bit ${highBit}`);
   }
   if (!PHOTOMETRICS.has(photometric)) {
-    throw new VitalsError('UNSUPPORTED_MEDIA_TYPE', `Photometric Interpretation ${photometric} is not supported: it needs a ${photometric} to RGB conversion (supported: MONOCHROME1/2, PALETTE COLOR, RGB, YBR_FULL, YBR_FULL_422, YBR_ICT, YBR_RCT, YBR_PARTIAL_420); convert it to RGB or MONOCHROME2 first`);
+    throw new VitalsError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Photometric Interpretation ${photometric} is not supported: it needs a ${photometric} to RGB conversion (supported: MONOCHROME1/2, PALETTE COLOR, RGB, YBR_FULL, YBR_FULL_422, YBR_ICT, YBR_RCT, YBR_PARTIAL_420); convert it to RGB or MONOCHROME2 first`,
+    );
   }
   const oneSample = photometric.startsWith('MONOCHROME') || photometric === 'PALETTE COLOR';
   if ((samplesPerPixel === 3) === oneSample) throw unprocessable(`${photometric} does not go with ${samplesPerPixel} sample(s) per pixel`);
@@ -256,7 +259,6 @@ function planarToInterleavedBytes(raw: Uint8Array, pm: PixelModule): Uint8Array 
   const pixels = pm.rows * pm.columns;
   const bytes = pm.bitsAllocated / 8;
   const out = new Uint8Array(raw.length);
-  for (let s = 0; s < 3; s++)
-    for (let p = 0; p < pixels; p++) for (let b = 0; b < bytes; b++) out[(p * 3 + s) * bytes + b] = raw[(s * pixels + p) * bytes + b]!;
+  for (let s = 0; s < 3; s++) for (let p = 0; p < pixels; p++) for (let b = 0; b < bytes; b++) out[(p * 3 + s) * bytes + b] = raw[(s * pixels + p) * bytes + b]!;
   return out;
 }

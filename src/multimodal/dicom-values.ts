@@ -41,7 +41,10 @@ export function numbers(ds: DataSet, tag: string): number[] {
   }
   const s = text(ds, tag);
   if (!s) return [];
-  return s.split('\\').map((v) => Number.parseFloat(v.trim())).filter((v) => Number.isFinite(v));
+  return s
+    .split('\\')
+    .map((v) => Number.parseFloat(v.trim()))
+    .filter((v) => Number.isFinite(v));
 }
 
 export function num(ds: DataSet, tag: string): number | undefined {

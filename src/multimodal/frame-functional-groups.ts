@@ -40,9 +40,7 @@ export function readFrameValues(ds: DataSet, frames: number, base: ModalityTrans
     const width = voi ? num(voi, T.WindowWidth) : undefined;
     const fn = ((voi && text(voi, T.VOILUTFunction)) ?? 'LINEAR').toUpperCase();
     const window: VoiWindow | undefined =
-      center !== undefined && width !== undefined && width >= 1
-        ? { center, width, function: (fn === 'SIGMOID' || fn === 'LINEAR_EXACT' ? fn : 'LINEAR') as VoiFunction }
-        : undefined;
+      center !== undefined && width !== undefined && width >= 1 ? { center, width, function: (fn === 'SIGMOID' || fn === 'LINEAR_EXACT' ? fn : 'LINEAR') as VoiFunction } : undefined;
     const measures = pick(T.PixelMeasuresSequence);
     const spacing = measures ? numbers(measures, T.PixelSpacing) : [];
     const thickness = measures ? num(measures, T.SliceThickness) : undefined;
@@ -51,8 +49,7 @@ export function readFrameValues(ds: DataSet, frames: number, base: ModalityTrans
   return out;
 }
 
-const key = (v: FrameValues) =>
-  JSON.stringify([v.modality.slope, v.modality.intercept, v.window?.center, v.window?.width, v.pixelSpacing, v.sliceThickness]);
+const key = (v: FrameValues) => JSON.stringify([v.modality.slope, v.modality.intercept, v.window?.center, v.window?.width, v.pixelSpacing, v.sliceThickness]);
 
 /** True when some frame's rescale, window or spacing differs from the first frame's. */
 export function framesDiffer(values: FrameValues[]): boolean {

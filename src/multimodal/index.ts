@@ -17,7 +17,7 @@ export { readDicomFile, detectDicom, type DicomFile } from './dicom-file.js';
 export { decodeFrames, readPixelModule, type PixelModule, type DecodedFrames, type StoredArray } from './dicom-pixels.js';
 export { readModalityTransform, readVoi, chooseVoi, windowLevel, renderFrame8, valueStatistics, type VoiWindow, type ModalityTransform } from './pixel-values.js';
 export { deidentifyDicom, pseudonym, remapUid, dateShiftDays, ageBand, type DeidOptions, type DeidReport } from './dicom-deid.js';
-export { type DicomMetadata, type AcquisitionFacts } from './dicom-metadata.js';
+export type { DicomMetadata, AcquisitionFacts } from './dicom-metadata.js';
 export { readNifti, gunzipBounded, looksLikeNifti, isGzip, type NiftiVolume } from './nifti.js';
 export { readRaster, type RasterImage } from './raster.js';
 export { decodeRleFrame } from './rle-decoder.js';

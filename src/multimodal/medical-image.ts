@@ -24,7 +24,16 @@ export const DEFAULT_IMAGE_LIMITS: ImageLimits = { maxDecodedBytes: 512 * 1024 *
 
 /** Names users put in SUPPORTED_IMAGE_FORMATS (seed spellings included) → the format they mean. */
 const FORMAT_NAMES: Record<string, ImageFormat> = {
-  dcm: 'dicom', dicom: 'dicom', nii: 'nifti', 'nii.gz': 'nifti', nifti: 'nifti', png: 'png', jpg: 'jpeg', jpeg: 'jpeg', tif: 'tiff', tiff: 'tiff',
+  dcm: 'dicom',
+  dicom: 'dicom',
+  nii: 'nifti',
+  'nii.gz': 'nifti',
+  nifti: 'nifti',
+  png: 'png',
+  jpg: 'jpeg',
+  jpeg: 'jpeg',
+  tif: 'tiff',
+  tiff: 'tiff',
 };
 
 export function formatsFromSetting(names: string[]): Set<ImageFormat> {
@@ -185,7 +194,14 @@ export async function describeImage(bytes: Uint8Array, opts: DescribeOptions): P
           sform_code: v.sformCode,
           affine: v.affine,
         },
-        image_statistics: { shape: v.components > 1 ? [...v.shape, v.components] : v.shape, dtype: v.datatype, ...roundStats(stats), units: null, voxel_spacing_mm: v.spacingMm, orientation: v.orientation },
+        image_statistics: {
+          shape: v.components > 1 ? [...v.shape, v.components] : v.shape,
+          dtype: v.datatype,
+          ...roundStats(stats),
+          units: null,
+          voxel_spacing_mm: v.spacingMm,
+          orientation: v.orientation,
+        },
         // NIfTI has no patient attributes; its free-text fields (descrip, aux_file) are never returned.
       },
     };
@@ -237,7 +253,8 @@ export async function renderDicomForModel(bytes: Uint8Array, limits: ImageLimits
   const facts = acquisitionFacts(buildDicomMetadata(r.file, deid, pm, r.modality, undefined));
   if (r.pixels.channels === 3) {
     // 16-bit RGB (a 16-bit palette) keeps its top byte
-    const rgb = frame instanceof Uint8Array ? frame : frame instanceof Uint16Array ? Uint8Array.from(frame, (v) => v >> 8) : Uint8Array.from(frame as ArrayLike<number>, (v) => Math.max(0, Math.min(255, v)));
+    const rgb =
+      frame instanceof Uint8Array ? frame : frame instanceof Uint16Array ? Uint8Array.from(frame, (v) => v >> 8) : Uint8Array.from(frame as ArrayLike<number>, (v) => Math.max(0, Math.min(255, v)));
     return { pixels: rgb, width: pm.columns, height: pm.rows, channels: 3, facts, voi_source: 'none (colour)' };
   }
   const voi = r.voi!;

@@ -102,7 +102,10 @@ export function readNifti(input: Uint8Array, limits: NiftiLimits): NiftiVolume {
   const samples = product(shape) * components;
   const needed = samples * type.bytes;
   if (needed > limits.maxDecodedBytes) {
-    throw new VitalsError('PAYLOAD_TOO_LARGE', `the volume declares ${shape.join('×')} ${type.name} voxels = ${(needed / 1024 ** 2).toFixed(0)} MB; the limit is ${(limits.maxDecodedBytes / 1024 ** 2).toFixed(0)} MB`);
+    throw new VitalsError(
+      'PAYLOAD_TOO_LARGE',
+      `the volume declares ${shape.join('×')} ${type.name} voxels = ${(needed / 1024 ** 2).toFixed(0)} MB; the limit is ${(limits.maxDecodedBytes / 1024 ** 2).toFixed(0)} MB`,
+    );
   }
   const offset = Math.max(Number(header.vox_offset), version === 2 ? 544 : 352);
   if (offset + needed > bytes.length) {
@@ -159,7 +162,9 @@ function bestAffine(h: nifti.NIFTI1 | nifti.NIFTI2, bytes: Uint8Array, version: 
   }
   const p = h.pixDims;
   if (h.qform_code > 0) {
-    const b = h.quatern_b, c = h.quatern_c, d = h.quatern_d;
+    const b = h.quatern_b,
+      c = h.quatern_c,
+      d = h.quatern_d;
     const a = Math.sqrt(Math.max(0, 1 - (b * b + c * c + d * d)));
     const qfac = p[0] === -1 ? -1 : 1;
     const R = [
@@ -168,10 +173,7 @@ function bestAffine(h: nifti.NIFTI1 | nifti.NIFTI2, bytes: Uint8Array, version: 
       [2 * (b * d - a * c), 2 * (c * d + a * b), a * a + d * d - b * b - c * c],
     ];
     const z = [h.qoffset_x, h.qoffset_y, h.qoffset_z];
-    return [
-      ...R.map((row, i) => [row[0]! * p[1]!, row[1]! * p[2]!, row[2]! * p[3]! * qfac, z[i]!]),
-      [0, 0, 0, 1],
-    ];
+    return [...R.map((row, i) => [row[0]! * p[1]!, row[1]! * p[2]!, row[2]! * p[3]! * qfac, z[i]!]), [0, 0, 0, 1]];
   }
   return [
     [p[1] ?? 1, 0, 0, 0],
@@ -183,7 +185,11 @@ function bestAffine(h: nifti.NIFTI1 | nifti.NIFTI2, bytes: Uint8Array, version: 
 
 /** For each voxel axis, the world axis it runs along most and its direction (RAS+ world). */
 export function axisCodes(affine: number[][]): string {
-  const labels = [['L', 'R'], ['P', 'A'], ['I', 'S']];
+  const labels = [
+    ['L', 'R'],
+    ['P', 'A'],
+    ['I', 'S'],
+  ];
   const used = new Set<number>();
   let out = '';
   for (let j = 0; j < 3; j++) {

@@ -114,7 +114,7 @@ export function applyPalette(indices: StoredArray, p: Palette): Uint8Array | Uin
   const size = p.luts[0].length;
   for (let i = 0; i < indices.length; i++) {
     const v = indices[i]! - p.firstMapped;
-    const k = v < 0 ? 0 : v > size - 1 ? size - 1 : v;
+    const k = v < 0 ? 0 : Math.min(v, size - 1);
     for (let c = 0; c < 3; c++) {
       const lut = p.luts[c]!;
       out[i * 3 + c] = lut[Math.min(k, lut.length - 1)]!;

@@ -102,10 +102,7 @@ export interface FrameGeometry {
 function checkDeclared(size: CodestreamSize | undefined, g: FrameGeometry, codec: CodecName): CodestreamSize {
   if (!size) throw new VitalsError('INVALID_IMAGE', `the ${codec} frame has no readable header; the pixel data is corrupted`);
   if (size.width !== g.columns || size.height !== g.rows || size.components !== g.samplesPerPixel) {
-    throw new VitalsError(
-      'UNPROCESSABLE_IMAGE',
-      `the ${codec} frame declares ${size.width}×${size.height}×${size.components} but the DICOM header says ${g.columns}×${g.rows}×${g.samplesPerPixel}`,
-    );
+    throw new VitalsError('UNPROCESSABLE_IMAGE', `the ${codec} frame declares ${size.width}×${size.height}×${size.components} but the DICOM header says ${g.columns}×${g.rows}×${g.samplesPerPixel}`);
   }
   return size;
 }
@@ -153,8 +150,7 @@ function describe(err: unknown): string {
 export function planarToInterleaved(data: Uint8Array, pixels: number, samples: number, bytesPerSample = 1): Uint8Array {
   const out = new Uint8Array(data.length);
   for (let s = 0; s < samples; s++)
-    for (let p = 0; p < pixels; p++)
-      for (let b = 0; b < bytesPerSample; b++) out[(p * samples + s) * bytesPerSample + b] = data[(s * pixels + p) * bytesPerSample + b]!;
+    for (let p = 0; p < pixels; p++) for (let b = 0; b < bytesPerSample; b++) out[(p * samples + s) * bytesPerSample + b] = data[(s * pixels + p) * bytesPerSample + b]!;
   return out;
 }
 

@@ -4,7 +4,7 @@
  * I/O here is reading `imagePath`; everything else is the pure readers in this folder.
  */
 import { randomBytes } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { VitalsError } from '../errors.js';
 import type { DeidOptions } from './dicom-deid.js';
@@ -108,7 +108,7 @@ export class MultiModalityProcessor {
 
   /** Reads a file, refusing one over the size limit before reading it. */
   private async readBounded(path: string): Promise<Uint8Array> {
-    let handle;
+    let handle: FileHandle | undefined;
     try {
       handle = await open(path, 'r');
     } catch (err) {

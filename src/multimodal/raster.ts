@@ -22,7 +22,8 @@ export interface RasterImage {
 export function detectRaster(bytes: Uint8Array): RasterFormat | undefined {
   if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return 'png';
   if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
-  if (bytes.length >= 4 && ((bytes[0] === 0x49 && bytes[1] === 0x49 && bytes[2] === 0x2a && bytes[3] === 0) || (bytes[0] === 0x4d && bytes[1] === 0x4d && bytes[2] === 0 && bytes[3] === 0x2a))) return 'tiff';
+  if (bytes.length >= 4 && ((bytes[0] === 0x49 && bytes[1] === 0x49 && bytes[2] === 0x2a && bytes[3] === 0) || (bytes[0] === 0x4d && bytes[1] === 0x4d && bytes[2] === 0 && bytes[3] === 0x2a)))
+    return 'tiff';
   return undefined;
 }
 
@@ -43,7 +44,10 @@ export async function readRaster(bytes: Uint8Array, limits: { maxDecodedBytes: n
   const bitsPerSample = meta.depth === 'ushort' || meta.depth === 'short' ? 16 : meta.depth === 'uint' || meta.depth === 'int' || meta.depth === 'float' ? 32 : 8;
   const decoded = width * height * pages * channels * (bitsPerSample / 8);
   if (decoded > limits.maxDecodedBytes) {
-    throw new VitalsError('PAYLOAD_TOO_LARGE', `the image declares ${width}×${height}×${pages} page(s) = ${(decoded / 1024 ** 2).toFixed(0)} MB decoded; the limit is ${(limits.maxDecodedBytes / 1024 ** 2).toFixed(0)} MB`);
+    throw new VitalsError(
+      'PAYLOAD_TOO_LARGE',
+      `the image declares ${width}×${height}×${pages} page(s) = ${(decoded / 1024 ** 2).toFixed(0)} MB decoded; the limit is ${(limits.maxDecodedBytes / 1024 ** 2).toFixed(0)} MB`,
+    );
   }
   let channelStats: ChannelStats[];
   try {
@@ -53,7 +57,10 @@ export async function readRaster(bytes: Uint8Array, limits: { maxDecodedBytes: n
   }
   const colour = meta.hasAlpha ? channelStats.slice(0, -1) : channelStats;
   const perChannel = width * height * pages;
-  let sum = 0, squares = 0, min = Number.POSITIVE_INFINITY, max = Number.NEGATIVE_INFINITY;
+  let sum = 0,
+    squares = 0,
+    min = Number.POSITIVE_INFINITY,
+    max = Number.NEGATIVE_INFINITY;
   for (const c of colour) {
     sum += c.sum;
     squares += c.squaresSum;

@@ -113,7 +113,7 @@ const ANATOMY: Entries = {
   abdomen: ['abdomen'],
   pelvis: ['pelvis'],
   'chest wall': ['chest wall'],
-  'pericardium': ['pericardium'],
+  pericardium: ['pericardium'],
 };
 
 const DEVICES: Entries = {

@@ -31,7 +31,7 @@ export function findMeasurements(text: string): Measurement[] {
     const nums = [n1, n2, n3].filter((n): n is string => n !== undefined).map(parse);
     const last = uLast!;
     // A unit written after an earlier dimension applies to it; others take the final unit.
-    const units = [u1 ?? (n2 === undefined ? last : u2 ?? last), u2 ?? last, last].slice(0, nums.length).map((u) => u!);
+    const units = [u1 ?? (n2 === undefined ? last : (u2 ?? last)), u2 ?? last, last].slice(0, nums.length).map((u) => u!);
     if (nums.length === 1) units[0] = last;
     const valuesMm = nums.map((v, i) => Math.round(v * toMm(units[i]!) * 1000) / 1000);
     out.push({

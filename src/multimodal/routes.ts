@@ -79,10 +79,23 @@ const textBody = z.object({
 });
 
 const dicomwebBody = z.object({
-  study_instance_uid: z.string().regex(/^[0-9.]{1,64}$/).optional(),
-  series_instance_uid: z.string().regex(/^[0-9.]{1,64}$/).optional(),
-  modality: z.string().regex(/^[A-Z]{1,16}$/).optional(),
-  study_date: z.string().regex(/^\d{8}(-\d{8})?$/).optional().describe('YYYYMMDD or a range YYYYMMDD-YYYYMMDD'),
+  study_instance_uid: z
+    .string()
+    .regex(/^[0-9.]{1,64}$/)
+    .optional(),
+  series_instance_uid: z
+    .string()
+    .regex(/^[0-9.]{1,64}$/)
+    .optional(),
+  modality: z
+    .string()
+    .regex(/^[A-Z]{1,16}$/)
+    .optional(),
+  study_date: z
+    .string()
+    .regex(/^\d{8}(-\d{8})?$/)
+    .optional()
+    .describe('YYYYMMDD or a range YYYYMMDD-YYYYMMDD'),
   limit: z.number().int().min(1).max(100).default(10).describe('most instances to retrieve and process'),
   text_report: z.string().max(DEFAULT_MAX_TEXT_CHARS).optional(),
   report_type: z.enum(REPORT_TYPES).default('radiology'),
@@ -195,9 +208,9 @@ export function multimodalPlugin(s: MultimodalDeps): FastifyPluginAsync {
         schema: { tags, summary: 'Structure a report: sections, entities with status, findings, measurements', body: textBody, response: { 200: textView, ...errorResponses(404, 413) } },
       },
       async (req) => {
-      ensureEnabled();
-      const analysis = processor.processTextOnly(req.body.text, req.body.report_type);
-      return { ...analysis, processed_at: new Date().toISOString() };
+        ensureEnabled();
+        const analysis = processor.processTextOnly(req.body.text, req.body.report_type);
+        return { ...analysis, processed_at: new Date().toISOString() };
       },
     );
 
@@ -205,13 +218,13 @@ export function multimodalPlugin(s: MultimodalDeps): FastifyPluginAsync {
       '/api/v1/multi-modality/capabilities',
       { ...declare('multimodal:process', BODY_LIMITS.none), schema: { tags, summary: 'Accepted formats, limits and transfer syntaxes', response: { 200: capabilitiesView, ...errorResponses() } } },
       async () => ({
-      enabled: settings.MULTI_MODALITY_ENABLED,
-      supported_formats: [...formatsFromSetting(settings.SUPPORTED_IMAGE_FORMATS)],
-      max_image_size_mb: settings.MAX_IMAGE_SIZE_MB,
-      max_decoded_image_mb: settings.MAX_DECODED_IMAGE_MB,
-      dicom_transfer_syntaxes: Object.keys(TRANSFER_SYNTAXES),
-      deidentification: { profile: 'DICOM PS3.15 Basic Application Level Confidentiality Profile', dates: settings.DEID_DATES, stable_pseudonyms: !processor.ephemeralSalt },
-      dicomweb: settings.DICOMWEB_URL ? { configured: true } : { configured: false },
+        enabled: settings.MULTI_MODALITY_ENABLED,
+        supported_formats: [...formatsFromSetting(settings.SUPPORTED_IMAGE_FORMATS)],
+        max_image_size_mb: settings.MAX_IMAGE_SIZE_MB,
+        max_decoded_image_mb: settings.MAX_DECODED_IMAGE_MB,
+        dicom_transfer_syntaxes: Object.keys(TRANSFER_SYNTAXES),
+        deidentification: { profile: 'DICOM PS3.15 Basic Application Level Confidentiality Profile', dates: settings.DEID_DATES, stable_pseudonyms: !processor.ephemeralSalt },
+        dicomweb: settings.DICOMWEB_URL ? { configured: true } : { configured: false },
       }),
     );
 

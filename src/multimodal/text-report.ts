@@ -51,7 +51,12 @@ export function matchEntities(tokens: Token[]): Array<{ first: number; last: num
   while (i < tokens.length) {
     let hit: { n: number; canonical: string; category: EntityCategory } | undefined;
     for (let n = Math.min(LEXICON_MAX_TOKENS, tokens.length - i); n >= 1 && !hit; n--) {
-      const entry = LEXICON.get(tokens.slice(i, i + n).map((t) => t.norm).join(' '));
+      const entry = LEXICON.get(
+        tokens
+          .slice(i, i + n)
+          .map((t) => t.norm)
+          .join(' '),
+      );
       if (entry) hit = { n, ...entry };
     }
     if (hit) {
@@ -97,9 +102,7 @@ export function analyseReport(text: string, reportType: ReportType = 'radiology'
     } else if (!extracted[key].includes(e.canonical)) extracted[key].push(e.canonical);
   }
   const hasNarrative = sentences.some((s) => NARRATIVE.includes(s.section));
-  const findings = sentences
-    .filter((s) => (hasNarrative ? NARRATIVE.includes(s.section) : !CONTEXT_ONLY.includes(s.section)))
-    .map((s) => s.text.replace(/[.;:\s]+$/, ''));
+  const findings = sentences.filter((s) => (hasNarrative ? NARRATIVE.includes(s.section) : !CONTEXT_ONLY.includes(s.section))).map((s) => s.text.replace(/[.;:\s]+$/, ''));
   const sectionTexts: Partial<Record<SectionName, string>> = {};
   for (const sec of sections) {
     const body = text.slice(sec.start, sec.end).trim();
