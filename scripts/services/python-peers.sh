@@ -13,6 +13,7 @@ if ! "$PY" -c 'import pydicom, nibabel, numpy, pylibjpeg, openjpeg, libjpeg' 2>/
       python3 -m venv "$ROOT/.venv"
     }
   fi
-  "$ROOT/.venv/bin/pip" install -q pydicom nibabel numpy pylibjpeg pylibjpeg-openjpeg pylibjpeg-libjpeg pillow >&2
+  # pinned: the versions the multimodal service tests last passed with (bump on purpose, not by resolution)
+  "$ROOT/.venv/bin/pip" install -q pydicom==3.0.2 nibabel==5.4.2 numpy==2.4.6 pylibjpeg==2.1.0 pylibjpeg-openjpeg==2.6.0 pylibjpeg-libjpeg==2.5.0 pillow==13.0.0 >&2
 fi
 echo "$PY"
