@@ -43,7 +43,7 @@ ensure() {
       || die "'$BASE_PYTHON -m venv' failed; on Debian/Ubuntu: apt-get install -y python3-venv"
   fi
   log "installing aiosmtpd into $VENV"
-  "$PY" -m pip install --quiet --disable-pip-version-check aiosmtpd \
+  "$PY" -m pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6 \
     || die "pip install aiosmtpd failed"
   have_aiosmtpd || die "aiosmtpd installed but does not import in $VENV"
   log "ready: $("$PY" -c 'import aiosmtpd; print("aiosmtpd", aiosmtpd.__version__)')"
