@@ -66,8 +66,10 @@ check('api: VITALS_ROLE=api and no pipeline worker when a worker Deployment exis
   eq(env(container(api()), 'VITALS_ROLE')?.value, 'api', 'VITALS_ROLE');
   eq(env(container(api()), 'PIPELINE_WORKER')?.value, 'false', 'PIPELINE_WORKER');
 });
-check('worker: `vitals worker` with VITALS_ROLE=worker and a longer grace period', () => {
-  eq(container(worker()).args, ['worker'], 'args');
+check('worker: `vitals worker` with VITALS_ROLE=worker, probed on its own /health port, and a longer grace period', () => {
+  eq(container(worker()).args, ['worker', '--port', '9465'], 'args');
+  eq(container(worker()).ports?.[0]?.containerPort, 9465, 'worker port');
+  for (const probe of ['livenessProbe', 'readinessProbe']) eq(container(worker())[probe]?.httpGet?.path, '/health', `worker ${probe}`);
   eq(env(container(worker()), 'VITALS_ROLE')?.value, 'worker', 'VITALS_ROLE');
   if (!(worker().spec.template.spec.terminationGracePeriodSeconds > api().spec.template.spec.terminationGracePeriodSeconds)) throw new Error('worker grace period not longer than api');
 });
