@@ -139,13 +139,15 @@ program
     }
     const port = opts.port !== undefined ? Number(opts.port) : (services.settings.PROMETHEUS_PORT ?? 9465);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number (0 for none), not "${opts.port}"`);
+    // the same dependency checks as the API's /health (database, bus, inference pool), without a default model
+    const { checkDependencies } = await import('../server/health-checks.js');
     const health = async () => {
-      const { sql } = await import('kysely');
-      const database = await sql`select 1 as ok`.execute(services.database.db).then(
-        () => 'ok',
-        (err: Error) => `down: ${err.message}`,
-      );
-      return { status: database === 'ok' ? ('healthy' as const) : ('unhealthy' as const), role: 'worker', database };
+      const { status, checks } = await checkDependencies({
+        database: () => services.database.db.selectFrom('models').select('id').limit(1).execute(),
+        bus: () => services.messaging.status(),
+        pool: services.pool,
+      });
+      return { status, role: 'worker', database: checks.database.status === 'ok' ? 'ok' : `down: ${checks.database.reason}`, checks };
     };
     const listener = port
       ? await startMetricsListener({ contentType: services.metrics.registry.contentType, text: () => services.metrics.registry.metrics() }, services.settings.HOST, port, health)

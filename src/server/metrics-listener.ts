@@ -10,14 +10,14 @@ export interface MetricsSource {
 }
 
 /** `vitals worker` also answers GET /health on its listener (liveness and readiness for its container). */
-export type HealthSource = () => Promise<{ status: 'healthy' | 'unhealthy' } & Record<string, unknown>>;
+export type HealthSource = () => Promise<{ status: 'healthy' | 'degraded' | 'unhealthy' } & Record<string, unknown>>;
 
 export async function startMetricsListener(source: MetricsSource, host: string, port: number, health?: HealthSource): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (health && req.method === 'GET' && path === '/health') {
       health().then(
-        (h) => res.writeHead(h.status === 'healthy' ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(h)),
+        (h) => res.writeHead(h.status === 'unhealthy' ? 503 : 200, { 'content-type': 'application/json' }).end(JSON.stringify(h)),
         (err: Error) => res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'unhealthy', error: err.message })),
       );
       return;
