@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bootstrapDemo } from '../src/pipelines/demo-bootstrap.js';
-import { claimTurn } from '../src/server/cluster-jobs.js';
+import { claimTurn } from '../src/store/cluster-jobs.js';
 import { migrateToLatest, openDatabase } from '../src/store/index.js';
 import { startTestApp } from './helpers/app.js';
 

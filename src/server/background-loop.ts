@@ -4,7 +4,7 @@
  */
 import { hostname } from 'node:os';
 import type { Services } from './app.js';
-import { claimTurn } from './cluster-jobs.js';
+import { claimTurn } from '../store/cluster-jobs.js';
 
 export interface LoopLogger {
   info(obj: unknown, msg?: string): void;

@@ -12,7 +12,7 @@ import { registryMigrations } from '../registry/migrations.js';
 import { monitoringMigrations } from '../monitoring/migrations.js';
 import { trackingMigrations } from '../tracking/migrations.js';
 import { dashboardMigrations } from '../dashboard/migrations.js';
-import { clusterJobsMigrations } from '../server/cluster-jobs.js';
+import { clusterJobsMigrations } from './cluster-jobs.js';
 import { auditMigrations } from '../audit/migrations.js';
 
 /**

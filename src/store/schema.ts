@@ -7,7 +7,7 @@ import type { AuthSchema } from '../auth/tables.js';
 import type { MonitoringSchema } from '../monitoring/tables.js';
 import type { TrackingTables } from '../tracking/tables.js';
 import type { DashboardSchema } from '../dashboard/tables.js';
-import type { ClusterJobsSchema } from '../server/cluster-jobs.js';
+import type { ClusterJobsSchema } from './cluster-jobs.js';
 import type { AuditSchema } from '../audit/tables.js';
 
 export interface PredictionLogsTable {

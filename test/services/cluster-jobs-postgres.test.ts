@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimTurn } from '../../src/server/cluster-jobs.js';
+import { claimTurn } from '../../src/store/cluster-jobs.js';
 import { type Database, migrateToLatest, openDatabase } from '../../src/store/index.js';
 
 const url = process.env.DATABASE_URL_TEST;

@@ -5,7 +5,7 @@
  * and PostgreSQL; a worker that dies mid-job only delays that job's next turn by one interval.
  */
 import type { Kysely, Migration } from 'kysely';
-import type { Database } from '../store/index.js';
+import type { Database } from './database.js';
 
 export interface ClusterJobsTable {
   name: string;
