@@ -134,7 +134,11 @@ function nativeFrame(file: DicomFile, el: Element, pm: PixelModule, i: number): 
   const src = file.dataSet.byteArray.subarray(start, start + n);
   const out = new Uint8Array(n);
   const word = pm.bitsAllocated >= 16 ? pm.bitsAllocated / 8 : 1;
-  if (file.littleEndian || word === 1) out.set(src);
+  if (!file.littleEndian && word === 1 && el.vr === 'OW') {
+    // big endian OW holds 8-bit (and 1-bit) samples in 16-bit words, so every byte pair is swapped (PS3.5 8.1.1)
+    const bytes = file.dataSet.byteArray;
+    for (let j = 0; j < n; j++) out[j] = bytes[el.dataOffset + ((start - el.dataOffset + j) ^ 1)] ?? 0;
+  } else if (file.littleEndian || word === 1) out.set(src);
   else for (let j = 0; j < n; j += word) for (let b = 0; b < word; b++) out[j + b] = src[j + word - 1 - b]!;
   return out;
 }

@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import { Decoder as LosslessJpegDecoder } from 'jpeg-lossless-decoder-js';
 import { VitalsError } from '../errors.js';
-import { type CodestreamSize, j2kCodestreamOffset, j2kSize, jpegFrameSize } from './codestream-headers.js';
+import { type CodestreamSize, j2kCodestreamOffset, j2kSize, jpegFrameSize, markJpegAsRgb } from './codestream-headers.js';
 import { decodeRleFrame } from './rle-decoder.js';
 
 interface FrameInfo {
@@ -97,6 +97,8 @@ export interface FrameGeometry {
   columns: number;
   samplesPerPixel: number;
   bitsAllocated: number;
+  /** the DICOM Photometric Interpretation (RGB tells a JPEG decoder that no colour transform was applied) */
+  photometric?: string;
 }
 
 function checkDeclared(size: CodestreamSize | undefined, g: FrameGeometry, codec: CodecName): CodestreamSize {
@@ -169,7 +171,8 @@ export async function decodeCompressedFrame(codec: CodecName, encoded: Uint8Arra
           `transfer syntax 1.2.840.10008.1.2.4.51 (JPEG Extended, process 2 & 4) with ${size.precision}-bit samples is not supported: it needs a ${size.precision}-bit JPEG decoder (only 8-bit JPEG is decoded here); ask the sender for JPEG Lossless, JPEG-LS or JPEG 2000`,
         );
       }
-      return (await runWasm('@cornerstonejs/codec-libjpeg-turbo-8bit', 'JPEGDecoder', encoded, g)).data;
+      const input = g.samplesPerPixel === 3 && g.photometric === 'RGB' ? markJpegAsRgb(encoded) : encoded;
+      return (await runWasm('@cornerstonejs/codec-libjpeg-turbo-8bit', 'JPEGDecoder', input, g)).data;
     }
     case 'jpeg-ls': {
       checkDeclared(jpegFrameSize(encoded), g, codec);
