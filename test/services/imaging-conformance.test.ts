@@ -119,10 +119,10 @@ function compareRender(got: Stats, want: Stats, lossy: boolean): string[] {
   return out;
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** A value as a pattern: numbers and UIDs must stand alone (not inside a longer number). */
 function identifyingPattern(v: string): RegExp {
-  return /^[0-9.]+$/.test(v) ? new RegExp(`(?<![0-9.])${escape(v)}(?![0-9])`) : new RegExp(escape(v));
+  return /^[0-9.]+$/.test(v) ? new RegExp(`(?<![0-9.])${escapeRegExp(v)}(?![0-9])`) : new RegExp(escapeRegExp(v));
 }
 
 interface Row {
