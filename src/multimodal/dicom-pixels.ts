@@ -240,7 +240,7 @@ export async function decodeFrames(file: DicomFile, limits: PixelLimits, which?:
       const encoded = encapsulatedFrame(file.dataSet, el, i, pm.frames, codec!.startsWith('jpeg'));
       raw = await decodeCompressedFrame(codec!, encoded, pm);
       // Lossy JPEG and JPEG 2000 decoders apply the colour transform themselves.
-      if (pm.samplesPerPixel === 3 && (codec === 'jpeg-baseline' || codec === 'jpeg-2000')) photometric = 'RGB';
+      if (pm.samplesPerPixel === 3 && (codec === 'jpeg-baseline' || codec === 'jpeg-2000' || codec === 'htj2k')) photometric = 'RGB';
     } else {
       raw = nativeFrame(file, el, pm, i);
       if (pm.photometric === 'YBR_FULL_422') raw = upsample422(raw, pm);
