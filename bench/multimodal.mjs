@@ -1,19 +1,25 @@
 #!/usr/bin/env node
-// Multimodal decoding benchmark: Vitals' DICOM readers vs. dcmtk's dcm2pnm on the same files in the
-// same run, and the load time of a 512×512×100 NIfTI volume (vs. nibabel when .venv has it).
+// Multimodal decoding benchmark: Vitals' DICOM readers per transfer syntax vs. dcmtk (dcm2pnm,
+// dcmj2pnm, dcml2pnm) and pydicom on the same files in the same run, and the load time of a
+// 512×512×100 NIfTI volume (vs. nibabel when .venv has it).
 //
+//   bash scripts/bench/dcmtk.sh && bash scripts/services/python-peers.sh   # the references
 //   npm run build && node bench/multimodal.mjs [--frames 20] [--runs 5]
 //
-// Files are made in a temp directory: a 512×512×N 16-bit CT-like multi-frame DICOM (explicit VR
-// little endian) and the same frames as 8-bit JPEG baseline (compressed by dcmtk's dcmcjpeg when
-// present, else by sharp/libjpeg-turbo and encapsulated here). Both sides decode every frame, apply
-// the modality and a VOI window, and produce 8-bit frames (dcm2pnm writes them as PGM files, +Fa).
-// Throughput = decoded pixel megabytes (rows × columns × frames × bytes per sample) per second,
-// median of --runs. dcm2pnm's figure includes its process start (~10 ms), so frames default to 20.
-// Results: bench/results/multimodal.json. Exit 1 if both sides disagree on the decoded statistics.
+// Files are made in a temp directory from one 512×512×N 16-bit CT-like multi-frame image (12 bits
+// stored, signed), each by a real encoder of its syntax: explicit VR little endian (here), RLE,
+// JPEG lossless SV1 and 12-bit JPEG Extended (dcmtk's dcmcrle, dcmcjpeg), JPEG baseline (dcmcjpeg,
+// on the image windowed to 8 bits), JPEG-LS (dcmcjpls), JPEG 2000 (OpenJPEG through pydicom) and
+// HTJ2K (OpenJPH). Every side decodes every frame, applies the modality and a VOI window and makes
+// 8-bit frames (dcmtk writes them as PGM files, +Fa; pydicom stops at the uint8 array). dcmtk has no
+// JPEG 2000/HTJ2K decoder: no dcmtk column there. Times are medians of --runs; dcmtk's include its
+// process start (~10 ms, hence 20 frames by default), pydicom's and Vitals' are in-process.
+// ratio_vs_X = X's time / Vitals' time (above 1: Vitals is faster).
+// Results: bench/results/multimodal.json. Exit 1 if Vitals and dcmtk disagree on a lossless file's values.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -31,8 +37,6 @@ const RUNS = Number(args.runs);
 const tmp = mkdtempSync(join(tmpdir(), 'vitals-bench-mm-'));
 if (process.env.BENCH_KEEP) console.log('files in', tmp);
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-// dcmj2pnm is dcm2pnm with dcmtk's JPEG decoders registered (plain dcm2pnm cannot read JPEG).
-const DCMTK = has('dcmj2pnm') ? 'dcmj2pnm' : 'dcm2pnm';
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
@@ -107,16 +111,45 @@ const common = (bits, stored, signed, frames) => [
 const ct = ctFrames(FRAMES);
 const rawPath = join(tmp, 'ct_raw.dcm');
 writeFileSync(rawPath, dicom('1.2.840.10008.1.2.1', common(16, 12, true, FRAMES), element(0x7fe0, 0x0010, 'OW', Buffer.from(ct.buffer))));
-// 8-bit frames for JPEG: the CT windowed to 0..255
+// 8-bit frames for JPEG baseline: the CT windowed to 0..255
 const eight = Buffer.alloc(512 * 512 * FRAMES);
 for (let i = 0; i < eight.length; i++) eight[i] = Math.max(0, Math.min(255, ((ct[i] - 1024 - 40 + 200) / 400) * 255));
 const u8Path = join(tmp, 'ct_u8.dcm');
 writeFileSync(u8Path, dicom('1.2.840.10008.1.2.1', common(8, 8, false, FRAMES), element(0x7fe0, 0x0010, 'OB', eight)));
-const jpegPath = join(tmp, 'ct_jpeg.dcm');
-let jpegMaker;
+const pad = (b) => (b.length % 2 ? Buffer.concat([b, Buffer.alloc(1)]) : b);
+const encapsulated = (ts, bits, stored, signed, frames) =>
+  dicom(ts, common(bits, stored, signed, FRAMES), Buffer.concat([element(0x7fe0, 0x0010, 'OB', null), item(0xe000, Buffer.alloc(0)), ...frames.map((b) => item(0xe000, pad(b))), item(0xe0dd, null)]));
+
+// The compressed files, each made by a real encoder of its syntax: dcmtk (RLE, JPEG, JPEG-LS),
+// OpenJPEG through pydicom (JPEG 2000), OpenJPH (HTJ2K); a syntax whose encoder is missing is skipped.
+const py = join(here, '../.venv/bin/python');
+const hasPy = (mods) => spawnSync(py, ['-c', `import ${mods}`], { stdio: 'ignore' }).status === 0;
+const make = (path, fn) => {
+  try {
+    fn();
+    return path;
+  } catch (err) {
+    console.log(`skipped ${path.split('/').pop()}: ${err.message.split('\n')[0]}`);
+    return undefined;
+  }
+};
+const files = [{ label: 'uncompressed 16-bit (explicit VR LE)', path: rawPath, bits: 16, dcmtk: 'dcm2pnm' }];
+if (has('dcmcrle'))
+  files.push({ label: 'RLE lossless 16-bit', path: make(join(tmp, 'ct_rle.dcm'), () => execFileSync('dcmcrle', ['-q', rawPath, join(tmp, 'ct_rle.dcm')])), bits: 16, dcmtk: 'dcm2pnm' });
 if (has('dcmcjpeg')) {
-  execFileSync('dcmcjpeg', ['-q', '+eb', u8Path, jpegPath]);
-  jpegMaker = 'dcmcjpeg (IJG)';
+  files.push({ label: 'JPEG baseline 8-bit', path: make(join(tmp, 'ct_jpeg.dcm'), () => execFileSync('dcmcjpeg', ['-q', '+eb', u8Path, join(tmp, 'ct_jpeg.dcm')])), bits: 8, dcmtk: 'dcmj2pnm' });
+  files.push({
+    label: 'JPEG Extended 12-bit',
+    path: make(join(tmp, 'ct_jpeg12.dcm'), () => execFileSync('dcmcjpeg', ['-q', '+ee', rawPath, join(tmp, 'ct_jpeg12.dcm')])),
+    bits: 16,
+    dcmtk: 'dcmj2pnm',
+  });
+  files.push({
+    label: 'JPEG lossless SV1 16-bit',
+    path: make(join(tmp, 'ct_jpegll.dcm'), () => execFileSync('dcmcjpeg', ['-q', '+e1', rawPath, join(tmp, 'ct_jpegll.dcm')])),
+    bits: 16,
+    dcmtk: 'dcmj2pnm',
+  });
 } else {
   const frames = [];
   for (let f = 0; f < FRAMES; f++)
@@ -125,13 +158,37 @@ if (has('dcmcjpeg')) {
         .jpeg({ quality: 90 })
         .toBuffer(),
     );
-  const pad = (b) => (b.length % 2 ? Buffer.concat([b, Buffer.alloc(1)]) : b);
-  const fragments = Buffer.concat([item(0xe000, Buffer.alloc(0)), ...frames.map((b) => item(0xe000, pad(b))), item(0xe0dd, null)]);
-  writeFileSync(jpegPath, dicom('1.2.840.10008.1.2.4.50', common(8, 8, false, FRAMES), Buffer.concat([element(0x7fe0, 0x0010, 'OB', null), fragments])));
-  jpegMaker = 'sharp (libjpeg-turbo), encapsulated here';
+  const path = join(tmp, 'ct_jpeg.dcm');
+  writeFileSync(path, encapsulated('1.2.840.10008.1.2.4.50', 8, 8, false, frames));
+  files.push({ label: 'JPEG baseline 8-bit (sharp)', path, bits: 8, dcmtk: 'dcmj2pnm' });
+}
+if (has('dcmcjpls'))
+  files.push({ label: 'JPEG-LS lossless 16-bit', path: make(join(tmp, 'ct_jls.dcm'), () => execFileSync('dcmcjpls', ['-q', rawPath, join(tmp, 'ct_jls.dcm')])), bits: 16, dcmtk: 'dcml2pnm' });
+if (hasPy('pydicom, openjpeg')) {
+  const path = join(tmp, 'ct_j2k.dcm');
+  const code =
+    'import sys, pydicom\nfrom pydicom.uid import JPEG2000Lossless\nds = pydicom.dcmread(sys.argv[1])\nds.compress(JPEG2000Lossless, encoding_plugin="pylibjpeg")\nds.save_as(sys.argv[2], enforce_file_format=True)';
+  files.push({ label: 'JPEG 2000 lossless 16-bit', path: make(path, () => execFileSync(py, ['-c', code, rawPath, path])), bits: 16, dcmtk: null });
+}
+{
+  const codec = await createRequire(import.meta.url)('@cornerstonejs/codec-openjph')({ print: () => {}, printErr: () => {} });
+  const frames = [];
+  for (let f = 0; f < FRAMES; f++) {
+    const encoder = new codec.HTJ2KEncoder();
+    encoder
+      .getDecodedBuffer({ width: 512, height: 512, bitsPerSample: 12, componentCount: 1, isSigned: true, isUsingColorTransform: false })
+      .set(new Uint8Array(ct.buffer, f * 512 * 512 * 2, 512 * 512 * 2));
+    encoder.setQuality(true, 0);
+    encoder.encode();
+    frames.push(Buffer.from(encoder.getEncodedBuffer()));
+    encoder.delete();
+  }
+  const path = join(tmp, 'ct_htj2k.dcm');
+  writeFileSync(path, encapsulated('1.2.840.10008.1.2.4.201', 16, 12, true, frames));
+  files.push({ label: 'HTJ2K lossless 16-bit (OpenJPH)', path, bits: 16, dcmtk: null });
 }
 
-// ---------------------------------------------------------------- decode: Vitals in process, dcm2pnm as a process
+// ---------------------------------------------------------------- decode: Vitals in process, dcmtk as a process, pydicom in one process
 async function vitalsDecode(path) {
   const bytes = readFileSync(path);
   const started = performance.now();
@@ -139,42 +196,66 @@ async function vitalsDecode(path) {
   for (const f of r.pixels.frames) mm.renderFrame8(f, r.modality, r.voi, false);
   return { ms: performance.now() - started, stats: r.stats };
 }
-function dcmtkDecode(path) {
+function dcmtkDecode(tool, path) {
   const out = join(tmp, `out-${Math.random().toString(16).slice(2)}`);
   mkdirSync(out);
   const started = performance.now();
-  execFileSync(DCMTK, ['-q', '+Fa', '+Wi', '1', '+op', path, join(out, 'f')]);
+  execFileSync(tool, ['-q', '+Fa', '+Wi', '1', '+op', path, join(out, 'f')]);
   const ms = performance.now() - started;
   rmSync(out, { recursive: true, force: true });
   return { ms };
 }
+// pydicom: read, decode every frame, modality LUT, first VOI window to uint8 (what Vitals does), timed inside Python
+const PYDICOM = `import sys, time, json, numpy as np, pydicom
+from pydicom.pixels import apply_modality_lut, apply_voi_lut
+out = {}
+runs = int(sys.argv[1])
+for p in sys.argv[2:]:
+    ts = []
+    for i in range(runs + 1):
+        t = time.perf_counter()
+        ds = pydicom.dcmread(p)
+        a = apply_voi_lut(apply_modality_lut(ds.pixel_array, ds), ds)
+        lo, hi = float(a.min()), float(a.max())
+        u8 = ((a - lo) * (255.0 / max(1.0, hi - lo))).astype(np.uint8)
+        ts.append((time.perf_counter() - t) * 1000)
+    ts = sorted(ts[1:])
+    out[p] = ts[len(ts) // 2]
+print(json.dumps({"version": pydicom.__version__, "ms": out}))`;
 
-const results = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, frames: FRAMES, runs: RUNS, jpeg_made_by: jpegMaker, dicom: [], nifti: null };
+const results = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, frames: FRAMES, runs: RUNS, dicom: [], nifti: null };
 const decodedMb = (bits) => (512 * 512 * FRAMES * (bits / 8)) / 1024 ** 2;
+const ready = files.filter((f) => f.path);
+let pydicom = null;
+if (hasPy('pydicom, pylibjpeg, openjpeg, libjpeg')) {
+  pydicom = JSON.parse(execFileSync(py, ['-c', PYDICOM, String(RUNS), ...ready.map((f) => f.path)], { encoding: 'utf8', maxBuffer: 1 << 24 }));
+  results.pydicom = pydicom.version;
+}
 let failed = false;
-for (const [label, path, bits] of [
-  ['uncompressed 16-bit (explicit VR LE)', rawPath, 16],
-  ['JPEG baseline 8-bit', jpegPath, 8],
-]) {
+for (const { label, path, bits, dcmtk } of ready) {
   await vitalsDecode(path); // warm-up (codec instantiation, JIT)
   const ours = [];
   for (let i = 0; i < RUNS; i++) ours.push(await vitalsDecode(path));
-  const row = { file: label, decoded_mb: round(decodedMb(bits), 2), vitals_ms: round(median(ours.map((r) => r.ms))), vitals_mb_s: round(decodedMb(bits) / (median(ours.map((r) => r.ms)) / 1000)) };
-  if (has(DCMTK)) {
-    dcmtkDecode(path);
+  const vitalsMs = median(ours.map((r) => r.ms));
+  const row = { file: label, decoded_mb: round(decodedMb(bits), 2), vitals_ms: round(vitalsMs), vitals_mb_s: round(decodedMb(bits) / (vitalsMs / 1000)) };
+  if (dcmtk && has(dcmtk)) {
+    dcmtkDecode(dcmtk, path);
     const theirs = [];
-    for (let i = 0; i < RUNS; i++) theirs.push(dcmtkDecode(path).ms);
-    row.dcmtk_tool = DCMTK;
-    row.dcm2pnm_ms = round(median(theirs));
-    row.dcm2pnm_mb_s = round(decodedMb(bits) / (median(theirs) / 1000));
-    row.ratio_vitals_over_dcm2pnm = round(row.vitals_mb_s / row.dcm2pnm_mb_s, 2);
-    // Same decoded values as dcmtk: min/max printed by dcm2pnm -im.
-    const run = spawnSync(DCMTK, ['-v', '-im', '-o', '+Fa', path], { encoding: 'utf8' });
+    for (let i = 0; i < RUNS; i++) theirs.push(dcmtkDecode(dcmtk, path).ms);
+    row.dcmtk_tool = dcmtk;
+    row.dcmtk_ms = round(median(theirs));
+    row.ratio_vs_dcmtk = round(median(theirs) / vitalsMs, 2);
+    // Same decoded values as dcmtk: min/max printed by dcm2pnm -im (exact for the lossless syntaxes).
+    const run = spawnSync(dcmtk, ['-v', '-im', '-o', '+Fa', path], { encoding: 'utf8' });
     const info = run.stdout + run.stderr;
     const dmin = Number(/minimum pixel value : (-?[\d.]+)/.exec(info)?.[1]);
     const dmax = Number(/maximum pixel value : (-?[\d.]+)/.exec(info)?.[1]);
     row.same_min_max_as_dcmtk = ours[0].stats.min === dmin && ours[0].stats.max === dmax;
-    if (!row.same_min_max_as_dcmtk && bits === 16) failed = true;
+    if (!row.same_min_max_as_dcmtk && !/baseline|Extended/.test(label)) failed = true;
+  }
+  if (pydicom?.ms[path] !== undefined) {
+    row.pydicom_ms = round(pydicom.ms[path]);
+    row.ratio_vs_pydicom = round(pydicom.ms[path] / vitalsMs, 2);
   }
   results.dicom.push(row);
 }
@@ -212,21 +293,20 @@ for (let i = 0; i < RUNS; i++) {
   gzRuns.push((await load(gzPath)).ms);
 }
 results.nifti = { shape: dims, mb: round(vox.length / 1024 ** 2, 1), nii_ms: round(median(niiRuns)), nii_gz_ms: round(median(gzRuns)) };
-const py = join(here, '../.venv/bin/python');
 if (spawnSync(py, ['-c', 'import nibabel'], { stdio: 'ignore' }).status === 0) {
   const code = `import time,sys,nibabel as nib\nfor p in sys.argv[1:]:\n  ts=[]\n  for i in range(${RUNS}):\n    t=time.perf_counter(); a=nib.load(p).get_fdata(); a.mean(); a.std(); ts.append((time.perf_counter()-t)*1000)\n  ts.sort(); print(ts[len(ts)//2])`;
   const [a, b] = execFileSync(py, ['-c', code, niiPath, gzPath], { encoding: 'utf8' }).trim().split('\n').map(Number);
   Object.assign(results.nifti, { nibabel_nii_ms: round(a), nibabel_nii_gz_ms: round(b) });
 }
 
-console.log(`\nDICOM decode to windowed 8-bit frames, 512×512×${FRAMES}, median of ${RUNS} (JPEG made by ${jpegMaker}):`);
+console.log(`\nDICOM decode to windowed 8-bit frames, 512×512×${FRAMES}, median of ${RUNS}; ratio = reference time / Vitals time (above 1: Vitals is faster):`);
 console.table(results.dicom);
 console.log('NIfTI 512×512×100 int16 load + statistics (median):');
 console.table([results.nifti]);
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(join(here, 'results/multimodal.json'), JSON.stringify(results, null, 2));
 if (!process.env.BENCH_KEEP) rmSync(tmp, { recursive: true, force: true });
-if (!has(DCMTK)) console.log('dcm2pnm not found (apt-get install dcmtk): no reference column this run.');
+if (!has('dcm2pnm')) console.log('dcmtk not found (bash scripts/bench/dcmtk.sh): no dcmtk column this run.');
 if (failed) {
   console.error('FAILED: Vitals and dcmtk disagree on the decoded values');
   process.exit(1);

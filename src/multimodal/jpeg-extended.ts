@@ -34,7 +34,11 @@ const IDCT = (() => {
   return m;
 })();
 
+const LOOKAHEAD = 9;
+
 interface Huffman {
+  /** codes of up to LOOKAHEAD bits, by their next LOOKAHEAD bits: length << 8 | value (0: longer code) */
+  fast: Uint16Array;
   /** maxcode[l]: the largest code of length l (-1 if none); valptr/mincode as in T.81 F.2.2.3 */
   maxcode: Int32Array;
   mincode: Int32Array;
@@ -73,7 +77,13 @@ function buildHuffman(counts: Uint8Array, values: Uint8Array): Huffman {
     code <<= 1;
   }
   maxcode[17] = 0x7fffffff;
-  return { maxcode, mincode, valptr, values };
+  const fast = new Uint16Array(1 << LOOKAHEAD);
+  for (let l = 1, k = 0, c = 0; l <= LOOKAHEAD; l++, c <<= 1)
+    for (let i = 0; i < counts[l - 1]!; i++, k++, c++) {
+      const lo = c << (LOOKAHEAD - l);
+      fast.fill((l << 8) | (values[k] ?? 0), lo, lo + (1 << (LOOKAHEAD - l)));
+    }
+  return { fast, maxcode, mincode, valptr, values };
 }
 
 class BitReader {
@@ -119,6 +129,12 @@ class BitReader {
   }
 
   decode(t: Huffman): number {
+    if (this.count < LOOKAHEAD) this.fill();
+    const hit = t.fast[(this.bits >>> (this.count - LOOKAHEAD)) & ((1 << LOOKAHEAD) - 1)]!;
+    if (hit) {
+      this.count -= hit >> 8;
+      return hit & 0xff;
+    }
     let code = this.bit();
     let l = 1;
     while (code > t.maxcode[l]!) {
@@ -160,21 +176,36 @@ function decodeBlock(r: BitReader, c: Component, out: Int32Array, at: number): v
   }
 }
 
-/** Dequantises one block (zigzag order) and inverse-transforms it into 8×8 samples. */
+const F = new Float64Array(64);
+const TMP = new Float64Array(64);
+
+/** Dequantises one block (zigzag order) and inverse-transforms it into 8×8 samples, rows then columns. */
 function idctBlock(coefs: Int32Array, at: number, q: Uint16Array, out: Float64Array): void {
-  const f = new Float64Array(64);
+  const f = F;
+  const tmp = TMP;
   for (let k = 0; k < 64; k++) f[ZIGZAG[k]!] = coefs[at + k]! * q[k]!;
-  const tmp = new Float64Array(64);
+  // Most rows of a block are all zero, or zero after their first few coefficients: skip the zeros,
+  // in the row pass and then (rows that were all zero) in the column pass.
+  let lastRow = -1;
+  for (let y = 0; y < 8; y++) {
+    const row = y * 8;
+    let last = -1;
+    for (let u = 7; u >= 0; u--)
+      if (f[row + u] !== 0) {
+        last = u;
+        break;
+      }
+    if (last >= 0) lastRow = y;
+    for (let x = 0; x < 8; x++) {
+      let s = 0;
+      for (let u = 0; u <= last; u++) s += IDCT[x * 8 + u]! * f[row + u]!;
+      tmp[row + x] = s;
+    }
+  }
   for (let y = 0; y < 8; y++)
     for (let x = 0; x < 8; x++) {
       let s = 0;
-      for (let u = 0; u < 8; u++) s += IDCT[x * 8 + u]! * f[y * 8 + u]!;
-      tmp[y * 8 + x] = s;
-    }
-  for (let x = 0; x < 8; x++)
-    for (let y = 0; y < 8; y++) {
-      let s = 0;
-      for (let v = 0; v < 8; v++) s += IDCT[y * 8 + v]! * tmp[v * 8 + x]!;
+      for (let v = 0; v <= lastRow; v++) s += IDCT[y * 8 + v]! * tmp[v * 8 + x]!;
       out[y * 8 + x] = s;
     }
 }
