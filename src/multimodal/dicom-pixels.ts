@@ -127,14 +127,19 @@ function encapsulatedFrame(ds: DataSet, el: Element, i: number, frames: number, 
   throw unprocessable(`${fragments.length} fragments for ${frames} frames and no offset table: cannot tell where frames start`);
 }
 
-/** Copies native bytes into an aligned buffer, swapping words for big endian. */
-function nativeFrame(file: DicomFile, el: Element, pm: PixelModule, i: number): Uint8Array {
+/**
+ * The native bytes of frame i, little endian: a view of the file's bytes when they already are
+ * (unless `copy`: the caller converts in place), else a copy with words swapped.
+ */
+function nativeFrame(file: DicomFile, el: Element, pm: PixelModule, i: number, copy: boolean): Uint8Array {
   const n = nativeFrameBytes(pm);
   const start = el.dataOffset + i * n;
   const src = file.dataSet.byteArray.subarray(start, start + n);
-  const out = new Uint8Array(n);
   const word = pm.bitsAllocated >= 16 ? pm.bitsAllocated / 8 : 1;
-  if (!file.littleEndian && word === 1 && el.vr === 'OW') {
+  const swapPairs = !file.littleEndian && word === 1 && el.vr === 'OW';
+  if (!copy && !swapPairs && (file.littleEndian || word === 1)) return src;
+  const out = new Uint8Array(n);
+  if (swapPairs) {
     // big endian OW holds 8-bit (and 1-bit) samples in 16-bit words, so every byte pair is swapped (PS3.5 8.1.1)
     const bytes = file.dataSet.byteArray;
     for (let j = 0; j < n; j++) out[j] = bytes[el.dataOffset + ((start - el.dataOffset + j) ^ 1)] ?? 0;
@@ -242,7 +247,7 @@ export async function decodeFrames(file: DicomFile, limits: PixelLimits, which?:
       // Lossy JPEG and JPEG 2000 decoders apply the colour transform themselves.
       if (pm.samplesPerPixel === 3 && (codec === 'jpeg-baseline' || codec === 'jpeg-2000' || codec === 'htj2k')) photometric = 'RGB';
     } else {
-      raw = nativeFrame(file, el, pm, i);
+      raw = nativeFrame(file, el, pm, i, pm.photometric === 'YBR_FULL'); // YBR_FULL is converted in place below
       if (pm.photometric === 'YBR_FULL_422') raw = upsample422(raw, pm);
       if (pm.samplesPerPixel === 3 && pm.planarConfiguration === 1) raw = planarToInterleavedBytes(raw, pm);
     }

@@ -138,6 +138,22 @@ export function valueStatistics(frames: StoredArray[], transforms: ModalityTrans
       continue;
     }
     const linear = !m.lut;
+    if (linear && (f instanceof Uint8Array || f instanceof Int8Array || f instanceof Uint16Array || f instanceof Int16Array) && f.length > 65536) {
+      // 8/16-bit integers: a histogram is one increment per value; the moments come from its bins
+      const h = histogramMoments(f);
+      const fMean = h.mean * m.slope + m.intercept;
+      const fM2 = h.m2 * m.slope * m.slope;
+      const a = modalityValue(m, h.lo);
+      const b = modalityValue(m, h.hi);
+      min = Math.min(min, a, b);
+      max = Math.max(max, a, b);
+      const total = count + f.length;
+      const delta = fMean - mean;
+      mean += (delta * f.length) / total;
+      m2 += fM2 + (delta * delta * count * f.length) / total;
+      count = total;
+      continue;
+    }
     // Sum stored values, then transform the moments: exact for a linear transform and twice as fast.
     let s = 0;
     let s2 = 0;
@@ -180,6 +196,33 @@ export function valueStatistics(frames: StoredArray[], transforms: ModalityTrans
     }
   }
   return { count, mean, std: count > 0 ? Math.sqrt(m2 / count) : 0, min, max, ...(nonfinite ? { nonfinite } : {}) };
+}
+
+/** Mean, sum of squared deviations (two passes over the bins, exact), lowest and highest stored value. */
+function histogramMoments(f: Uint8Array | Int8Array | Uint16Array | Int16Array): { mean: number; m2: number; lo: number; hi: number } {
+  const offset = f instanceof Int8Array ? 128 : f instanceof Int16Array ? 32768 : 0;
+  const bins = new Uint32Array(f instanceof Uint8Array || f instanceof Int8Array ? 256 : 65536);
+  for (let i = 0; i < f.length; i++) {
+    const v = f[i]! + offset;
+    bins[v] = bins[v]! + 1;
+  }
+  let lo = -1;
+  let hi = -1;
+  let sum = 0;
+  for (let v = 0; v < bins.length; v++) {
+    const c = bins[v]!;
+    if (c === 0) continue;
+    if (lo < 0) lo = v;
+    hi = v;
+    sum += c * v;
+  }
+  const mean = sum / f.length;
+  let m2 = 0;
+  for (let v = lo; v <= hi; v++) {
+    const c = bins[v]!;
+    if (c !== 0) m2 += c * (v - mean) * (v - mean);
+  }
+  return { mean: mean - offset, m2, lo: lo - offset, hi: hi - offset };
 }
 
 function hasNonFinite(f: Float32Array | Float64Array): boolean {
