@@ -39,7 +39,14 @@ describe('lineage', () => {
     expect(v).toMatchObject({ model: 'bc', version: '1.1.0', aliases: ['production'] });
     // the run: named, with who started it (the authenticated caller) and its stages
     expect(v.training).toMatchObject({ kind: 'pipeline', pipeline_run_id: s.cicdRunId });
-    expect(v.training.pipeline_run).toMatchObject({ id: s.cicdRunId, pipeline: 'cicd', trigger: 'api', status: 'succeeded', decision: 'deployed', started_by: { principal: 'local-admin', role: 'admin' } });
+    expect(v.training.pipeline_run).toMatchObject({
+      id: s.cicdRunId,
+      pipeline: 'cicd',
+      trigger: 'api',
+      status: 'succeeded',
+      decision: 'deployed',
+      started_by: { principal: 'local-admin', role: 'admin' },
+    });
     expect(v.training.pipeline_run.stages.map((x: { name: string }) => x.name)).toContain('training');
     expect(v.training.tracking_run).toMatchObject({ experiment: 'bc-training', status: 'completed' });
     // the data: the hash of the data set the run assembled (data.csv in its folder), and of the source file itself
@@ -54,7 +61,14 @@ describe('lineage', () => {
     expect(v.metrics.accuracy).toBeGreaterThan(0.8);
     expect(v.parent_version).toBe('1.0.0');
     // who promoted it, when and why: the pipeline, on behalf of its run
-    expect(v.promoted_to_production).toMatchObject({ action: 'promoted', alias: 'production', from_version: '1.0.0', actor: `pipeline:${s.cicdRunId}`, principal: `pipeline:${s.cicdRunId}`, role: 'system' });
+    expect(v.promoted_to_production).toMatchObject({
+      action: 'promoted',
+      alias: 'production',
+      from_version: '1.0.0',
+      actor: `pipeline:${s.cicdRunId}`,
+      principal: `pipeline:${s.cicdRunId}`,
+      role: 'system',
+    });
     expect(v.promoted_to_production.reason).toContain(s.cicdRunId);
 
     // reading it is a read of patient-level context: one audit row, by the caller

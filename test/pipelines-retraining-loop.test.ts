@@ -141,6 +141,14 @@ describe('automated retraining, end to end', () => {
     const list = versions.versions ?? versions;
     expect(list.find((v: any) => v.version === '1.0.0').status).toBe('archived');
     expect(list.find((v: any) => v.version === '1.1.0').lineage).toMatchObject({ pipeline_run_id: waiting.id, trigger: 'drift' });
+    // Its lineage: trained by the drift run on the labelled predictions it names (a window of ids), promoted by its A/B test.
+    const lineage = (await http('GET', '/api/v1/models/bc/versions/1.1.0/lineage')).body;
+    expect(lineage.training.pipeline_run).toMatchObject({ id: waiting.id, trigger: 'drift', started_by: { actor: 'monitoring' } });
+    expect(lineage.data).toMatchObject({ source: 'prediction_log', sha256: done.result.data_sha256, rows: done.result.data_rows, path: null });
+    expect(lineage.data.window.predictions).toBe(done.result.data_rows);
+    expect(lineage.data.window.oldest_id < lineage.data.window.newest_id).toBe(true);
+    expect(lineage.promoted_to_production).toMatchObject({ from_version: '1.0.0', alias: 'production' });
+    expect(lineage.promoted_to_production.reason).toMatch(/test/i);
 
     // The registry's audit trail shows every move, each with who and why.
     const history = (await http('GET', '/api/v1/models/bc/history')).body;

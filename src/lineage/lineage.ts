@@ -246,7 +246,13 @@ export class Lineage {
     const reg = events.find((e) => e.action === 'registered' && e.to_version === v.version);
     const registered = reg ? move(reg) : null;
     return {
-      registered: { at: registered?.at ?? v.created_at, actor: registered?.actor ?? v.created_by, principal: registered?.principal ?? null, role: registered?.role ?? null, request_id: registered?.request_id ?? null },
+      registered: {
+        at: registered?.at ?? v.created_at,
+        actor: registered?.actor ?? v.created_by,
+        principal: registered?.principal ?? null,
+        role: registered?.role ?? null,
+        request_id: registered?.request_id ?? null,
+      },
       moves: events.filter((e) => e.action !== 'registered').map(move),
     };
   }

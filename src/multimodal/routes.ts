@@ -33,7 +33,13 @@ const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).
  * named by fingerprint (sha256) and counts, never by file name or attribute values (they may name the
  * patient). A failure is recorded too, then answered.
  */
-async function audited<T>(access: AccessRecorder, req: FastifyRequest, entry: Pick<AuditEntry, 'action' | 'target' | 'details'>, work: () => Promise<T>, after: (r: T) => Record<string, unknown>): Promise<T> {
+async function audited<T>(
+  access: AccessRecorder,
+  req: FastifyRequest,
+  entry: Pick<AuditEntry, 'action' | 'target' | 'details'>,
+  work: () => Promise<T>,
+  after: (r: T) => Record<string, unknown>,
+): Promise<T> {
   const context = auditContextOf(req);
   let result: T;
   try {
@@ -192,7 +198,11 @@ export function multimodalPlugin(s: MultimodalDeps): FastifyPluginAsync {
       const result = await audited(
         access,
         req,
-        { action: 'multimodal.image_processed', target: `image:sha256:${sha256(file.bytes)}`, details: { route: req.routeOptions.url, bytes: file.bytes.byteLength, with_report: !!form.fields.text_report?.trim() } },
+        {
+          action: 'multimodal.image_processed',
+          target: `image:sha256:${sha256(file.bytes)}`,
+          details: { route: req.routeOptions.url, bytes: file.bytes.byteLength, with_report: !!form.fields.text_report?.trim() },
+        },
         () =>
           processor.processImagingData({
             bytes: file.bytes,
@@ -294,9 +304,19 @@ export function multimodalPlugin(s: MultimodalDeps): FastifyPluginAsync {
         return audited(
           access,
           req,
-          { action: 'multimodal.dicomweb_processed', target: `dicomweb:${new URL(settings.DICOMWEB_URL).host}`, details: { query_fields: Object.keys(query).filter((k) => query[k as keyof typeof query] !== undefined) } },
+          {
+            action: 'multimodal.dicomweb_processed',
+            target: `dicomweb:${new URL(settings.DICOMWEB_URL).host}`,
+            details: { query_fields: Object.keys(query).filter((k) => query[k as keyof typeof query] !== undefined) },
+          },
           async () => {
-            const refs = await client.searchInstances({ StudyInstanceUID: b.study_instance_uid, SeriesInstanceUID: b.series_instance_uid, Modality: b.modality, StudyDate: b.study_date, limit: b.limit });
+            const refs = await client.searchInstances({
+              StudyInstanceUID: b.study_instance_uid,
+              SeriesInstanceUID: b.series_instance_uid,
+              Modality: b.modality,
+              StudyDate: b.study_date,
+              limit: b.limit,
+            });
             const processed: MultiModalityResult[] = [];
             const failed: Array<{ index: number; code: string; message: string }> = [];
             for (const [index, ref] of refs.slice(0, b.limit).entries()) {

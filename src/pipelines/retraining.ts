@@ -123,12 +123,7 @@ export class Retraining {
   async stop(model: string, change: PolicyChange = {}): Promise<{ model: string; enabled: false }> {
     const m = await this.registry.getModel(model);
     await this.database.db.transaction().execute(async (tx) => {
-      const res = await tx
-        .updateTable('retraining_policies')
-        .set({ enabled: 0, updated_at: this.now().toISOString() })
-        .where('model_name', '=', m.name)
-        .where('enabled', '=', 1)
-        .executeTakeFirst();
+      const res = await tx.updateTable('retraining_policies').set({ enabled: 0, updated_at: this.now().toISOString() }).where('model_name', '=', m.name).where('enabled', '=', 1).executeTakeFirst();
       // stopping what is not running changes nothing, and records nothing
       if (Number(res.numUpdatedRows) > 0) await this.recordChange(tx, 'retraining.policy_disabled', m.name, change, { enabled: false });
     });

@@ -13,7 +13,7 @@ export interface LineageScenario {
   trainRunId: string;
   cicdRunId: string;
   predictionId: string;
-  // biome-ignore lint/suspicious/noExplicitAny: the JSON answer, asserted field by field
+  /** the JSON answer, asserted field by field */
   lineage: any;
 }
 
