@@ -57,7 +57,9 @@ describe('audit rows of patient-data reads, retraining policies and API-triggere
 
     const lineage = await t.app.inject({ url: `/api/v1/predictions/${predictionId}/lineage`, headers: as('auditor') });
     expect(lineage.statusCode, lineage.body).toBe(200);
-    expect(lineage.json().model_version.data.path).toBe('data/breast_cancer/breast_cancer.csv'); // the demo's own data
+    // the demo's version: trained by Vitals without a run, on its own data file
+    expect(lineage.json().model_version.training).toMatchObject({ kind: 'trainer', pipeline_run: null });
+    expect(lineage.json().model_version.data).toMatchObject({ path: 'data/breast_cancer/breast_cancer.csv', source: 'file', rows: 569 });
     expect(await rows({ action: 'prediction.lineage_read' })).toMatchObject([{ principal: 'auditor-1', role: 'auditor', target: `prediction:${predictionId}` }]);
   });
 

@@ -80,8 +80,8 @@ export interface VersionLineage {
   registered: Actor & { at: string };
   artifact: { sha256: string; size_bytes: number; media_type: 'application/onnx' };
   training: {
-    /** pipeline: a Vitals run (CI/CD or /api/v1/train); mlflow: an MLflow run; registered: an ONNX file registered as is */
-    kind: 'pipeline' | 'mlflow' | 'registered';
+    /** pipeline: a Vitals run (CI/CD or /api/v1/train); trainer: Vitals' trainer with no run (`vitals train`, the demo); mlflow: an MLflow run; registered: an ONNX file registered as is */
+    kind: 'pipeline' | 'trainer' | 'mlflow' | 'registered';
     pipeline_run_id: string | null;
     pipeline_run: RunLineage | null;
     tracking_run: { id: string; experiment: string; name: string | null; status: string; config: Record<string, unknown>; metrics: Record<string, number> } | null;
@@ -184,7 +184,7 @@ export class Lineage {
       registered,
       artifact: { sha256: v.artifact.sha256, size_bytes: v.artifact.size, media_type: 'application/onnx' },
       training: {
-        kind: runId ? 'pipeline' : mlflow ? 'mlflow' : 'registered',
+        kind: runId ? 'pipeline' : String(v.metadata.trainer ?? '').startsWith('vitals/') ? 'trainer' : mlflow ? 'mlflow' : 'registered',
         pipeline_run_id: runId,
         pipeline_run: run ? await this.runLineage(run) : null,
         tracking_run: tracked ? { id: tracked.id, experiment: tracked.experiment, name: tracked.name, status: tracked.status, config: tracked.config, metrics: tracked.metrics } : null,

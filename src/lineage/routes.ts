@@ -71,7 +71,7 @@ export const versionLineageView = z
     registered: z.object({ ...actor, at: z.string() }),
     artifact: z.object({ sha256: z.string(), size_bytes: z.number(), media_type: z.literal('application/onnx') }),
     training: z.object({
-      kind: z.enum(['pipeline', 'mlflow', 'registered']),
+      kind: z.enum(['pipeline', 'trainer', 'mlflow', 'registered']),
       pipeline_run_id: z.string().nullable(),
       pipeline_run: runLineage.nullable(),
       tracking_run: z.object({ id: z.string(), experiment: z.string(), name: z.string().nullable(), status: z.string(), config: anyObject, metrics: z.record(z.string(), z.number()) }).nullable(),
