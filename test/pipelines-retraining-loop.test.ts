@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listAudit } from '../src/audit/index.js';
 import { DEMO_DATA } from '../src/pipelines/demo-bootstrap.js';
 import type { Subscription } from '../src/messaging/index.js';
 import { parseCsv } from '../src/pipelines/trainers/index.js';
@@ -147,6 +148,10 @@ describe('automated retraining, end to end', () => {
     expect(lineage.data).toMatchObject({ source: 'prediction_log', sha256: done.result.data_sha256, rows: done.result.data_rows, path: null });
     expect(lineage.data.window.predictions).toBe(done.result.data_rows);
     expect(lineage.data.window.oldest_id < lineage.data.window.newest_id).toBe(true);
+    // reading those labelled predictions was itself a read of patient rows, recorded for the run
+    const read = (await listAudit(t.services.database.db, { action: 'prediction.listed', principal: `pipeline:${waiting.id}` }))[0]!;
+    expect(read).toMatchObject({ target: 'model:bc', role: 'system', reason: 'training data of a pipeline run' });
+    expect(JSON.parse(read.details)).toMatchObject({ count: done.result.data_rows, oldest_id: lineage.data.window.oldest_id, newest_id: lineage.data.window.newest_id });
     expect(lineage.promoted_to_production).toMatchObject({ from_version: '1.0.0', alias: 'production' });
     expect(lineage.promoted_to_production.reason).toMatch(/test/i);
 

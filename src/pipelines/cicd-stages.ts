@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AbTest, AbTestConfig, AbTesting } from '../abtest/index.js';
+import type { AccessRecorder } from '../audit/index.js';
 import { flattenInput } from '../monitoring/drift-report.js';
 import { computeDataDrift } from '../monitoring/drift-report.js';
 import type { ModelMonitor } from '../monitoring/model-monitor.js';
@@ -36,6 +37,8 @@ export interface CicdDeps {
   workRoot: string;
   windowSize: number;
   driftThreshold: number;
+  /** training on the prediction log reads patient-level rows: audited like any other read */
+  access?: AccessRecorder;
 }
 
 export interface CicdContext {
@@ -97,6 +100,14 @@ export const dataCollection: CicdStep = async (ctx, rec) => {
     rec.artifacts.source = { kind: 'prediction_log', limit, oldest: entries.at(-1)?.created_at ?? null, newest: entries[0]?.created_at ?? null };
     // lineage: the prediction ids are time-ordered, so the oldest and newest id name the rows taken
     ctx.result.data_window = { predictions: entries.length, oldest_id: entries.at(-1)?.id ?? null, newest_id: entries[0]?.id ?? null };
+    if (entries.length)
+      await ctx.deps.access?.recordAccess({
+        action: 'prediction.listed',
+        target: `model:${ctx.model.name}`,
+        actor: `pipeline:${ctx.run.id}`,
+        reason: 'training data of a pipeline run',
+        details: { count: entries.length, newest_id: entries[0]!.id, oldest_id: entries.at(-1)!.id, labeled: true, pipeline_run_id: ctx.run.id },
+      });
   } else {
     if (!d.path) throw new Error(`data.source ${d.source} needs data.path`);
     const files =

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AbTest, AbTesting } from '../abtest/index.js';
-import type { AuditContext } from '../audit/index.js';
+import { type AuditContext, accessRecorder } from '../audit/index.js';
 import { VitalsError } from '../errors.js';
 import type { Alert, ModelMonitor } from '../monitoring/model-monitor.js';
 import type { PredictionLog } from '../monitoring/prediction-log.js';
@@ -71,8 +71,17 @@ export class Pipelines {
     this.abTests = deps.abTests;
     this.runs = new PipelineRunStore(database, options.audit);
     this.queue = new JobQueue(database, { leaseMs: options.leaseMs });
-    this.cicd = new CicdPipeline({ registry, ...deps, workRoot: resolve(options.home, 'pipelines'), windowSize: options.windowSize, driftThreshold: options.driftThreshold }, this.runs, (run) =>
-      this.finished(run),
+    this.cicd = new CicdPipeline(
+      {
+        registry,
+        ...deps,
+        workRoot: resolve(options.home, 'pipelines'),
+        windowSize: options.windowSize,
+        driftThreshold: options.driftThreshold,
+        access: options.audit ? accessRecorder(database.db, options.audit) : undefined,
+      },
+      this.runs,
+      (run) => this.finished(run),
     );
     this.retraining = new Retraining(database, registry, deps.monitor, this.runs, (request, meta) => this.submitCicd(request, meta), {
       scheduleDays: options.scheduleDays,
