@@ -42,4 +42,18 @@ describe('lineage on PostgreSQL', () => {
     expect(await listAudit(t.services.database.db, { action: 'prediction.lineage_read' })).toMatchObject([{ target: `prediction:${s.predictionId}`, principal: 'local-admin' }]);
     expect((await verifyChain(t.services.database.db)).ok).toBe(true);
   });
+
+  it('retraining policy changes write their rows in their transactions on PostgreSQL too', async () => {
+    const post = (url: string, payload: object) => t.app.inject({ method: 'POST', url, payload });
+    expect((await post('/api/v1/mlops/retraining/start', { model_id: 'bc', triggers: ['drift'] })).statusCode).toBe(200);
+    expect((await post('/api/v1/mlops/retraining/start', { model_id: 'bc', triggers: ['decay'] })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'DELETE', url: '/api/v1/mlops/retraining/policies/bc' })).statusCode).toBe(200);
+    const rows = await listAudit(t.services.database.db, { target: 'retraining_policy:bc' });
+    expect(rows.map((r) => [r.action, r.principal])).toEqual([
+      ['retraining.policy_created', 'local-admin'],
+      ['retraining.policy_updated', 'local-admin'],
+      ['retraining.policy_deleted', 'local-admin'],
+    ]);
+    expect((await verifyChain(t.services.database.db)).ok).toBe(true);
+  });
 });
