@@ -104,12 +104,19 @@ export function startBackgroundLoop(services: Services, log: LoopLogger, options
   // Several processes may run this loop on one database (replicas, workers): each turn of a job runs
   // in one of them (cluster-jobs.ts). `once` is an operator's explicit run and always runs.
   const claimed = (job: BackgroundJob) => (options.once ? Promise.resolve(true) : claimTurn(services.database, job.name, job.intervalMs, owner));
+  // A turn that outlasts its interval (a sweep on a loaded machine) is not joined by the next one in
+  // this process: that turn is skipped, unclaimed, so another process may take it.
+  const busy = new Set<string>();
   const runJob = (job: BackgroundJob) => {
-    if (stopped) return;
+    if (stopped || busy.has(job.name)) return;
+    busy.add(job.name);
     const p = claimed(job)
       .then((mine) => (mine ? job.run(services, log) : undefined))
       .catch((err) => log.error({ err }, `background job ${job.name} failed`))
-      .finally(() => running.delete(p));
+      .finally(() => {
+        busy.delete(job.name);
+        running.delete(p);
+      });
     running.add(p);
   };
   for (const job of jobs) {
