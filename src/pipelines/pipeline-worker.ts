@@ -8,6 +8,7 @@ import { uuidv7 } from '../ids.js';
 import type { Job, JobQueue } from './job-queue.js';
 
 /** Runs a job; `{ retryInMs }` puts it back in the queue to run again then (work waiting on data). */
+// biome-ignore lint/suspicious/noConfusingVoidType: most handlers return nothing at all (`async () => {}`), which `undefined` would refuse
 export type JobHandler = (job: Job, signal: AbortSignal) => Promise<void | { retryInMs: number }>;
 
 export interface PipelineWorkerOptions {

@@ -331,7 +331,7 @@ describe('scale-out: two api replicas and one worker on one PostgreSQL and Kafka
       console.log(
         `[scale-out] ${ids.length} predictions answered in ${loadSeconds.toFixed(0)} s (${labelled} labelled, all but the first ${ONE_REPLICA} on the other replica), ${lost.length} lost, ${withTruth} rows with ground truth; ` +
           `${retries} requests retried after the SIGKILL; ${notices.length} webhook notices (${driftFired.length} data_drift firing); shift at ${shiftedAt}, drift alert fired at ${alerts[0]?.fired_at}; ` +
-          `retraining runs: ${runs.map((r) => `${r.trigger} ${r.status} ${r.decision} (${r.previous_version} → ${r.new_version}, ${r.data_rows} rows)`).join('; ')}; ` +
+          `retraining runs: ${runs.map((r) => `${r.trigger} ${r.status} ${r.decision} at ${r.finished_at} (${r.previous_version} → ${r.new_version}, ${r.data_rows} rows)`).join('; ')}; ` +
           `release test: ${tests.map((t) => `${t.mode} ${t.status} ${t.decision} (${t.decision_reason})`).join('; ')}, traffic ${variants.map((v) => `${v.variant} ${v.n}`).join(', ')}; ` +
           `events: ${releaseEvents.map((r) => `${r.action} by ${r.actor}`).join(', ')}; ` +
           `throughput (predict + label, ${CLIENTS} clients): one replica ${oneReplica.toFixed(0)}/s, two replicas ${twoReplicas.toFixed(0)}/s`,
