@@ -158,7 +158,7 @@ function encodeSet(set: DataSet, c: Context, top: boolean): Array<{ order: numbe
         const shifted = value()
           ?.split('\\')
           .map((d) => shiftDa(d.trim(), c.days));
-        put(shifted && shifted.every((d) => d !== undefined) ? valueElement(tag, vr, shifted.join('\\'), c.syntax) : header(tag, vr, 0, c.syntax));
+        put(shifted?.every((d) => d !== undefined) ? valueElement(tag, vr, shifted.join('\\'), c.syntax) : header(tag, vr, 0, c.syntax));
         break;
       }
       case 'replaced': {
