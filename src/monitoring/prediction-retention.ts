@@ -52,9 +52,7 @@ export async function purgePredictions(database: Database, audit: AuditRecorder 
   const result: PurgeResult = { rows: 0, batches: 0, cutoff: o.cutoff.toISOString(), up_to_id: bound };
   const details = () => ({ rows: result.rows, batches: result.batches, cutoff: result.cutoff, retention_days: o.retentionDays ?? null });
   const db = database.db;
-  // SQLite: overwrite deleted rows with zeros, so purged inputs cannot be read back from free pages.
-  if (database.dialect === 'sqlite') await sql`pragma secure_delete = on`.execute(db);
-  try {
+  const deleteInBatches = async () => {
     for (;;) {
       const n = await db.transaction().execute(async (tx) => {
         const deleted = await tx
@@ -69,8 +67,7 @@ export async function purgePredictions(database: Database, audit: AuditRecorder 
           )
           .executeTakeFirst();
         const count = Number(deleted.numDeletedRows);
-        const last = count < batchSize;
-        if (last && result.rows + count > 0) {
+        if (count < batchSize && result.rows + count > 0) {
           await audit?.record(tx, {
             action: 'prediction_log.purged',
             target: 'prediction_logs',
@@ -83,9 +80,15 @@ export async function purgePredictions(database: Database, audit: AuditRecorder 
       });
       result.rows += n;
       result.batches++;
-      if (n < batchSize) break;
+      if (n < batchSize) return;
       await sleep(o.pauseMs ?? 20);
     }
+  };
+  // SQLite: overwrite deleted rows and freed pages with zeros, so purged inputs cannot be read back
+  // from the file (the store's connections run with `fast`, which also zeroes what page splits leave).
+  if (database.dialect === 'sqlite') await sql`pragma secure_delete = on`.execute(db);
+  try {
+    await deleteInBatches();
   } catch (err) {
     if (result.rows > 0 && audit) {
       await db
@@ -103,6 +106,8 @@ export async function purgePredictions(database: Database, audit: AuditRecorder 
         .catch(() => undefined);
     }
     throw err;
+  } finally {
+    if (database.dialect === 'sqlite') await sql`pragma secure_delete = fast`.execute(db);
   }
   // SQLite: the WAL file still holds the page images written when the rows were inserted, until a
   // checkpoint rewinds it. Truncate it now, waiting at most 100 ms for other connections (this runs
