@@ -26,7 +26,7 @@ import { monitoringPlugin, registryLabelSpace } from '../monitoring/index.js';
 import { type DeidKey, deidentifyImagePayload, loadDeidKey, multimodalPlugin } from '../multimodal/index.js';
 import { ScheduledBackups } from '../backup/index.js';
 import { Gauge } from 'prom-client';
-import { Pipelines, commandEnv, parseCron, pipelinesPlugin } from '../pipelines/index.js';
+import { type CronSchedule, Pipelines, commandEnv, parseCron, pipelinesPlugin } from '../pipelines/index.js';
 import { ExperimentTracking, createMlflowApi, mlflowPlugin, trackingRoutes } from '../tracking/index.js';
 import { ArtifactStore, ModelRegistry } from '../registry/index.js';
 import { registryPlugin } from '../registry/routes.js';
@@ -99,6 +99,7 @@ export interface VitalsApp {
 
 export async function createServices(settings: Settings, onLogError: (err: unknown) => void = () => undefined): Promise<Services> {
   const home = resolve(settings.VITALS_HOME);
+  const backupSchedule = settings.BACKUP_SCHEDULE ? parseBackupSchedule(settings.BACKUP_SCHEDULE) : undefined; // refused before anything opens
   const database = await openDatabase(settings.DATABASE_URL, home);
   const metrics = createMetrics(settings.METRICS_ENABLED);
   const pool = new InferencePool({
@@ -216,7 +217,7 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     loopback: isLoopback(settings.HOST),
   });
   const rollups = new PredictionRollups(database.db);
-  const backups = settings.BACKUP_SCHEDULE ? scheduledBackups(settings, database, audit, home, metrics) : undefined;
+  const backups = backupSchedule ? scheduledBackups(settings, backupSchedule, database, audit, home, metrics) : undefined;
   await messaging.start(); // the outbox relay; consumers start with `serve`/`worker` (startConsumers)
   return {
     settings,
@@ -244,13 +245,15 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
   };
 }
 
-function scheduledBackups(settings: Settings, database: Database, audit: AuditTrail, home: string, metrics: Metrics): ScheduledBackups {
-  let schedule: ReturnType<typeof parseCron>;
+function parseBackupSchedule(expression: string) {
   try {
-    schedule = parseCron(settings.BACKUP_SCHEDULE!);
+    return parseCron(expression);
   } catch (err) {
-    throw new ConfigError([`BACKUP_SCHEDULE=${JSON.stringify(settings.BACKUP_SCHEDULE)}: ${(err as Error).message}`]);
+    throw new ConfigError([`BACKUP_SCHEDULE=${JSON.stringify(expression)}: ${(err as Error).message}`]);
   }
+}
+
+function scheduledBackups(settings: Settings, schedule: CronSchedule, database: Database, audit: AuditTrail, home: string, metrics: Metrics): ScheduledBackups {
   const backups = new ScheduledBackups({
     database,
     audit,
