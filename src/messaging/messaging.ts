@@ -11,7 +11,7 @@ import { type GroundTruthConsumerStats, type GroundTruthSink, groundTruthConsume
 import { type ImagePredictor, imagingConsumer } from './imaging-consumer.js';
 import { KafkaBus } from './kafka-bus.js';
 import { MessageQueue, setCurrentMessageQueue } from './message-queue.js';
-import { Outbox } from './outbox.js';
+import { type MessageFilter, Outbox } from './outbox.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { RabbitMqBus, rabbitMqUrl } from './rabbitmq-bus.js';
 import { TopicMap } from './topics.js';
@@ -61,12 +61,18 @@ export class Messaging {
   constructor(
     private readonly settings: Settings,
     private readonly database: Database,
-    options: { bus?: MessageBus; registry?: Registry; audit?: import('../audit/index.js').AuditRecorder } = {},
+    options: {
+      bus?: MessageBus;
+      registry?: Registry;
+      audit?: import('../audit/index.js').AuditRecorder;
+      /** applied to every message before it is stored or published: de-identifies image payloads */
+      filter?: MessageFilter;
+    } = {},
   ) {
     const registry = options.registry;
     this.bus = options.bus ?? createBus(settings, database, (err, context) => this.log(err, context));
     this.topics = TopicMap.fromSettings(settings);
-    this.outbox = new Outbox(database, this.topics, settings.MESSAGE_MAX_BYTES);
+    this.outbox = new Outbox(database, this.topics, settings.MESSAGE_MAX_BYTES, options.filter);
     const relayed = registry && new Counter({ name: 'vitals_outbox_relayed_total', help: 'Outbox events published to the message broker', registers: [registry] });
     const failures =
       registry && new Counter({ name: 'vitals_outbox_relay_failures_total', help: 'Failed outbox relay batches (the events stay in the outbox and are retried)', registers: [registry] });

@@ -13,6 +13,7 @@ import type { Metrics } from '../metrics.js';
 import type { Database, PredictionLogsTable, Schema } from '../store/index.js';
 import { COLUMNS, predictionEvent } from './prediction-log-writer.js';
 import { type LabelSpaceOf, checkLabel, labelConflict } from './ground-truth.js';
+import { type PurgeOptions, type PurgeResult, purgePredictions } from './prediction-retention.js';
 
 export interface PredictionRecord {
   model_id: string;
@@ -352,6 +353,11 @@ export class PredictionLog {
     let q = this.database.db.selectFrom('prediction_logs').select((eb) => eb.fn.countAll<number>().as('n'));
     if (modelId) q = q.where('model_id', '=', modelId);
     return Number((await q.executeTakeFirstOrThrow()).n);
+  }
+
+  /** Deletes rows past retention that the rollups already counted, in batches, with one audit row (prediction-retention.ts). */
+  purge(options: PurgeOptions): Promise<PurgeResult> {
+    return purgePredictions(this.database, this.options.audit, options);
   }
 
   /** Stops accepting rows, writes what is queued (retrying a failing database a few times) and stops the writer. */

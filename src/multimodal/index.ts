@@ -26,3 +26,6 @@ export { findMeasurements, type Measurement } from './report-measurements.js';
 export { DicomwebClient, type InstanceRef, type InstanceQuery } from './dicomweb-client.js';
 export { parseMultipartRelated, boundaryOf } from './multipart-related.js';
 export { multimodalPlugin, type MultimodalDeps } from './routes.js';
+export { deidentifyDicomFile, type DeidentifiedFile } from './dicom-deid-file.js';
+export { deidentifyImagePayload, stripJpegMetadata, stripPngText, type PayloadDeidOptions } from './image-payload.js';
+export { loadDeidKey, DEID_KEY_FILE, type DeidKey } from './deid-key.js';

@@ -50,6 +50,8 @@ export async function openDatabase(url: string | undefined, home: string): Promi
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
+    // deleted or moved rows leave no readable remains (patient data retention; fast: no extra I/O)
+    sqlite.pragma('secure_delete = fast');
     const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
     database = { db, dialect: 'sqlite', location: file, connection: file === ':memory:' || file === '' ? undefined : { kind: 'sqlite', file: resolve(file) }, close: () => db.destroy() };
   }
