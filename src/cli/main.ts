@@ -4,6 +4,7 @@
  * --url work directly on the configured database and artifact folder (the same ones the server uses).
  */
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import type { Settings } from '../config/index.js';
 import type { Alias } from '../registry/index.js';
@@ -180,7 +181,7 @@ program
         modelName: o.name,
         version: o.version,
         seed: Number(o.seed),
-        dataSource: o.data,
+        dataSource: resolve(o.data),
         aliases: o.promote ? ['production'] : undefined,
         actor: 'cli',
         onProgress: (done, total, message) => bar.update(done, total, message),

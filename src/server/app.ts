@@ -10,13 +10,14 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type ZodTypeProvider, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { AbTesting, BlueGreenDeployments } from '../abtest/index.js';
-import { AuditTrail, auditPlugin } from '../audit/index.js';
+import { type AccessRecorder, AuditTrail, accessRecorder, auditPlugin, listAudit } from '../audit/index.js';
 import { abTestPlugin } from '../abtest/routes.js';
 import { ApiKeys, Authenticator, authPlugin, installAuth, isLoopback } from '../auth/index.js';
 import { DataDir } from '../files/data-dir.js';
 import { ConfigError, ignoredSettingNotes, type Settings } from '../config/index.js';
 import { startMetricsListener } from './metrics-listener.js';
 import { PredictionRollups, dashboardPlugin } from '../dashboard/index.js';
+import { Lineage, lineagePlugin } from '../lineage/index.js';
 import { Messaging, messagingPlugin } from '../messaging/index.js';
 import { type Metrics, createMetrics, httpLabels } from '../metrics.js';
 import { ModelMonitor } from '../monitoring/model-monitor.js';
@@ -76,6 +77,11 @@ export interface Services {
   deidKey: DeidKey;
   /** BACKUP_SCHEDULE: the worker's scheduled backups (absent without a schedule) */
   backups?: ScheduledBackups;
+  /** the audit trail (services write their rows in their transactions) and the recorder of patient-data reads */
+  audit: AuditTrail;
+  access: AccessRecorder;
+  /** traceability of predictions and versions (reads only) */
+  lineage: Lineage;
   startedAt: Date;
 }
 
@@ -241,6 +247,9 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     rollups,
     deidKey,
     backups,
+    audit,
+    access: accessRecorder(database.db, audit),
+    lineage: new Lineage({ predictionLog, registry, runs: pipelines.runs, tracking, abTests, auditOf: (target) => listAudit(database.db, { target }) }),
     startedAt: new Date(),
   };
 }
@@ -445,14 +454,15 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
       modelPathConfigured: !!settings.MODEL_PATH,
     }),
   );
-  await app.register(monitoringPlugin({ monitor: s.monitor, predictionLog: s.predictionLog, registry: s.registry }));
+  await app.register(monitoringPlugin({ monitor: s.monitor, predictionLog: s.predictionLog, registry: s.registry, access: s.access }));
+  await app.register(lineagePlugin({ lineage: s.lineage, access: s.access }));
   await app.register(messagingPlugin({ messaging: s.messaging, maxMessageBytes: settings.MESSAGE_MAX_BYTES }));
   await app.register(abTestPlugin({ abTests: s.abTests, blueGreen: s.blueGreen }));
   await app.register(pipelinesPlugin({ pipelines: s.pipelines, dataDir: s.dataDir }));
   await app.register(trackingRoutes({ tracking: s.tracking }));
   await app.register(mlflowPlugin({ ...createMlflowApi(s.database, s.registry, s.registry.artifacts), allowedMethods: (path) => routeMethods.allowed(path) }));
   // the same key as the bus payloads: one patient, one pseudonym
-  await app.register(multimodalPlugin({ settings: { ...settings, DEID_SALT: services.deidKey.salt } }));
+  await app.register(multimodalPlugin({ settings: { ...settings, DEID_SALT: services.deidKey.salt }, access: s.access }));
   await app.register(dashboardPlugin({ db: services.database.db, dialect: services.database.dialect, registry: services.registry, rollups: services.rollups }));
   await app.ready();
   const pending = undeclared.filter((u) => !PENDING_DECLARATIONS.some((prefix) => u.includes(prefix)));
