@@ -37,6 +37,7 @@ import { RouteMethods, installErrorHandler, installMethodNotAllowed } from './er
 import { openApiTransform } from './openapi.js';
 import { BODY_LIMITS, declarationProblems } from './route-kit.js';
 import { commonResponses } from './route-responses.js';
+import { checkDependencies } from './health-checks.js';
 import { systemPlugin } from './system-routes.js';
 
 import { VERSION } from './version.js';
@@ -363,10 +364,11 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
   });
 
   const s = services;
+  const defaultModel = settings.MODEL_PATH || settings.MODEL_NAME ? () => s.predictor.serveDefault() : undefined;
   await app.register(
     systemPlugin({
       database: s.database,
-      defaultModel: settings.MODEL_PATH || settings.MODEL_NAME ? () => s.predictor.serveDefault() : undefined,
+      defaultModel,
       predictionLog: s.predictionLog,
       pool: s.pool,
       // /health reports the bus (issue 14)
@@ -394,6 +396,9 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
       database: s.database,
       batching: { enabled: settings.ENABLE_BATCHING, maxBatchSize: settings.BATCH_SIZE, maxWaitMs: settings.BATCH_MAX_WAIT_MS },
       modelPathConfigured: !!settings.MODEL_PATH,
+      // /v2/health/ready: the same checks as /health
+      checkDependencies: () =>
+        checkDependencies({ database: () => s.database.db.selectFrom('models').select('id').limit(1).execute(), bus: () => s.messaging.status(), defaultModel, pool: s.pool }),
     }),
   );
   await app.register(monitoringPlugin({ monitor: s.monitor, predictionLog: s.predictionLog, registry: s.registry }));
