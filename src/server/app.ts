@@ -106,7 +106,7 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
   // The audit trail: services write their rows in the transactions of their changes (src/audit).
   const audit = new AuditTrail();
   // Built first: the registry, prediction log and monitor write their events to its outbox.
-  const messaging = new Messaging(settings, database, { registry: metrics.registry, audit });
+  const messaging = await Messaging.create(settings, database, { registry: metrics.registry, audit });
   const registry = new ModelRegistry(
     database,
     new ArtifactStore(resolve(home, 'artifacts')),
