@@ -409,13 +409,13 @@ export class AlertNotifier {
       const t = this.retry.timeoutMs;
       this.mailer = import('nodemailer').then(({ default: nodemailer }) =>
         nodemailer.createTransport({
-        host: e.host,
-        port: e.port,
-        secure: e.secure ?? e.port === 465,
-        auth: e.user ? { user: e.user, pass: e.password ?? '' } : undefined,
-        connectionTimeout: t,
-        greetingTimeout: t,
-        socketTimeout: t,
+          host: e.host,
+          port: e.port,
+          secure: e.secure ?? e.port === 465,
+          auth: e.user ? { user: e.user, pass: e.password ?? '' } : undefined,
+          connectionTimeout: t,
+          greetingTimeout: t,
+          socketTimeout: t,
         }),
       );
     }

@@ -73,9 +73,7 @@ export function buildTinyCnn(opts: TinyCnnOptions): TinyCnn {
   // away from it, so the output visibly depends on the input without saturating.
   const grey = convFeatures(new Float32Array(C * H * W).fill(0.5));
   // `!`: gemmW is [FILTERS, K], f < FILTERS = grey.length and k < K.
-  const gemmB = given?.denseBias
-    ? given.denseBias.map(Math.fround)
-    : Array.from({ length: K }, (_, k) => Math.fround(-grey.reduce((s, v, f) => s + v * gemmW[f * K + k]!, 0)));
+  const gemmB = given?.denseBias ? given.denseBias.map(Math.fround) : Array.from({ length: K }, (_, k) => Math.fround(-grey.reduce((s, v, f) => s + v * gemmW[f * K + k]!, 0)));
 
   const onnx = encodeModel({
     producerName: 'vitals',

@@ -397,8 +397,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
       batching: { enabled: settings.ENABLE_BATCHING, maxBatchSize: settings.BATCH_SIZE, maxWaitMs: settings.BATCH_MAX_WAIT_MS },
       modelPathConfigured: !!settings.MODEL_PATH,
       // /v2/health/ready: the same checks as /health
-      checkDependencies: () =>
-        checkDependencies({ database: () => s.database.db.selectFrom('models').select('id').limit(1).execute(), bus: () => s.messaging.status(), defaultModel, pool: s.pool }),
+      checkDependencies: () => checkDependencies({ database: () => s.database.db.selectFrom('models').select('id').limit(1).execute(), bus: () => s.messaging.status(), defaultModel, pool: s.pool }),
     }),
   );
   await app.register(monitoringPlugin({ monitor: s.monitor, predictionLog: s.predictionLog, registry: s.registry }));

@@ -279,7 +279,7 @@ export function kservePlugin(s: KserveRouteDeps): FastifyPluginAsync {
     const check = z.object({ status: z.enum(['ok', 'degraded', 'down']), required: z.boolean(), reason: z.string() });
     const readyView = z
       .object({
-        ready: z.boolean().describe('the protocol\'s answer: false when a required dependency is down or the configured default model cannot be served'),
+        ready: z.boolean().describe("the protocol's answer: false when a required dependency is down or the configured default model cannot be served"),
         reasons: z.array(z.string()).describe('every dependency that is not ok, with why (also when still ready, e.g. the bus)'),
         checks: z.object({ database: check, bus: check, default_model: check, inference_pool: check }),
       })
