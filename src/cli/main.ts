@@ -77,7 +77,7 @@ program
     const [{ buildApp }, { bootstrapDemo }, { startBackgroundLoop }] = await Promise.all([composition(), import('../pipelines/demo-bootstrap.js'), import('../server/background-loop.js')]);
     const vitals = await buildApp(cfg);
     const { app, services } = vitals;
-    if (cfg.VITALS_DEMO) await bootstrapDemo(services.registry, (m) => app.log.info(m));
+    if (cfg.VITALS_DEMO) await bootstrapDemo(services.registry, (m) => app.log.info(m), { image: true });
     // role api: no background loop (the workers sweep, look and schedule); each turn runs once per database anyway
     const loop = cfg.VITALS_ROLE === 'api' ? { stop() {} } : startBackgroundLoop(services, app.log);
     await services.messaging.startConsumers({ predictor: services.predictor, predictionLog: services.predictionLog });

@@ -40,6 +40,7 @@ import { RouteMethods, installErrorHandler, installMethodNotAllowed } from './er
 import { openApiTransform } from './openapi.js';
 import { BODY_LIMITS, declarationProblems } from './route-kit.js';
 import { commonResponses } from './route-responses.js';
+import { checkDependencies } from './health-checks.js';
 import { systemPlugin } from './system-routes.js';
 
 import { VERSION } from './version.js';
@@ -122,7 +123,7 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
   const payloadDeid = { salt: deidKey.salt, dates: settings.DEID_DATES, maxInflatedBytes: Math.round(settings.MAX_DECODED_IMAGE_MB * 1024 * 1024) };
   // Built first: the registry, prediction log and monitor write their events to its outbox.
   // Images in messages are de-identified before any of them is stored (outbox, embedded bus, broker).
-  const messaging = new Messaging(settings, database, { registry: metrics.registry, audit, filter: (m) => deidentifyImagePayload(m, payloadDeid) });
+  const messaging = await Messaging.create(settings, database, { registry: metrics.registry, audit, filter: (m) => deidentifyImagePayload(m, payloadDeid) });
   const registry = new ModelRegistry(
     database,
     new ArtifactStore(resolve(home, 'artifacts')),
@@ -421,10 +422,11 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
   });
 
   const s = services;
+  const defaultModel = settings.MODEL_PATH || settings.MODEL_NAME ? () => s.predictor.serveDefault() : undefined;
   await app.register(
     systemPlugin({
       database: s.database,
-      defaultModel: settings.MODEL_PATH || settings.MODEL_NAME ? () => s.predictor.serveDefault() : undefined,
+      defaultModel,
       predictionLog: s.predictionLog,
       pool: s.pool,
       // /health reports the bus (issue 14)
@@ -452,6 +454,8 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
       database: s.database,
       batching: { enabled: settings.ENABLE_BATCHING, maxBatchSize: settings.BATCH_SIZE, maxWaitMs: settings.BATCH_MAX_WAIT_MS },
       modelPathConfigured: !!settings.MODEL_PATH,
+      // /v2/health/ready: the same checks as /health
+      checkDependencies: () => checkDependencies({ database: () => s.database.db.selectFrom('models').select('id').limit(1).execute(), bus: () => s.messaging.status(), defaultModel, pool: s.pool }),
     }),
   );
   await app.register(monitoringPlugin({ monitor: s.monitor, predictionLog: s.predictionLog, registry: s.registry, access: s.access }));
