@@ -21,6 +21,7 @@ export type { DicomMetadata, AcquisitionFacts } from './dicom-metadata.js';
 export { readNifti, gunzipBounded, looksLikeNifti, isGzip, type NiftiVolume } from './nifti.js';
 export { readRaster, type RasterImage } from './raster.js';
 export { decodeRleFrame } from './rle-decoder.js';
+export { labelReport, OBSERVATIONS, type Observation, type ObservationLabel, type ObservationMention, type ReportLabels } from './chexpert-labeler.js';
 export { analyseReport, type TextReportAnalysis, type ReportEntity, type ReportType } from './text-report.js';
 export { findMeasurements, type Measurement } from './report-measurements.js';
 export { DicomwebClient, type InstanceRef, type InstanceQuery } from './dicomweb-client.js';
