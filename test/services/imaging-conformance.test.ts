@@ -64,7 +64,7 @@ interface NiftiRef {
   decodable: boolean;
   reason?: string;
   shape?: number[];
-  stats?: Stats & { nan?: number };
+  stats?: Stats & { nonfinite?: number };
 }
 
 /**
