@@ -64,7 +64,8 @@ export interface CicdContext {
   result: Record<string, unknown>;
 }
 
-export type StageOutcome = { outcome: 'ok' } | { outcome: 'wait' } | { outcome: 'reject'; decision: string; reason: string };
+/** `wait` parks the run: on its A/B test (resumed when the test ends), or, with `retryInMs`, on data (the stage runs again then). */
+export type StageOutcome = { outcome: 'ok' } | { outcome: 'wait'; retryInMs?: number } | { outcome: 'reject'; decision: string; reason: string };
 export type CicdStep = (ctx: CicdContext, rec: StageRecord) => Promise<StageOutcome>;
 
 const ok = (): StageOutcome => ({ outcome: 'ok' });
@@ -90,14 +91,24 @@ export const dataCollection: CicdStep = async (ctx, rec) => {
     const names = featureNames(ctx);
     if (!names) throw new Error(`model ${ctx.model.name} has no tabular production version to take features from; give a file or folder`);
     const limit = d.limit ?? ctx.deps.windowSize;
-    const entries = (await ctx.deps.predictionLog.list({ modelId: ctx.model.id, withGroundTruth: true, limit })).filter((e) => e.variant !== 'shadow');
+    const since = d.since_trigger ? ctx.run.created_at : undefined;
+    const entries = (await ctx.deps.predictionLog.list({ modelId: ctx.model.id, withGroundTruth: true, limit, since })).filter((e) => e.variant !== 'shadow');
+    if (since && entries.length < limit) {
+      const waited = Date.now() - Date.parse(since);
+      if (waited < d.wait_s * 1000) {
+        appendLog(rec, `waiting for labelled predictions made since the run was triggered (${since}): ${entries.length} of ${limit}`);
+        // look again soon at first, then at most once a minute (labels may take days)
+        return { outcome: 'wait', retryInMs: Math.min(60_000, Math.max(1000, waited / 10)) };
+      }
+      appendLog(rec, `waited ${d.wait_s} s for ${limit} labelled predictions since ${since}; ${entries.length} arrived`);
+    }
     columns = [...names, target];
     rows = entries.map((e) => {
       const flat = flattenInput(e.input);
       return [...names.map((n) => (flat[n] === undefined || flat[n] === null ? '' : String(flat[n]))), String(e.ground_truth)];
     });
-    appendLog(rec, `collected ${rows.length} recent labelled predictions of ${ctx.model.name} (newest ${limit})`);
-    rec.artifacts.source = { kind: 'prediction_log', limit, oldest: entries.at(-1)?.created_at ?? null, newest: entries[0]?.created_at ?? null };
+    appendLog(rec, `collected ${rows.length} recent labelled predictions of ${ctx.model.name} (newest ${limit}${since ? ` made since ${since}` : ''})`);
+    rec.artifacts.source = { kind: 'prediction_log', limit, since: since ?? null, oldest: entries.at(-1)?.created_at ?? null, newest: entries[0]?.created_at ?? null };
     // lineage: the prediction ids are time-ordered, so the oldest and newest id name the rows taken
     ctx.result.data_window = { predictions: entries.length, oldest_id: entries.at(-1)?.id ?? null, newest_id: entries[0]?.id ?? null };
     if (entries.length)

@@ -91,7 +91,11 @@ export class Pipelines {
     this.worker = new PipelineWorker(
       this.queue,
       {
-        'cicd.run': async (job, signal) => void (await this.cicd.execute(String(job.payload.run_id), signal)),
+        'cicd.run': async (job, signal) => {
+          const run = await this.cicd.execute(String(job.payload.run_id), signal);
+          // waiting on data: the same job runs again at retry_at, without holding this worker meanwhile
+          if (run.status === 'waiting' && typeof run.result.retry_at === 'string') return { retryInMs: Math.max(0, Date.parse(run.result.retry_at) - Date.now()) };
+        },
         'cicd.resume': async (job, signal) => void (await this.cicd.execute(String(job.payload.run_id), signal, 'deployment')),
         'train.run': async (job) => void (await this.executeTraining(String(job.payload.run_id), job.payload.csv as string, job.payload.audit as AuditContext | undefined)),
         'file.run': async (job) => void (await this.executeFile(String(job.payload.run_id))),
@@ -309,14 +313,21 @@ export class Pipelines {
       const testId = run.result.ab_test_id as string | undefined;
       if (!testId) continue;
       const test = await this.lookupTest(testId);
-      if (test && test.status !== 'active') {
-        await this.runs.update(run.id, { status: 'queued' });
-        await this.queue.enqueue('cicd.resume', { run_id: run.id }, { runId: run.id });
-        n++;
-      }
+      if (test && test.status !== 'active' && (await this.claimResume(run.id))) n++;
     }
     if (n) this.worker.poke();
     return n;
+  }
+
+  /**
+   * Moves a run waiting on its A/B test to queued and enqueues its resume: a conditional status move,
+   * so the test's change event and the schedule tick, in this process or another, resume it once.
+   */
+  private async claimResume(runId: string): Promise<boolean> {
+    const res = await this.database.db.updateTable('pipeline_runs').set({ status: 'queued' }).where('id', '=', runId).where('status', '=', 'waiting').executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 0) return false;
+    await this.queue.enqueue('cicd.resume', { run_id: runId }, { runId });
+    return true;
   }
 
   private async lookupTest(id: string): Promise<AbTest | null> {
@@ -328,11 +339,7 @@ export class Pipelines {
     const waiting = await this.runs.list({ status: ['waiting'], model: test.model_name });
     for (const run of waiting) {
       if (run.result.ab_test_id !== test.id) continue;
-      // Claimed by a conditional status move, so two replicas hearing the same event resume once.
-      const res = await this.database.db.updateTable('pipeline_runs').set({ status: 'queued' }).where('id', '=', run.id).where('status', '=', 'waiting').executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) continue;
-      await this.queue.enqueue('cicd.resume', { run_id: run.id }, { runId: run.id });
-      this.worker.poke();
+      if (await this.claimResume(run.id)) this.worker.poke();
     }
   }
 
