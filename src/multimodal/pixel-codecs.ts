@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { Decoder as LosslessJpegDecoder } from 'jpeg-lossless-decoder-js';
 import { VitalsError } from '../errors.js';
 import { type CodestreamSize, j2kCodestreamOffset, j2kSize, jpegFrameSize, markJpegAsRgb } from './codestream-headers.js';
+import { decodeJpegSequential } from './jpeg-extended.js';
 import { decodeRleFrame } from './rle-decoder.js';
 
 interface FrameInfo {
@@ -170,6 +171,20 @@ export function planarToInterleaved(data: Uint8Array, pixels: number, samples: n
   return out;
 }
 
+/** JPEG Extended (process 4) at 12 bits, with our own sequential DCT decoder (jpeg-extended.ts says why). */
+function decodeJpeg12(encoded: Uint8Array, g: FrameGeometry, precision: number): Uint8Array {
+  if (precision !== 12) throw new VitalsError('INVALID_IMAGE', `a DCT JPEG frame of ${precision}-bit samples is not valid (8 or 12)`);
+  if (g.samplesPerPixel === 3 && g.photometric !== 'RGB') {
+    throw new VitalsError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `12-bit JPEG Extended with Photometric Interpretation ${g.photometric} is not supported: it needs a 12-bit ${g.photometric} to RGB conversion; send MONOCHROME or RGB`,
+    );
+  }
+  const image = decodeJpegSequential(encoded);
+  if (g.bitsAllocated !== 16) throw new VitalsError('UNPROCESSABLE_IMAGE', `12-bit JPEG samples need Bits Allocated 16 (the header says ${g.bitsAllocated})`);
+  return new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength);
+}
+
 /** Decodes one compressed frame to native layout bytes. */
 export async function decodeCompressedFrame(codec: CodecName, encoded: Uint8Array, g: FrameGeometry): Promise<Uint8Array> {
   const pixels = g.rows * g.columns;
@@ -178,13 +193,7 @@ export async function decodeCompressedFrame(codec: CodecName, encoded: Uint8Arra
       return decodeRleFrame(encoded, g.rows, g.columns, g.samplesPerPixel, g.bitsAllocated);
     case 'jpeg-baseline': {
       const size = checkDeclared(jpegFrameSize(encoded), g, codec);
-      if (size.precision > 8) {
-        // libjpeg-turbo's 8-bit build is the only lossy JPEG decoder here; refusing beats failing inside it
-        throw new VitalsError(
-          'UNSUPPORTED_MEDIA_TYPE',
-          `transfer syntax 1.2.840.10008.1.2.4.51 (JPEG Extended, process 2 & 4) with ${size.precision}-bit samples is not supported: it needs a ${size.precision}-bit JPEG decoder (only 8-bit JPEG is decoded here); ask the sender for JPEG Lossless, JPEG-LS or JPEG 2000`,
-        );
-      }
+      if (size.precision > 8) return decodeJpeg12(encoded, g, size.precision);
       const input = g.samplesPerPixel === 3 && g.photometric === 'RGB' ? markJpegAsRgb(encoded) : encoded;
       return (await runWasm('@cornerstonejs/codec-libjpeg-turbo-8bit', 'JPEGDecoder', input, g)).data;
     }

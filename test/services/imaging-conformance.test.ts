@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
-import { renderDicomForModel } from '../../src/multimodal/index.js';
+import { readDicomImage, renderDicomForModel } from '../../src/multimodal/index.js';
 import { buildTinyCnn } from '../../src/onnx/index.js';
 import { type VitalsApp, buildApp } from '../../src/server/app.js';
 
@@ -237,6 +237,30 @@ describe('imaging conformance: pydicom, pydicom-data and nibabel corpora', () =>
     for (const u of unsupported) console.log(`  unsupported: ${u}`);
     expect(reference.dicom.length).toBeGreaterThan(100); // both corpora were found
     expect(failures).toEqual([]);
+  });
+
+  it('12-bit JPEG Extended (process 4): every pixel within one level of pydicom’s libjpeg decode', async () => {
+    const jpgExtended = reference.dicom.find((r) => r.file === 'JPGExtended.dcm')!;
+    const files = [jpgExtended.path, fileURLToPath(new URL('../fixtures/dicom/ct_jpeg_extended12.dcm', import.meta.url))];
+    const script = 'import sys, base64, numpy as np, pydicom\nfor p in sys.argv[1:]: print(base64.b64encode(pydicom.dcmread(p).pixel_array.astype("<i4").tobytes()).decode())';
+    const decoded = execFileSync(PY, ['-c', script, ...files], { encoding: 'utf8', maxBuffer: 1 << 26 })
+      .trim()
+      .split('\n');
+    for (const [k, path] of files.entries()) {
+      const want = new Int32Array(new Uint8Array(Buffer.from(decoded[k]!, 'base64')).buffer);
+      const got = (await readDicomImage(readFileSync(path))).pixels.frames[0]!;
+      expect(got.length).toBe(want.length);
+      let worst = 0;
+      let equal = 0;
+      for (let i = 0; i < want.length; i++) {
+        const d = Math.abs(got[i]! - want[i]!);
+        worst = Math.max(worst, d);
+        if (d === 0) equal++;
+      }
+      console.log(`${path.split('/').pop()}: ${want.length} pixels, ${((100 * equal) / want.length).toFixed(2)}% equal to pydicom's, largest difference ${worst}`);
+      expect(worst).toBeLessThanOrEqual(1); // two IDCTs (libjpeg's integer one, our exact float one) may round apart
+      expect(equal / want.length).toBeGreaterThan(0.8);
+    }
   });
 
   it('every NIfTI image nibabel reads gives nibabel’s shape and values', async () => {
