@@ -212,7 +212,11 @@ export class PredictionLog {
   async flush(): Promise<void> {
     this.dispatch();
     const last = this.inflight[this.inflight.length - 1];
-    if (last) await last.attempted.promise;
+    if (!last) return;
+    // Without this, a read under async ack waited for the next group commit (PREDICTION_LOG_FLUSH_MS),
+    // and shutdown waited for a monitoring check stuck in that read.
+    this.writer.commitNow();
+    await last.attempted.promise;
   }
 
   private newBatch(): Batch {
@@ -420,6 +424,8 @@ interface WriterEvents {
 /** Takes batches in order, commits them in groups, reports progress; close() drains and returns the rows it could not write. */
 interface LogWriter {
   send(seq: number, rows: Row[]): void;
+  /** commit what has been sent without waiting for the group interval (a reader waits for it) */
+  commitNow(): void;
   close(): Promise<number>;
 }
 
@@ -521,6 +527,10 @@ class ThreadWriter implements LogWriter {
     if (!this.exited) this.post(seq, rows);
   }
 
+  commitNow(): void {
+    if (this.worker && !this.exited) this.worker.postMessage({ type: 'flush' });
+  }
+
   async close(): Promise<number> {
     if (!this.worker) return 0;
     await new Promise<void>((done) => {
@@ -543,6 +553,7 @@ class InlineWriter implements LogWriter {
   private writing?: Promise<void>;
   private timer?: NodeJS.Timeout;
   private failures = 0;
+  private urgent = false;
 
   constructor(
     private readonly database: Database,
@@ -556,10 +567,20 @@ class InlineWriter implements LogWriter {
     this.schedule();
   }
 
+  commitNow(): void {
+    if (this.failures) return; // backing off after a failure
+    this.urgent = true; // while a commit runs: the rows that came meanwhile go right after it
+    if (!this.timer) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.schedule();
+  }
+
   private schedule(): void {
     if (this.writing || this.timer || !this.pending.length) return;
     const rows = this.pending.reduce((n, b) => n + b.rows.length, 0);
-    const wait = this.failures ? Math.max(1000, this.options.flushMs) : rows >= this.options.batchSize || this.ack === 'commit' ? 0 : this.options.flushMs;
+    const wait = this.failures ? Math.max(1000, this.options.flushMs) : rows >= this.options.batchSize || this.ack === 'commit' || this.urgent ? 0 : this.options.flushMs;
+    this.urgent = false;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.writing = this.commit().finally(() => {

@@ -21,6 +21,7 @@ import { Lineage, lineagePlugin } from '../lineage/index.js';
 import { Messaging, messagingPlugin } from '../messaging/index.js';
 import { type Metrics, createMetrics, httpLabels } from '../metrics.js';
 import { ModelMonitor } from '../monitoring/model-monitor.js';
+import { ReportPool } from '../monitoring/report-pool.js';
 import { AlertNotifier } from '../monitoring/notifiers.js';
 import { PredictionLog } from '../monitoring/prediction-log.js';
 import { monitoringPlugin, registryLabelSpace } from '../monitoring/index.js';
@@ -187,9 +188,8 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     checkEveryPredictions: settings.MODEL_MONITORING_ENABLED && settings.VITALS_ROLE !== 'api' ? settings.MONITORING_CHECK_EVERY_N : 0,
     outbox: messaging.outbox,
     audit,
-    // reportPool: new ReportPool() moves the statistics off the serving thread (issue 13). Not wired yet:
-    // with it, `vitals serve` does not exit on SIGTERM in test/cli-and-shutdown.test.ts (reproducible,
-    // cause not yet found). The retraining-loop failure seen earlier was that test racing the relay (fixed).
+    // the statistics of every check run in a worker thread, off the serving thread (issue 13)
+    reportPool: new ReportPool(),
   });
   predictionLog.onRecord((versionId) => monitor.observe(versionId));
   const blueGreen = new BlueGreenDeployments(database, registry, abTests.store, (versionId) => predictor.probe(versionId));
