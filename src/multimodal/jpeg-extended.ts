@@ -214,7 +214,7 @@ function idct8(d: Float64Array, o: number, s: number): void {
   const t10 = x0 + x4;
   const t11 = x0 - x4;
   const t13 = x2 + x6;
-  const t12 = (x2 - x6) * 1.414213562373095 - t13;
+  const t12 = (x2 - x6) * Math.SQRT2 - t13;
   const e0 = t10 + t13;
   const e3 = t10 - t13;
   const e1 = t11 + t12;
@@ -225,7 +225,7 @@ function idct8(d: Float64Array, o: number, s: number): void {
   const z11 = x1 + x7;
   const z12 = x1 - x7;
   const o7 = z11 + z13;
-  const o11 = (z11 - z13) * 1.414213562373095;
+  const o11 = (z11 - z13) * Math.SQRT2;
   const z5 = (z10 + z12) * 1.8477590650225735;
   const o10 = 1.0823922002923938 * z12 - z5;
   const o12 = -2.613125929752753 * z10 + z5;
@@ -384,7 +384,7 @@ function toSamples(components: Component[], quant: Uint16Array[], width: number,
         for (let y = 0, o = by * 8 * planeW + bx * 8; y < 8; y++, o += planeW)
           for (let x = 0; x < 8; x++) {
             const v = Math.round(block[y * 8 + x]! + shift);
-            plane[o + x] = v < 0 ? 0 : v > top ? top : v;
+            plane[o + x] = v < 0 ? 0 : Math.min(v, top);
           }
       }
     if (n === 1) {
