@@ -4,6 +4,7 @@
  * --url work directly on the configured database and artifact folder (the same ones the server uses).
  */
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import type { Settings } from '../config/index.js';
 import type { Alias } from '../registry/index.js';
@@ -76,7 +77,7 @@ program
     const [{ buildApp }, { bootstrapDemo }, { startBackgroundLoop }] = await Promise.all([composition(), import('../pipelines/demo-bootstrap.js'), import('../server/background-loop.js')]);
     const vitals = await buildApp(cfg);
     const { app, services } = vitals;
-    if (cfg.VITALS_DEMO) await bootstrapDemo(services.registry, (m) => app.log.info(m));
+    if (cfg.VITALS_DEMO) await bootstrapDemo(services.registry, (m) => app.log.info(m), { image: true });
     // role api: no background loop (the workers sweep, look and schedule); each turn runs once per database anyway
     const loop = cfg.VITALS_ROLE === 'api' ? { stop() {} } : startBackgroundLoop(services, app.log);
     await services.messaging.startConsumers({ predictor: services.predictor, predictionLog: services.predictionLog });
@@ -180,7 +181,7 @@ program
         modelName: o.name,
         version: o.version,
         seed: Number(o.seed),
-        dataSource: o.data,
+        dataSource: resolve(o.data),
         aliases: o.promote ? ['production'] : undefined,
         actor: 'cli',
         onProgress: (done, total, message) => bar.update(done, total, message),

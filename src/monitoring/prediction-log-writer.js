@@ -112,6 +112,9 @@ async function openSqlite({ file, synchronous }) {
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('busy_timeout = 5000');
+  // Patient data must not outlive its rows: space freed or left behind by a page split is zeroed
+  // (fast: only where that costs no extra I/O; the retention purge turns it fully on for its deletes).
+  db.pragma('secure_delete = fast');
   // A re-sent batch (after a writer restart) finds its rows already there: keep the first copy.
   const insertLog = db.prepare(`insert into prediction_logs (${COLUMNS.join(', ')}) values (${COLUMNS.map(() => '?').join(', ')}) on conflict (id) do nothing`);
   const insertOutbox = db.prepare(`insert into outbox (${OUTBOX_COLUMNS.join(', ')}) values (${OUTBOX_COLUMNS.map(() => '?').join(', ')})`);

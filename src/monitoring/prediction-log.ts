@@ -7,12 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Transaction } from 'kysely';
 import { VitalsError, notFound } from '../errors.js';
-import { nowIso, uuidv7 } from '../ids.js';
+import { nowIso, uuidv7, uuidv7Floor } from '../ids.js';
 import type { AuditContext, AuditRecorder } from '../audit/index.js';
 import type { Metrics } from '../metrics.js';
 import type { Database, PredictionLogsTable, Schema } from '../store/index.js';
 import { COLUMNS, predictionEvent } from './prediction-log-writer.js';
 import { type LabelSpaceOf, checkLabel, labelConflict } from './ground-truth.js';
+import { type PurgeOptions, type PurgeResult, purgePredictions } from './prediction-retention.js';
 
 export interface PredictionRecord {
   model_id: string;
@@ -314,11 +315,13 @@ export class PredictionLog {
     return toEntry(row);
   }
 
-  /** The latest entries of a model (optionally one version), newest first. */
-  async list(filter: { modelId: string; versionId?: string; limit?: number; withGroundTruth?: boolean }): Promise<PredictionLogEntry[]> {
+  /** The latest entries of a model (optionally one version, optionally only those made at or after `since`), newest first. */
+  async list(filter: { modelId: string; versionId?: string; limit?: number; withGroundTruth?: boolean; since?: string }): Promise<PredictionLogEntry[]> {
     await this.flush();
     let q = this.database.db.selectFrom('prediction_logs').selectAll().where('model_id', '=', filter.modelId);
     if (filter.versionId) q = q.where('version_id', '=', filter.versionId);
+    // ids are time-ordered: a bound on the id keeps this a range scan of the (model_id, id) index
+    if (filter.since) q = q.where('id', '>=', uuidv7Floor(Date.parse(filter.since)));
     if (filter.withGroundTruth) q = q.where('ground_truth', 'is not', null).where('error', 'is', null);
     const rows = await q
       .orderBy('id', 'desc')
@@ -354,6 +357,11 @@ export class PredictionLog {
     let q = this.database.db.selectFrom('prediction_logs').select((eb) => eb.fn.countAll<number>().as('n'));
     if (modelId) q = q.where('model_id', '=', modelId);
     return Number((await q.executeTakeFirstOrThrow()).n);
+  }
+
+  /** Deletes rows past retention that the rollups already counted, in batches, with one audit row (prediction-retention.ts). */
+  purge(options: PurgeOptions): Promise<PurgeResult> {
+    return purgePredictions(this.database, this.options.audit, options);
   }
 
   /** Stops accepting rows, writes what is queued (retrying a failing database a few times) and stops the writer. */
