@@ -6,8 +6,8 @@
 //
 // scipy comes from the virtualenv made by scripts/stats-fixtures/make-fixtures.sh (.venv/stats);
 // without it the reference is skipped with a printed line.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { computeDataDrift } from '../dist/monitoring/drift-report.js';
@@ -67,12 +67,52 @@ print(json.dumps({'ms': best, 'p': [r.pvalue for r in out], 'stat': [r.statistic
   console.log(`scipy ks_2samp loop:      ${round(scipyMs)} ms (best of ${REPEATS}); max relative p-value difference ${maxRelError.toExponential(2)}`);
   console.log(`ratio scipy / Vitals:     ${round(scipyMs / vitalsMs)}x (Vitals also computes Wasserstein and PSI per feature)`);
 }
+
+// End to end as a CI job runs it: `vitals drift` on the same numbers as CSV files (process start, CSV
+// read, profile, tests, table), median of REPEATS runs, against the start of a bare `node -e 0`.
+const csvDir = join(tmpdir(), `vitals-drift-cli-${process.pid}`);
+mkdirSync(csvDir, { recursive: true });
+const toCsv = (rows) => `${names.join(',')}\n${rows.map((r) => names.map((n) => r[n]).join(',')).join('\n')}\n`;
+writeFileSync(join(csvDir, 'reference.csv'), toCsv(reference));
+writeFileSync(join(csvDir, 'current.csv'), toCsv(current));
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const timeRun = (args) => {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return { ms: performance.now() - t0, r };
+};
+const cliRuns = [];
+const nodeRuns = [];
+let cliOut;
+for (let i = 0; i < REPEATS; i++) {
+  const { ms, r } = timeRun([join(REPO_ROOT, 'dist/cli/main.js'), 'drift', '--baseline-data', join(csvDir, 'reference.csv'), '--new-data', join(csvDir, 'current.csv'), '--json']);
+  if (r.status !== 0 && r.status !== 1) throw new Error(`vitals drift failed (${r.status}): ${r.stderr}`);
+  cliOut = JSON.parse(r.stdout);
+  cliRuns.push(ms);
+  nodeRuns.push(timeRun(['-e', '0']).ms);
+}
+const sameDecisions = JSON.stringify([...cliOut.drifted_features].sort()) === JSON.stringify([...result.drifted_features].sort());
+console.log(
+  `vitals drift end to end:  ${round(median(cliRuns))} ms (median of ${REPEATS}; node -e 0: ${round(median(nodeRuns))} ms); drifted ${cliOut.drifted_features.length}, ${sameDecisions ? 'the same features as computeDataDrift' : 'NOT the same features as computeDataDrift'}`,
+);
+rmSync(csvDir, { recursive: true, force: true });
+if (!sameDecisions) process.exitCode = 1;
 console.log('Evidently: not measured (its dependency tree is large; not installed in this run).');
 mkdirSync(RESULTS_DIR, { recursive: true });
 writeFileSync(
   join(RESULTS_DIR, 'drift.json'),
   JSON.stringify(
-    { features: FEATURES, reference_rows: REF_ROWS, current_rows: CUR_ROWS, vitals_ms: vitalsMs, scipy_ms: scipyMs, max_rel_pvalue_error: maxRelError, date: new Date().toISOString() },
+    {
+      features: FEATURES,
+      reference_rows: REF_ROWS,
+      current_rows: CUR_ROWS,
+      vitals_ms: vitalsMs,
+      cli_end_to_end_ms: median(cliRuns),
+      node_start_ms: median(nodeRuns),
+      scipy_ms: scipyMs,
+      max_rel_pvalue_error: maxRelError,
+      date: new Date().toISOString(),
+    },
     null,
     2,
   ),

@@ -90,3 +90,38 @@ describe('back-pressure on a full inference queue', () => {
     expect(after.statusCode).toBe(200);
   });
 });
+
+describe('back-pressure with dynamic batching, over real sockets', () => {
+  it('a burst beyond INFERENCE_MAX_QUEUE gets 503 + Retry-After, every 200 is logged, and the server keeps serving', async () => {
+    // batching on (the default path), small batches, one waiting batch at most: 160 concurrent clients must overflow
+    const t = await startTestApp({ INFERENCE_MAX_QUEUE: 1, BATCH_SIZE: 2, BATCH_MAX_WAIT_MS: 0, CACHE_SIZE: 0 });
+    try {
+      await bootstrapDemo(t.services.registry);
+      const version = await t.services.registry.getVersion('breast-cancer', 'production');
+      const spec = version.input_spec as { features: Array<{ name: string }> };
+      const url = `${await t.app.listen({ host: '127.0.0.1', port: 0 })}/api/v1/ml-models/predict`;
+      const predict = (i: number) =>
+        fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'breast-cancer', features: Object.fromEntries(spec.features.map((f, j) => [f.name, 1 + j / 10 + i / 1000])) }),
+        }).then(async (r) => ({ status: r.status, retryAfter: r.headers.get('retry-after'), body: (await r.json()) as { prediction_id?: string; code?: string } }));
+      const responses = await Promise.all(Array.from({ length: 160 }, (_, i) => predict(i)));
+      const ok = responses.filter((r) => r.status === 200);
+      const refused = responses.filter((r) => r.status === 503);
+      expect(ok.length + refused.length).toBe(responses.length); // nothing else: no 500, no dropped connection
+      expect(ok.length).toBeGreaterThan(0);
+      expect(refused.length).toBeGreaterThan(0);
+      for (const r of refused) {
+        expect(r.retryAfter).toBe('1');
+        expect(r.body.code).toBe('PREDICTION_QUEUE_FULL');
+      }
+      // every answered prediction is in the log (an accepted request is never lost), and the server still serves
+      const logged = new Set((await t.services.predictionLog.list({ modelId: version.model_id, limit: 1000 })).map((e) => e.id));
+      for (const r of ok) expect(logged.has(r.body.prediction_id!)).toBe(true);
+      expect((await predict(999)).status).toBe(200);
+    } finally {
+      await t.dispose();
+    }
+  });
+});

@@ -17,7 +17,11 @@
  * `columnTypes` overrides both. Missing, non-finite and non-numeric values are counted per feature,
  * never thrown or silently dropped; a feature that cannot be tested is listed in `skipped` with why.
  */
-import { type PAdjustMethod, adjustPValues, categoricalDrift, categoricalPsi, jensenShannonDistance, ksTwoSample, normalisedWasserstein, populationStabilityIndex } from '../stats/index.js';
+// The modules themselves, not the stats index: `vitals drift` then loads no A/B or CBPE statistics.
+import { categoricalDrift } from '../stats/chi-square.js';
+import { categoricalPsi, jensenShannonDistance, normalisedWasserstein, populationStabilityIndex } from '../stats/distances.js';
+import { ksTwoSample } from '../stats/ks-two-sample.js';
+import { type PAdjustMethod, adjustPValues } from '../stats/multiple-testing.js';
 import { type ColumnType, type FeatureSummary, type ReferenceProfile, asNumber, categoryOf, inferColumnType, isMissingValue } from '../stats/reference-profile.js';
 
 export interface DriftOptions {

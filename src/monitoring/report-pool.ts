@@ -17,6 +17,8 @@ export class ReportPool {
   private started?: Piscina;
   /** the thread id of the worker that built the last report (diagnostics and tests) */
   lastThreadId: number | null = null;
+  /** that worker's nice value (19 on Linux; null where it cannot be read) */
+  lastNice: number | null = null;
 
   constructor(private readonly options: ReportPoolOptions = {}) {}
 
@@ -27,8 +29,9 @@ export class ReportPool {
   }
 
   async build(inputs: ReportInputs): Promise<MonitoringReport> {
-    const out = (await this.piscina.run(inputs)) as { report: MonitoringReport; threadId: number };
+    const out = (await this.piscina.run(inputs)) as { report: MonitoringReport; threadId: number; nice: number | null };
     this.lastThreadId = out.threadId;
+    this.lastNice = out.nice;
     return out.report;
   }
 

@@ -3,7 +3,8 @@
  * statistics, classification metrics and reference profiles. p-values are computed to match
  * SciPy / statsmodels (see test/fixtures/stats and scripts/stats-fixtures).
  */
-export { chi2Sf, normalSf, normalTwoSidedPValue, normalPpf, tTwoSidedPValue, tPpf } from './special.js';
+export { chi2Sf, normalSf, normalTwoSidedPValue, normalPpf } from './special.js';
+export { tTwoSidedPValue, tPpf } from './student-t.js';
 export * from './kolmogorov.js';
 export * from './ks-two-sample.js';
 export * from './chi-square.js';

@@ -7,9 +7,7 @@
  * 1e-200, ...) keep their relative accuracy instead of collapsing to 0.
  */
 import erfc from '@stdlib/math-base-special-erfc';
-import betainc from '@stdlib/math-base-special-betainc';
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
-import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 import { regularizedGammaQ } from './incomplete-gamma.js';
 
 /** Survival function of the chi-square distribution, P(X >= x), X ~ chi2(dof). */
@@ -35,30 +33,6 @@ export function normalTwoSidedPValue(z: number): number {
 /** Standard normal quantile. */
 export function normalPpf(p: number): number {
   return normalQuantile(p, 0, 1);
-}
-
-/**
- * Two-sided Student-t p-value 2 * P(T_df >= |t|), computed as the regularised incomplete beta
- * I_{df/(df+t^2)}(df/2, 1/2), which is the exact two-tail area with no `1 - cdf` cancellation.
- */
-export function tTwoSidedPValue(t: number, df: number): number {
-  if (Number.isNaN(t) || Number.isNaN(df) || df <= 0) return NaN;
-  if (!Number.isFinite(t)) return 0;
-  if (t === 0) return 1;
-  if (df === Infinity) return normalTwoSidedPValue(t);
-  const t2 = t * t;
-  // For |t| small relative to sqrt(df) the complement argument t^2/(df+t^2) is more accurate.
-  if (t2 < df) {
-    const y = t2 / (df + t2);
-    return betainc(y, 0.5, df / 2, true, true);
-  }
-  return betainc(df / (df + t2), df / 2, 0.5, true, false);
-}
-
-/** Student-t quantile. */
-export function tPpf(p: number, df: number): number {
-  if (df === Infinity) return normalPpf(p);
-  return tQuantile(p, df);
 }
 
 /** Round half to even, like numpy's `np.round` / Python 3's `round` on floats. */

@@ -11,7 +11,7 @@
  * the means differ (t and p NaN when they are equal), and df — 0/0 — is reported as 1; the interval
  * is the single point `diff`.
  */
-import { tPpf, tTwoSidedPValue } from './special.js';
+import { tPpf, tTwoSidedPValue } from './student-t.js';
 
 export interface SummaryStats {
   mean: number;
