@@ -8,18 +8,23 @@
 import type { Token } from './report-text.js';
 
 export type EntityStatus = 'affirmed' | 'negated' | 'uncertain';
-type TriggerKind = 'negated' | 'uncertain' | 'pseudo' | 'terminate';
-type Direction = 'forward' | 'backward' | 'both';
+export type TriggerKind = 'negated' | 'uncertain' | 'pseudo' | 'terminate';
+export type Direction = 'forward' | 'backward' | 'both';
 
-interface TriggerDef {
+export interface TriggerDef {
   phrase: string[];
   kind: TriggerKind;
   direction: Direction;
 }
 
+/** Trigger definitions from phrases (lower case, words separated by one space). */
+export function triggerDefs(kind: TriggerKind, direction: Direction, phrases: string[]): TriggerDef[] {
+  return phrases.map((p) => ({ phrase: p.split(' '), kind, direction }));
+}
+
 const defs: TriggerDef[] = [];
 function addTriggers(kind: TriggerKind, direction: Direction, phrases: string[]) {
-  for (const p of phrases) defs.push({ phrase: p.split(' '), kind, direction });
+  defs.push(...triggerDefs(kind, direction, phrases));
 }
 
 addTriggers('negated', 'forward', [
@@ -214,16 +219,21 @@ export interface TriggerMatch {
   last: number;
 }
 
-/** Longest match at each position, left to right; a matched phrase's tokens start no other. */
-export function findTriggers(tokens: Token[]): TriggerMatch[] {
+/**
+ * Longest match at each position, left to right; a matched phrase's tokens start no other.
+ * `extra` adds a caller's own triggers to the lists above (the report labeler's).
+ */
+export function findTriggers(tokens: Token[], extra: TriggerDef[] = []): TriggerMatch[] {
   const out: TriggerMatch[] = [];
+  const all = extra.length ? [...extra, ...defs] : defs;
+  const longest = extra.length ? Math.max(MAX_TRIGGER, ...extra.map((d) => d.phrase.length)) : MAX_TRIGGER;
   let i = 0;
   while (i < tokens.length) {
     let matched: TriggerDef[] = [];
     let len = 0;
-    for (let n = Math.min(MAX_TRIGGER, tokens.length - i); n >= 1 && matched.length === 0; n--) {
+    for (let n = Math.min(longest, tokens.length - i); n >= 1 && matched.length === 0; n--) {
       const words = tokens.slice(i, i + n).map((t) => t.norm);
-      matched = defs.filter((d) => d.phrase.length === n && d.phrase.every((w, k) => w === words[k]));
+      matched = all.filter((d) => d.phrase.length === n && d.phrase.every((w, k) => w === words[k]));
       len = n;
     }
     if (matched.length) {

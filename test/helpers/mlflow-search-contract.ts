@@ -57,9 +57,9 @@ async function seedRuns(database: Database, tracking: MlflowTracking, experiment
     if (r.chance(0.8)) metrics.push({ key: 'accuracy', value: r.pick([0.5, 0.75, 0.9, 0.9, 1, Math.round(r.next() * 1000) / 1000]), timestamp: start, step: 0 });
     if (r.chance(0.6)) metrics.push({ key: 'loss', value: r.pick([-1, 0, 0.25, 2.5e-8, 1e21, Math.round(r.next() * 100) / 7]), timestamp: start, step: 0 });
     if (r.chance(0.3)) metrics.push({ key: 'val score', value: r.pick([1, 2, 3]), timestamp: start, step: 0 });
-    const params: Array<{ key: string; value: string }> = [{ key: 'algorithm', value: r.pick(ALGOS) }];
+    const params: { key: string; value: string }[] = [{ key: 'algorithm', value: r.pick(ALGOS) }];
     if (r.chance(0.7)) params.push({ key: 'C', value: r.pick(['0.1', '1.0', '10', '']) });
-    const tags: Array<{ key: string; value: string }> = r.chance(0.7) ? [{ key: 'team', value: r.pick(TEAMS) }] : [];
+    const tags: { key: string; value: string }[] = r.chance(0.7) ? [{ key: 'team', value: r.pick(TEAMS) }] : [];
     if (r.chance(0.2)) tags.push({ key: 'note.x', value: 'checked' });
     await tracking.logBatch(id, { metrics, params, tags });
     if (r.chance(0.3)) {
