@@ -2,11 +2,13 @@
 // search_runs with a filter and an order over 10,000 runs, against Vitals and against a real
 // `mlflow server` (SQLite backend, the pinned `mlflow` package) started here on 127.0.0.1, in the same
 // run, on the same machine. Prints seconds and ratios (MLflow time / Vitals time; > 1 means Vitals
-// is faster). Needs `bash scripts/services/mlflow-client.sh --server`.
+// is faster), and the client's floor: the same calls against a server that answers at once with each
+// server's recorded answer, i.e. the time the client spends itself, which bounds any ratio. Needs `bash scripts/services/mlflow-client.sh --server`.
 //
-//   npm run build && node bench/mlflow.mjs [--runs 10000] [--repeats 5]
+//   npm run build && node bench/mlflow.mjs [--runs 10000] [--rounds 5] [--repeats 3]   (repeats: per round)
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -24,8 +26,12 @@ const arg = (name, fallback) => {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const RUNS = arg('runs', 10_000);
-const REPEATS = arg('repeats', 5);
+const ROUNDS = arg('rounds', 5);
+const REPEATS = arg('repeats', 3);
 const BASE = 1_700_000_000_000;
+/** as in bench/mlflow_driver.py */
+const FILTER = "metrics.accuracy > 0.9 and params.algorithm = 'rf'";
+const ORDER = ['metrics.accuracy DESC'];
 
 if (!existsSync(PY) || !existsSync(MLFLOW)) {
   console.error('the MLflow venv is missing: run `bash scripts/services/mlflow-client.sh --server`');
@@ -76,6 +82,7 @@ async function seedVitals(database, registry) {
 const home = mkdtempSync(join(tmpdir(), 'vitals-bench-mlflow-'));
 let mlflow;
 let vitals;
+let floor;
 try {
   // Vitals: the full app on SQLite, in this process
   const settings = loadConfig({ env: {}, dotenvFile: false, overrides: { VITALS_HOME: join(home, 'vitals'), LOG_LEVEL: 'silent', VITALS_DEMO: false, INFERENCE_WORKERS: 1 } });
@@ -113,23 +120,96 @@ try {
   await python(['seed-sqlite', db, created.experiment_id, String(RUNS)]);
   console.log(`seeded ${RUNS} runs into the mlflow server's SQLite store in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
-  // measure one after the other (2 cores: never both at once)
-  const ours = JSON.parse(await python(['measure', vitalsUrl, vitalsExp, String(REPEATS)]));
-  const theirs = JSON.parse(await python(['measure', mlflowUrl, created.experiment_id, String(REPEATS)]));
-  const same = ours.found === theirs.found && JSON.stringify(ours.first) === JSON.stringify(theirs.first);
-  const rows = [
-    { what: 'log_batch, 1,000 metrics', vitals_s: ours.log_batch_s, mlflow_s: theirs.log_batch_s },
-    { what: `search_runs over ${RUNS} runs (filter + order, ${ours.found} found)`, vitals_s: ours.search_runs_s, mlflow_s: theirs.search_runs_s },
-  ].map((r) => ({ ...r, speedup: r.mlflow_s / r.vitals_s }));
-  console.table(rows.map((r) => ({ what: r.what, 'vitals (s)': r.vitals_s.toFixed(4), 'mlflow (s)': r.mlflow_s.toFixed(4), 'mlflow / vitals': `${r.speedup.toFixed(1)}×` })));
+  // the client's floor: the same calls answered at once with each server's own answer (recorded here)
+  const searchBody = (exp) => JSON.stringify({ experiment_ids: [exp], filter: FILTER, run_view_type: 'ACTIVE_ONLY', max_results: 1000, order_by: ORDER });
+  const answer = async (url, exp) =>
+    Buffer.from(await (await fetch(`${url}/api/2.0/mlflow/runs/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: searchBody(exp) })).arrayBuffer());
+  const canned = { vitals: await answer(vitalsUrl, vitalsExp), mlflow: await answer(mlflowUrl, created.experiment_id) };
+  floor = createHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const which = req.url?.startsWith('/mlflow/') ? 'mlflow' : 'vitals';
+      res.setHeader('content-type', 'application/json');
+      res.end(req.url?.endsWith('/runs/search') ? canned[which] : '{}');
+    });
+  });
+  const floorUrl = `http://127.0.0.1:${await new Promise((res) => floor.listen(0, '127.0.0.1', () => res(floor.address().port)))}`;
+
+  // One at a time (2 cores: never two at once), in interleaved rounds whose order rotates, so that
+  // load from other work on a shared machine spreads over all four instead of skewing one. Each
+  // server first gets one pass of warm-up: the first pass after seeding runs 3-5× slower on either
+  // (code paths compiled, the seeding's write-ahead log checkpointed).
+  const targets = [
+    { name: 'vitals', args: ['measure', vitalsUrl, vitalsExp] },
+    { name: 'mlflow', args: ['measure', mlflowUrl, created.experiment_id] },
+    { name: 'floor_vitals', args: ['measure-floor', `${floorUrl}/vitals`] },
+    { name: 'floor_mlflow', args: ['measure-floor', `${floorUrl}/mlflow`] },
+  ];
+  const samples = Object.fromEntries(targets.map((x) => [x.name, { log_batch_s: [], search_runs_s: [] }]));
+  const found = {};
+  for (const x of targets.slice(0, 2)) await python([...x.args, '1']);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let k = 0; k < targets.length; k++) {
+      const x = targets[(round + k) % targets.length];
+      const out = JSON.parse(await python([...x.args, String(REPEATS)]));
+      samples[x.name].log_batch_s.push(...out.log_batch_all);
+      samples[x.name].search_runs_s.push(...out.search_runs_all);
+      found[x.name] = out;
+    }
+  }
+  const median = (xs) => {
+    const s = [...xs].sort((p, q) => p - q);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  const m = Object.fromEntries(Object.entries(samples).map(([name, v]) => [name, { log_batch_s: median(v.log_batch_s), search_runs_s: median(v.search_runs_s) }]));
+  const [ours, theirs, floorOurs, floorTheirs] = [m.vitals, m.mlflow, m.floor_vitals, m.floor_mlflow];
+  const same = found.vitals.found === found.mlflow.found && JSON.stringify(found.vitals.first) === JSON.stringify(found.mlflow.first);
+
+  const row = (what, key) => ({
+    what,
+    vitals_s: ours[key],
+    mlflow_s: theirs[key],
+    client_floor_vitals_s: floorOurs[key],
+    client_floor_mlflow_s: floorTheirs[key],
+    speedup: theirs[key] / ours[key],
+    // what the server itself takes: the client's time less the client's own work on that answer
+    server_vitals_s: ours[key] - floorOurs[key],
+    server_mlflow_s: theirs[key] - floorTheirs[key],
+    server_speedup: ours[key] > floorOurs[key] ? (theirs[key] - floorTheirs[key]) / (ours[key] - floorOurs[key]) : null,
+    best_possible: theirs[key] / floorOurs[key],
+  });
+  const rows = [row('log_batch, 1,000 metrics', 'log_batch_s'), row(`search_runs over ${RUNS} runs (filter + order, ${found.vitals.found} found)`, 'search_runs_s')];
+  console.table(
+    rows.map((r) => ({
+      what: r.what,
+      'vitals (s)': r.vitals_s.toFixed(4),
+      'mlflow (s)': r.mlflow_s.toFixed(4),
+      'mlflow / vitals': `${r.speedup.toFixed(1)}×`,
+      'client floor (s)': `${r.client_floor_vitals_s.toFixed(4)} / ${r.client_floor_mlflow_s.toFixed(4)}`,
+      'server time: mlflow / vitals': r.server_speedup === null ? 'n/a (noise)' : `${r.server_speedup.toFixed(1)}×`,
+      'best possible': `${r.best_possible.toFixed(1)}×`,
+    })),
+  );
+  console.log(`search answer: vitals ${canned.vitals.length} bytes, mlflow ${canned.mlflow.length} bytes`);
+  console.log('client floor: the same client calls answered at once with the recorded answer (vitals / mlflow); "best possible" = mlflow ÷ the floor on Vitals\' answer');
   console.log(
-    same ? 'search results: identical (count and first 20 in order)' : `search results DIFFER: vitals ${ours.found} ${ours.first.slice(0, 5)} vs mlflow ${theirs.found} ${theirs.first.slice(0, 5)}`,
+    same
+      ? 'search results: identical (count and first 20 in order)'
+      : `search results DIFFER: vitals ${found.vitals.found} ${found.vitals.first.slice(0, 5)} vs mlflow ${found.mlflow.found} ${found.mlflow.first.slice(0, 5)}`,
   );
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-  writeFileSync(join(ROOT, 'bench/results/mlflow.json'), JSON.stringify({ runs: RUNS, repeats: REPEATS, rows, same_results: same, at: new Date().toISOString() }, null, 2));
+  writeFileSync(
+    join(ROOT, 'bench/results/mlflow.json'),
+    JSON.stringify(
+      { runs: RUNS, rounds: ROUNDS, repeats: REPEATS, rows, samples, answer_bytes: { vitals: canned.vitals.length, mlflow: canned.mlflow.length }, same_results: same, at: new Date().toISOString() },
+      null,
+      2,
+    ),
+  );
   process.exitCode = same ? 0 : 1;
 } finally {
   mlflow?.kill('SIGTERM');
+  floor?.close();
   await vitals?.close();
   rmSync(home, { recursive: true, force: true });
 }

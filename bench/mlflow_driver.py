@@ -1,12 +1,15 @@
 """Driver of bench/mlflow.mjs: the official MLflow client timing the same calls against a server.
 
     python mlflow_driver.py measure <tracking uri> <experiment id> <repeats>
+    python mlflow_driver.py measure-floor <tracking uri> <repeats>
     python mlflow_driver.py seed-sqlite <mlflow.db> <experiment id> <runs>
 
 `measure` prints one JSON line: seconds per log_batch of 1,000 metrics (a new run each time) and per
 search_runs with a filter and an order over the experiment. `seed-sqlite` writes the runs that
 bench/mlflow.mjs writes into Vitals — the same values from the same formula — straight into the
 reference server's SQLite store (creating 10,000 runs through its REST API would take minutes).
+`measure-floor` makes the same two calls against a server that answers at once with a canned body
+(bench/mlflow.mjs records each server's real answer): the client's own time, which no server can save.
 """
 import json
 import sqlite3
@@ -52,7 +55,7 @@ def seed_sqlite(db, experiment_id, n):
     c.commit()
 
 
-def measure(uri, experiment_id, repeats):
+def measure(uri, experiment_id, repeats, floor=False):
     import mlflow
     from mlflow import MlflowClient
     from mlflow.entities import Metric
@@ -60,16 +63,16 @@ def measure(uri, experiment_id, repeats):
     mlflow.set_tracking_uri(uri)
     client = MlflowClient()
     batch_seconds = []
-    scratch = client.create_experiment(f"log-batch-{uuid.uuid4().hex[:8]}")
+    scratch = None if floor else client.create_experiment(f"log-batch-{uuid.uuid4().hex[:8]}")
     for r in range(repeats):
-        run = client.create_run(scratch)
+        run_id = "floor" if floor else client.create_run(scratch).info.run_id
         now = int(time.time() * 1000)
         batch = [Metric(f"m{k % 10}", k * 0.001, now + k, k // 10) for k in range(1000)]
         t = time.perf_counter()
-        client.log_batch(run.info.run_id, metrics=batch)
+        client.log_batch(run_id, metrics=batch)
         batch_seconds.append(time.perf_counter() - t)
-        if r == 0:
-            assert len(client.get_metric_history(run.info.run_id, "m3")) == 100
+        if r == 0 and not floor:
+            assert len(client.get_metric_history(run_id, "m3")) == 100
     search_seconds = []
     names = None
     for _ in range(repeats):
@@ -77,11 +80,13 @@ def measure(uri, experiment_id, repeats):
         found = client.search_runs([experiment_id], FILTER, order_by=ORDER, max_results=1000)
         search_seconds.append(time.perf_counter() - t)
         names = [r.info.run_name for r in found]
-    print(json.dumps({"log_batch_s": statistics.median(batch_seconds), "search_runs_s": statistics.median(search_seconds), "found": len(names), "first": names[:20]}))
+    print(json.dumps({"log_batch_s": statistics.median(batch_seconds), "search_runs_s": statistics.median(search_seconds), "log_batch_all": batch_seconds, "search_runs_all": search_seconds, "found": len(names), "first": names[:20]}))
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "seed-sqlite":
         seed_sqlite(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif sys.argv[1] == "measure-floor":
+        measure(sys.argv[2], "0", int(sys.argv[3]), floor=True)
     else:
         measure(sys.argv[2], sys.argv[3], int(sys.argv[4]))

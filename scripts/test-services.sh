@@ -3,7 +3,8 @@
 # services on 127.0.0.1: PostgreSQL (scripts/services/postgres.sh), Orthanc with
 # DICOMweb (orthanc.sh), an SMTP server (smtp.sh: aiosmtpd), promtool
 # (prometheus.sh), the Python peers pydicom/nibabel (python-peers.sh) and the
-# official MLflow client with a reference mlflow server (mlflow-client.sh), and
+# official MLflow client with a reference mlflow server (mlflow-client.sh), the
+# Triton and KServe inference clients (triton-client.sh, kserve-client.sh), and
 # the real dvc (dvc.sh), and Debian's chromium for the dashboard's browser tests
 # (chromium.sh).
 #
@@ -47,6 +48,7 @@ bash "$REPO_ROOT/scripts/services/nannyml.sh" >&2   # CBPE reference (test/servi
 bash "$REPO_ROOT/scripts/services/mlflow-client.sh" --server >&2   # the official MLflow client + a reference server
 bash "$REPO_ROOT/scripts/services/dvc.sh" >&2                       # the real dvc, for dvc-compat.test.ts
 bash "$REPO_ROOT/scripts/services/triton-client.sh" >&2             # tritonclient[http], for kserve-tritonclient.test.ts
+bash "$REPO_ROOT/scripts/services/kserve-client.sh" >&2             # kserve's InferenceRESTClient, for kserve-restclient.test.ts
 if ! bash "$ORTHANC" status >/dev/null 2>&1; then STARTED_ORTHANC=1; fi
 bash "$ORTHANC" start >&2
 

@@ -114,15 +114,49 @@ export function registerPipelineCommands(program: Command, withServices: WithSer
     .command('diff <runA> <runB>')
     .description('params diff and metrics diff between two runs')
     .option('--all', 'show unchanged values too')
-    .action((a: string, b: string, o: { all?: boolean }) =>
+    .option('--json', 'print the diff as JSON')
+    .action((a: string, b: string, o: { all?: boolean; json?: boolean }) =>
       withServices(async (s) => {
         const d = await s.pipelines.diff(a, b, { all: o.all });
+        if (o.json) return console.log(JSON.stringify(d, null, 2));
         console.log('params:');
         printTable(d.params.map((p) => ({ param: p.param, old: JSON.stringify(p.old), new: JSON.stringify(p.new) })));
         console.log('metrics:');
         printTable(d.metrics.map((m) => ({ metric: m.metric, old: m.old ?? '', new: m.new ?? '', change: m.change === null ? '' : (m.change >= 0 ? '+' : '') + m.change.toFixed(4) })));
       }),
     );
+
+  // `vitals params diff` / `vitals metrics diff` between git revisions, as `dvc params diff` / `dvc metrics diff`
+  for (const kind of ['params', 'metrics'] as const) {
+    program
+      .command(kind)
+      .description(`${kind} of a dvc.yaml project at git revisions`)
+      .command('diff [a_rev] [b_rev]')
+      .description(`${kind} that differ between two git revisions (none: HEAD against the work tree; one: that revision against the work tree), as \`dvc ${kind} diff\``)
+      .option('--file <dvc.yaml>', 'the pipeline file', 'dvc.yaml')
+      .option('--all', 'show unchanged values too')
+      .option('--json', "print DVC's JSON: { file: { key: { old, new, diff } } }")
+      .action(async (a: string | undefined, b: string | undefined, o: { file: string; all?: boolean; json?: boolean }) => {
+        const [{ paramsDiff, metricsDiff }, { dirname, basename, resolve }] = await Promise.all([import('../pipelines/rev-diff.js'), import('node:path')]);
+        const path = resolve(o.file);
+        const revs = [a, b].filter((r): r is string => r !== undefined);
+        const d = await (kind === 'params' ? paramsDiff : metricsDiff)(dirname(path), revs, { file: basename(path), all: o.all });
+        if (o.json) return console.log(JSON.stringify(d));
+        const [left, right] = [revs[0] ?? 'HEAD', revs[1] ?? 'workspace'];
+        const show = (v: unknown) => (v === null ? '-' : typeof v === 'string' ? v : JSON.stringify(v));
+        printTable(
+          Object.entries(d).flatMap(([file, entries]) =>
+            Object.entries(entries).map(([key, c]) => ({
+              Path: file,
+              [kind === 'params' ? 'Param' : 'Metric']: key,
+              [left]: show(c.old),
+              [right]: show(c.new),
+              ...(kind === 'metrics' ? { Change: c.diff === undefined ? '-' : String(Math.round(c.diff * 1e5) / 1e5) } : {}),
+            })),
+          ),
+        );
+      });
+  }
 
   const retrain = program.command('retrain').description('automated retraining: trigger a run now, show history');
   retrain

@@ -15,3 +15,4 @@ export * from './cron.js';
 export * from './pipelines.js';
 export { pipelinesPlugin, type PipelinesRouteDeps } from './cicd-routes.js';
 export { commandEnv } from './command-env.js';
+export * from './rev-diff.js';

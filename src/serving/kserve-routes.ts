@@ -185,7 +185,12 @@ export function kservePlugin(s: KserveRouteDeps): FastifyPluginAsync {
     const v2Status = (err: unknown) => (err instanceof VitalsError ? (err.code === 'MODEL_NOT_LOADED' ? 400 : err.statusCode) : 500);
     const v2Error = (reply: FastifyReply, err: unknown) => {
       const status = v2Status(err);
-      return reply.code(status).send({ error: err instanceof Error ? err.message : String(err) });
+      // exactly `application/json` (Fastify adds `; charset=utf-8` to anything but bytes): KServe's
+      // client shows the server's message only then, as it compares the whole header
+      return reply
+        .code(status)
+        .type('application/json')
+        .send(Buffer.from(JSON.stringify({ error: err instanceof Error ? err.message : String(err) })));
     };
     /** MODEL_PATH's file when it answers for the name, else the registry reference */
     const refFor = async (name: string, version?: string): Promise<ServedModel | string> => {

@@ -12,11 +12,12 @@ import type { RouteDecision, TrafficRouter } from '../routing/index.js';
 import { decodeClassRows } from './classification-output.js';
 import { DynamicBatcher } from './dynamic-batcher.js';
 import { type ImageFacts, encodeImage, imageTensorDims } from './image-input.js';
-import type { InferencePool } from './inference-pool.js';
+import type { InferencePool, TensorData } from './inference-pool.js';
 import { InferenceStats } from './inference-stats.js';
 import { PredictionCache } from './prediction-cache.js';
 import { type ServedModel, serveFile, serveVersion } from './served-model.js';
 import { type Features, encodeTabularRows } from './tabular-input.js';
+import { type RowOutputs, type TensorRowLayout, inputRows, joinRows, splitRows, tensorRowLayout } from './tensor-rows.js';
 
 export interface PredictorOptions {
   batchSize: number;
@@ -69,7 +70,13 @@ export class Predictor {
   private readonly resolved = new Map<string, { versionId: string; at: number }>();
   private readonly resolving = new Map<string, Promise<ModelVersion>>();
   private readonly batcher: DynamicBatcher<Float32Array, RowResult>;
-  private readonly cache: PredictionCache<RowResult>;
+  /** V2 infers' rows (tensor-rows.ts): batched per model, row shape and outputs asked for */
+  private readonly tensorBatcher: DynamicBatcher<Float32Array, RowOutputs>;
+  private readonly tensorBatches = new Map<string, { served: ServedModel; fetches: string[] | undefined; rowDims: number[] }>();
+  /** row layouts whose outputs turned out not to have one row per input row: those run as sent */
+  private readonly unsplittable = new Set<string>();
+  /** seed-API rows (keyed by the version) and V2 rows (keyed `v2|…`): the keys never meet */
+  private readonly cache: PredictionCache<RowResult | RowOutputs>;
   private fileModel?: Promise<ServedModel>;
   /** public so a benchmark can take the release-test path out (bench/abtest.mjs) */
   router?: TrafficRouter;
@@ -86,6 +93,11 @@ export class Predictor {
     readonly options: PredictorOptions,
   ) {
     this.batcher = new DynamicBatcher((key, items) => this.runBatch(key, items), {
+      maxBatch: options.batchSize,
+      maxWaitMs: options.batchMaxWaitMs,
+      enabled: options.enableBatching,
+    });
+    this.tensorBatcher = new DynamicBatcher((key, items) => this.runTensorBatch(key, items), {
       maxBatch: options.batchSize,
       maxWaitMs: options.batchMaxWaitMs,
       enabled: options.enableBatching,
@@ -272,7 +284,7 @@ export class Predictor {
     const results: Array<(RowResult & { cached: boolean }) | undefined> = new Array(vectors.length);
     const misses: number[] = [];
     vectors.forEach((v, i) => {
-      const hit = useCache && v.length <= 4096 ? this.cache.get(cacheKey(served.key, v)) : undefined;
+      const hit = useCache && v.length <= 4096 ? (this.cache.get(cacheKey(served.key, v)) as RowResult | undefined) : undefined;
       if (hit) {
         results[i] = { ...hit, cached: true };
         this.metrics.cacheHits.inc({ model: served.modelName });
@@ -365,9 +377,10 @@ export class Predictor {
 
   /**
    * An Open Inference Protocol infer: the release-test router picks the version when the request names
-   * none, the tensors run as sent (outputs come back raw, so there is no row cache or row batching
-   * here), and each row of a tabular classification or regression answer goes to the prediction log,
-   * counted in the metrics and the inference statistics like a seed-API prediction.
+   * none; a batch of rows for the model's one float32 input goes through the row cache and the
+   * dynamic batcher like seed-API rows (tensor-rows.ts), anything else runs as sent. Outputs come
+   * back raw, and each row of a tabular classification or regression answer goes to the prediction
+   * log, counted in the metrics and the inference statistics like a seed-API prediction.
    */
   async inferTensors(
     ref: string | ServedModel,
@@ -388,25 +401,89 @@ export class Predictor {
     const served = typeof ref === 'string' ? await this.serve(ref) : ref;
     const context: PredictionContext = { ...routed, source: 'kserve' };
     return this.recordingFailures(served, context, async () => {
-      this.pool.assertCapacity();
-      const run = await this.inferRaw(served, feeds, fetches);
-      this.metrics.inferenceDuration.observe({ model: served.modelName, version: served.version }, run.inferenceMs / 1000);
-      this.stats.execution(served.modelName, served.version, run.inferenceMs);
       const input = feeds[served.inputName];
       const rows = input?.dims[0] ?? 1;
+      const layout = this.cache.enabled || this.options.enableBatching ? tensorRowLayout(served, feeds, fetches) : null;
+      let answer = layout && !this.unsplittable.has(layout.key) ? await this.inferRows(served, layout, input!, fetches) : null;
+      if (!answer) {
+        this.pool.assertCapacity();
+        const run = await this.inferRaw(served, feeds, fetches);
+        this.metrics.inferenceDuration.observe({ model: served.modelName, version: served.version }, run.inferenceMs / 1000);
+        this.stats.execution(served.modelName, served.version, run.inferenceMs);
+        answer = { outputs: run.outputs, cached: 0 };
+      }
+      const { outputs, cached } = answer;
       const elapsed = performance.now() - started;
       const labels = { model: served.modelName, version: served.version };
       this.metrics.predictions.inc({ ...labels, kind: 'kserve' }, rows);
       this.metrics.predictionLatency.observe(labels, elapsed / 1000);
-      this.stats.success(served.modelName, served.version, rows, elapsed);
+      this.stats.success(served.modelName, served.version, rows, elapsed, cached);
       const predictionIds: string[] = [];
       if (this.options.monitoringEnabled) {
-        for (const row of this.logRows(served, input, run.outputs[served.outputName], rows)) {
+        for (const row of this.logRows(served, input, outputs[served.outputName], rows)) {
           predictionIds.push(this.log.record({ ...logContext(served, context), ...row, latency_ms: elapsed / rows }));
         }
       }
-      return this.durable({ served, outputs: run.outputs, predictionIds });
+      return this.durable({ served, outputs, predictionIds });
     });
+  }
+
+  /** A V2 infer row by row: cached rows answer at once, the others join the model's next batch. Null: run it as sent. */
+  private async inferRows(served: ServedModel, layout: TensorRowLayout, input: TensorData, fetches: string[] | undefined): Promise<{ outputs: RowOutputs; cached: number } | null> {
+    const vectors = inputRows(input, layout.rows);
+    const useCache = this.cache.enabled && (vectors[0]?.length ?? 0) <= 4096;
+    const results: RowOutputs[] = new Array(vectors.length);
+    const misses: number[] = [];
+    const keyOf = (v: Float32Array) => cacheKey(`v2|${layout.key}`, v);
+    vectors.forEach((v, i) => {
+      const hit = useCache ? (this.cache.get(keyOf(v)) as RowOutputs | undefined) : undefined;
+      if (hit) {
+        results[i] = hit;
+        this.metrics.cacheHits.inc({ model: served.modelName });
+      } else {
+        misses.push(i);
+        if (this.cache.enabled) this.metrics.cacheMisses.inc({ model: served.modelName });
+      }
+    });
+    if (misses.length) {
+      this.pool.assertCapacity();
+      this.tensorBatches.set(layout.key, { served, fetches, rowDims: layout.rowDims });
+      let fresh: RowOutputs[];
+      try {
+        fresh =
+          misses.length === 1
+            ? [await this.tensorBatcher.submit(layout.key, vectors[misses[0]!]!)]
+            : await this.tensorBatcher.submitMany(
+                layout.key,
+                misses.map((i) => vectors[i]!),
+              );
+      } catch (err) {
+        if (!(err instanceof UnsplittableOutputs)) throw err;
+        this.unsplittable.add(layout.key);
+        return null;
+      }
+      misses.forEach((i, j) => {
+        results[i] = fresh[j]!;
+        if (useCache) this.cache.set(keyOf(vectors[i]!), fresh[j]!);
+      });
+    }
+    return { outputs: joinRows(results), cached: vectors.length - misses.length };
+  }
+
+  private async runTensorBatch(key: string, items: Float32Array[]): Promise<RowOutputs[]> {
+    const batch = this.tensorBatches.get(key);
+    if (!batch) throw new Error(`no served model for ${key}`);
+    const { served, fetches, rowDims } = batch;
+    const width = items[0]!.length;
+    const data = new Float32Array(items.length * width);
+    items.forEach((item, i) => data.set(item, i * width));
+    this.metrics.batchSize.observe({ model: served.modelName }, items.length);
+    const run = await this.inferRaw(served, { [served.inputName]: { type: 'float32', data, dims: [items.length, ...rowDims] } }, fetches);
+    this.metrics.inferenceDuration.observe({ model: served.modelName, version: served.version }, run.inferenceMs / 1000);
+    this.stats.execution(served.modelName, served.version, run.inferenceMs);
+    const rows = splitRows(run.outputs, items.length);
+    if (!rows) throw new UnsplittableOutputs();
+    return rows;
   }
 
   /** The log rows of a V2 infer: features by name for tabular models, decoded like the seed API when the output is bound. */
@@ -478,6 +555,9 @@ function logContext(served: ServedModel, ctx: PredictionContext) {
     source: ctx.source ?? 'api',
   };
 }
+
+/** A batch whose outputs cannot be cut into rows: its requests run again as sent. */
+class UnsplittableOutputs extends Error {}
 
 function cacheKey(modelKey: string, v: Float32Array): string {
   return `${modelKey}|${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')}`;

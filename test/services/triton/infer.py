@@ -1,6 +1,8 @@
 """tritonclient[http] against Vitals: metadata, then the same rows inferred as JSON and as binary tensors.
 
-    python infer.py <host:port> <model> <rows.json>      # prints one JSON line
+    python infer.py <host:port> <model> <rows.json> [<image model> <images.json>]      # prints one JSON line
+
+With an image model: its input tensor (images.json, [n, c, h, w]) too, as JSON and as binary.
 """
 import json
 import sys
@@ -19,6 +21,16 @@ for binary in (False, True):
     inp.set_data_from_numpy(rows, binary_data=binary)
     res = client.infer(model, [inp], outputs=[httpclient.InferRequestedOutput("probabilities", binary_data=binary)])
     out["binary" if binary else "json"] = res.as_numpy("probabilities").tolist()
+if len(sys.argv) > 5:
+    image_model, images = sys.argv[4], np.array(json.load(open(sys.argv[5])), dtype=np.float32)
+    image_meta = client.get_model_metadata(image_model)
+    out["image"] = {}
+    for binary in (False, True):
+        inp = httpclient.InferInput(image_meta["inputs"][0]["name"], list(images.shape), "FP32")
+        inp.set_data_from_numpy(images, binary_data=binary)
+        output = image_meta["outputs"][0]["name"]
+        res = client.infer(image_model, [inp], outputs=[httpclient.InferRequestedOutput(output, binary_data=binary)])
+        out["image"]["binary" if binary else "json"] = res.as_numpy(output).tolist()
 cfg = client.get_model_config(model)
 out["config"] = {"name": cfg["name"], "platform": cfg["platform"], "max_batch_size": cfg["max_batch_size"], "dims": cfg["input"][0]["dims"]}
 stats = client.get_inference_statistics(model)["model_stats"][0]
