@@ -27,3 +27,4 @@ export { findMeasurements, type Measurement } from './report-measurements.js';
 export { DicomwebClient, type InstanceRef, type InstanceQuery } from './dicomweb-client.js';
 export { parseMultipartRelated, boundaryOf } from './multipart-related.js';
 export { multimodalPlugin, type MultimodalDeps } from './routes.js';
+export { readStudyIdentifiers, studyKeys, accessionKey, identifiersFromStudyId, checkReportIdentifiers, type StudyIdentifiers, type StudyKeys } from './study-identity.js';

@@ -19,6 +19,8 @@ import type { ReportType } from './text-report.js';
 /** Only the settings the multimodal routes read (the composition root passes them). */
 export interface MultimodalDeps {
   settings: Pick<Settings, 'MAX_IMAGE_SIZE_MB' | 'SUPPORTED_IMAGE_FORMATS' | 'MAX_DECODED_IMAGE_MB' | 'DEID_SALT' | 'DEID_DATES' | 'MULTI_MODALITY_ENABLED' | 'DICOMWEB_URL' | 'DICOMWEB_TOKEN'>;
+  /** the process's key when DEID_SALT is unset, shared with the prediction path (remapped study UIDs then agree) */
+  processSalt?: string;
 }
 
 const uploadForm = z.object({
@@ -42,6 +44,7 @@ const textReportView = view({
   entity_status: openObject,
   findings: z.array(z.string()),
   measurements: z.array(openObject),
+  observations: z.record(z.string(), z.enum(['positive', 'negative', 'uncertain']).nullable()).describe('the 14 CheXpert observations: positive, negative, uncertain, or null when not mentioned'),
 });
 
 const resultView = view({
@@ -140,9 +143,10 @@ export function multimodalPlugin(s: MultimodalDeps): FastifyPluginAsync {
       maxFileBytes,
       supportedFormats: settings.SUPPORTED_IMAGE_FORMATS,
       limits: { maxDecodedBytes: Math.round(settings.MAX_DECODED_IMAGE_MB * 1024 * 1024) },
-      deid: { salt: settings.DEID_SALT, dates: settings.DEID_DATES },
+      deid: { salt: settings.DEID_SALT ?? s.processSalt, dates: settings.DEID_DATES },
     });
-    if (settings.MULTI_MODALITY_ENABLED && processor.ephemeralSalt) {
+    const ephemeralSalt = !settings.DEID_SALT;
+    if (settings.MULTI_MODALITY_ENABLED && ephemeralSalt) {
       app.log.warn('DEID_SALT is not set: patient pseudonyms and remapped UIDs are stable only until this process restarts');
     }
     const ensureEnabled = () => {
@@ -223,7 +227,7 @@ export function multimodalPlugin(s: MultimodalDeps): FastifyPluginAsync {
         max_image_size_mb: settings.MAX_IMAGE_SIZE_MB,
         max_decoded_image_mb: settings.MAX_DECODED_IMAGE_MB,
         dicom_transfer_syntaxes: Object.keys(TRANSFER_SYNTAXES),
-        deidentification: { profile: 'DICOM PS3.15 Basic Application Level Confidentiality Profile', dates: settings.DEID_DATES, stable_pseudonyms: !processor.ephemeralSalt },
+        deidentification: { profile: 'DICOM PS3.15 Basic Application Level Confidentiality Profile', dates: settings.DEID_DATES, stable_pseudonyms: !ephemeralSalt },
         dicomweb: settings.DICOMWEB_URL ? { configured: true } : { configured: false },
       }),
     );

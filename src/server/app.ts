@@ -2,6 +2,7 @@
  * The composition root: the one place that turns Settings into wired services and an HTTP app.
  * Everything with side effects (database, files, worker threads, timers) is created here and passed in.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import fastifyMultipart from '@fastify/multipart';
@@ -22,7 +23,7 @@ import { type Metrics, createMetrics, httpLabels } from '../metrics.js';
 import { ModelMonitor } from '../monitoring/model-monitor.js';
 import { AlertNotifier } from '../monitoring/notifiers.js';
 import { PredictionLog } from '../monitoring/prediction-log.js';
-import { monitoringPlugin, registryLabelSpace } from '../monitoring/index.js';
+import { ReportGroundTruth, monitoringPlugin, registryLabelSpace, reportLabelsPlugin } from '../monitoring/index.js';
 import { multimodalPlugin } from '../multimodal/index.js';
 import { Pipelines, commandEnv, pipelinesPlugin } from '../pipelines/index.js';
 import { ExperimentTracking, createMlflowApi, mlflowPlugin, trackingRoutes } from '../tracking/index.js';
@@ -70,6 +71,8 @@ export interface Services {
   authenticator: Authenticator;
   /** per-5-minute rollups of the prediction log that the dashboard reads */
   rollups: PredictionRollups;
+  /** radiology reports → ground truth of the predictions made on their studies */
+  reportLabels: ReportGroundTruth;
   startedAt: Date;
 }
 
@@ -104,6 +107,9 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
   });
   // The audit trail: services write their rows in the transactions of their changes (src/audit).
   const audit = new AuditTrail();
+  // The de-identification key: a study is recorded, and a report matched, by keyed identifiers.
+  // Without DEID_SALT, one for this process: reports match only predictions made since the start.
+  const deidSalt = settings.DEID_SALT ?? randomBytes(32).toString('hex');
   // Built first: the registry, prediction log and monitor write their events to its outbox.
   const messaging = new Messaging(settings, database, { registry: metrics.registry, audit });
   const registry = new ModelRegistry(
@@ -141,7 +147,9 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     modelPath: settings.MODEL_PATH,
     defaultModel: settings.MODEL_NAME,
     monitoringEnabled: settings.MODEL_MONITORING_ENABLED,
+    deidSalt,
   });
+  const reportLabels = new ReportGroundTruth(database, registry, predictionLog, { salt: deidSalt, labelSpaceOf: registryLabelSpace(registry), audit });
   const notifier = new AlertNotifier({
     webhookUrl: settings.ALERT_WEBHOOK_URL,
     slackWebhookUrl: settings.SLACK_WEBHOOK_URL,
@@ -227,6 +235,7 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     apiKeys,
     authenticator,
     rollups,
+    reportLabels,
     startedAt: new Date(),
   };
 }
@@ -397,12 +406,14 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
     }),
   );
   await app.register(monitoringPlugin({ monitor: s.monitor, predictionLog: s.predictionLog, registry: s.registry }));
+  await app.register(reportLabelsPlugin({ reports: s.reportLabels }));
   await app.register(messagingPlugin({ messaging: s.messaging, maxMessageBytes: settings.MESSAGE_MAX_BYTES }));
   await app.register(abTestPlugin({ abTests: s.abTests, blueGreen: s.blueGreen }));
   await app.register(pipelinesPlugin({ pipelines: s.pipelines, dataDir: s.dataDir }));
   await app.register(trackingRoutes({ tracking: s.tracking }));
   await app.register(mlflowPlugin({ ...createMlflowApi(s.database, s.registry, s.registry.artifacts), allowedMethods: (path) => routeMethods.allowed(path) }));
-  await app.register(multimodalPlugin({ settings }));
+  // the same key as the prediction path: process-image shows the UIDs predictions are matched by
+  await app.register(multimodalPlugin({ settings, processSalt: s.predictor.options.deidSalt }));
   await app.register(dashboardPlugin({ db: services.database.db, dialect: services.database.dialect, registry: services.registry, rollups: services.rollups }));
   await app.ready();
   const pending = undeclared.filter((u) => !PENDING_DECLARATIONS.some((prefix) => u.includes(prefix)));
