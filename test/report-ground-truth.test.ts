@@ -110,7 +110,11 @@ describe('radiology reports become the ground truth of the predictions on their 
   });
 
   it('refuses a policy with labels the model does not have, and a report without a study', async () => {
-    const bad = await t.app.inject({ method: 'PUT', url: '/api/v1/mlops/monitoring/chest-xray/report-label-policy', payload: { observation: 'Pneumonia', positive_label: 'YES', negative_label: 'NORMAL' } });
+    const bad = await t.app.inject({
+      method: 'PUT',
+      url: '/api/v1/mlops/monitoring/chest-xray/report-label-policy',
+      payload: { observation: 'Pneumonia', positive_label: 'YES', negative_label: 'NORMAL' },
+    });
     expect(bad.statusCode).toBe(422);
     expect(bad.json().message).toMatch(/positive_label "YES" is not a label of model "chest-xray": use one of NORMAL, PNEUMONIA/);
     const noStudy = await post('/api/v1/mlops/monitoring/reports', { text: REPORT.NORMAL });
@@ -145,7 +149,11 @@ describe('radiology reports become the ground truth of the predictions on their 
     const ra = await post('/api/v1/mlops/monitoring/reports', { text: REPORT[opposite(a.prediction) as keyof typeof REPORT], study_instance_uid: a.study.uid });
     expect(ra.statusCode).toBe(200);
     expect(ra.json()).toMatchObject({ matched: 1, labelled: 1, results: [{ prediction_id: a.id, status: 'labelled', label: opposite(a.prediction), observation: 'Pneumonia' }] });
-    expect(ra.json().observations).toMatchObject(opposite(a.prediction) === 'PNEUMONIA' ? { Pneumonia: 'positive', Consolidation: 'positive', Cardiomegaly: 'negative' } : { Pneumonia: null, 'No Finding': 'positive', Cardiomegaly: 'negative', 'Lung Opacity': 'negative' });
+    expect(ra.json().observations).toMatchObject(
+      opposite(a.prediction) === 'PNEUMONIA'
+        ? { Pneumonia: 'positive', Consolidation: 'positive', Cardiomegaly: 'negative' }
+        : { Pneumonia: null, 'No Finding': 'positive', Cardiomegaly: 'negative', 'Lung Opacity': 'negative' },
+    );
 
     const rb = await post('/api/v1/mlops/monitoring/reports', { text: REPORT[b.prediction as keyof typeof REPORT], accession_number: b.study.accession });
     expect(rb.json()).toMatchObject({ matched: 1, labelled: 1, results: [{ prediction_id: b.id, status: 'labelled', label: b.prediction }] });
@@ -178,8 +186,20 @@ describe('radiology reports become the ground truth of the predictions on their 
     expect(human.statusCode).toBe(200);
     expect(human.json()).toMatchObject({ ground_truth: opposite(b.prediction), ground_truth_source: 'api', previous: b.prediction });
     const again = await post('/api/v1/mlops/monitoring/reports', { text: REPORT[b.prediction as keyof typeof REPORT], accession_number: b.study.accession });
-    expect(again.json()).toMatchObject({ labelled: 0, results: [{ status: 'kept_existing_label', label: b.prediction, reason: expect.stringMatching(/does not replace a label a person or system gave/) }] });
+    expect(again.json()).toMatchObject({
+      labelled: 0,
+      results: [{ status: 'kept_existing_label', label: b.prediction, reason: expect.stringMatching(/does not replace a label a person or system gave/) }],
+    });
     expect((await t.services.predictionLog.get(b.id)).ground_truth).toBe(opposite(b.prediction));
+
+    // a person confirming a report's label makes it theirs: a contrary report later does not replace it
+    const c = predictions[2]!;
+    const confirmed = await post(`/api/v1/predictions/${c.id}/ground-truth`, { ground_truth: c.prediction });
+    expect(confirmed.json()).toMatchObject({ ground_truth: c.prediction, ground_truth_source: 'api', previous: c.prediction });
+    const contrary = await post('/api/v1/mlops/monitoring/reports', { text: REPORT[opposite(c.prediction) as keyof typeof REPORT], study_instance_uid: c.study.uid });
+    expect(contrary.json().results[0]).toMatchObject({ status: 'kept_existing_label' });
+    const actions = (await listAudit(t.services.database.db, {})).filter((r) => r.target === `prediction:${c.id}`).map((r) => r.action);
+    expect(actions).toEqual(['ground_truth.set', 'ground_truth.confirm']);
   });
 
   it('over the bus: an imaging_data DICOM is predicted, a patient_data report labels it', async () => {
@@ -197,6 +217,13 @@ describe('radiology reports become the ground truth of the predictions on their 
     expect(await t.services.predictionLog.get(id)).toMatchObject({ ground_truth: opposite(predicted), ground_truth_source: 'report' });
     const stats = (await t.app.inject({ url: '/api/v1/mlops/messaging/status' })).json().platform_consumers.ground_truth;
     expect(stats).toMatchObject({ reports_received: 1, report_labels_attached: 1 });
+
+    // a report that names no study can never be matched: dead-lettered at once, not retried
+    await t.services.messaging.queue.publish('patient_data', { event_type: 'radiology_report', text_report: 'IMPRESSION: Normal chest radiograph.' });
+    const dead = async () =>
+      (await t.app.inject({ url: '/api/v1/mlops/messaging/dead-letters?topic=patient_data&group=vitals-ground-truth' })).json().dead_letters as Array<{ attempts: number; error: string }>;
+    await waitFor('the dead letter', async () => (await dead()).length === 1);
+    expect((await dead())[0]).toMatchObject({ attempts: 1, error: expect.stringMatching(/send study_instance_uid or accession_number/) });
   });
 
   it('keeps no raw study identifier or patient name in the database', async () => {

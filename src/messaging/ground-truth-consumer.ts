@@ -60,7 +60,11 @@ export function groundTruthConsumer(sink: GroundTruthSink, stats: GroundTruthCon
   };
 }
 
-async function ingestReport(m: { text_report?: string; study_instance_uid?: string; accession_number?: string; study_id?: string }, reports: ReportSink, stats: GroundTruthConsumerStats): Promise<void> {
+async function ingestReport(
+  m: { text_report?: string; study_instance_uid?: string; accession_number?: string; study_id?: string },
+  reports: ReportSink,
+  stats: GroundTruthConsumerStats,
+): Promise<void> {
   const fromStudyId = identifiersFromStudyId(m.study_id);
   const ids = {
     study_instance_uid: m.study_instance_uid ?? fromStudyId.studyInstanceUid,
@@ -77,4 +81,3 @@ async function ingestReport(m: { text_report?: string; study_instance_uid?: stri
     throw err;
   }
 }
-

@@ -171,7 +171,10 @@ export class ReportGroundTruth {
   }
 }
 
-function toPolicy(row: { model_id: string; observation: string; positive_label: string; negative_label: string; uncertain: string; absent: string; set_by: string; set_at: string }, model: string): StoredReportLabelPolicy {
+function toPolicy(
+  row: { model_id: string; observation: string; positive_label: string; negative_label: string; uncertain: string; absent: string; set_by: string; set_at: string },
+  model: string,
+): StoredReportLabelPolicy {
   return {
     model_id: row.model_id,
     model,

@@ -81,12 +81,35 @@ const EXTRA_TRIGGERS = [
     'removal',
     'has been withdrawn completely',
   ]),
-  ...triggerDefs('uncertain', 'forward', ['suggest', 'suggestive', 'suggested', 'borderline', 'cannot be excluded', 'differential considerations include', 'questionable', 'raising concern for', 'could reflect', 'may be due to', 'possibly representing', 'likely representing']),
+  ...triggerDefs('uncertain', 'forward', [
+    'suggest',
+    'suggestive',
+    'suggested',
+    'borderline',
+    'cannot be excluded',
+    'differential considerations include',
+    'questionable',
+    'raising concern for',
+    'could reflect',
+    'may be due to',
+    'possibly representing',
+    'likely representing',
+  ]),
   // "no opacity to suggest pneumonia": the negation reaches on; "to suggest" hedges nothing
   ...triggerDefs('pseudo', 'forward', ['to suggest', 'to indicate']),
   // "no pneumothorax following line placement": the line is there
   ...triggerDefs('terminate', 'both', ['following', 'after', 'status post']),
-  ...triggerDefs('uncertain', 'backward', ['is a consideration', 'is not excluded', 'are not excluded', 'is considered', 'is suspected', 'is questioned', 'not entirely excluded', 'cannot be entirely excluded', 'can not be entirely excluded']),
+  ...triggerDefs('uncertain', 'backward', [
+    'is a consideration',
+    'is not excluded',
+    'are not excluded',
+    'is considered',
+    'is suspected',
+    'is questioned',
+    'not entirely excluded',
+    'cannot be entirely excluded',
+    'can not be entirely excluded',
+  ]),
 ];
 
 type Phrase = { kind: 'ignore' } | { kind: 'normal'; when: 'affirmed' | 'negated' } | { kind: 'term'; group: TermGroup };

@@ -44,11 +44,28 @@ export interface TermGroup {
 export const TERMS: TermGroup[] = [
   {
     observations: ['Enlarged Cardiomediastinum'],
-    terms: ['enlarged cardiomediastinum', 'mediastinal widening', 'widened mediastinum', 'widening of the mediastinum', 'mediastinal enlargement', 'enlarged mediastinum', 'widened superior mediastinum'],
+    terms: [
+      'enlarged cardiomediastinum',
+      'mediastinal widening',
+      'widened mediastinum',
+      'widening of the mediastinum',
+      'mediastinal enlargement',
+      'enlarged mediastinum',
+      'widened superior mediastinum',
+    ],
   },
   {
     observations: ['Cardiomegaly'],
-    terms: ['cardiomegaly', 'cardiac enlargement', 'enlargement of the heart', 'enlarged heart', 'enlarged cardiac silhouette', 'enlarged heart size', 'increased heart size', 'increased cardiac size'],
+    terms: [
+      'cardiomegaly',
+      'cardiac enlargement',
+      'enlargement of the heart',
+      'enlarged heart',
+      'enlarged cardiac silhouette',
+      'enlarged heart size',
+      'increased heart size',
+      'increased cardiac size',
+    ],
   },
   {
     observations: ['Lung Opacity'],
@@ -398,7 +415,19 @@ const BORDERLINE = [
 export const DESCRIBED: DescribedSubject[] = [
   {
     name: 'heart',
-    subjects: ['heart', 'heart size', 'cardiac size', 'cardiac silhouette', 'cardiac contour', 'cardiac contours', 'cardiac shadow', 'size of the heart', 'cardiac', 'heart shadow', 'cardiac diameter'],
+    subjects: [
+      'heart',
+      'heart size',
+      'cardiac size',
+      'cardiac silhouette',
+      'cardiac contour',
+      'cardiac contours',
+      'cardiac shadow',
+      'size of the heart',
+      'cardiac',
+      'heart shadow',
+      'cardiac diameter',
+    ],
     labels: { positive: ['Cardiomegaly'], negative: ['Cardiomegaly'], uncertain: ['Cardiomegaly'] },
     descriptors: { positive: ['enlarged', 'large', 'larger', 'increased', 'enlarging', 'increased in size'], negative: NORMAL, uncertain: BORDERLINE },
     nominal: { positive: ['enlargement', 'increase in size'], uncertain: ['prominence'] },
@@ -456,7 +485,28 @@ export const DESCRIBED: DescribedSubject[] = [
 ];
 
 /** Words that may stand between a subject and its descriptor ("heart size is again mildly enlarged"). */
-export const COPULAS = new Set(['is', 'are', 'was', 'were', 'remains', 'remain', 'remained', 'appears', 'appear', 'appeared', 'seems', 'seem', 'looks', 'look', 'be', 'been', 'become', 'becomes', 'has', 'have']);
+export const COPULAS = new Set([
+  'is',
+  'are',
+  'was',
+  'were',
+  'remains',
+  'remain',
+  'remained',
+  'appears',
+  'appear',
+  'appeared',
+  'seems',
+  'seem',
+  'looks',
+  'look',
+  'be',
+  'been',
+  'become',
+  'becomes',
+  'has',
+  'have',
+]);
 export const FILLERS = new Set([
   'now',
   'again',
