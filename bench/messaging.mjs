@@ -16,7 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { uuidv7 } from '../dist/ids.js';
-import { EmbeddedBus, KafkaBus, Outbox, OutboxRelay, RabbitMqBus, TopicMap } from '../dist/messaging/index.js';
+import { EmbeddedBus, Outbox, OutboxRelay, TopicMap } from '../dist/messaging/index.js';
+import { KafkaBus } from '../dist/messaging/kafka-bus.js';
+import { RabbitMqBus } from '../dist/messaging/rabbitmq-bus.js';
 import { openDatabase } from '../dist/store/index.js';
 import { REPO_ROOT, codeInfo, machineInfo, percentile, printTable, round, writeResult } from './lib/common.mjs';
 

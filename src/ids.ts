@@ -38,3 +38,9 @@ export function uuidv7(now = Date.now()): string {
 }
 
 export const nowIso = () => new Date().toISOString();
+
+/** The smallest UUIDv7 of a millisecond: every id made at or after `ms` sorts at or after it (a range bound on id indexes). */
+export function uuidv7Floor(ms: number): string {
+  const h = Math.max(0, Math.floor(ms)).toString(16).padStart(12, '0');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-7000-8000-000000000000`;
+}

@@ -67,6 +67,7 @@ export function createMetrics(enabled = true) {
     cacheMisses: new Counter({ name: 'vitals_prediction_cache_misses_total', help: 'Predictions not found in the cache', labelNames: ['model'], registers }),
     predictionLogQueue: new Gauge({ name: 'vitals_prediction_log_queued_rows', help: 'Prediction-log rows accepted but not yet written', registers }),
     predictionLogWritten: new Counter({ name: 'vitals_prediction_log_rows_written_total', help: 'Prediction-log rows written to the database', registers }),
+    predictionLogPurged: new Counter({ name: 'vitals_prediction_log_purged_rows_total', help: 'Prediction-log rows deleted by the retention purge (PREDICTION_LOG_RETENTION_DAYS)', registers }),
     predictionLogFailures: new Counter({ name: 'vitals_prediction_log_write_failures_total', help: 'Failed prediction-log flushes (rows are kept and retried)', registers }),
     driftScore: new Gauge({ name: 'model_drift_score', help: 'Share of features drifted in the last monitoring check (0..1)', labelNames: ['model', 'version'], registers }),
     healthScore: new Gauge({ name: 'model_health_score', help: 'Health score of the last monitoring check (0..1; good > 0.8, critical < 0.6)', labelNames: ['model', 'version'], registers }),

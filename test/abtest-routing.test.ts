@@ -136,9 +136,10 @@ describe('release tests over HTTP', () => {
     }
     for (const { id, i } of ids) await post(`/api/v1/predictions/${id}/ground-truth`, { ground_truth: truth(i) });
     let status: any;
-    for (let k = 0; k < 50; k++) {
+    // shadow rows are written after the primary answer: on a loaded machine they may take seconds
+    for (let k = 0; k < 300; k++) {
       status = (await get(`${api}/${test_id}`)).json();
-      if (status.treatment.predictions === 40) break;
+      if (status.treatment.predictions === 40 && status.treatment.labelled === 40) break;
       await sleep(50);
     }
     expect(status.mode).toBe('shadow');

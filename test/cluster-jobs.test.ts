@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bootstrapDemo } from '../src/pipelines/demo-bootstrap.js';
+import { startBackgroundLoop } from '../src/server/background-loop.js';
 import { claimTurn } from '../src/store/cluster-jobs.js';
 import { migrateToLatest, openDatabase } from '../src/store/index.js';
 import { startTestApp } from './helpers/app.js';
@@ -27,6 +28,33 @@ describe('cluster turns', () => {
     } finally {
       await database.close();
     }
+  });
+
+  it('a turn that outlasts its interval is not joined by the next one in the same process', async () => {
+    const t = await startTestApp();
+    let inFlight = 0;
+    let most = 0;
+    let turns = 0;
+    const slow = {
+      name: 'slow-sweep',
+      intervalMs: 20,
+      async run() {
+        turns++;
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setTimeout(r, 150));
+        inFlight--;
+      },
+    };
+    const loop = startBackgroundLoop(t.services, { info() {}, warn() {}, error() {} }, { jobs: [slow] });
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      loop.stop();
+      await loop.idle();
+      await t.dispose();
+    }
+    expect(turns).toBeGreaterThanOrEqual(2); // later turns still run
+    expect(most).toBe(1);
   });
 
   it('an api replica does not check every N predictions (its worker sweeps)', async () => {

@@ -5,7 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matches, parseFilter, parseOrderBy, sortEntities } from '../src/tracking/mlflow/search-filter.js';
+import { MlflowTracking } from '../src/tracking/index.js';
 import { type TestApp, startTestApp } from './helpers/app.js';
+import { expectSearchMatchesReference } from './helpers/mlflow-search-contract.js';
 
 describe('MLflow search grammar', () => {
   const run = (id: string, m: Record<string, number>, p: Record<string, string> = {}, t: Record<string, string> = {}, start = 0) => ({
@@ -186,4 +188,19 @@ describe('MLflow REST API over HTTP', () => {
     expect((await api('DELETE', 'registered-models/delete', { name: 'plain' })).status).toBe(200);
     expect((await api('GET', 'registered-models/get?name=plain')).body.error_code).toBe('RESOURCE_DOES_NOT_EXIST');
   });
+});
+
+describe('search-runs in SQL (SQLite) answers as the grammar’s reference evaluator', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.dispose());
+
+  it('random runs and random filters, orderings, view types and pages', async () => {
+    const tracking = new MlflowTracking(t.services.database);
+    await expectSearchMatchesReference(t.services.database, tracking, 17);
+    await expectSearchMatchesReference(t.services.database, tracking, 2024);
+    await expectSearchMatchesReference(t.services.database, tracking, 99);
+  }, 120_000);
 });

@@ -32,7 +32,7 @@ describe('monitoring plugin', () => {
     app.setSerializerCompiler(serializerCompiler);
     const routes: Parameters<typeof declarationProblems>[0][] = [];
     app.addHook('onRoute', (r) => void routes.push(r as never));
-    await app.register(monitoringPlugin({ monitor: t.services.monitor, predictionLog: t.services.predictionLog, registry: t.services.registry }));
+    await app.register(monitoringPlugin({ monitor: t.services.monitor, predictionLog: t.services.predictionLog, registry: t.services.registry, access: t.services.access }));
     await app.ready();
     expect(routes.length).toBeGreaterThanOrEqual(12);
     expect(routes.flatMap(declarationProblems)).toEqual([]);

@@ -1,7 +1,8 @@
 /** The CheXpert-style labeler's rules on whole reports, the study keys, and the report label policy. */
 import { describe, expect, it } from 'vitest';
 import { labelFromReport } from '../src/monitoring/index.js';
-import { analyseReport, identifiersFromStudyId, labelReport, remapUid, studyKeys } from '../src/multimodal/index.js';
+import { analyseReport, deidentifyDicomFile, identifiersFromStudyId, labelReport, readStudyIdentifiers, remapUid, studyKeys } from '../src/multimodal/index.js';
+import { writeDicom } from './helpers/dicom-writer.js';
 
 describe('labelReport', () => {
   it('reads descriptive phrasings of the heart (the three the lexicon extractor missed)', () => {
@@ -53,6 +54,21 @@ describe('study keys', () => {
     // a UID Vitals already remapped (a de-identified file) is kept, not remapped twice
     expect(studyKeys(salt, { studyInstanceUid: k.study_uid!, remapped: true }).study_uid).toBe(k.study_uid);
     expect(studyKeys(salt, { studyInstanceUid: 'not a uid' }).study_uid).toBeNull();
+  });
+  it("reads a DICOM file's study, and takes the UID of a file Vitals de-identified as already remapped", () => {
+    const file = writeDicom([
+      { tag: [0x0008, 0x0050], vr: 'SH', value: 'ACC42' },
+      { tag: [0x0010, 0x0010], vr: 'PN', value: 'Doe^Jane' },
+      { tag: [0x0010, 0x0020], vr: 'LO', value: 'MRN-1' },
+      { tag: [0x0020, 0x000d], vr: 'UI', value: '1.2.3.42' },
+    ]);
+    const raw = readStudyIdentifiers(file, 1 << 20);
+    expect(raw).toEqual({ studyInstanceUid: '1.2.3.42', accessionNumber: 'ACC42', remapped: false });
+    const clean = readStudyIdentifiers(deidentifyDicomFile(file, { salt, dates: 'shift' }, { maxInflatedBytes: 1 << 20 }).bytes, 1 << 20);
+    expect(clean).toMatchObject({ studyInstanceUid: remapUid(salt, '1.2.3.42'), remapped: true });
+    expect(clean.accessionNumber).toBeUndefined();
+    // both sides key to the same study
+    expect(studyKeys(salt, clean).study_uid).toBe(studyKeys(salt, raw).study_uid);
   });
   it("reads a message's study_id as a UID when it is dotted digits, else as an accession number", () => {
     expect(identifiersFromStudyId('1.2.840.99')).toEqual({ studyInstanceUid: '1.2.840.99' });

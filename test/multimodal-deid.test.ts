@@ -6,43 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ageBand, dateShiftDays, describeImage, pseudonym, remapUid } from '../src/multimodal/index.js';
+import { IDENTIFIERS } from './helpers/dicom-identifiers.js';
 
 const dir = new URL('./fixtures/dicom/', import.meta.url);
 const read = (name: string) => readFileSync(new URL(name, dir));
 const deid = { salt: 'test-salt-0123456789', dates: 'shift' as const };
-
-/** Every identifying value written into the fixtures by scripts/fixtures/make-dicom-fixtures.sh. */
-const IDENTIFIERS = [
-  'Doe',
-  'Jane',
-  'MRN-123456',
-  'SPRINGFIELD-GH',
-  '19700315',
-  'OLD-778899',
-  'Evergreen',
-  '555-0100',
-  'House',
-  'Gregory',
-  'Tech^Terry',
-  'Terry',
-  'General Hospital',
-  'Main Street',
-  'ROOM-1',
-  'SN-0042-XYZ',
-  'ACC-99881',
-  'STUDY-7',
-  'RP-5521',
-  'Referrer',
-  'Rita',
-  'hidden in a private tag',
-  '2.25.322222222222222222222222222222222222',
-  '2.25.311111111111111111111111111111111111',
-  '2.25.355555555555555555555555555555555555',
-  '2.25.344444444444444444444444444444444444',
-  '20240115',
-  'CHEST STUDY',
-  'SERIES ONE',
-];
 
 describe('de-identification', () => {
   it('leaves no identifier anywhere in the result of any DICOM fixture', async () => {

@@ -135,7 +135,7 @@ describe('multi-modality endpoints', () => {
       ['truncated.dcm', ct.subarray(0, 3000), 400, /truncated or corrupted/],
       ['short-pixels.dcm', fixture('dicom/ct_short_pixels.dcm'), 422, /pixel data holds/],
       ['absurd.dcm', fixture('dicom/ct_absurd_dims.dcm'), 413, /declares 65535×65535/],
-      ['jpeg12.dcm', fixture('dicom/ct_jpeg_extended12.dcm'), 415, /1\.2\.840\.10008\.1\.2\.4\.51 .*needs a 12-bit JPEG decoder/],
+      ['progressive.dcm', unsupportedImage('MONOCHROME2', 1, '1.2.840.10008.1.2.4.55'), 415, /1\.2\.840\.10008\.1\.2\.4\.55 .*needs a JPEG full progression/],
       ['mpeg2.dcm', unsupportedImage('YBR_PARTIAL_420', 3, '1.2.840.10008.1.2.4.100'), 415, /transfer syntax 1\.2\.840\.10008\.1\.2\.4\.100 .*needs an MPEG-2 video decoder/],
       ['unlisted.dcm', unsupportedImage('MONOCHROME2', 1, '1.2.3.4.5.99'), 415, /transfer syntax 1\.2\.3\.4\.5\.99 .*needs a decoder for this \(unlisted\) transfer syntax/],
       ['hsv.dcm', unsupportedImage('HSV', 3), 415, /Photometric Interpretation HSV is not supported: it needs a HSV to RGB conversion/],

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listAudit } from '../src/audit/index.js';
 import { DEMO_DATA } from '../src/pipelines/demo-bootstrap.js';
 import type { Subscription } from '../src/messaging/index.js';
 import { parseCsv } from '../src/pipelines/trainers/index.js';
@@ -141,6 +142,18 @@ describe('automated retraining, end to end', () => {
     const list = versions.versions ?? versions;
     expect(list.find((v: any) => v.version === '1.0.0').status).toBe('archived');
     expect(list.find((v: any) => v.version === '1.1.0').lineage).toMatchObject({ pipeline_run_id: waiting.id, trigger: 'drift' });
+    // Its lineage: trained by the drift run on the labelled predictions it names (a window of ids), promoted by its A/B test.
+    const lineage = (await http('GET', '/api/v1/models/bc/versions/1.1.0/lineage')).body;
+    expect(lineage.training.pipeline_run).toMatchObject({ id: waiting.id, trigger: 'drift', started_by: { actor: 'monitoring' } });
+    expect(lineage.data).toMatchObject({ source: 'prediction_log', sha256: done.result.data_sha256, rows: done.result.data_rows, path: null });
+    expect(lineage.data.window.predictions).toBe(done.result.data_rows);
+    expect(lineage.data.window.oldest_id < lineage.data.window.newest_id).toBe(true);
+    // reading those labelled predictions was itself a read of patient rows, recorded for the run
+    const read = (await listAudit(t.services.database.db, { action: 'prediction.listed', principal: `pipeline:${waiting.id}` }))[0]!;
+    expect(read).toMatchObject({ target: 'model:bc', role: 'system', reason: 'training data of a pipeline run' });
+    expect(JSON.parse(read.details)).toMatchObject({ count: done.result.data_rows, oldest_id: lineage.data.window.oldest_id, newest_id: lineage.data.window.newest_id });
+    expect(lineage.promoted_to_production).toMatchObject({ from_version: '1.0.0', alias: 'production' });
+    expect(lineage.promoted_to_production.reason).toMatch(/test/i);
 
     // The registry's audit trail shows every move, each with who and why.
     const history = (await http('GET', '/api/v1/models/bc/history')).body;

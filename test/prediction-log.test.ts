@@ -156,6 +156,20 @@ describe('the prediction log writer thread (SQLite file)', () => {
     await log.close();
     expect(reader.prepare('select count(*) as n from prediction_logs').get()).toEqual({ n: 50 });
   });
+
+  it('with async ack, a read (the monitoring window) commits the held rows now instead of waiting for flushMs', async () => {
+    // flushMs of 10 minutes: before, window() waited for it, and `vitals serve` hung on SIGTERM with a check in that read
+    const log = new PredictionLog(database, { flushMs: 600_000, batchSize: 10_000, ack: 'async' });
+    const ids = Array.from({ length: 30 }, (_, i) => log.record(entry(i)));
+    const window = await log.window('v1', 100);
+    expect(window.map((e) => e.id)).toEqual([...ids].reverse());
+    expect(reader.prepare('select count(*) as n from prediction_logs').get()).toEqual({ n: 30 });
+    // rows that arrive while that commit runs are committed right after it by the next read
+    const more = Array.from({ length: 5 }, (_, i) => log.record(entry(100 + i)));
+    expect(await log.count('m1')).toBe(35);
+    expect((await log.get(more[4]!)).input).toEqual({ mean_radius: 104 });
+    await log.close();
+  });
 });
 
 describe('the prediction log on in-memory SQLite', () => {
@@ -168,6 +182,15 @@ describe('the prediction log on in-memory SQLite', () => {
     expect(log.pending).toBe(0);
     expect(await log.count('m1')).toBe(20);
     expect((await log.get(ids[5]!)).input).toEqual({ mean_radius: 5 });
+    await log.close();
+    await database.close();
+  });
+
+  it('with async ack, a read commits the held rows now (the same contract as the writer thread)', async () => {
+    const database = await openDatabase('sqlite::memory:', tmpdir());
+    const log = new PredictionLog(database, { flushMs: 600_000, batchSize: 10_000, ack: 'async' });
+    const ids = Array.from({ length: 20 }, (_, i) => log.record(entry(i)));
+    expect((await log.window('v1', 100)).map((e) => e.id)).toEqual([...ids].reverse());
     await log.close();
     await database.close();
   });

@@ -215,8 +215,19 @@ describe('radiology reports become the ground truth of the predictions on their 
     await t.services.messaging.queue.publish('patient_data', { event_type: 'radiology_report', accession_number: s.accession, text_report: REPORT[opposite(predicted) as keyof typeof REPORT] });
     await waitFor('the report label', async () => (await t.services.predictionLog.get(id)).ground_truth !== null);
     expect(await t.services.predictionLog.get(id)).toMatchObject({ ground_truth: opposite(predicted), ground_truth_source: 'report' });
+
+    // no study_id: the bus de-identified the file (its UID remapped, accession emptied), and the report's original UID still matches it
+    const s8 = study(8);
+    await t.services.messaging.queue.publish('imaging_data', { model: 'chest-xray', image_base64: chestDicom(s8, 160).toString('base64') });
+    await waitFor('the second imaging result', () => results.length === 2);
+    const id8 = results[1]!.data.prediction_id!;
+    expect((await t.services.predictionLog.get(id8)).study_uid).toBe(remapUid(SALT, s8.uid));
+    await t.services.messaging.queue.publish('patient_data', { event_type: 'radiology_report', study_instance_uid: s8.uid, text_report: REPORT.NORMAL });
+    await waitFor('the second report label', async () => (await t.services.predictionLog.get(id8)).ground_truth !== null);
+    expect(await t.services.predictionLog.get(id8)).toMatchObject({ ground_truth: 'NORMAL', ground_truth_source: 'report' });
+
     const stats = (await t.app.inject({ url: '/api/v1/mlops/messaging/status' })).json().platform_consumers.ground_truth;
-    expect(stats).toMatchObject({ reports_received: 1, report_labels_attached: 1 });
+    expect(stats).toMatchObject({ reports_received: 2, report_labels_attached: 2 });
 
     // a report that names no study can never be matched: dead-lettered at once, not retried
     await t.services.messaging.queue.publish('patient_data', { event_type: 'radiology_report', text_report: 'IMPRESSION: Normal chest radiograph.' });

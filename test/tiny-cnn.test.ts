@@ -59,4 +59,13 @@ describe('buildTinyCnn', () => {
     const other = buildTinyCnn({ width: W, height: H, channels: C, labels: ['cat', 'dog'], seed: 8 });
     expect(other.onnx).not.toEqual(cnn.onnx);
   });
+
+  it('takes hand-set weights, checking their sizes', () => {
+    const weights = { conv: new Array(4 * 9).fill(0), convBias: [0.5, 0, 0, 0], dense: [1, 0, 0, 0, 0, 0, 0, 0], denseBias: [0, 0] };
+    const fixed = buildTinyCnn({ width: 4, height: 4, channels: 1, labels: ['a', 'b'], weights });
+    // conv 0 with bias 0.5 → feature 0.5 → logits [0.5, 0]
+    const p = fixed.forward(new Float32Array(16));
+    expect(p[0]).toBeCloseTo(1 / (1 + Math.exp(-0.5)), 6);
+    expect(() => buildTinyCnn({ width: 4, height: 4, channels: 1, labels: ['a', 'b'], weights: { ...weights, dense: [1] } })).toThrow(/weights.dense needs 8 values, got 1/);
+  });
 });

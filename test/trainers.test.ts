@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
+import { parseCsvColumns } from '../src/pipelines/trainers/dataset.js';
 import { parseCsv, stratifiedSplit, toTabularDataset, trainTabularClassifier, type TabularAlgo, type TabularDataset, type TrainedTabularModel } from '../src/pipelines/trainers/index.js';
 
 const csv = readFileSync(new URL('../data/breast_cancer/breast_cancer.csv', import.meta.url), 'utf8');
@@ -120,6 +121,22 @@ describe('dataset helpers', () => {
       ['4', 'multi\nline', '6'],
     ]);
     expect(() => parseCsv('a,b\n1,2,3\n')).toThrow(/line 2: expected 2 fields/);
+  });
+
+  it('reads the same CSV column by column, with or without quotes (fast path), with the same errors', () => {
+    const texts = ['\ufeffa, b ,c\r\n1,2,3\r\n\r\n  \n4,,6\r7,8,9', 'a,"b, quoted",c\r\n1,"say ""hi""",3\r\n\r\n"4","multi\nline",6\n', 'x\n1\n2\n', 'only,header\n'];
+    for (const text of texts) {
+      const { columns, rows } = parseCsv(text);
+      const byColumns = parseCsvColumns(text, (v) => `<${v}>`);
+      expect(byColumns.columns).toEqual(columns);
+      expect(byColumns.values).toEqual(columns.map((_, j) => rows.map((r) => `<${r[j]}>`)));
+    }
+    expect(parseCsvColumns('a,b\n1,2\n', Number).values).toEqual([[1], [2]]);
+    for (const bad of ['a,b\n1,2\n\n3\n', 'a,"b"\n1,2\n\n3\n']) {
+      expect(() => parseCsv(bad)).toThrow(/CSV line 4: expected 2 fields/);
+      expect(() => parseCsvColumns(bad, String)).toThrow(/CSV line 4: expected 2 fields/);
+    }
+    expect(() => parseCsvColumns('\n\n', String)).toThrow(/no header row/);
   });
 
   it('names the column and row of a non-numeric feature', () => {

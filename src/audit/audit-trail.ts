@@ -83,6 +83,20 @@ export class AuditTrail implements AuditRecorder {
   }
 }
 
+/**
+ * Reads of patient-level data (a prediction's inputs, its lineage, a DICOM processed) change nothing,
+ * so there is no transaction to join: each read writes its row in a transaction of its own, before the
+ * data is answered. A read whose row cannot be written is refused (the caller gets the error), never
+ * answered unrecorded.
+ */
+export interface AccessRecorder {
+  recordAccess(entry: AuditEntry): Promise<AuditRow>;
+}
+
+export function accessRecorder(db: Kysely<any>, audit: AuditRecorder): AccessRecorder {
+  return { recordAccess: (entry) => db.transaction().execute((tx) => audit.record(tx, entry)) };
+}
+
 export interface VerifyResult {
   ok: boolean;
   rows: number;

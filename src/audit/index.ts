@@ -1,5 +1,7 @@
 export {
   AuditTrail,
+  type AccessRecorder,
+  accessRecorder,
   type AuditContext,
   type AuditEntry,
   type AuditRecorder,

@@ -4,7 +4,7 @@
  * quickstart needs no key); AUTH_DISABLED makes everyone admin. Nothing else (no header, no body
  * field) names an identity.
  */
-import { type JWTVerifyGetKey, createRemoteJWKSet, jwtVerify } from 'jose';
+import type { JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { Principal } from '../server/principal.js';
 import type { ApiKeys } from './api-keys.js';
 import { strongestRole } from './roles.js';
@@ -51,11 +51,15 @@ export function credentialsOf(headers: Record<string, string | string[] | undefi
 }
 
 export class Authenticator {
-  private readonly jwks?: JWTVerifyGetKey;
+  /** jose, imported only where OIDC is configured (it is not needed for API keys) */
+  private readonly jose?: Promise<{ jwks: JWTVerifyGetKey; jwtVerify: typeof jwtVerify }>;
   private keysConfigured?: { value: boolean; at: number };
 
   constructor(private readonly options: AuthenticatorOptions) {
-    if (options.oidc) this.jwks = createRemoteJWKSet(new URL(options.oidc.jwksUrl), { timeoutDuration: 5000, cooldownDuration: 30_000 });
+    if (options.oidc) {
+      const url = new URL(options.oidc.jwksUrl);
+      this.jose = import('jose').then((j) => ({ jwks: j.createRemoteJWKSet(url, { timeoutDuration: 5000, cooldownDuration: 30_000 }), jwtVerify: j.jwtVerify }));
+    }
   }
 
   /** true when some credential can sign in: then nobody is admin by being local */
@@ -82,7 +86,7 @@ export class Authenticator {
       if (!who) throw new AuthFailure('unknown or revoked API key');
       return { ...who, method: 'api-key' };
     }
-    if (this.jwks && token.split('.').length === 3) return this.verifyJwt(token);
+    if (this.jose && token.split('.').length === 3) return this.verifyJwt(token);
     throw new AuthFailure('unknown credentials: send an API key made with `vitals keys create`');
   }
 
@@ -90,7 +94,8 @@ export class Authenticator {
     const oidc = this.options.oidc!;
     let payload: Record<string, unknown>;
     try {
-      ({ payload } = await jwtVerify(token, this.jwks!, { issuer: oidc.issuer, audience: oidc.audience }));
+      const jose = await this.jose!;
+      ({ payload } = await jose.jwtVerify(token, jose.jwks, { issuer: oidc.issuer, audience: oidc.audience }));
     } catch (err) {
       throw new AuthFailure(`the token was not accepted: ${(err as Error).message}`);
     }

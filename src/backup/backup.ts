@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import type { Kysely } from 'kysely';
@@ -32,6 +32,8 @@ export interface Manifest {
   /** the audit chain in the backed-up database: compare with `vitals audit verify` after a restore */
   audit: { rows: number; head: string | null };
   files: BackupFile[];
+  /** set on backups made by BACKUP_SCHEDULE: only those are ever deleted by BACKUP_KEEP */
+  origin?: { schedule: string; slot: string };
 }
 
 /** Where an installation keeps its state: the database and the artifact folder. */
@@ -44,6 +46,9 @@ export interface Installation {
 const isPostgres = (url: string | undefined): url is string => !!url && /^postgres(ql)?:\/\//.test(url);
 const sqliteFile = (i: Installation) => (i.databaseUrl ? resolve(i.databaseUrl.replace(/^sqlite:(\/\/)?/, '')) : resolve(i.home, 'vitals.db'));
 const artifactRoot = (i: Installation) => resolve(i.home, 'artifacts');
+/** The de-identification key (multimodal/deid-key.ts) when DEID_SALT is unset: without it, pseudonyms change after a restore. */
+const DEID_KEY = 'deid.key';
+const STATE_KEY = `state/${DEID_KEY}`;
 
 async function sha256File(file: string): Promise<string> {
   const h = createHash('sha256');
@@ -90,7 +95,7 @@ async function auditHeadSqlite(file: string): Promise<Manifest['audit']> {
  * PostgreSQL: pg_dump runs on a snapshot exported from a repeatable-read transaction in which the
  * audit head is read, so the manifest's head is the head of exactly the dumped data.
  */
-export async function createBackup(inst: Installation, out: string): Promise<Manifest> {
+export async function createBackup(inst: Installation, out: string, options: { origin?: Manifest['origin'] } = {}): Promise<Manifest> {
   out = resolve(out);
   if (existsSync(out) && (await readdir(out)).length) throw new Error(`--out ${out} is not empty: back up into a new folder`);
   await mkdir(join(out, 'database'), { recursive: true });
@@ -126,11 +131,24 @@ export async function createBackup(inst: Installation, out: string): Promise<Man
   // After the database: every artifact the snapshot refers to is already in the store (they are
   // written before their rows commit); extra ones are harmless (content-addressed).
   if (existsSync(artifactRoot(inst))) await cp(artifactRoot(inst), join(out, 'artifacts'), { recursive: true, filter: (s) => !s.endsWith('.tmp') });
+  if (existsSync(join(inst.home, DEID_KEY))) {
+    await mkdir(join(out, 'state'), { recursive: true });
+    await copyFile(join(inst.home, DEID_KEY), join(out, STATE_KEY));
+    await chmod(join(out, STATE_KEY), 0o600);
+  }
   const files: BackupFile[] = [];
   for (const path of await listFiles(out)) {
     files.push({ path, sha256: await sha256File(join(out, path)), bytes: (await stat(join(out, path))).size });
   }
-  const manifest: Manifest = { format: FORMAT, created_at: new Date().toISOString(), dialect: isPostgres(inst.databaseUrl) ? 'postgres' : 'sqlite', database, audit, files };
+  const manifest: Manifest = {
+    format: FORMAT,
+    created_at: new Date().toISOString(),
+    dialect: isPostgres(inst.databaseUrl) ? 'postgres' : 'sqlite',
+    database,
+    audit,
+    files,
+    ...(options.origin ? { origin: options.origin } : {}),
+  };
   await writeFile(join(out, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
 }
@@ -206,6 +224,11 @@ export async function restoreBackup(inst: Installation, dir: string, opts: { for
   }
   await rm(arts, { recursive: true, force: true });
   if (existsSync(join(dir, 'artifacts'))) await cp(join(dir, 'artifacts'), arts, { recursive: true });
+  if (manifest.files.some((f) => f.path === STATE_KEY)) {
+    await mkdir(inst.home, { recursive: true });
+    await copyFile(join(dir, STATE_KEY), join(inst.home, DEID_KEY));
+    await chmod(join(inst.home, DEID_KEY), 0o600);
+  }
   return manifest;
 }
 

@@ -4,6 +4,7 @@
  * --url work directly on the configured database and artifact folder (the same ones the server uses).
  */
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import type { Settings } from '../config/index.js';
 import type { Alias } from '../registry/index.js';
@@ -76,7 +77,7 @@ program
     const [{ buildApp }, { bootstrapDemo }, { startBackgroundLoop }] = await Promise.all([composition(), import('../pipelines/demo-bootstrap.js'), import('../server/background-loop.js')]);
     const vitals = await buildApp(cfg);
     const { app, services } = vitals;
-    if (cfg.VITALS_DEMO) await bootstrapDemo(services.registry, (m) => app.log.info(m));
+    if (cfg.VITALS_DEMO) await bootstrapDemo(services.registry, (m) => app.log.info(m), { image: true });
     // role api: no background loop (the workers sweep, look and schedule); each turn runs once per database anyway
     const loop = cfg.VITALS_ROLE === 'api' ? { stop() {} } : startBackgroundLoop(services, app.log);
     await services.messaging.startConsumers({ predictor: services.predictor, predictionLog: services.predictionLog, reports: services.reportLabels });
@@ -180,7 +181,7 @@ program
         modelName: o.name,
         version: o.version,
         seed: Number(o.seed),
-        dataSource: o.data,
+        dataSource: resolve(o.data),
         aliases: o.promote ? ['production'] : undefined,
         actor: 'cli',
         onProgress: (done, total, message) => bar.update(done, total, message),
@@ -426,7 +427,7 @@ program
   .action(async (o: { baselineData: string; newData: string; threshold?: string; alpha: string; correction: 'holm' | 'bh'; maxIntegerCategories: string; categorical?: string; json?: boolean }) => {
     const threshold = o.threshold === undefined ? (await settings()).DATA_DRIFT_THRESHOLD : Number(o.threshold);
     // Only the drift modules: no database, no server, no inference runtime.
-    const [{ readRows }, { computeDataDrift }, { buildReferenceProfile }, { VitalsError }] = await Promise.all([
+    const [{ readColumns }, { computeDataDriftOfColumns }, { buildReferenceProfileOfColumns }, { VitalsError }] = await Promise.all([
       import('../monitoring/drift-data.js'),
       import('../monitoring/drift-report.js'),
       import('../stats/reference-profile.js'),
@@ -436,17 +437,19 @@ program
     const maxIntegerCategories = Number(o.maxIntegerCategories);
     if (!(alpha > 0 && alpha < 1)) throw new VitalsError('BAD_REQUEST', `--alpha must be in (0, 1) (got ${o.alpha})`);
     if (!Number.isInteger(maxIntegerCategories) || maxIntegerCategories < 0) throw new VitalsError('BAD_REQUEST', `--max-integer-categories must be a whole number (got ${o.maxIntegerCategories})`);
-    const [baseline, current] = await Promise.all([readRows(o.baselineData), readRows(o.newData)]);
+    // Columns, not rows: both sides go column by column through the statistics anyway.
+    const [baseline, current] = await Promise.all([readColumns(o.baselineData), readColumns(o.newData)]);
     if (baseline.length < 2 || current.length < 2) throw new VitalsError('BAD_REQUEST', `need at least 2 rows on each side (baseline ${baseline.length}, new ${current.length})`);
-    const features = Object.keys(baseline[0]!).filter((k) => k in current[0]!);
+    const currentNames = new Set(current.names);
+    const features = baseline.names.filter((k) => currentNames.has(k));
     const categorical = o.categorical
       ? o.categorical
           .split(',')
           .map((c) => c.trim())
           .filter(Boolean)
       : [];
-    const profile = buildReferenceProfile(baseline as never, { features, maxSample: 100_000, categorical, maxIntegerCategories });
-    const result = computeDataDrift(profile, current, { threshold, alpha, correction: o.correction, maxIntegerCategories });
+    const profile = buildReferenceProfileOfColumns(baseline.column, baseline.length, { features, maxSample: 100_000, categorical, maxIntegerCategories });
+    const result = computeDataDriftOfColumns(profile, current.column, { threshold, alpha, correction: o.correction, maxIntegerCategories });
     if (o.json) json(result);
     else {
       printTable(

@@ -120,6 +120,8 @@ export const settingsSchema = z.object({
   PREDICTION_LOG_GROUP_MS: num(0, 50).default(2),
   /** SQLite writer: normal survives a process crash (SIGKILL); full also survives power loss, at an fsync per commit */
   PREDICTION_LOG_SYNC: z.enum(['normal', 'full']).default('normal'),
+  /** prediction rows (inputs, outputs, labels) older than this many days are deleted by the worker; checks, reports and counts stay. 0 keeps them */
+  PREDICTION_LOG_RETENTION_DAYS: num(0).default(90),
 
   MODEL_MONITORING_ENABLED: bool.default(true),
   DATA_DRIFT_THRESHOLD: num(0, 1).default(0.1),
@@ -207,7 +209,7 @@ export const settingsSchema = z.object({
   EMBEDDED_BUS_LEASE_MS: int(100).default(60_000),
   EMBEDDED_BUS_RETENTION_HOURS: num(0).default(72),
   MULTI_MODALITY_ENABLED: bool.default(true),
-  /** secret key for patient pseudonyms, UID remapping and date shifts (random per process when unset) */
+  /** secret key for patient pseudonyms, UID remapping and date shifts (when unset: generated once into VITALS_HOME/deid.key, mode 0600) */
   DEID_SALT: z.string().min(16).optional(),
   /** de-identified dates: shifted by a per-patient offset (keeps intervals) or removed */
   DEID_DATES: z.enum(['shift', 'remove']).default('shift'),
@@ -215,6 +217,13 @@ export const settingsSchema = z.object({
   MAX_DECODED_IMAGE_MB: num(1).default(512),
   DICOMWEB_URL: z.url().optional(),
   DICOMWEB_TOKEN: z.string().optional(),
+
+  /** a 5-field cron expression (UTC): the worker takes a backup into BACKUP_DIR at each slot */
+  BACKUP_SCHEDULE: z.string().optional(),
+  /** scheduled backups kept; older folders the schedule made are deleted */
+  BACKUP_KEEP: int(1).default(7),
+  /** where scheduled backups go (default VITALS_HOME/backups; better another disk) */
+  BACKUP_DIR: z.string().optional(),
 
   // The chest X-ray seed's settings (seed-settings.ts maps them; the server logs once why one cannot apply).
   /** seed name of BATCH_MAX_WAIT_MS, in seconds (0.05 = 50 ms); BATCH_MAX_WAIT_MS wins when both are set */

@@ -58,6 +58,11 @@ export const SETTING_GROUPS: SettingGroup[] = [
     keys: ['PREDICTION_LOG_GROUP_MS', 'PREDICTION_LOG_FLUSH_MS', 'PREDICTION_LOG_BATCH_SIZE'],
     meaning: "group commit of the log's writer thread: at most one commit per `GROUP_MS` with commit ack, every `FLUSH_MS` with async ack, at once at `BATCH_SIZE` rows",
   },
+  {
+    keys: ['PREDICTION_LOG_RETENTION_DAYS'],
+    meaning:
+      'patient-data retention: the worker deletes prediction rows (inputs, outputs, labels) older than this, in batches, once per cluster, with an audit row; monitoring checks, reports, alerts and the dashboard counts stay; 0 keeps them ([docs/operations.md](docs/operations.md))',
+  },
   { keys: ['PREDICTION_LOG_SYNC'], meaning: 'SQLite writer: `normal` survives a process crash; `full` also power loss (an fsync per group commit)' },
   { keys: ['METRICS_ENABLED'], meaning: '`/metrics` in Prometheus format' },
   { keys: ['PROMETHEUS_PORT'], meaning: 'also serve `/metrics` (only) on this port of `HOST`, as the seed scrapes it; not started with `METRICS_AUTH=true` (a log line says so)' },
@@ -93,7 +98,14 @@ export const SETTING_GROUPS: SettingGroup[] = [
   { keys: ['OUTBOX_RELAY_INTERVAL_MS', 'OUTBOX_BATCH_SIZE', 'EMBEDDED_BUS_POLL_MS', 'EMBEDDED_BUS_LEASE_MS', 'EMBEDDED_BUS_RETENTION_HOURS'], meaning: 'the outbox relay and the embedded bus' },
   {
     keys: ['MULTI_MODALITY_ENABLED', 'DEID_SALT', 'DEID_DATES', 'MAX_DECODED_IMAGE_MB', 'DICOMWEB_URL', 'DICOMWEB_TOKEN'],
-    meaning: 'multi-modal processing, de-identification (salt random per process when unset) and the PACS (DICOMweb) path',
+    meaning:
+      'multi-modal processing, de-identification (without `DEID_SALT` a key is generated once into `VITALS_HOME/deid.key`, mode 0600; set it to share one key between machines) and the PACS (DICOMweb) path',
+  },
+  {
+    keys: ['BACKUP_SCHEDULE', 'BACKUP_KEEP', 'BACKUP_DIR'],
+    meaning:
+      'scheduled backups: a 5-field UTC cron, run by the worker once per cluster; the newest N scheduled backups are kept; the folder (another disk, ideally) ([docs/operations.md](docs/operations.md))',
+    defaults: '—, 7, `VITALS_HOME/backups`',
   },
   {
     keys: ['MODEL_ARCHITECTURE', 'AUTO_OPTIMIZE', 'IMAGE_PROCESSING_BACKEND', 'TEXT_PROCESSING_BACKEND'],

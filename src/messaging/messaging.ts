@@ -9,11 +9,10 @@ import type { MessageBus, Subscription } from './bus.js';
 import { EmbeddedBus } from './embedded-bus.js';
 import { type GroundTruthConsumerStats, type GroundTruthSink, type ReportSink, groundTruthConsumer } from './ground-truth-consumer.js';
 import { type ImagePredictor, imagingConsumer } from './imaging-consumer.js';
-import { KafkaBus } from './kafka-bus.js';
 import { MessageQueue, setCurrentMessageQueue } from './message-queue.js';
-import { Outbox } from './outbox.js';
+import { type MessageFilter, Outbox } from './outbox.js';
 import { OutboxRelay } from './outbox-relay.js';
-import { RabbitMqBus, rabbitMqUrl } from './rabbitmq-bus.js';
+import { rabbitMqUrl } from './rabbitmq-url.js';
 import { TopicMap } from './topics.js';
 
 export type MessagingLog = (err: unknown, context: string) => void;
@@ -21,12 +20,19 @@ export type MessagingLog = (err: unknown, context: string) => void;
 /** Consumer groups of the platform's own consumers. */
 export const PLATFORM_GROUPS = { imaging: 'vitals-imaging', groundTruth: 'vitals-ground-truth' } as const;
 
-export function createBus(settings: Settings, database: Database, onError: MessagingLog = () => undefined): MessageBus {
+/**
+ * The bus MESSAGE_QUEUE_TYPE names. A broker's driver is imported only when it is the one chosen: the
+ * Kafka client alone costs about half a second of start-up (it compiles its option schemas on import).
+ */
+export async function createBus(settings: Settings, database: Database, onError: MessagingLog = () => undefined): Promise<MessageBus> {
   const subscribeDefaults = { maxAttempts: settings.MESSAGING_MAX_ATTEMPTS, retryBaseMs: settings.MESSAGING_RETRY_BACKOFF_MS };
   switch (settings.MESSAGE_QUEUE_TYPE) {
-    case 'rabbitmq':
+    case 'rabbitmq': {
+      const { RabbitMqBus } = await import('./rabbitmq-bus.js');
       return new RabbitMqBus({ url: rabbitMqUrl(settings), exchange: settings.RABBITMQ_EXCHANGE, prefetch: settings.RABBITMQ_PREFETCH, subscribeDefaults, onError });
-    case 'kafka':
+    }
+    case 'kafka': {
+      const { KafkaBus } = await import('./kafka-bus.js');
       return new KafkaBus({
         bootstrapServers: settings.KAFKA_BOOTSTRAP_SERVERS.split(',')
           .map((s) => s.trim())
@@ -36,6 +42,7 @@ export function createBus(settings: Settings, database: Database, onError: Messa
         subscribeDefaults,
         onError,
       });
+    }
     default:
       return new EmbeddedBus(database, {
         pollMs: settings.EMBEDDED_BUS_POLL_MS,
@@ -44,6 +51,14 @@ export function createBus(settings: Settings, database: Database, onError: Messa
         subscribeDefaults,
       });
   }
+}
+
+export interface MessagingOptions {
+  bus?: MessageBus;
+  registry?: Registry;
+  audit?: import('../audit/index.js').AuditRecorder;
+  /** applied to every message before it is stored or published: de-identifies image payloads */
+  filter?: MessageFilter;
 }
 
 export class Messaging {
@@ -58,15 +73,23 @@ export class Messaging {
   readonly bus: MessageBus;
   private log: MessagingLog = () => undefined;
 
+  /** Messaging on the bus MESSAGE_QUEUE_TYPE names (or the one given); its driver is imported here. */
+  static async create(settings: Settings, database: Database, options: MessagingOptions = {}): Promise<Messaging> {
+    let messaging: Messaging | undefined;
+    const bus = options.bus ?? (await createBus(settings, database, (err, context) => messaging?.log(err, context)));
+    messaging = new Messaging(settings, database, { ...options, bus });
+    return messaging;
+  }
+
   constructor(
     private readonly settings: Settings,
     private readonly database: Database,
-    options: { bus?: MessageBus; registry?: Registry; audit?: import('../audit/index.js').AuditRecorder } = {},
+    options: MessagingOptions & { bus: MessageBus },
   ) {
     const registry = options.registry;
-    this.bus = options.bus ?? createBus(settings, database, (err, context) => this.log(err, context));
+    this.bus = options.bus;
     this.topics = TopicMap.fromSettings(settings);
-    this.outbox = new Outbox(database, this.topics, settings.MESSAGE_MAX_BYTES);
+    this.outbox = new Outbox(database, this.topics, settings.MESSAGE_MAX_BYTES, options.filter);
     const relayed = registry && new Counter({ name: 'vitals_outbox_relayed_total', help: 'Outbox events published to the message broker', registers: [registry] });
     const failures =
       registry && new Counter({ name: 'vitals_outbox_relay_failures_total', help: 'Failed outbox relay batches (the events stay in the outbox and are retried)', registers: [registry] });

@@ -42,6 +42,12 @@ export interface EnqueueOptions {
 
 const CHUNK = 100;
 
+/**
+ * Rewrites a message before it is stored or sent (the composition root passes the de-identification
+ * of image payloads): every path to the outbox and the broker goes through `encode`.
+ */
+export type MessageFilter = (message: unknown) => unknown;
+
 export class Outbox implements EventOutbox {
   private readonly listeners = new Set<() => void>();
 
@@ -49,12 +55,13 @@ export class Outbox implements EventOutbox {
     private readonly database: Database,
     readonly topics: TopicMap,
     readonly maxMessageBytes: number,
+    private readonly filter?: MessageFilter,
   ) {}
 
-  /** Checks a message against the topic list and the size limit; returns its JSON text. */
+  /** Checks a message against the topic list, filters it (de-identification), checks its size; returns its JSON text. */
   encode(topic: string, message: unknown): string {
     this.topics.brokerName(topic); // 422 for an unknown topic
-    const value = JSON.stringify(message ?? null);
+    const value = JSON.stringify((this.filter ? this.filter(message) : message) ?? null);
     const bytes = Buffer.byteLength(value);
     if (bytes > this.maxMessageBytes) {
       throw new VitalsError('VALIDATION_FAILED', `message is ${bytes} bytes; the limit is ${this.maxMessageBytes} (MESSAGE_MAX_BYTES). Send large images by reference (image_url or image_path).`, {

@@ -425,8 +425,4 @@ function redact(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
 
-/** The AMQP URL from RABBITMQ_URL, or from the seed's RABBITMQ_HOST/PORT/USER/PASSWORD. */
-export function rabbitMqUrl(s: { RABBITMQ_URL?: string; RABBITMQ_HOST: string; RABBITMQ_PORT: number; RABBITMQ_USER: string; RABBITMQ_PASSWORD: string }): string {
-  if (s.RABBITMQ_URL) return s.RABBITMQ_URL;
-  return `amqp://${encodeURIComponent(s.RABBITMQ_USER)}:${encodeURIComponent(s.RABBITMQ_PASSWORD)}@${s.RABBITMQ_HOST}:${s.RABBITMQ_PORT}/`;
-}
+export { rabbitMqUrl } from './rabbitmq-url.js';

@@ -189,13 +189,18 @@ export function featureType(feature: string, summary: FeatureSummary, profile: R
 
 /** Compares current feature values (rows of flattened inputs) with the reference profile. */
 export function computeDataDrift(profile: ReferenceProfile, rows: Array<Record<string, unknown>>, options: DriftOptions): DriftResult {
+  return computeDataDriftOfColumns(profile, (feature) => rows.map((r) => r[feature]), options);
+}
+
+/** `computeDataDrift` of current data held as columns (`columnOf(feature)`): the CLI reads CSVs that way. */
+export function computeDataDriftOfColumns(profile: ReferenceProfile, columnOf: (feature: string) => readonly unknown[], options: DriftOptions): DriftResult {
   const alpha = options.alpha ?? 0.05;
   const method = options.correction ?? 'holm';
   const datasetDriftShare = options.datasetDriftShare ?? 0.5;
   const tested: Tested[] = [];
   const skipped: DriftResult['skipped'] = [];
   for (const [feature, summary] of Object.entries(profile.features)) {
-    const raw = rows.map((r) => r[feature]);
+    const raw = columnOf(feature);
     const type = featureType(feature, summary, profile, options);
     if (type === 'categorical') {
       const current = readCategorical(raw);

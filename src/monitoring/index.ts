@@ -6,6 +6,7 @@
 export { ModelMonitor, type Alert, type AlertOutbox, type ModelStatus, type MonitorOptions } from './model-monitor.js';
 export { ReportPool } from './report-pool.js';
 export { PredictionLog, type PredictionLogEntry, type PredictionLogOptions, type PredictionRecord, type PredictionOutbox } from './prediction-log.js';
+export { purgePredictions, idBefore, type PurgeOptions, type PurgeResult } from './prediction-retention.js';
 export { AlertNotifier } from './notifiers.js';
 export { buildMonitoringReport, isModelError, type MonitoringReport } from './monitoring-report.js';
 export { computeDataDrift, computeOutputDrift, flattenInput, type DriftOptions, type DriftResult, type FeatureDrift } from './drift-report.js';

@@ -15,7 +15,7 @@
  *
  * Secrets (Slack webhook URL, PagerDuty routing key, SMTP password) are never logged.
  */
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 
 export type AlertSeverity = 'critical' | 'warning' | 'info';
 
@@ -281,7 +281,8 @@ export class AlertNotifier {
   readonly channels: string[];
   private readonly retry: typeof DEFAULT_RETRY;
   private readonly inflight = new Set<Promise<unknown>>();
-  private mailer: ReturnType<typeof nodemailer.createTransport> | undefined;
+  // nodemailer is imported on the first e-mail, not at start-up
+  private mailer: Promise<Transporter> | undefined;
 
   constructor(
     private readonly config: NotifierConfig,
@@ -406,15 +407,17 @@ export class AlertNotifier {
     if (!this.mailer) {
       const e = this.config.email!;
       const t = this.retry.timeoutMs;
-      this.mailer = nodemailer.createTransport({
-        host: e.host,
-        port: e.port,
-        secure: e.secure ?? e.port === 465,
-        auth: e.user ? { user: e.user, pass: e.password ?? '' } : undefined,
-        connectionTimeout: t,
-        greetingTimeout: t,
-        socketTimeout: t,
-      });
+      this.mailer = import('nodemailer').then(({ default: nodemailer }) =>
+        nodemailer.createTransport({
+          host: e.host,
+          port: e.port,
+          secure: e.secure ?? e.port === 465,
+          auth: e.user ? { user: e.user, pass: e.password ?? '' } : undefined,
+          connectionTimeout: t,
+          greetingTimeout: t,
+          socketTimeout: t,
+        }),
+      );
     }
     return this.mailer;
   }
@@ -426,7 +429,7 @@ export class AlertNotifier {
     return async (timeoutMs) => {
       const signal = AbortSignal.timeout(timeoutMs);
       try {
-        await mailer.sendMail({ ...message, signal });
+        await (await mailer).sendMail({ ...message, signal });
       } catch (err) {
         if (signal.aborted) throw new DeliveryError(`timeout after ${timeoutMs} ms`, true);
         const e2 = err as { code?: string; responseCode?: number; permanent?: boolean; response?: string };

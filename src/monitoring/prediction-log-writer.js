@@ -4,6 +4,7 @@
 // src/ under vitest and from dist/ (like serving/inference-worker.js).
 //
 // main → worker: { type: 'rows', seq, rows: unknown[][] }   (positional, in COLUMNS order)
+//                { type: 'flush' }                          (commit what is held now: a read waits for it)
 //                { type: 'close' }                          (drain, close the connection, exit)
 // worker → main: { type: 'ready' }
 //                { type: 'committed', upTo: seq, rows, outbox }   (every batch ≤ upTo is durable)
@@ -114,6 +115,9 @@ async function openSqlite({ file, synchronous }) {
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('busy_timeout = 5000');
+  // Patient data must not outlive its rows: space freed or left behind by a page split is zeroed
+  // (fast: only where that costs no extra I/O; the retention purge turns it fully on for its deletes).
+  db.pragma('secure_delete = fast');
   // A re-sent batch (after a writer restart) finds its rows already there: keep the first copy.
   const insertLog = db.prepare(`insert into prediction_logs (${COLUMNS.join(', ')}) values (${COLUMNS.map(() => '?').join(', ')}) on conflict (id) do nothing`);
   const insertOutbox = db.prepare(`insert into outbox (${OUTBOX_COLUMNS.join(', ')}) values (${OUTBOX_COLUMNS.map(() => '?').join(', ')})`);
@@ -169,12 +173,19 @@ async function main() {
   let lastCommitEnd = 0;
   let failures = 0;
   let closing = false;
+  /** a reader waits for the rows held: commit them without the group wait (async ack's flushMs can be minutes) */
+  let urgent = false;
+  const cancel = () => {
+    clearTimeout(timer);
+    clearImmediate(timer);
+    timer = undefined;
+  };
 
   const schedule = () => {
     if (writing || timer || !pending.length) return;
     const since = performance.now() - lastCommitEnd;
     // Group commit: at most one commit per groupMs; a full group (or an idle writer, when eager) goes at once.
-    const wait = failures ? Math.min(2000, 100 * 2 ** Math.min(failures, 5)) : pendingRows >= groupRows || closing ? 0 : eager ? Math.max(0, groupMs - since) : groupMs;
+    const wait = failures ? Math.min(2000, 100 * 2 ** Math.min(failures, 5)) : pendingRows >= groupRows || closing || urgent ? 0 : eager ? Math.max(0, groupMs - since) : groupMs;
     timer = wait > 0 ? setTimeout(commit, wait) : setImmediate(commit);
   };
 
@@ -185,6 +196,7 @@ async function main() {
     const batches = pending;
     pending = [];
     pendingRows = 0;
+    urgent = false;
     const rows = batches.length === 1 ? batches[0].rows : batches.flatMap((b) => b.rows);
     const upTo = batches[batches.length - 1].seq;
     try {
@@ -209,7 +221,7 @@ async function main() {
   async function finish() {
     if (finished) return;
     finished = true;
-    if (timer) clearTimeout(timer);
+    cancel();
     await store.close().catch(() => undefined);
     parentPort.postMessage({ type: 'closed', pending: pendingRows });
     parentPort.close();
@@ -220,12 +232,17 @@ async function main() {
       pending.push(m);
       pendingRows += m.rows.length;
       schedule();
+    } else if (m.type === 'flush') {
+      urgent = pending.length > 0;
+      if (urgent && !writing && !failures) {
+        cancel();
+        schedule();
+      }
     } else if (m.type === 'close') {
       closing = true;
       if (m.abandon || (!writing && !pending.length)) void finish();
       else if (!writing) {
-        if (timer) clearTimeout(timer);
-        timer = undefined;
+        cancel();
         failures = 0;
         schedule();
       }

@@ -7,12 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Transaction } from 'kysely';
 import { VitalsError, notFound } from '../errors.js';
-import { nowIso, uuidv7 } from '../ids.js';
+import { nowIso, uuidv7, uuidv7Floor } from '../ids.js';
 import type { AuditContext, AuditRecorder } from '../audit/index.js';
 import type { Metrics } from '../metrics.js';
 import type { Database, PredictionLogsTable, Schema } from '../store/index.js';
 import { COLUMNS, predictionEvent } from './prediction-log-writer.js';
 import { type LabelSpaceOf, checkLabel, labelConflict, reportLabelRefused } from './ground-truth.js';
+import { type PurgeOptions, type PurgeResult, purgePredictions } from './prediction-retention.js';
 
 export interface PredictionRecord {
   model_id: string;
@@ -224,7 +225,11 @@ export class PredictionLog {
   async flush(): Promise<void> {
     this.dispatch();
     const last = this.inflight[this.inflight.length - 1];
-    if (last) await last.attempted.promise;
+    if (!last) return;
+    // Without this, a read under async ack waited for the next group commit (PREDICTION_LOG_FLUSH_MS),
+    // and shutdown waited for a monitoring check stuck in that read.
+    this.writer.commitNow();
+    await last.attempted.promise;
   }
 
   private newBatch(): Batch {
@@ -347,11 +352,13 @@ export class PredictionLog {
     return toEntry(row);
   }
 
-  /** The latest entries of a model (optionally one version), newest first. */
-  async list(filter: { modelId: string; versionId?: string; limit?: number; withGroundTruth?: boolean }): Promise<PredictionLogEntry[]> {
+  /** The latest entries of a model (optionally one version, optionally only those made at or after `since`), newest first. */
+  async list(filter: { modelId: string; versionId?: string; limit?: number; withGroundTruth?: boolean; since?: string }): Promise<PredictionLogEntry[]> {
     await this.flush();
     let q = this.database.db.selectFrom('prediction_logs').selectAll().where('model_id', '=', filter.modelId);
     if (filter.versionId) q = q.where('version_id', '=', filter.versionId);
+    // ids are time-ordered: a bound on the id keeps this a range scan of the (model_id, id) index
+    if (filter.since) q = q.where('id', '>=', uuidv7Floor(Date.parse(filter.since)));
     if (filter.withGroundTruth) q = q.where('ground_truth', 'is not', null).where('error', 'is', null);
     const rows = await q
       .orderBy('id', 'desc')
@@ -403,6 +410,11 @@ export class PredictionLog {
     let q = this.database.db.selectFrom('prediction_logs').select((eb) => eb.fn.countAll<number>().as('n'));
     if (modelId) q = q.where('model_id', '=', modelId);
     return Number((await q.executeTakeFirstOrThrow()).n);
+  }
+
+  /** Deletes rows past retention that the rollups already counted, in batches, with one audit row (prediction-retention.ts). */
+  purge(options: PurgeOptions): Promise<PurgeResult> {
+    return purgePredictions(this.database, this.options.audit, options);
   }
 
   /** Stops accepting rows, writes what is queued (retrying a failing database a few times) and stops the writer. */
@@ -468,6 +480,8 @@ interface WriterEvents {
 /** Takes batches in order, commits them in groups, reports progress; close() drains and returns the rows it could not write. */
 interface LogWriter {
   send(seq: number, rows: Row[]): void;
+  /** commit what has been sent without waiting for the group interval (a reader waits for it) */
+  commitNow(): void;
   close(): Promise<number>;
 }
 
@@ -569,6 +583,10 @@ class ThreadWriter implements LogWriter {
     if (!this.exited) this.post(seq, rows);
   }
 
+  commitNow(): void {
+    if (this.worker && !this.exited) this.worker.postMessage({ type: 'flush' });
+  }
+
   async close(): Promise<number> {
     if (!this.worker) return 0;
     await new Promise<void>((done) => {
@@ -591,6 +609,7 @@ class InlineWriter implements LogWriter {
   private writing?: Promise<void>;
   private timer?: NodeJS.Timeout;
   private failures = 0;
+  private urgent = false;
 
   constructor(
     private readonly database: Database,
@@ -604,10 +623,20 @@ class InlineWriter implements LogWriter {
     this.schedule();
   }
 
+  commitNow(): void {
+    if (this.failures) return; // backing off after a failure
+    this.urgent = true; // while a commit runs: the rows that came meanwhile go right after it
+    if (!this.timer) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.schedule();
+  }
+
   private schedule(): void {
     if (this.writing || this.timer || !this.pending.length) return;
     const rows = this.pending.reduce((n, b) => n + b.rows.length, 0);
-    const wait = this.failures ? Math.max(1000, this.options.flushMs) : rows >= this.options.batchSize || this.ack === 'commit' ? 0 : this.options.flushMs;
+    const wait = this.failures ? Math.max(1000, this.options.flushMs) : rows >= this.options.batchSize || this.ack === 'commit' || this.urgent ? 0 : this.options.flushMs;
+    this.urgent = false;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.writing = this.commit().finally(() => {

@@ -2,9 +2,11 @@
  * Reports as labels over HTTP: a model's report label policy (which observation it predicts and how
  * a report's finding becomes its label), and the endpoint a RIS or a script posts reports to.
  */
+import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { AccessRecorder } from '../audit/index.js';
 import { notFound } from '../errors.js';
 import { OBSERVATIONS } from '../multimodal/index.js';
 import { auditContextOf } from '../server/principal.js';
@@ -13,6 +15,8 @@ import { DEFAULT_POLICY, type ReportGroundTruth } from './report-ground-truth.js
 
 export interface ReportLabelsDeps {
   reports: Pick<ReportGroundTruth, 'setPolicy' | 'getPolicy' | 'ingest'>;
+  /** a report is patient-level data: each one labelled is an audited read */
+  access: AccessRecorder;
 }
 
 /** Longest report accepted, in characters (the multi-modality text limit). */
@@ -61,7 +65,7 @@ const ingestView = z
   .describe('ReportIngestResult');
 const modelParam = z.object({ model_id: z.string() });
 
-export function reportLabelsPlugin({ reports }: ReportLabelsDeps): FastifyPluginAsync {
+export function reportLabelsPlugin({ reports, access }: ReportLabelsDeps): FastifyPluginAsync {
   return async (base) => {
     const app = base.withTypeProvider<ZodTypeProvider>();
     const tags = ['monitoring'];
@@ -108,8 +112,15 @@ export function reportLabelsPlugin({ reports }: ReportLabelsDeps): FastifyPlugin
         },
       },
       async (req) => {
-        const result = await reports.ingest(req.body, auditContextOf(req));
-        // counts only: the report text and the study identifiers stay out of the logs
+        const context = auditContextOf(req);
+        const result = await reports.ingest(req.body, context);
+        // named by fingerprint and counts: the text and the study identifiers stay out of the audit trail and the logs
+        await access.recordAccess({
+          action: 'report.labelled',
+          target: `text:sha256:${createHash('sha256').update(req.body.text).digest('hex')}`,
+          context,
+          details: { chars: req.body.text.length, matched: result.matched, labelled: result.labelled },
+        });
         req.log.info({ matched: result.matched, labelled: result.labelled }, 'report labelled');
         return result;
       },

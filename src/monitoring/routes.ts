@@ -7,6 +7,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { AccessRecorder } from '../audit/index.js';
 import { actorOf, auditContextOf } from '../server/principal.js';
 import type { ModelRegistry } from '../registry/index.js';
 import { BODY_LIMITS, declare, errorBody, errorResponses } from '../server/route-kit.js';
@@ -21,6 +22,8 @@ export interface MonitoringDeps {
   monitor: Pick<ModelMonitor, 'status' | 'statusAll' | 'checkModel' | 'history' | 'listAlerts' | 'getAlert' | 'alerts' | 'changeControl'>;
   predictionLog: Pick<PredictionLog, 'record' | 'attachGroundTruth' | 'get' | 'list'>;
   registry: Pick<ModelRegistry, 'getModel' | 'getVersion'>;
+  /** reads of prediction rows (patient-level inputs) are audited */
+  access: AccessRecorder;
 }
 
 /** The seed documents' monitoring shape, with the full report beside it. */
@@ -157,7 +160,7 @@ function bulkFailure(err: unknown): { status: (typeof BULK_STATUSES)[number]; me
 const evidenceBody = (e: AcceptanceEvidence) => ({ ...e, results: e.results.map((r) => ({ ...r })) });
 
 export function monitoringPlugin(deps: MonitoringDeps): FastifyPluginAsync {
-  const { monitor, predictionLog, registry } = deps;
+  const { monitor, predictionLog, registry, access } = deps;
   return async (base) => {
     const app = base.withTypeProvider<ZodTypeProvider>();
     const tags = ['monitoring'];
@@ -505,7 +508,16 @@ export function monitoringPlugin(deps: MonitoringDeps): FastifyPluginAsync {
         ...declare('predictions:read', BODY_LIMITS.none),
         schema: { tags, summary: 'One logged prediction (patient-level row)', params: z.object({ id: z.string() }), response: { 200: predictionView, ...errorResponses(404) } },
       },
-      async (req) => ({ ...(await predictionLog.get(req.params.id)) }),
+      async (req) => {
+        const entry = await predictionLog.get(req.params.id);
+        await access.recordAccess({
+          action: 'prediction.read',
+          target: `prediction:${entry.id}`,
+          context: auditContextOf(req),
+          details: { model: entry.model_name, version: entry.version },
+        });
+        return { ...entry };
+      },
     );
     app.get(
       '/api/v1/predictions',
@@ -522,6 +534,14 @@ export function monitoringPlugin(deps: MonitoringDeps): FastifyPluginAsync {
         const model = await registry.getModel(req.query.model);
         const version = req.query.version ? await registry.getVersion(model.id, req.query.version) : undefined;
         const rows = await predictionLog.list({ modelId: model.id, versionId: version?.id, limit: req.query.limit, withGroundTruth: req.query.labeled });
+        // ids are time-ordered: the newest and oldest id name exactly the rows that were read
+        if (rows.length)
+          await access.recordAccess({
+            action: 'prediction.listed',
+            target: `model:${model.name}`,
+            context: auditContextOf(req),
+            details: { version: version?.version ?? null, count: rows.length, newest_id: rows[0]!.id, oldest_id: rows.at(-1)!.id, labeled: req.query.labeled ?? null },
+          });
         return { predictions: rows.map((r) => ({ ...r })) };
       },
     );

@@ -77,3 +77,34 @@ export function j2kCodestreamOffset(bytes: Uint8Array): number | undefined {
   }
   return undefined;
 }
+
+/**
+ * A three-component JPEG whose DICOM Photometric Interpretation is RGB holds RGB, not YCbCr. With
+ * neither a JFIF nor an Adobe marker nor component ids R, G, B, libjpeg guesses YCbCr and would
+ * convert; an Adobe APP14 marker with transform 0 (RGB) after SOI tells it not to.
+ */
+export function markJpegAsRgb(bytes: Uint8Array): Uint8Array {
+  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return bytes;
+  let i = 2;
+  while (i + 4 <= bytes.length && bytes[i] === 0xff) {
+    const marker = bytes[i + 1]!;
+    const length = (bytes[i + 2]! << 8) | bytes[i + 3]!;
+    const id = String.fromCharCode(...bytes.subarray(i + 4, i + 9));
+    // libjpeg reads an Adobe marker only when it is whole (length 14 or more); a shorter one is as good as none
+    if ((marker === 0xe0 && id.startsWith('JFIF')) || (marker === 0xee && id === 'Adobe' && length >= 14)) return bytes;
+    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (isSof) {
+      const ids = [bytes[i + 10], bytes[i + 13], bytes[i + 16]];
+      if (ids[0] === 0x52 && ids[1] === 0x47 && ids[2] === 0x42) return bytes; // 'R' 'G' 'B'
+      break;
+    }
+    if (marker === 0xda || length < 2) break;
+    i += 2 + length;
+  }
+  const app14 = [0xff, 0xee, 0x00, 0x0e, 0x41, 0x64, 0x6f, 0x62, 0x65, 0x00, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00];
+  const out = new Uint8Array(bytes.length + app14.length);
+  out.set(bytes.subarray(0, 2));
+  out.set(app14, 2);
+  out.set(bytes.subarray(2), 2 + app14.length);
+  return out;
+}

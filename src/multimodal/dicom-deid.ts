@@ -67,7 +67,7 @@ export function dateShiftDays(salt: string, subject: string): number {
   return 1 + (hmac(salt, 'date-shift', subject).readUInt32BE(0) % 730);
 }
 
-function shiftDa(da: string, days: number): string | undefined {
+export function shiftDa(da: string, days: number): string | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})/.exec(da);
   if (!m) return undefined;
   const d = new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!));
@@ -95,7 +95,7 @@ export function ageBand(age: string | undefined, birthDate?: string, studyDate?:
 const KEEP_CHARACTERISTICS = new Set([T.PatientSex, 'x00101020', 'x00101030']); // sex, size, weight
 const STANDARD_UID = /^1\.2\.840\.10008\./;
 
-function actionFor(tag: string, el: Element, set: DataSet, opts: DeidOptions): { action: DeidAction; private?: boolean } {
+export function actionFor(tag: string, el: Element, set: DataSet, opts: DeidOptions): { action: DeidAction; private?: boolean } {
   const group = Number.parseInt(tag.slice(1, 5), 16);
   if (group % 2 === 1) return { action: 'removed', private: true };
   if (isCurveOrOverlay(tag)) return { action: 'removed' };
@@ -120,14 +120,19 @@ function actionFor(tag: string, el: Element, set: DataSet, opts: DeidOptions): {
   return { action: 'kept' };
 }
 
-export function deidentifyDicom(ds: DataSet, opts: DeidOptions): DeidentifiedAttributes {
+/** The per-patient parts of de-identification: the pseudonym, the date offset and the age band. */
+export function patientContext(ds: DataSet, opts: DeidOptions): { patientKey: string | null; days: number; band: string | null } {
   const patientId = text(ds, T.PatientID);
   const issuer = text(ds, T.IssuerOfPatientID) ?? '';
   const patientKey = patientId ? pseudonym(opts.salt, patientId, issuer) : null;
   const shiftSubject = patientId ? `${issuer}\0${patientId}` : (text(ds, T.StudyInstanceUID) ?? 'no-subject');
   const days = dateShiftDays(opts.salt, shiftSubject);
-  const studyDate = text(ds, T.StudyDate);
-  const band = ageBand(text(ds, T.PatientAge), text(ds, T.PatientBirthDate), studyDate);
+  const band = ageBand(text(ds, T.PatientAge), text(ds, T.PatientBirthDate), text(ds, T.StudyDate));
+  return { patientKey, days, band };
+}
+
+export function deidentifyDicom(ds: DataSet, opts: DeidOptions): DeidentifiedAttributes {
+  const { patientKey, days, band } = patientContext(ds, opts);
   const sex = text(ds, T.PatientSex)?.toUpperCase() ?? null;
 
   const counts = { removed: 0, emptied: 0, replaced: 0, uid_remapped: 0, date_shifted: 0, private_removed: 0 };

@@ -22,6 +22,8 @@ export interface DicomFile {
   transferSyntaxName: string;
   encoding: DicomEncoding;
   littleEndian: boolean;
+  /** what was read differently from what the file declares */
+  warnings?: string[];
 }
 
 export interface DicomReadLimits {
@@ -59,6 +61,33 @@ export function detectDicom(bytes: Uint8Array): DicomEncoding | undefined {
   return guessDatasetSyntax(bytes) ? 'dataset-only' : undefined;
 }
 
+/**
+ * Some writers put an explicit little-endian transfer syntax in the meta header and then write the
+ * data set in implicit VR. The first element tells: a VR after its tag, or a 32-bit length.
+ */
+function saysExplicitButIsImplicit(meta: DataSet, bytes: Uint8Array): boolean {
+  const ts = (meta.string(T.TransferSyntaxUID) ?? '').replace(/\0/g, '').trim();
+  if (ts === IMPLICIT_LE || ts === DEFLATED_LE || ts === EXPLICIT_BE) return false;
+  const at = (meta as DataSet & { position?: number }).position;
+  if (at === undefined || at + 8 > bytes.length) return false;
+  return !VALID_VRS.has(ascii(bytes, at + 4, 2)) && guessDatasetSyntax(bytes.subarray(at)) === IMPLICIT_LE;
+}
+
+function parseImplicitBody(meta: DataSet, bytes: Uint8Array, options: dicomParser.ParseDicomOptions): DataSet {
+  const stream = new dicomParser.ByteStream(dicomParser.littleEndianByteArrayParser, bytes, (meta as DataSet & { position: number }).position);
+  // DataSet is a class at run time; the typings only declare its interface
+  const DataSetClass = (dicomParser as unknown as { DataSet: new (parser: unknown, bytes: Uint8Array, elements: object) => DataSet }).DataSet;
+  const dataSet = new DataSetClass(stream.byteArrayParser, bytes, {});
+  dicomParser.parseDicomDataSetImplicit(dataSet, stream, bytes.length, { vrCallback: options.vrCallback } as { untilTag: string; vrCallback?: dicomParser.vrCallback });
+  Object.assign(dataSet.elements, meta.elements);
+  // dicom-parser's implicit reader does not split encapsulated pixel data into fragments: do it here
+  const pixels = dataSet.elements[T.PixelData];
+  if (pixels?.hadUndefinedLength && !pixels.fragments) {
+    dicomParser.findEndOfEncapsulatedElement(new dicomParser.ByteStream(dicomParser.littleEndianByteArrayParser, bytes, pixels.dataOffset), pixels, []);
+  }
+  return dataSet;
+}
+
 function message(err: unknown): string {
   const text = typeof err === 'string' ? err : err instanceof Error ? err.message : String((err as { exception?: unknown })?.exception ?? err);
   return text.replace(/^dicomParser\.\w+:\s*/, '');
@@ -92,8 +121,11 @@ export function readDicomFile(input: Uint8Array, limits: DicomReadLimits): Dicom
   };
   if (encoding === 'dataset-only') options.TransferSyntaxUID = guessDatasetSyntax(bytes);
   let dataSet: DataSet;
+  let implicitBody = false;
   try {
-    dataSet = dicomParser.parseDicom(bytes, options);
+    const meta = encoding === 'dataset-only' ? undefined : dicomParser.readPart10Header(bytes);
+    implicitBody = !!meta && saysExplicitButIsImplicit(meta, bytes);
+    dataSet = meta && implicitBody ? parseImplicitBody(meta, bytes, options) : dicomParser.parseDicom(bytes, options);
   } catch (err) {
     if (inflatedTooLarge) {
       throw new VitalsError('PAYLOAD_TOO_LARGE', `the deflated DICOM data set inflates to more than ${Math.round(limits.maxInflatedBytes / 1024 ** 2)} MB`);
@@ -103,6 +135,7 @@ export function readDicomFile(input: Uint8Array, limits: DicomReadLimits): Dicom
   const transferSyntaxUid = (options.TransferSyntaxUID ?? dataSet.string(T.TransferSyntaxUID) ?? IMPLICIT_LE).replace(/\0/g, '').trim();
   return {
     dataSet,
+    ...(implicitBody ? { warnings: ['the file meta says explicit VR but the data set is implicit VR; read as implicit VR (as pydicom and dcmtk do)'] } : {}),
     transferSyntaxUid,
     transferSyntaxName: TRANSFER_SYNTAXES[transferSyntaxUid] ?? 'unknown',
     encoding,

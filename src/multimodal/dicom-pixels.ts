@@ -134,7 +134,11 @@ function nativeFrame(file: DicomFile, el: Element, pm: PixelModule, i: number): 
   const src = file.dataSet.byteArray.subarray(start, start + n);
   const out = new Uint8Array(n);
   const word = pm.bitsAllocated >= 16 ? pm.bitsAllocated / 8 : 1;
-  if (file.littleEndian || word === 1) out.set(src);
+  if (!file.littleEndian && word === 1 && el.vr === 'OW') {
+    // big endian OW holds 8-bit (and 1-bit) samples in 16-bit words, so every byte pair is swapped (PS3.5 8.1.1)
+    const bytes = file.dataSet.byteArray;
+    for (let j = 0; j < n; j++) out[j] = bytes[el.dataOffset + ((start - el.dataOffset + j) ^ 1)] ?? 0;
+  } else if (file.littleEndian || word === 1) out.set(src);
   else for (let j = 0; j < n; j += word) for (let b = 0; b < word; b++) out[j + b] = src[j + word - 1 - b]!;
   return out;
 }
@@ -236,7 +240,7 @@ export async function decodeFrames(file: DicomFile, limits: PixelLimits, which?:
       const encoded = encapsulatedFrame(file.dataSet, el, i, pm.frames, codec!.startsWith('jpeg'));
       raw = await decodeCompressedFrame(codec!, encoded, pm);
       // Lossy JPEG and JPEG 2000 decoders apply the colour transform themselves.
-      if (pm.samplesPerPixel === 3 && (codec === 'jpeg-baseline' || codec === 'jpeg-2000')) photometric = 'RGB';
+      if (pm.samplesPerPixel === 3 && (codec === 'jpeg-baseline' || codec === 'jpeg-2000' || codec === 'htj2k')) photometric = 'RGB';
     } else {
       raw = nativeFrame(file, el, pm, i);
       if (pm.photometric === 'YBR_FULL_422') raw = upsample422(raw, pm);

@@ -81,6 +81,8 @@ export interface ImageStatistics {
   units: string | null;
   voxel_spacing_mm?: number[];
   orientation?: string;
+  /** NaN/±Inf values of float data, left out of the statistics */
+  nonfinite_values?: number;
   /** enhanced multi-frame objects whose frames differ in rescale, window or spacing: the values of each frame */
   per_frame?: FrameReport[];
 }
@@ -156,6 +158,7 @@ export async function describeImage(bytes: Uint8Array, opts: DescribeOptions): P
     const pm = r.pixels.pixelModule;
     const window = r.voi?.kind === 'window' && r.voi.source === 'file window' ? r.voi.window : undefined;
     const metadata = buildDicomMetadata(r.file, deid, pm, r.modality, window);
+    const warnings = [...(base.warnings ?? []), ...(r.file.warnings ?? [])];
     const f0 = r.perFrame?.[0];
     if (f0 && !metadata.pixel_spacing && f0.pixelSpacing) metadata.pixel_spacing = f0.pixelSpacing;
     if (f0 && metadata.slice_thickness === null && f0.sliceThickness !== undefined) metadata.slice_thickness = f0.sliceThickness;
@@ -164,6 +167,7 @@ export async function describeImage(bytes: Uint8Array, opts: DescribeOptions): P
     return {
       image: {
         ...base,
+        ...(warnings.length ? { warnings } : {}),
         dicom_metadata: metadata,
         image_statistics: {
           shape,
@@ -228,7 +232,7 @@ export function niftiStatistics(v: NiftiVolume): ValueStatistics {
 
 const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
 function roundStats(s: ValueStatistics) {
-  return { mean_value: r6(s.mean), std_value: r6(s.std), min: r6(s.min), max: r6(s.max) };
+  return { mean_value: r6(s.mean), std_value: r6(s.std), min: r6(s.min), max: r6(s.max), ...(s.nonfinite ? { nonfinite_values: s.nonfinite } : {}) };
 }
 
 export interface ModelReadyImage {
@@ -252,9 +256,10 @@ export async function renderDicomForModel(bytes: Uint8Array, limits: ImageLimits
   const deid = deidentifyDicom(r.file.dataSet, { salt: 'facts-only', dates: 'remove' }); // only non-identifying fields are read from it
   const facts = acquisitionFacts(buildDicomMetadata(r.file, deid, pm, r.modality, undefined));
   if (r.pixels.channels === 3) {
-    // 16-bit RGB (a 16-bit palette) keeps its top byte
-    const rgb =
-      frame instanceof Uint8Array ? frame : frame instanceof Uint16Array ? Uint8Array.from(frame, (v) => v >> 8) : Uint8Array.from(frame as ArrayLike<number>, (v) => Math.max(0, Math.min(255, v)));
+    // deeper colour keeps its top 8 bits: of Bits Stored, or of a 16-bit palette's entries
+    const bits = pm.photometric === 'PALETTE COLOR' ? (frame instanceof Uint16Array ? 16 : 8) : pm.bitsStored;
+    const scale = 2 ** Math.max(0, bits - 8);
+    const rgb = frame instanceof Uint8Array ? frame : Uint8Array.from(frame as ArrayLike<number>, (v) => Math.max(0, Math.min(255, Math.floor(v / scale))));
     return { pixels: rgb, width: pm.columns, height: pm.rows, channels: 3, facts, voi_source: 'none (colour)' };
   }
   const voi = r.voi!;

@@ -1,13 +1,14 @@
 /**
  * Decoders for compressed transfer syntaxes, each behind one function that returns the frame in
  * the native layout (interleaved samples, little-endian words). The wasm codecs are the
- * Cornerstone builds of libjpeg-turbo, CharLS and OpenJPEG; JPEG Lossless (process 14) is
+ * Cornerstone builds of libjpeg-turbo, CharLS, OpenJPEG and OpenJPH (HTJ2K); JPEG Lossless (process 14) is
  * jpeg-lossless-decoder-js; RLE is our own (see rle-decoder.ts). Codecs load on first use.
  */
 import { createRequire } from 'node:module';
 import { Decoder as LosslessJpegDecoder } from 'jpeg-lossless-decoder-js';
 import { VitalsError } from '../errors.js';
-import { type CodestreamSize, j2kCodestreamOffset, j2kSize, jpegFrameSize } from './codestream-headers.js';
+import { type CodestreamSize, j2kCodestreamOffset, j2kSize, jpegFrameSize, markJpegAsRgb } from './codestream-headers.js';
+import { decodeJpegSequential } from './jpeg-extended.js';
 import { decodeRleFrame } from './rle-decoder.js';
 
 interface FrameInfo {
@@ -23,6 +24,7 @@ interface WasmDecoder {
   decode(): void;
   getFrameInfo(): FrameInfo;
   getInterleaveMode?(): number;
+  getLastErrorMessage?(): string;
   delete(): void;
 }
 type CodecModule = Record<string, new () => WasmDecoder>;
@@ -30,10 +32,18 @@ type CodecModule = Record<string, new () => WasmDecoder>;
 const require = createRequire(import.meta.url);
 const codecs = new Map<string, Promise<CodecModule>>();
 
+/** The wasm decoder builds, each at its package's export for the Node (wasm + JS glue) build. */
+const CODEC_ENTRY: Record<string, string> = {
+  '@cornerstonejs/codec-libjpeg-turbo-8bit': '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs',
+  '@cornerstonejs/codec-charls': '@cornerstonejs/codec-charls/decodewasmjs',
+  '@cornerstonejs/codec-openjpeg': '@cornerstonejs/codec-openjpeg/decodewasmjs',
+  '@cornerstonejs/codec-openjph': '@cornerstonejs/codec-openjph/wasmjs',
+};
+
 function loadCodec(pkg: string): Promise<CodecModule> {
   let m = codecs.get(pkg);
   if (!m) {
-    const factory = require(`${pkg}/decodewasmjs`) as (opts: object) => Promise<CodecModule>;
+    const factory = require(CODEC_ENTRY[pkg] ?? `${pkg}/decodewasmjs`) as (opts: object) => Promise<CodecModule>;
     // The codecs print progress (OpenJPEG's [INFO] lines) to stdout; keep our output ours.
     m = factory({ print: () => undefined, printErr: () => undefined });
     codecs.set(pkg, m);
@@ -41,7 +51,7 @@ function loadCodec(pkg: string): Promise<CodecModule> {
   return m;
 }
 
-export type CodecName = 'jpeg-baseline' | 'jpeg-lossless' | 'jpeg-ls' | 'jpeg-2000' | 'rle';
+export type CodecName = 'jpeg-baseline' | 'jpeg-lossless' | 'jpeg-ls' | 'jpeg-2000' | 'htj2k' | 'rle';
 
 /** Compressed transfer syntaxes and the decoder for each. */
 export const COMPRESSED_SYNTAXES: Record<string, CodecName> = {
@@ -53,9 +63,10 @@ export const COMPRESSED_SYNTAXES: Record<string, CodecName> = {
   '1.2.840.10008.1.2.4.81': 'jpeg-ls',
   '1.2.840.10008.1.2.4.90': 'jpeg-2000',
   '1.2.840.10008.1.2.4.91': 'jpeg-2000',
-  '1.2.840.10008.1.2.4.201': 'jpeg-2000',
-  '1.2.840.10008.1.2.4.202': 'jpeg-2000',
-  '1.2.840.10008.1.2.4.203': 'jpeg-2000',
+  // High-Throughput JPEG 2000 (Part 15): OpenJPH, the reference implementation of the HT block coder
+  '1.2.840.10008.1.2.4.201': 'htj2k',
+  '1.2.840.10008.1.2.4.202': 'htj2k',
+  '1.2.840.10008.1.2.4.203': 'htj2k',
   '1.2.840.10008.1.2.5': 'rle',
 };
 
@@ -97,6 +108,8 @@ export interface FrameGeometry {
   columns: number;
   samplesPerPixel: number;
   bitsAllocated: number;
+  /** the DICOM Photometric Interpretation (RGB tells a JPEG decoder that no colour transform was applied) */
+  photometric?: string;
 }
 
 function checkDeclared(size: CodestreamSize | undefined, g: FrameGeometry, codec: CodecName): CodestreamSize {
@@ -127,6 +140,10 @@ async function runWasm(pkg: string, className: string, encoded: Uint8Array, g: F
   }
   try {
     const info = decoder.getFrameInfo();
+    // OpenJPH reports a broken codestream as an empty frame (and a message), not as an exception
+    if (info.width === 0 || info.height === 0) {
+      throw new VitalsError('INVALID_IMAGE', `could not decode the compressed frame (${className}: ${decoder.getLastErrorMessage?.() || 'the codestream holds no image'})`);
+    }
     if (info.width !== g.columns || info.height !== g.rows) {
       throw new VitalsError('UNPROCESSABLE_IMAGE', `the decoded frame is ${info.width}×${info.height}, the DICOM header says ${g.columns}×${g.rows}`);
     }
@@ -154,6 +171,20 @@ export function planarToInterleaved(data: Uint8Array, pixels: number, samples: n
   return out;
 }
 
+/** JPEG Extended (process 4) at 12 bits, with our own sequential DCT decoder (jpeg-extended.ts says why). */
+function decodeJpeg12(encoded: Uint8Array, g: FrameGeometry, precision: number): Uint8Array {
+  if (precision !== 12) throw new VitalsError('INVALID_IMAGE', `a DCT JPEG frame of ${precision}-bit samples is not valid (8 or 12)`);
+  if (g.samplesPerPixel === 3 && g.photometric !== 'RGB') {
+    throw new VitalsError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `12-bit JPEG Extended with Photometric Interpretation ${g.photometric} is not supported: it needs a 12-bit ${g.photometric} to RGB conversion; send MONOCHROME or RGB`,
+    );
+  }
+  const image = decodeJpegSequential(encoded);
+  if (g.bitsAllocated !== 16) throw new VitalsError('UNPROCESSABLE_IMAGE', `12-bit JPEG samples need Bits Allocated 16 (the header says ${g.bitsAllocated})`);
+  return new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength);
+}
+
 /** Decodes one compressed frame to native layout bytes. */
 export async function decodeCompressedFrame(codec: CodecName, encoded: Uint8Array, g: FrameGeometry): Promise<Uint8Array> {
   const pixels = g.rows * g.columns;
@@ -162,14 +193,9 @@ export async function decodeCompressedFrame(codec: CodecName, encoded: Uint8Arra
       return decodeRleFrame(encoded, g.rows, g.columns, g.samplesPerPixel, g.bitsAllocated);
     case 'jpeg-baseline': {
       const size = checkDeclared(jpegFrameSize(encoded), g, codec);
-      if (size.precision > 8) {
-        // libjpeg-turbo's 8-bit build is the only lossy JPEG decoder here; refusing beats failing inside it
-        throw new VitalsError(
-          'UNSUPPORTED_MEDIA_TYPE',
-          `transfer syntax 1.2.840.10008.1.2.4.51 (JPEG Extended, process 2 & 4) with ${size.precision}-bit samples is not supported: it needs a ${size.precision}-bit JPEG decoder (only 8-bit JPEG is decoded here); ask the sender for JPEG Lossless, JPEG-LS or JPEG 2000`,
-        );
-      }
-      return (await runWasm('@cornerstonejs/codec-libjpeg-turbo-8bit', 'JPEGDecoder', encoded, g)).data;
+      if (size.precision > 8) return decodeJpeg12(encoded, g, size.precision);
+      const input = g.samplesPerPixel === 3 && g.photometric === 'RGB' ? markJpegAsRgb(encoded) : encoded;
+      return (await runWasm('@cornerstonejs/codec-libjpeg-turbo-8bit', 'JPEGDecoder', input, g)).data;
     }
     case 'jpeg-ls': {
       checkDeclared(jpegFrameSize(encoded), g, codec);
@@ -181,6 +207,12 @@ export async function decodeCompressedFrame(codec: CodecName, encoded: Uint8Arra
       checkDeclared(j2kSize(encoded), g, codec);
       const offset = j2kCodestreamOffset(encoded) ?? 0;
       const { data } = await runWasm('@cornerstonejs/codec-openjpeg', 'J2KDecoder', encoded.subarray(offset), g);
+      return data;
+    }
+    case 'htj2k': {
+      checkDeclared(j2kSize(encoded), g, codec);
+      const offset = j2kCodestreamOffset(encoded) ?? 0;
+      const { data } = await runWasm('@cornerstonejs/codec-openjph', 'HTJ2KDecoder', encoded.subarray(offset), g);
       return data;
     }
     case 'jpeg-lossless': {

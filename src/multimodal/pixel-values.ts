@@ -96,7 +96,9 @@ export function modalityValue(m: ModalityTransform, stored: number): number {
 }
 
 export interface ValueStatistics {
+  /** finite values counted (NaN and ±Inf of float data are left out, and counted in `nonfinite`) */
   count: number;
+  nonfinite?: number;
   mean: number;
   std: number;
   min: number;
@@ -113,9 +115,28 @@ export function valueStatistics(frames: StoredArray[], transforms: ModalityTrans
   let m2 = 0;
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
+  let nonfinite = 0;
   for (let k = 0; k < frames.length; k++) {
     const f = frames[k]!;
     const m = Array.isArray(transforms) ? transforms[k]! : transforms;
+    const float = f instanceof Float32Array || f instanceof Float64Array;
+    if (float && hasNonFinite(f)) {
+      // float volumes mark outside-the-field voxels NaN; statistics are of the finite ones (numpy's nanmean)
+      for (let i = 0; i < f.length; i++) {
+        const v = modalityValue(m, f[i]!);
+        if (!Number.isFinite(v)) {
+          nonfinite++;
+          continue;
+        }
+        count++;
+        const d = v - mean;
+        mean += d / count;
+        m2 += d * (v - mean);
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+      continue;
+    }
     const linear = !m.lut;
     // Sum stored values, then transform the moments: exact for a linear transform and twice as fast.
     let s = 0;
@@ -158,7 +179,12 @@ export function valueStatistics(frames: StoredArray[], transforms: ModalityTrans
       }
     }
   }
-  return { count, mean, std: count > 0 ? Math.sqrt(m2 / count) : 0, min, max };
+  return { count, mean, std: count > 0 ? Math.sqrt(m2 / count) : 0, min, max, ...(nonfinite ? { nonfinite } : {}) };
+}
+
+function hasNonFinite(f: Float32Array | Float64Array): boolean {
+  for (let i = 0; i < f.length; i++) if (!Number.isFinite(f[i]!)) return true;
+  return false;
 }
 
 /** Picks the VOI transform: an explicit window, the file's first window, its first VOI LUT, else min–max. */

@@ -3,12 +3,15 @@
  * JPEG, TIFF) with an optional report, a report alone, and studies pulled from a DICOMweb PACS.
  * Responses are de-identified; logs carry counts and codes, never attribute values.
  */
+import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { AccessRecorder, AuditEntry } from '../audit/index.js';
 import { VitalsError } from '../errors.js';
 import type { Settings } from '../config/index.js';
 import { fileField } from '../server/openapi.js';
+import { auditContextOf } from '../server/principal.js';
 import { BODY_LIMITS, declare, errorResponses, view } from '../server/route-kit.js';
 import { TRANSFER_SYNTAXES } from './dicom-tags.js';
 import { DicomwebClient } from './dicomweb-client.js';
@@ -19,8 +22,37 @@ import type { ReportType } from './text-report.js';
 /** Only the settings the multimodal routes read (the composition root passes them). */
 export interface MultimodalDeps {
   settings: Pick<Settings, 'MAX_IMAGE_SIZE_MB' | 'SUPPORTED_IMAGE_FORMATS' | 'MAX_DECODED_IMAGE_MB' | 'DEID_SALT' | 'DEID_DATES' | 'MULTI_MODALITY_ENABLED' | 'DICOMWEB_URL' | 'DICOMWEB_TOKEN'>;
-  /** the process's key when DEID_SALT is unset, shared with the prediction path (remapped study UIDs then agree) */
-  processSalt?: string;
+  /** every image, report or DICOMweb study processed is a read of patient-level data: audited */
+  access: AccessRecorder;
+}
+
+const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
+
+/**
+ * Runs one processing of patient data and writes its audit row: the outcome, and what was processed
+ * named by fingerprint (sha256) and counts, never by file name or attribute values (they may name the
+ * patient). A failure is recorded too, then answered.
+ */
+async function audited<T>(
+  access: AccessRecorder,
+  req: FastifyRequest,
+  entry: Pick<AuditEntry, 'action' | 'target' | 'details'>,
+  work: () => Promise<T>,
+  after: (r: T) => Record<string, unknown>,
+): Promise<T> {
+  const context = auditContextOf(req);
+  let result: T;
+  try {
+    result = await work();
+  } catch (err) {
+    const code = err instanceof VitalsError ? err.code : 'INTERNAL_ERROR';
+    await access
+      .recordAccess({ ...entry, outcome: 'failure', context, details: { ...entry.details, error: code } })
+      .catch((auditErr) => req.log.error({ err: auditErr }, 'could not write the audit row of a failed processing'));
+    throw err;
+  }
+  await access.recordAccess({ ...entry, context, details: { ...entry.details, ...after(result) } });
+  return result;
 }
 
 const uploadForm = z.object({
@@ -135,6 +167,7 @@ function publicResult(r: MultiModalityResult & { facts?: unknown }): MultiModali
 
 /** The multi-modality capability: one Fastify plugin, given only the settings it reads. */
 export function multimodalPlugin(s: MultimodalDeps): FastifyPluginAsync {
+  const { access } = s;
   return async (base) => {
     const app = base.withTypeProvider<ZodTypeProvider>();
     const settings = s.settings;
@@ -143,10 +176,9 @@ export function multimodalPlugin(s: MultimodalDeps): FastifyPluginAsync {
       maxFileBytes,
       supportedFormats: settings.SUPPORTED_IMAGE_FORMATS,
       limits: { maxDecodedBytes: Math.round(settings.MAX_DECODED_IMAGE_MB * 1024 * 1024) },
-      deid: { salt: settings.DEID_SALT ?? s.processSalt, dates: settings.DEID_DATES },
+      deid: { salt: settings.DEID_SALT, dates: settings.DEID_DATES },
     });
-    const ephemeralSalt = !settings.DEID_SALT;
-    if (settings.MULTI_MODALITY_ENABLED && ephemeralSalt) {
+    if (settings.MULTI_MODALITY_ENABLED && processor.ephemeralSalt) {
       app.log.warn('DEID_SALT is not set: patient pseudonyms and remapped UIDs are stable only until this process restarts');
     }
     const ensureEnabled = () => {
@@ -163,13 +195,25 @@ export function multimodalPlugin(s: MultimodalDeps): FastifyPluginAsync {
       if (requireReport && !form.fields.text_report?.trim()) {
         throw new VitalsError('VALIDATION_FAILED', 'process-multi-modality needs both an image (file) and a report (text_report)', { fields: [{ field: 'text_report', message: 'is required' }] });
       }
-      const result = await processor.processImagingData({
-        bytes: form.file.bytes,
-        filename: form.file.filename,
-        modality: form.fields.modality,
-        textReport: form.fields.text_report,
-        reportType: reportType(form.fields.report_type),
-      });
+      const file = form.file;
+      const result = await audited(
+        access,
+        req,
+        {
+          action: 'multimodal.image_processed',
+          target: `image:sha256:${sha256(file.bytes)}`,
+          details: { route: req.routeOptions.url, bytes: file.bytes.byteLength, with_report: !!form.fields.text_report?.trim() },
+        },
+        () =>
+          processor.processImagingData({
+            bytes: file.bytes,
+            filename: file.filename,
+            modality: form.fields.modality,
+            textReport: form.fields.text_report,
+            reportType: reportType(form.fields.report_type),
+          }),
+        (r) => ({ format: r.image.format, modality: r.modality }),
+      );
       req.log.info({ format: result.image.format, bytes: form.file.bytes.byteLength, entities: result.text_report?.entities.length ?? 0 }, 'multi-modality image processed');
       return publicResult(result);
     };
@@ -213,7 +257,14 @@ export function multimodalPlugin(s: MultimodalDeps): FastifyPluginAsync {
       },
       async (req) => {
         ensureEnabled();
-        const analysis = processor.processTextOnly(req.body.text, req.body.report_type);
+        const { text, report_type } = req.body;
+        const analysis = await audited(
+          access,
+          req,
+          { action: 'multimodal.text_processed', target: `text:sha256:${sha256(text)}`, details: { report_type, chars: text.length } },
+          async () => processor.processTextOnly(text, report_type),
+          (r) => ({ entities: r.entities.length }),
+        );
         return { ...analysis, processed_at: new Date().toISOString() };
       },
     );
@@ -227,7 +278,7 @@ export function multimodalPlugin(s: MultimodalDeps): FastifyPluginAsync {
         max_image_size_mb: settings.MAX_IMAGE_SIZE_MB,
         max_decoded_image_mb: settings.MAX_DECODED_IMAGE_MB,
         dicom_transfer_syntaxes: Object.keys(TRANSFER_SYNTAXES),
-        deidentification: { profile: 'DICOM PS3.15 Basic Application Level Confidentiality Profile', dates: settings.DEID_DATES, stable_pseudonyms: !ephemeralSalt },
+        deidentification: { profile: 'DICOM PS3.15 Basic Application Level Confidentiality Profile', dates: settings.DEID_DATES, stable_pseudonyms: !processor.ephemeralSalt },
         dicomweb: settings.DICOMWEB_URL ? { configured: true } : { configured: false },
       }),
     );
@@ -248,20 +299,42 @@ export function multimodalPlugin(s: MultimodalDeps): FastifyPluginAsync {
         if (!settings.DICOMWEB_URL) throw new VitalsError('FEATURE_DISABLED', 'no DICOMweb server is configured: set DICOMWEB_URL (e.g. http://127.0.0.1:8042/dicom-web)');
         const client = new DicomwebClient({ baseUrl: settings.DICOMWEB_URL, token: settings.DICOMWEB_TOKEN, maxResponseBytes: maxFileBytes + 1024 * 1024 });
         const b = req.body;
-        const refs = await client.searchInstances({ StudyInstanceUID: b.study_instance_uid, SeriesInstanceUID: b.series_instance_uid, Modality: b.modality, StudyDate: b.study_date, limit: b.limit });
-        const processed: MultiModalityResult[] = [];
-        const failed: Array<{ index: number; code: string; message: string }> = [];
-        for (const [index, ref] of refs.slice(0, b.limit).entries()) {
-          try {
-            const bytes = await client.retrieveInstance(ref);
-            processed.push(publicResult(await processor.processImagingData({ bytes, filename: 'instance.dcm', textReport: b.text_report, reportType: b.report_type })));
-          } catch (err) {
-            if (!(err instanceof VitalsError)) throw err;
-            failed.push({ index, code: err.code, message: err.message });
-          }
-        }
-        req.log.info({ matched: refs.length, processed: processed.length, failed: failed.length }, 'DICOMweb instances processed');
-        return { matched: refs.length, processed: processed.length, results: processed, failed, processed_at: new Date().toISOString() };
+        // the query's identifiers stay out of the row (UIDs identify a study); the instances are named by fingerprint
+        const query = { study_instance_uid: b.study_instance_uid, series_instance_uid: b.series_instance_uid, modality: b.modality, study_date: b.study_date };
+        const instances: string[] = [];
+        return audited(
+          access,
+          req,
+          {
+            action: 'multimodal.dicomweb_processed',
+            target: `dicomweb:${new URL(settings.DICOMWEB_URL).host}`,
+            details: { query_fields: Object.keys(query).filter((k) => query[k as keyof typeof query] !== undefined) },
+          },
+          async () => {
+            const refs = await client.searchInstances({
+              StudyInstanceUID: b.study_instance_uid,
+              SeriesInstanceUID: b.series_instance_uid,
+              Modality: b.modality,
+              StudyDate: b.study_date,
+              limit: b.limit,
+            });
+            const processed: MultiModalityResult[] = [];
+            const failed: Array<{ index: number; code: string; message: string }> = [];
+            for (const [index, ref] of refs.slice(0, b.limit).entries()) {
+              try {
+                const bytes = await client.retrieveInstance(ref);
+                instances.push(sha256(bytes));
+                processed.push(publicResult(await processor.processImagingData({ bytes, filename: 'instance.dcm', textReport: b.text_report, reportType: b.report_type })));
+              } catch (err) {
+                if (!(err instanceof VitalsError)) throw err;
+                failed.push({ index, code: err.code, message: err.message });
+              }
+            }
+            req.log.info({ matched: refs.length, processed: processed.length, failed: failed.length }, 'DICOMweb instances processed');
+            return { matched: refs.length, processed: processed.length, results: processed, failed, processed_at: new Date().toISOString() };
+          },
+          (r) => ({ matched: r.matched, processed: r.processed, failed: r.failed.length, instances_sha256: instances }),
+        );
       },
     );
   };

@@ -22,4 +22,5 @@ export type {
   ModelSpec,
 } from './model.js';
 export { buildTinyCnn } from './tiny-cnn.js';
-export type { TinyCnnOptions, TinyCnn } from './tiny-cnn.js';
+export type { TinyCnnOptions, TinyCnn, TinyCnnWeights } from './tiny-cnn.js';
+export { TINY_CNN_FILTERS } from './tiny-cnn.js';

@@ -5,7 +5,8 @@
  *   -> GlobalAveragePool -> Flatten -> Gemm -> Softmax -> probabilities [N, K]
  *
  * Weights are fixed pseudo-random numbers from a seeded generator (never
- * trained), so the model is meaningless but reproducible. `forward` is a plain
+ * trained), so the model is meaningless but reproducible, or hand-set by the
+ * caller (`weights`, as the chest X-ray demo does). `forward` is a plain
  * TypeScript implementation of the same network, used as the reference that
  * onnxruntime's output is checked against.
  */
@@ -18,6 +19,18 @@ export interface TinyCnnOptions {
   channels: number;
   labels: string[];
   seed?: number;
+  /** hand-set weights instead of seeded random ones (the dense bias defaults to centring on mid-grey) */
+  weights?: TinyCnnWeights;
+  /** the ONNX model's doc string */
+  docString?: string;
+}
+
+/** Conv [4, C, 3, 3] and its bias [4]; dense [4, K] (row-major) and its bias [K]. */
+export interface TinyCnnWeights {
+  conv: number[];
+  convBias: number[];
+  dense: number[];
+  denseBias?: number[];
 }
 
 export interface TinyCnn {
@@ -26,7 +39,8 @@ export interface TinyCnn {
   forward(input: Float32Array): number[];
 }
 
-const FILTERS = 4;
+export const TINY_CNN_FILTERS = 4;
+const FILTERS = TINY_CNN_FILTERS;
 const KERNEL = 3;
 
 export function buildTinyCnn(opts: TinyCnnOptions): TinyCnn {
@@ -39,21 +53,31 @@ export function buildTinyCnn(opts: TinyCnnOptions): TinyCnn {
   // model use identical values.
   const rng = mulberry32(opts.seed ?? 42);
   const rand = (n: number, lo: number, hi: number) => Array.from({ length: n }, () => Math.fround(uniform(rng, lo, hi)));
+  const given = opts.weights;
+  if (given) {
+    const sizes: [string, number[] | undefined, number][] = [
+      ['conv', given.conv, FILTERS * C * KERNEL * KERNEL],
+      ['convBias', given.convBias, FILTERS],
+      ['dense', given.dense, FILTERS * K],
+      ['denseBias', given.denseBias, K],
+    ];
+    for (const [name, values, n] of sizes) if (values && values.length !== n) throw new Error(`buildTinyCnn: weights.${name} needs ${n} values, got ${values.length}`);
+  }
   // Conv weights scaled by fan-in so activations stay O(1) for inputs in [0, 1].
   const convRange = Math.sqrt(3 / (C * KERNEL * KERNEL));
-  const convW = rand(FILTERS * C * KERNEL * KERNEL, -convRange, convRange); // [F, C, 3, 3]
-  const convB = rand(FILTERS, -0.3, 0.3);
-  const gemmW = rand(FILTERS * K, -4, 4); // [F, K]
+  const convW = given ? given.conv.map(Math.fround) : rand(FILTERS * C * KERNEL * KERNEL, -convRange, convRange); // [F, C, 3, 3]
+  const convB = given ? given.convBias.map(Math.fround) : rand(FILTERS, -0.3, 0.3);
+  const gemmW = given ? given.dense.map(Math.fround) : rand(FILTERS * K, -4, 4); // [F, K]
   // The dense bias centres the logits on a mid-grey image, which therefore
   // scores uniform probabilities; darker, brighter or textured images move
   // away from it, so the output visibly depends on the input without saturating.
   const grey = convFeatures(new Float32Array(C * H * W).fill(0.5));
   // `!`: gemmW is [FILTERS, K], f < FILTERS = grey.length and k < K.
-  const gemmB = Array.from({ length: K }, (_, k) => Math.fround(-grey.reduce((s, v, f) => s + v * gemmW[f * K + k]!, 0)));
+  const gemmB = given?.denseBias ? given.denseBias.map(Math.fround) : Array.from({ length: K }, (_, k) => Math.fround(-grey.reduce((s, v, f) => s + v * gemmW[f * K + k]!, 0)));
 
   const onnx = encodeModel({
     producerName: 'vitals',
-    docString: 'Tiny fixed-weight CNN for tests (not trained).',
+    docString: opts.docString ?? 'Tiny fixed-weight CNN for tests (not trained).',
     opsetImports: [{ domain: '', version: 17 }],
     metadata: { labels: JSON.stringify(labels) },
     graph: {

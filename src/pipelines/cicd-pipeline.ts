@@ -1,7 +1,8 @@
 /**
  * Executes one CI/CD run: the eight stages in order, each recorded (status, logs, duration,
  * artefacts) as it goes. A run that starts an A/B test parks in `waiting` at deployment; when the test
- * ends, a `cicd.resume` job runs deployment and monitoring setup.
+ * ends, a `cicd.resume` job runs deployment and monitoring setup. A run whose data collection waits for
+ * labelled predictions (data.since_trigger) parks in `waiting` with a `retry_at`; its job runs it again then.
  */
 import { nowIso } from '../ids.js';
 import type { Model, ModelVersion } from '../registry/index.js';
@@ -43,6 +44,8 @@ export class CicdPipeline {
     const request: CicdRequest = cicdRequestSchema.parse(run.request);
     const stages = from === 'data_collection' ? newCicdStages() : run.stages;
     const result: Record<string, unknown> = { ...run.result };
+    delete result.waiting_for; // a run that waited on data runs its stages again
+    delete result.retry_at;
     const save = (patch: { status?: RunStatus; error?: string | null; finished_at?: string | null } = {}) => this.runs.update(run.id, { stages, result, ...patch });
     await this.runs.update(run.id, { status: 'running', started_at: run.started_at ?? nowIso(), stages });
 
@@ -81,6 +84,8 @@ export class CicdPipeline {
         rec.duration_ms = (rec.duration_ms ?? 0) + Date.now() - started;
         if (outcome.outcome === 'wait') {
           rec.status = 'waiting';
+          // waiting on data: the job looks again at retry_at (pipelines.ts snoozes it); else the A/B test's end resumes the run
+          if (outcome.retryInMs !== undefined) Object.assign(result, { waiting_for: `data for ${name.replace(/_/g, ' ')}`, retry_at: new Date(Date.now() + outcome.retryInMs).toISOString() });
           await save({ status: 'waiting' });
           return this.runs.get(run.id);
         }

@@ -9,6 +9,13 @@ export const cicdRequestSchema = z.object({
       path: z.string().optional().describe('CSV file, or a folder of CSV files with one header'),
       target: z.string().optional().describe("the label column (default: the production version's training target)"),
       limit: z.number().int().min(10).optional().describe('prediction_log: the newest N labelled predictions (default MONITORING_WINDOW_SIZE)'),
+      since_trigger: z
+        .boolean()
+        .default(false)
+        .describe(
+          'prediction_log: only predictions made after the run was triggered, so a drift retrain learns the new distribution alone; the run waits (up to wait_s) until limit of them are labelled',
+        ),
+      wait_s: z.number().int().min(0).default(86_400).describe('since_trigger: how long to wait for limit labelled predictions before training on those there are'),
       holdout_fraction: z.number().min(0.05).max(0.5).default(0.25),
     })
     .prefault({}),

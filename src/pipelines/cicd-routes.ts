@@ -67,7 +67,7 @@ export function pipelinesPlugin(deps: PipelinesRouteDeps): FastifyPluginAsync {
           seed: b.seed,
           testFraction: b.test_fraction,
           params: b.params,
-          dataSource: b.data_path,
+          dataSource: b.data_path ? await dataDir.resolve(b.data_path, 'data_path') : undefined,
           actor: actorOf(req),
           audit: auditContextOf(req),
         });
@@ -191,13 +191,26 @@ export function pipelinesPlugin(deps: PipelinesRouteDeps): FastifyPluginAsync {
       async (req) => {
         const { model_id, ...policy } = req.body;
         const pipeline = policy.pipeline ? await checkNetworkCicdRequest(policy.pipeline, dataDir, 'pipeline.') : undefined;
-        return p.retraining.start(model_id, { ...policy, ...(pipeline ? { pipeline } : {}) });
+        return p.retraining.start(model_id, { ...policy, ...(pipeline ? { pipeline } : {}) }, { audit: auditContextOf(req) });
       },
     );
     app.post(
       '/api/v1/mlops/retraining/stop',
       { ...run, schema: { tags, summary: 'Disable automated retraining of a model', body: modelBody, response: { 200: policyView, ...errorResponses(404) } } },
-      async (req) => p.retraining.stop(req.body.model_id),
+      async (req) => p.retraining.stop(req.body.model_id, { audit: auditContextOf(req) }),
+    );
+    app.delete(
+      '/api/v1/mlops/retraining/policies/:model_id',
+      {
+        ...declare('pipelines:run', BODY_LIMITS.none),
+        schema: {
+          tags,
+          summary: 'Delete the retraining policy of a model (stop keeps it, disabled)',
+          params: z.object({ model_id: z.string().min(1) }),
+          response: { 200: z.object({ model: z.string(), deleted: z.literal(true) }), ...errorResponses(404) },
+        },
+      },
+      async (req) => p.retraining.deletePolicy(req.params.model_id, { audit: auditContextOf(req) }),
     );
     app.post(
       '/api/v1/mlops/retraining/trigger',
@@ -216,7 +229,13 @@ export function pipelinesPlugin(deps: PipelinesRouteDeps): FastifyPluginAsync {
       },
       async (req, reply) => {
         const overrides = req.body.pipeline ? await checkNetworkCicdRequest(req.body.pipeline as { training?: { cmd?: string }; data?: { path?: string } }, dataDir, 'pipeline.') : undefined;
-        const r = await p.retraining.trigger(req.body.model_id, req.body.trigger, { reason: req.body.reason, incidentKey: req.body.incident_key, actor: actorOf(req), overrides });
+        const r = await p.retraining.trigger(req.body.model_id, req.body.trigger, {
+          reason: req.body.reason,
+          incidentKey: req.body.incident_key,
+          actor: actorOf(req),
+          audit: auditContextOf(req),
+          overrides,
+        });
         return reply.code(r.debounced ? 200 : 202).send({ run_id: r.run.id, status: r.run.status, debounced: r.debounced, reason: r.reason, run: r.run });
       },
     );

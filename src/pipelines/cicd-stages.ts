@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AbTest, AbTestConfig, AbTesting } from '../abtest/index.js';
+import type { AccessRecorder } from '../audit/index.js';
 import { flattenInput } from '../monitoring/drift-report.js';
 import { computeDataDrift } from '../monitoring/drift-report.js';
 import type { ModelMonitor } from '../monitoring/model-monitor.js';
@@ -36,6 +37,8 @@ export interface CicdDeps {
   workRoot: string;
   windowSize: number;
   driftThreshold: number;
+  /** training on the prediction log reads patient-level rows: audited like any other read */
+  access?: AccessRecorder;
 }
 
 export interface CicdContext {
@@ -61,7 +64,8 @@ export interface CicdContext {
   result: Record<string, unknown>;
 }
 
-export type StageOutcome = { outcome: 'ok' } | { outcome: 'wait' } | { outcome: 'reject'; decision: string; reason: string };
+/** `wait` parks the run: on its A/B test (resumed when the test ends), or, with `retryInMs`, on data (the stage runs again then). */
+export type StageOutcome = { outcome: 'ok' } | { outcome: 'wait'; retryInMs?: number } | { outcome: 'reject'; decision: string; reason: string };
 export type CicdStep = (ctx: CicdContext, rec: StageRecord) => Promise<StageOutcome>;
 
 const ok = (): StageOutcome => ({ outcome: 'ok' });
@@ -87,14 +91,34 @@ export const dataCollection: CicdStep = async (ctx, rec) => {
     const names = featureNames(ctx);
     if (!names) throw new Error(`model ${ctx.model.name} has no tabular production version to take features from; give a file or folder`);
     const limit = d.limit ?? ctx.deps.windowSize;
-    const entries = (await ctx.deps.predictionLog.list({ modelId: ctx.model.id, withGroundTruth: true, limit })).filter((e) => e.variant !== 'shadow');
+    const since = d.since_trigger ? ctx.run.created_at : undefined;
+    const entries = (await ctx.deps.predictionLog.list({ modelId: ctx.model.id, withGroundTruth: true, limit, since })).filter((e) => e.variant !== 'shadow');
+    if (since && entries.length < limit) {
+      const waited = Date.now() - Date.parse(since);
+      if (waited < d.wait_s * 1000) {
+        appendLog(rec, `waiting for labelled predictions made since the run was triggered (${since}): ${entries.length} of ${limit}`);
+        // look again soon at first, then at most once a minute (labels may take days)
+        return { outcome: 'wait', retryInMs: Math.min(60_000, Math.max(1000, waited / 10)) };
+      }
+      appendLog(rec, `waited ${d.wait_s} s for ${limit} labelled predictions since ${since}; ${entries.length} arrived`);
+    }
     columns = [...names, target];
     rows = entries.map((e) => {
       const flat = flattenInput(e.input);
       return [...names.map((n) => (flat[n] === undefined || flat[n] === null ? '' : String(flat[n]))), String(e.ground_truth)];
     });
-    appendLog(rec, `collected ${rows.length} recent labelled predictions of ${ctx.model.name} (newest ${limit})`);
-    rec.artifacts.source = { kind: 'prediction_log', limit, oldest: entries.at(-1)?.created_at ?? null, newest: entries[0]?.created_at ?? null };
+    appendLog(rec, `collected ${rows.length} recent labelled predictions of ${ctx.model.name} (newest ${limit}${since ? ` made since ${since}` : ''})`);
+    rec.artifacts.source = { kind: 'prediction_log', limit, since: since ?? null, oldest: entries.at(-1)?.created_at ?? null, newest: entries[0]?.created_at ?? null };
+    // lineage: the prediction ids are time-ordered, so the oldest and newest id name the rows taken
+    ctx.result.data_window = { predictions: entries.length, oldest_id: entries.at(-1)?.id ?? null, newest_id: entries[0]?.id ?? null };
+    if (entries.length)
+      await ctx.deps.access?.recordAccess({
+        action: 'prediction.listed',
+        target: `model:${ctx.model.name}`,
+        actor: `pipeline:${ctx.run.id}`,
+        reason: 'training data of a pipeline run',
+        details: { count: entries.length, newest_id: entries[0]!.id, oldest_id: entries.at(-1)!.id, labeled: true, pipeline_run_id: ctx.run.id },
+      });
   } else {
     if (!d.path) throw new Error(`data.source ${d.source} needs data.path`);
     const files =
@@ -107,14 +131,20 @@ export const dataCollection: CicdStep = async (ctx, rec) => {
     if (!files.length) throw new Error(`no .csv files in ${d.path}`);
     columns = [];
     rows = [];
+    const read: Array<{ path: string; sha256: string; rows: number }> = [];
     for (const f of files) {
-      const parsed = parseCsv(readFileSync(f, 'utf8'));
+      const text = readFileSync(f, 'utf8');
+      const parsed = parseCsv(text);
       if (columns.length && parsed.columns.join(',') !== columns.join(',')) throw new Error(`${f}: its header differs from ${files[0]}'s`);
       columns = parsed.columns;
       rows.push(...parsed.rows);
+      read.push({ path: f, sha256: createHash('sha256').update(text).digest('hex'), rows: parsed.rows.length });
     }
     appendLog(rec, `read ${rows.length} rows from ${files.length} file(s)`);
     rec.artifacts.source = { kind: d.source, files };
+    // lineage: each source file's own content hash, beside the hash of the assembled data set
+    ctx.result.data_path = d.path;
+    ctx.result.data_files = read;
   }
   const csv = [columns.join(','), ...rows.map((r) => r.join(','))].join('\n');
   const path = join(ctx.workdir, 'data.csv');
@@ -478,9 +508,17 @@ async function ensureRegistered(ctx: CicdContext, rec: StageRecord): Promise<Mod
     lineage: {
       pipeline_run_id: ctx.run.id,
       trigger: ctx.run.trigger,
+      tracking_run_id: c.trackingRunId,
+      // data_sha256: the data set exactly as trained and validated on (data.csv in the run's folder)
       data_sha256: data.sha256,
       data_source: ctx.request.data.source,
+      data_path: (ctx.result.data_path as string | undefined) ?? null,
+      ...(ctx.result.data_files ? { data_files: ctx.result.data_files } : {}),
+      ...(ctx.result.data_window ? { data_window: ctx.result.data_window } : {}),
       rows: data.X.length,
+      train_rows: data.train.length,
+      holdout_rows: data.holdout.length,
+      seed: ctx.request.training.seed,
       parent_version: ctx.production?.version ?? null,
     },
     actor: `pipeline:${ctx.run.id}`,

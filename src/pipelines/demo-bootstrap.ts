@@ -1,13 +1,16 @@
 /**
  * First start with an empty registry: train logistic regression and random forest on the Wisconsin
  * Diagnostic Breast Cancer data shipped in data/breast_cancer/, register both as versions of one
- * model, make the better one (by ROC AUC) production and the other the challenger.
+ * model, make the better one (by ROC AUC) production and the other the challenger. With `image`
+ * (what `vitals serve` asks for), also register the chest X-ray demo (demo-image.ts) as
+ * `chest-xray` 1.0.0 in production, so `MODEL_NAME=chest-xray` serves /predict at once.
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { VitalsError } from '../errors.js';
 import type { ModelRegistry } from '../registry/index.js';
 import { isUniqueViolation } from '../store/index.js';
+import { DEMO_IMAGE_MODEL, demoImageRegistration } from './demo-image.js';
 import { trainAndRegister } from './train-and-register.js';
 
 export const DEMO_MODEL = 'breast-cancer';
@@ -17,12 +20,16 @@ export interface DemoResult {
   production: string;
   challenger: string;
   metrics: Record<string, Record<string, number>>;
+  /** the image demo's version, when it was registered */
+  image?: string;
 }
 
-export async function bootstrapDemo(registry: ModelRegistry, log: (msg: string) => void = () => undefined): Promise<DemoResult | undefined> {
+export async function bootstrapDemo(registry: ModelRegistry, log: (msg: string) => void = () => undefined, options: { image?: boolean } = {}): Promise<DemoResult | undefined> {
   if ((await registry.listModels()).length > 0) return undefined;
   try {
-    return await bootstrap(registry, log);
+    const result = await bootstrap(registry, log);
+    if (!options.image) return result;
+    return { ...result, image: await bootstrapImage(registry, log) };
   } catch (err) {
     // two replicas starting together on an empty database: the one whose registration lost is done
     if ((err instanceof VitalsError && (err.code === 'VERSION_EXISTS' || err.code === 'CONFLICT')) || isUniqueViolation(err)) {
@@ -31,6 +38,12 @@ export async function bootstrapDemo(registry: ModelRegistry, log: (msg: string) 
     }
     throw err;
   }
+}
+
+async function bootstrapImage(registry: ModelRegistry, log: (msg: string) => void): Promise<string> {
+  const v = await registry.register({ ...demoImageRegistration(), actor: 'demo', aliases: ['production'] });
+  log(`demo: ${DEMO_IMAGE_MODEL} ${v.version} is in production — a DEMO image model with hand-set weights, not a diagnostic model (MODEL_NAME=${DEMO_IMAGE_MODEL} serves it on /predict)`);
+  return v.version;
 }
 
 async function bootstrap(registry: ModelRegistry, log: (msg: string) => void): Promise<DemoResult> {

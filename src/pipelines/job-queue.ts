@@ -129,6 +129,21 @@ export class JobQueue {
     return Number(res.numUpdatedRows) > 0;
   }
 
+  /**
+   * Puts a running job back in the queue, to be claimed again after `delayMs` (its work waits on data).
+   * The claim it used is given back: waiting is not a failed attempt.
+   */
+  async snooze(jobId: string, workerId: string, delayMs: number): Promise<boolean> {
+    const res = await this.database.db
+      .updateTable('pipeline_jobs')
+      .set({ status: 'queued', locked_by: null, lease_until: null, available_at: this.iso(delayMs), attempts: sql<number>`attempts - 1`, updated_at: this.iso() })
+      .where('id', '=', jobId)
+      .where('locked_by', '=', workerId)
+      .where('status', '=', 'running')
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
   /** A job that threw: failed for good (the run records why); retrying a deterministic failure helps no one. */
   async fail(jobId: string, workerId: string, error: string): Promise<void> {
     await this.database.db

@@ -7,7 +7,9 @@ import { hostname } from 'node:os';
 import { uuidv7 } from '../ids.js';
 import type { Job, JobQueue } from './job-queue.js';
 
-export type JobHandler = (job: Job, signal: AbortSignal) => Promise<void>;
+/** Runs a job; `{ retryInMs }` puts it back in the queue to run again then (work waiting on data). */
+// biome-ignore lint/suspicious/noConfusingVoidType: most handlers return nothing at all (`async () => {}`), which `undefined` would refuse
+export type JobHandler = (job: Job, signal: AbortSignal) => Promise<void | { retryInMs: number }>;
 
 export interface PipelineWorkerOptions {
   pollMs?: number;
@@ -76,8 +78,9 @@ export class PipelineWorker {
       Math.max(50, Math.floor(this.queue.leaseMs / 3)),
     );
     try {
-      await this.handlers[job.kind]!(job, abort.signal);
-      await this.queue.complete(job.id, this.id);
+      const outcome = await this.handlers[job.kind]!(job, abort.signal);
+      if (outcome) await this.queue.snooze(job.id, this.id, outcome.retryInMs);
+      else await this.queue.complete(job.id, this.id);
     } catch (err) {
       this.options.onError?.(err, job);
       await this.queue.fail(job.id, this.id, (err as Error).message ?? String(err));

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AbTest, AbTesting } from '../abtest/index.js';
+import { type AuditContext, accessRecorder } from '../audit/index.js';
 import { VitalsError } from '../errors.js';
 import type { Alert, ModelMonitor } from '../monitoring/model-monitor.js';
 import type { PredictionLog } from '../monitoring/prediction-log.js';
@@ -70,16 +71,33 @@ export class Pipelines {
     this.abTests = deps.abTests;
     this.runs = new PipelineRunStore(database, options.audit);
     this.queue = new JobQueue(database, { leaseMs: options.leaseMs });
-    this.cicd = new CicdPipeline({ registry, ...deps, workRoot: resolve(options.home, 'pipelines'), windowSize: options.windowSize, driftThreshold: options.driftThreshold }, this.runs, (run) =>
-      this.finished(run),
+    this.cicd = new CicdPipeline(
+      {
+        registry,
+        ...deps,
+        workRoot: resolve(options.home, 'pipelines'),
+        windowSize: options.windowSize,
+        driftThreshold: options.driftThreshold,
+        access: options.audit ? accessRecorder(database.db, options.audit) : undefined,
+      },
+      this.runs,
+      (run) => this.finished(run),
     );
-    this.retraining = new Retraining(database, registry, deps.monitor, this.runs, (request, meta) => this.submitCicd(request, meta), { scheduleDays: options.scheduleDays, cron: options.cron });
+    this.retraining = new Retraining(database, registry, deps.monitor, this.runs, (request, meta) => this.submitCicd(request, meta), {
+      scheduleDays: options.scheduleDays,
+      cron: options.cron,
+      audit: options.audit,
+    });
     this.worker = new PipelineWorker(
       this.queue,
       {
-        'cicd.run': async (job, signal) => void (await this.cicd.execute(String(job.payload.run_id), signal)),
+        'cicd.run': async (job, signal) => {
+          const run = await this.cicd.execute(String(job.payload.run_id), signal);
+          // waiting on data: the same job runs again at retry_at, without holding this worker meanwhile
+          if (run.status === 'waiting' && typeof run.result.retry_at === 'string') return { retryInMs: Math.max(0, Date.parse(run.result.retry_at) - Date.now()) };
+        },
         'cicd.resume': async (job, signal) => void (await this.cicd.execute(String(job.payload.run_id), signal, 'deployment')),
-        'train.run': async (job) => void (await this.executeTraining(String(job.payload.run_id), job.payload.csv as string)),
+        'train.run': async (job) => void (await this.executeTraining(String(job.payload.run_id), job.payload.csv as string, job.payload.audit as AuditContext | undefined)),
         'file.run': async (job) => void (await this.executeFile(String(job.payload.run_id))),
       },
       {
@@ -187,7 +205,7 @@ export class Pipelines {
    * The CSV travels in the job's payload, the request (without it) in the run.
    */
   async submitTraining(request: Omit<TrainRequest, 'onProgress' | 'csv'> & { csv: string; audit?: import('../audit/index.js').AuditContext }): Promise<PipelineRun> {
-    const { csv, ...rest } = request;
+    const { csv, audit, ...rest } = request;
     toTabularDataset(parseCsv(csv), request.target); // a malformed CSV or a missing target is the caller's 422 now, not a failed run later
     const run = (await this.runs.create({
       pipeline: 'train',
@@ -198,20 +216,22 @@ export class Pipelines {
       created_by: request.actor ?? 'api',
       audit: request.audit,
     }))!;
-    await this.queue.enqueue('train.run', { run_id: run.id, csv }, { runId: run.id });
+    // the caller travels with the job (not in the run, which viewers read): the registration is theirs
+    await this.queue.enqueue('train.run', { run_id: run.id, csv, ...(audit ? { audit } : {}) }, { runId: run.id });
     this.worker.poke();
     return this.runs.get(run.id);
   }
 
-  private async executeTraining(runId: string, csv: string): Promise<void> {
+  private async executeTraining(runId: string, csv: string, audit?: AuditContext): Promise<void> {
     const run = await this.runs.get(runId);
     const startedAt = new Date().toISOString();
     await this.runs.update(runId, { status: 'running', started_at: startedAt });
     const r = run.request as unknown as Omit<TrainRequest, 'csv'>;
     try {
-      const result = await trainAndRegister(this.registry, { ...r, csv, onProgress: undefined });
+      const result = await trainAndRegister(this.registry, { ...r, csv, runId, audit, onProgress: undefined });
       await this.runs.update(runId, {
         status: 'succeeded',
+        params: result.version.params,
         metrics: result.metrics,
         result: { decision: 'registered', new_version: result.version.version, version_id: result.version.id, model: result.version.model_name, metrics: result.metrics },
         finished_at: new Date().toISOString(),
@@ -293,14 +313,21 @@ export class Pipelines {
       const testId = run.result.ab_test_id as string | undefined;
       if (!testId) continue;
       const test = await this.lookupTest(testId);
-      if (test && test.status !== 'active') {
-        await this.runs.update(run.id, { status: 'queued' });
-        await this.queue.enqueue('cicd.resume', { run_id: run.id }, { runId: run.id });
-        n++;
-      }
+      if (test && test.status !== 'active' && (await this.claimResume(run.id))) n++;
     }
     if (n) this.worker.poke();
     return n;
+  }
+
+  /**
+   * Moves a run waiting on its A/B test to queued and enqueues its resume: a conditional status move,
+   * so the test's change event and the schedule tick, in this process or another, resume it once.
+   */
+  private async claimResume(runId: string): Promise<boolean> {
+    const res = await this.database.db.updateTable('pipeline_runs').set({ status: 'queued' }).where('id', '=', runId).where('status', '=', 'waiting').executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 0) return false;
+    await this.queue.enqueue('cicd.resume', { run_id: runId }, { runId });
+    return true;
   }
 
   private async lookupTest(id: string): Promise<AbTest | null> {
@@ -312,11 +339,7 @@ export class Pipelines {
     const waiting = await this.runs.list({ status: ['waiting'], model: test.model_name });
     for (const run of waiting) {
       if (run.result.ab_test_id !== test.id) continue;
-      // Claimed by a conditional status move, so two replicas hearing the same event resume once.
-      const res = await this.database.db.updateTable('pipeline_runs').set({ status: 'queued' }).where('id', '=', run.id).where('status', '=', 'waiting').executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) continue;
-      await this.queue.enqueue('cicd.resume', { run_id: run.id }, { runId: run.id });
-      this.worker.poke();
+      if (await this.claimResume(run.id)) this.worker.poke();
     }
   }
 

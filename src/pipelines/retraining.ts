@@ -8,7 +8,8 @@
  * still in flight (queued, running, waiting on its A/B test) is not retrained again until it ends.
  */
 import { z } from 'zod';
-import { VitalsError } from '../errors.js';
+import type { AuditContext, AuditRecorder } from '../audit/index.js';
+import { VitalsError, notFound } from '../errors.js';
 import type { Alert } from '../monitoring/model-monitor.js';
 import type { ModelMonitor } from '../monitoring/model-monitor.js';
 import type { ModelRegistry } from '../registry/index.js';
@@ -49,7 +50,22 @@ export interface RetrainCheck {
   policy: { enabled: boolean; config: RetrainingPolicy | null };
 }
 
-export type SubmitRun = (request: Record<string, unknown>, meta: { trigger: RunTrigger; incidentKey: string; actor: string; reason: string }) => Promise<PipelineRun | null>;
+export type SubmitRun = (request: Record<string, unknown>, meta: { trigger: RunTrigger; incidentKey: string; actor: string; reason: string; audit?: AuditContext }) => Promise<PipelineRun | null>;
+
+/** Who changes a policy: the request's principal (`audit`), or the actor of a tool without one (the CLI). */
+export interface PolicyChange {
+  audit?: AuditContext;
+  actor?: string;
+}
+
+export interface TriggerOptions {
+  incidentKey?: string;
+  reason?: string;
+  actor?: string;
+  /** the caller, when a request triggers the run: its principal is the run's in the audit trail */
+  audit?: AuditContext;
+  overrides?: Record<string, unknown>;
+}
 
 const ACTIVE = ['queued', 'running', 'waiting'] as const;
 
@@ -61,7 +77,7 @@ export class Retraining {
     private readonly monitor: ModelMonitor,
     private readonly runs: PipelineRunStore,
     private readonly submit: SubmitRun,
-    private readonly options: { scheduleDays: number; cron?: string; now?: () => Date },
+    private readonly options: { scheduleDays: number; cron?: string; now?: () => Date; audit?: AuditRecorder },
   ) {
     if (options.cron) parseCron(options.cron); // fail at start, not at the first tick
   }
@@ -75,9 +91,9 @@ export class Retraining {
     return row ? { enabled: row.enabled === 1, config: retrainingPolicySchema.parse(JSON.parse(row.config)) } : { enabled: false, config: null };
   }
 
-  /** `retraining/start`: enables automatic retraining of a model with a policy. */
-  async start(model: string, input: z.input<typeof retrainingPolicySchema> = {}): Promise<{ model: string; enabled: true; policy: RetrainingPolicy }> {
-    await this.registry.getModel(model);
+  /** `retraining/start`: enables automatic retraining of a model with a policy (created, or replaced). */
+  async start(model: string, input: z.input<typeof retrainingPolicySchema> = {}, change: PolicyChange = {}): Promise<{ model: string; enabled: true; policy: RetrainingPolicy }> {
+    const m = await this.registry.getModel(model);
     const policy = retrainingPolicySchema.parse(input);
     if (policy.cron) {
       try {
@@ -86,19 +102,48 @@ export class Retraining {
         throw new VitalsError('VALIDATION_FAILED', (err as Error).message);
       }
     }
-    const row = { model_name: model, enabled: 1, config: JSON.stringify(policy), updated_at: this.now().toISOString() };
-    await this.database.db
-      .insertInto('retraining_policies')
-      .values(row)
-      .onConflict((oc) => oc.column('model_name').doUpdateSet({ enabled: 1, config: row.config, updated_at: row.updated_at }))
-      .execute();
-    return { model, enabled: true, policy };
+    const row = { model_name: m.name, enabled: 1, config: JSON.stringify(policy), updated_at: this.now().toISOString() };
+    await this.database.db.transaction().execute(async (tx) => {
+      const before = await tx.selectFrom('retraining_policies').selectAll().where('model_name', '=', m.name).executeTakeFirst();
+      await tx
+        .insertInto('retraining_policies')
+        .values(row)
+        .onConflict((oc) => oc.column('model_name').doUpdateSet({ enabled: 1, config: row.config, updated_at: row.updated_at }))
+        .execute();
+      await this.recordChange(tx, before ? 'retraining.policy_updated' : 'retraining.policy_created', m.name, change, {
+        enabled: true,
+        policy,
+        ...(before ? { previous: { enabled: before.enabled === 1, policy: JSON.parse(before.config) } } : {}),
+      });
+    });
+    return { model: m.name, enabled: true, policy };
   }
 
-  /** `retraining/stop`: no more automatic runs (runs in flight finish). */
-  async stop(model: string): Promise<{ model: string; enabled: false }> {
-    await this.database.db.updateTable('retraining_policies').set({ enabled: 0, updated_at: this.now().toISOString() }).where('model_name', '=', model).execute();
-    return { model, enabled: false };
+  /** `retraining/stop`: no more automatic runs (runs in flight finish). The policy is kept, disabled. */
+  async stop(model: string, change: PolicyChange = {}): Promise<{ model: string; enabled: false }> {
+    const m = await this.registry.getModel(model);
+    await this.database.db.transaction().execute(async (tx) => {
+      const res = await tx.updateTable('retraining_policies').set({ enabled: 0, updated_at: this.now().toISOString() }).where('model_name', '=', m.name).where('enabled', '=', 1).executeTakeFirst();
+      // stopping what is not running changes nothing, and records nothing
+      if (Number(res.numUpdatedRows) > 0) await this.recordChange(tx, 'retraining.policy_disabled', m.name, change, { enabled: false });
+    });
+    return { model: m.name, enabled: false };
+  }
+
+  /** Removes a model's policy altogether (404 when it has none). */
+  async deletePolicy(model: string, change: PolicyChange = {}): Promise<{ model: string; deleted: true }> {
+    const m = await this.registry.getModel(model);
+    await this.database.db.transaction().execute(async (tx) => {
+      const before = await tx.selectFrom('retraining_policies').selectAll().where('model_name', '=', m.name).executeTakeFirst();
+      if (!before) throw notFound(`retraining policy of model "${m.name}"`);
+      await tx.deleteFrom('retraining_policies').where('model_name', '=', m.name).execute();
+      await this.recordChange(tx, 'retraining.policy_deleted', m.name, change, { previous: { enabled: before.enabled === 1, policy: JSON.parse(before.config) } });
+    });
+    return { model: m.name, deleted: true };
+  }
+
+  private async recordChange(tx: Database['db'], action: string, model: string, change: PolicyChange, details: Record<string, unknown>): Promise<void> {
+    await this.options.audit?.record(tx, { action, target: `retraining_policy:${model}`, context: change.audit, actor: change.actor, details });
   }
 
   async listPolicies(): Promise<Array<{ model: string; enabled: boolean; policy: RetrainingPolicy }>> {
@@ -107,7 +152,7 @@ export class Retraining {
   }
 
   /** Starts a retraining run unless one for this incident, or any for this model, is already in flight. */
-  async trigger(model: string, trigger: RetrainTrigger, options: { incidentKey?: string; reason?: string; actor?: string; overrides?: Record<string, unknown> } = {}): Promise<TriggerResult> {
+  async trigger(model: string, trigger: RetrainTrigger, options: TriggerOptions = {}): Promise<TriggerResult> {
     // One at a time per model in this process: a drift and a decay alert fired by the same check are one incident.
     const previous = this.locks.get(model) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(() => this.triggerNow(model, trigger, options));
@@ -119,7 +164,7 @@ export class Retraining {
     }
   }
 
-  private async triggerNow(model: string, trigger: RetrainTrigger, options: { incidentKey?: string; reason?: string; actor?: string; overrides?: Record<string, unknown> }): Promise<TriggerResult> {
+  private async triggerNow(model: string, trigger: RetrainTrigger, options: TriggerOptions): Promise<TriggerResult> {
     await this.registry.getModel(model);
     const incidentKey = options.incidentKey ?? `${trigger}:${model}:${this.now().toISOString()}`;
     const existing = await this.runs.byIncident(incidentKey);
@@ -129,7 +174,7 @@ export class Retraining {
     const { config } = await this.policy(model);
     const request = { ...(config?.pipeline ?? {}), ...(options.overrides ?? {}), model_name: model };
     const reason = options.reason ?? `${trigger} retraining of ${model}`;
-    const run = await this.submit(request, { trigger, incidentKey, actor: options.actor ?? `retraining:${trigger}`, reason });
+    const run = await this.submit(request, { trigger, incidentKey, actor: options.actor ?? `retraining:${trigger}`, reason, audit: options.audit });
     if (!run) {
       const winner = await this.runs.byIncident(incidentKey);
       if (winner) return { run: winner, debounced: true, reason: `incident ${incidentKey} already started run ${winner.id}` };

@@ -3,6 +3,7 @@
  * reference profile and lineage. Shared by the API, the CLI and the demo bootstrap.
  */
 import { createHash } from 'node:crypto';
+import type { AuditContext } from '../audit/index.js';
 import type { Alias, ModelRegistry, ModelVersion } from '../registry/index.js';
 import { buildOutputProfile, buildReferenceProfile } from '../stats/reference-profile.js';
 import { parseCsv, toTabularDataset, trainTabularClassifier } from './trainers/index.js';
@@ -20,8 +21,13 @@ export interface TrainRequest {
   testFraction?: number;
   params?: Record<string, number>;
   description?: string;
+  /** the CSV's path (lineage); absent when the CSV came in the request */
   dataSource?: string;
+  /** the pipeline run that trains it (`POST /api/v1/train`), for the version's lineage */
+  runId?: string;
   actor?: string;
+  /** the request that asked for it, for the registry's audit rows */
+  audit?: AuditContext;
   onProgress?: (done: number, total: number, message: string) => void;
 }
 
@@ -46,19 +52,24 @@ export async function trainAndRegister(registry: ModelRegistry, req: TrainReques
     output_spec: { labels: trained.labels, probabilities: 'probabilities' },
     metrics,
     params: { algorithm: req.algo, ...trained.params },
-    metadata: { target: req.target, trainer: `vitals/${req.algo}`, training_date: new Date().toISOString() },
+    metadata: { target: req.target, trainer: `vitals/${req.algo}`, training_date: new Date().toISOString(), ...(req.runId ? { pipeline_run_id: req.runId } : {}) },
     reference_profile: {
       ...buildReferenceProfile(rows, { features: trained.featureNames }),
       outputs: buildOutputProfile(trained.predictProba(trained.trainRows), trained.labels),
     },
     lineage: {
+      pipeline_run_id: req.runId ?? null,
       data_sha256: createHash('sha256').update(req.csv).digest('hex'),
-      data_source: req.dataSource ?? null,
+      data_source: req.dataSource ? 'file' : 'inline',
+      data_path: req.dataSource ?? null,
       rows: data.X.length,
+      train_rows: trained.trainRows.length,
+      holdout_rows: data.X.length - trained.trainRows.length,
       seed: req.seed ?? 42,
     },
     aliases: req.aliases,
     actor: req.actor ?? 'trainer',
+    audit: req.audit,
   });
   return { version, metrics };
 }

@@ -2,7 +2,6 @@
  * The composition root: the one place that turns Settings into wired services and an HTTP app.
  * Everything with side effects (database, files, worker threads, timers) is created here and passed in.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import fastifyMultipart from '@fastify/multipart';
@@ -11,21 +10,25 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type ZodTypeProvider, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { AbTesting, BlueGreenDeployments } from '../abtest/index.js';
-import { AuditTrail, auditPlugin } from '../audit/index.js';
+import { type AccessRecorder, AuditTrail, accessRecorder, auditPlugin, listAudit } from '../audit/index.js';
 import { abTestPlugin } from '../abtest/routes.js';
 import { ApiKeys, Authenticator, authPlugin, installAuth, isLoopback } from '../auth/index.js';
 import { DataDir } from '../files/data-dir.js';
-import { ignoredSettingNotes, type Settings } from '../config/index.js';
+import { ConfigError, ignoredSettingNotes, type Settings } from '../config/index.js';
 import { startMetricsListener } from './metrics-listener.js';
 import { PredictionRollups, dashboardPlugin } from '../dashboard/index.js';
+import { Lineage, lineagePlugin } from '../lineage/index.js';
 import { Messaging, messagingPlugin } from '../messaging/index.js';
 import { type Metrics, createMetrics, httpLabels } from '../metrics.js';
 import { ModelMonitor } from '../monitoring/model-monitor.js';
+import { ReportPool } from '../monitoring/report-pool.js';
 import { AlertNotifier } from '../monitoring/notifiers.js';
 import { PredictionLog } from '../monitoring/prediction-log.js';
 import { ReportGroundTruth, monitoringPlugin, registryLabelSpace, reportLabelsPlugin } from '../monitoring/index.js';
-import { multimodalPlugin } from '../multimodal/index.js';
-import { Pipelines, commandEnv, pipelinesPlugin } from '../pipelines/index.js';
+import { type DeidKey, deidentifyImagePayload, loadDeidKey, multimodalPlugin } from '../multimodal/index.js';
+import { ScheduledBackups } from '../backup/index.js';
+import { Gauge } from 'prom-client';
+import { type CronSchedule, Pipelines, commandEnv, parseCron, pipelinesPlugin } from '../pipelines/index.js';
 import { ExperimentTracking, createMlflowApi, mlflowPlugin, trackingRoutes } from '../tracking/index.js';
 import { ArtifactStore, ModelRegistry } from '../registry/index.js';
 import { registryPlugin } from '../registry/routes.js';
@@ -38,6 +41,7 @@ import { RouteMethods, installErrorHandler, installMethodNotAllowed } from './er
 import { openApiTransform } from './openapi.js';
 import { BODY_LIMITS, declarationProblems } from './route-kit.js';
 import { commonResponses } from './route-responses.js';
+import { checkDependencies } from './health-checks.js';
 import { systemPlugin } from './system-routes.js';
 
 import { VERSION } from './version.js';
@@ -73,6 +77,15 @@ export interface Services {
   rollups: PredictionRollups;
   /** radiology reports → ground truth of the predictions made on their studies */
   reportLabels: ReportGroundTruth;
+  /** the de-identification key: DEID_SALT, or the one generated into VITALS_HOME/deid.key */
+  deidKey: DeidKey;
+  /** BACKUP_SCHEDULE: the worker's scheduled backups (absent without a schedule) */
+  backups?: ScheduledBackups;
+  /** the audit trail (services write their rows in their transactions) and the recorder of patient-data reads */
+  audit: AuditTrail;
+  access: AccessRecorder;
+  /** traceability of predictions and versions (reads only) */
+  lineage: Lineage;
   startedAt: Date;
 }
 
@@ -96,6 +109,7 @@ export interface VitalsApp {
 
 export async function createServices(settings: Settings, onLogError: (err: unknown) => void = () => undefined): Promise<Services> {
   const home = resolve(settings.VITALS_HOME);
+  const backupSchedule = settings.BACKUP_SCHEDULE ? parseBackupSchedule(settings.BACKUP_SCHEDULE) : undefined; // refused before anything opens
   const database = await openDatabase(settings.DATABASE_URL, home);
   const metrics = createMetrics(settings.METRICS_ENABLED);
   const pool = new InferencePool({
@@ -107,11 +121,14 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
   });
   // The audit trail: services write their rows in the transactions of their changes (src/audit).
   const audit = new AuditTrail();
-  // The de-identification key: a study is recorded, and a report matched, by keyed identifiers.
-  // Without DEID_SALT, one for this process: reports match only predictions made since the start.
-  const deidSalt = settings.DEID_SALT ?? randomBytes(32).toString('hex');
+  // Without DEID_SALT, a key generated once into the state folder: pseudonyms survive restarts.
+  const deidKey = loadDeidKey(home, settings.DEID_SALT);
+  const payloadDeid = { salt: deidKey.salt, dates: settings.DEID_DATES, maxInflatedBytes: Math.round(settings.MAX_DECODED_IMAGE_MB * 1024 * 1024) };
+  // a study is recorded, and a report matched, by identifiers keyed with the same key
+  const deidSalt = deidKey.salt;
   // Built first: the registry, prediction log and monitor write their events to its outbox.
-  const messaging = new Messaging(settings, database, { registry: metrics.registry, audit });
+  // Images in messages are de-identified before any of them is stored (outbox, embedded bus, broker).
+  const messaging = await Messaging.create(settings, database, { registry: metrics.registry, audit, filter: (m) => deidentifyImagePayload(m, payloadDeid) });
   const registry = new ModelRegistry(
     database,
     new ArtifactStore(resolve(home, 'artifacts')),
@@ -177,9 +194,8 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     checkEveryPredictions: settings.MODEL_MONITORING_ENABLED && settings.VITALS_ROLE !== 'api' ? settings.MONITORING_CHECK_EVERY_N : 0,
     outbox: messaging.outbox,
     audit,
-    // reportPool: new ReportPool() moves the statistics off the serving thread (issue 13). Not wired yet:
-    // with it, `vitals serve` does not exit on SIGTERM in test/cli-and-shutdown.test.ts (reproducible,
-    // cause not yet found). The retraining-loop failure seen earlier was that test racing the relay (fixed).
+    // the statistics of every check run in a worker thread, off the serving thread (issue 13)
+    reportPool: new ReportPool(),
   });
   predictionLog.onRecord((versionId) => monitor.observe(versionId));
   const blueGreen = new BlueGreenDeployments(database, registry, abTests.store, (versionId) => predictor.probe(versionId));
@@ -214,6 +230,7 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     loopback: isLoopback(settings.HOST),
   });
   const rollups = new PredictionRollups(database.db);
+  const backups = backupSchedule ? scheduledBackups(settings, backupSchedule, database, audit, home, metrics) : undefined;
   await messaging.start(); // the outbox relay; consumers start with `serve`/`worker` (startConsumers)
   return {
     settings,
@@ -236,8 +253,42 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     authenticator,
     rollups,
     reportLabels,
+    deidKey,
+    backups,
+    audit,
+    access: accessRecorder(database.db, audit),
+    lineage: new Lineage({ predictionLog, registry, runs: pipelines.runs, tracking, abTests, auditOf: (target) => listAudit(database.db, { target }) }),
     startedAt: new Date(),
   };
+}
+
+function parseBackupSchedule(expression: string) {
+  try {
+    return parseCron(expression);
+  } catch (err) {
+    throw new ConfigError([`BACKUP_SCHEDULE=${JSON.stringify(expression)}: ${(err as Error).message}`]);
+  }
+}
+
+function scheduledBackups(settings: Settings, schedule: CronSchedule, database: Database, audit: AuditTrail, home: string, metrics: Metrics): ScheduledBackups {
+  const backups = new ScheduledBackups({
+    database,
+    audit,
+    installation: { databaseUrl: settings.DATABASE_URL, home },
+    dir: settings.BACKUP_DIR ? resolve(settings.BACKUP_DIR) : resolve(home, 'backups'),
+    schedule,
+    keep: settings.BACKUP_KEEP,
+  });
+  new Gauge({
+    name: 'vitals_backup_last_success_timestamp_seconds',
+    help: 'When the last scheduled backup (BACKUP_SCHEDULE) of this installation succeeded, as a Unix time; 0 before the first',
+    registers: [metrics.registry],
+    async collect() {
+      const at = await backups.lastSuccess().catch(() => null);
+      this.set(at ? at.getTime() / 1000 : 0);
+    },
+  });
+  return backups;
 }
 
 export async function closeServices(services: Services): Promise<void> {
@@ -293,6 +344,12 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
   if (settings.AUTH_DISABLED) app.log.warn('AUTH_DISABLED=true: every caller is admin, with no credentials. Never run this way on a shared network.');
   // Seed settings that cannot apply say so once; PROMETHEUS_PORT opens its own /metrics listener with the API.
   for (const note of ignoredSettingNotes(settings)) app.log.warn(note);
+  if (services.deidKey.file) {
+    const note = `DEID_SALT is not set: pseudonyms use the key ${services.deidKey.source === 'generated' ? 'generated now into' : 'in'} ${services.deidKey.file} (mode 0600, kept across restarts and in backups)`;
+    // replicas on other machines would each make their own key, and pseudonyms would differ between them
+    if (services.database.dialect === 'postgres') app.log.warn(`${note}; with several machines, set DEID_SALT (the same secret on each)`);
+    else app.log.info(note);
+  }
   if (settings.PROMETHEUS_PORT !== undefined && settings.METRICS_ENABLED && !settings.METRICS_AUTH) {
     const port = settings.PROMETHEUS_PORT;
     let metricsServer: import('node:http').Server | undefined;
@@ -372,10 +429,11 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
   });
 
   const s = services;
+  const defaultModel = settings.MODEL_PATH || settings.MODEL_NAME ? () => s.predictor.serveDefault() : undefined;
   await app.register(
     systemPlugin({
       database: s.database,
-      defaultModel: settings.MODEL_PATH || settings.MODEL_NAME ? () => s.predictor.serveDefault() : undefined,
+      defaultModel,
       predictionLog: s.predictionLog,
       pool: s.pool,
       // /health reports the bus (issue 14)
@@ -403,17 +461,20 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
       database: s.database,
       batching: { enabled: settings.ENABLE_BATCHING, maxBatchSize: settings.BATCH_SIZE, maxWaitMs: settings.BATCH_MAX_WAIT_MS },
       modelPathConfigured: !!settings.MODEL_PATH,
+      // /v2/health/ready: the same checks as /health
+      checkDependencies: () => checkDependencies({ database: () => s.database.db.selectFrom('models').select('id').limit(1).execute(), bus: () => s.messaging.status(), defaultModel, pool: s.pool }),
     }),
   );
-  await app.register(monitoringPlugin({ monitor: s.monitor, predictionLog: s.predictionLog, registry: s.registry }));
-  await app.register(reportLabelsPlugin({ reports: s.reportLabels }));
+  await app.register(monitoringPlugin({ monitor: s.monitor, predictionLog: s.predictionLog, registry: s.registry, access: s.access }));
+  await app.register(lineagePlugin({ lineage: s.lineage, access: s.access }));
+  await app.register(reportLabelsPlugin({ reports: s.reportLabels, access: s.access }));
   await app.register(messagingPlugin({ messaging: s.messaging, maxMessageBytes: settings.MESSAGE_MAX_BYTES }));
   await app.register(abTestPlugin({ abTests: s.abTests, blueGreen: s.blueGreen }));
   await app.register(pipelinesPlugin({ pipelines: s.pipelines, dataDir: s.dataDir }));
   await app.register(trackingRoutes({ tracking: s.tracking }));
   await app.register(mlflowPlugin({ ...createMlflowApi(s.database, s.registry, s.registry.artifacts), allowedMethods: (path) => routeMethods.allowed(path) }));
-  // the same key as the prediction path: process-image shows the UIDs predictions are matched by
-  await app.register(multimodalPlugin({ settings, processSalt: s.predictor.options.deidSalt }));
+  // the same key as the bus payloads: one patient, one pseudonym
+  await app.register(multimodalPlugin({ settings: { ...settings, DEID_SALT: services.deidKey.salt }, access: s.access }));
   await app.register(dashboardPlugin({ db: services.database.db, dialect: services.database.dialect, registry: services.registry, rollups: services.rollups }));
   await app.ready();
   const pending = undeclared.filter((u) => !PENDING_DECLARATIONS.some((prefix) => u.includes(prefix)));

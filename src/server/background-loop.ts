@@ -1,6 +1,7 @@
 /**
  * The background loop run by `vitals worker` and embedded in `vitals serve`: periodic jobs, each
- * isolated so one failure never stops the others. Monitoring checks and pipelines join this list.
+ * isolated so one failure never stops the others: monitoring, release tests, retraining, rollups,
+ * the prediction-log retention purge and scheduled backups.
  */
 import { hostname } from 'node:os';
 import type { Services } from './app.js';
@@ -87,12 +88,47 @@ export const dashboardRollupJob: BackgroundJob = {
   },
 };
 
+/**
+ * PREDICTION_LOG_RETENTION_DAYS: deletes prediction rows past retention, hourly. The rollups are
+ * brought up to date first and only rows they counted are deleted, so the dashboard's totals stay.
+ */
+export function predictionRetentionJob(days: number, options: { intervalMs?: number; now?: () => Date } = {}): BackgroundJob {
+  return {
+    name: 'prediction-retention',
+    intervalMs: options.intervalMs ?? 3600_000,
+    async run(s, log) {
+      await s.rollups.refresh();
+      const now = options.now?.() ?? new Date();
+      const r = await s.predictionLog.purge({ cutoff: new Date(now.getTime() - days * 86400_000), countedUpTo: await s.rollups.cursor(), retentionDays: days });
+      if (!r.rows) return;
+      s.metrics.predictionLogPurged.inc(r.rows);
+      log.info({ rows: r.rows, cutoff: r.cutoff, batches: r.batches }, `retention: ${r.rows} prediction rows older than ${days} days deleted`);
+    },
+  };
+}
+
+/** BACKUP_SCHEDULE: looks every minute whether a cron slot passed; one process of the cluster takes that slot's backup. */
+export function scheduledBackupJob(options: { intervalMs?: number; now?: () => Date } = {}): BackgroundJob {
+  const owner = `${hostname()}:${process.pid}`;
+  return {
+    name: 'scheduled-backups',
+    intervalMs: options.intervalMs ?? 60_000,
+    async run(s, log) {
+      if (!s.backups) return;
+      const r = await s.backups.tick(options.now?.() ?? new Date(), owner);
+      if (r) log.info({ dir: r.dir, files: r.manifest.files.length, ms: r.duration_ms, deleted: r.deleted }, `scheduled backup of slot ${r.slot} written to ${r.dir}`);
+    },
+  };
+}
+
 export const defaultJobs = (s: Services): BackgroundJob[] => [
   dashboardRollupJob,
   artifactIntegrityJob,
   monitoringJob(s.settings.MONITORING_CHECK_INTERVAL),
   abTestJob(s.settings.AB_TEST_CHECK_INTERVAL),
   retrainingJob(s.settings.RETRAIN_CHECK_INTERVAL),
+  ...(s.settings.PREDICTION_LOG_RETENTION_DAYS > 0 ? [predictionRetentionJob(s.settings.PREDICTION_LOG_RETENTION_DAYS)] : []),
+  ...(s.backups ? [scheduledBackupJob()] : []),
 ];
 
 export function startBackgroundLoop(services: Services, log: LoopLogger, options: { once?: boolean; jobs?: BackgroundJob[] } = {}) {
@@ -104,12 +140,19 @@ export function startBackgroundLoop(services: Services, log: LoopLogger, options
   // Several processes may run this loop on one database (replicas, workers): each turn of a job runs
   // in one of them (cluster-jobs.ts). `once` is an operator's explicit run and always runs.
   const claimed = (job: BackgroundJob) => (options.once ? Promise.resolve(true) : claimTurn(services.database, job.name, job.intervalMs, owner));
+  // A turn that outlasts its interval (a sweep on a loaded machine) is not joined by the next one in
+  // this process: that turn is skipped, unclaimed, so another process may take it.
+  const busy = new Set<string>();
   const runJob = (job: BackgroundJob) => {
-    if (stopped) return;
+    if (stopped || busy.has(job.name)) return;
+    busy.add(job.name);
     const p = claimed(job)
       .then((mine) => (mine ? job.run(services, log) : undefined))
       .catch((err) => log.error({ err }, `background job ${job.name} failed`))
-      .finally(() => running.delete(p));
+      .finally(() => {
+        busy.delete(job.name);
+        running.delete(p);
+      });
     running.add(p);
   };
   for (const job of jobs) {

@@ -66,3 +66,17 @@ export async function checkDependencies(
   const status = all.some((c) => c.required && c.status === 'down') ? 'unhealthy' : all.some((c) => c.status !== 'ok') ? 'degraded' : 'healthy';
   return { status, checks };
 }
+
+export type DependencyReport = Awaited<ReturnType<typeof checkDependencies>>;
+
+/**
+ * The Open Inference Protocol's server readiness (`GET /v2/health/ready`): ready unless a required
+ * dependency is down or the configured default model cannot be served (the protocol's "ready" means
+ * the models can infer). The bus being down keeps the server ready (the outbox holds events) but is
+ * listed in `reasons`, as is anything else not ok.
+ */
+export function oipReadiness(report: DependencyReport): { ready: boolean; reasons: string[] } {
+  const entries = Object.entries(report.checks) as [keyof DependencyReport['checks'], DependencyCheck][];
+  const ready = !entries.some(([name, c]) => c.status === 'down' && (c.required || name === 'default_model'));
+  return { ready, reasons: entries.filter(([, c]) => c.status !== 'ok').map(([name, c]) => `${name} ${c.status}: ${c.reason}`) };
+}

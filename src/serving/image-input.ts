@@ -13,6 +13,7 @@ import {
   type ModelReadyImage,
   type StudyIdentifiers,
   detectDicom,
+  detectImageFormat,
   isGzip,
   looksLikeNifti,
   readStudyIdentifiers,
@@ -45,7 +46,9 @@ export async function encodeImage(bytes: Uint8Array, spec: ImageInputSpec, suppo
   if (bytes.byteLength === 0) throw new VitalsError('INVALID_IMAGE', 'the image file is empty');
   // DICOM: decoded, rescaled and windowed to 8-bit display levels, then the same resize/normalise path as PNG.
   const encoding = detectDicom(bytes);
-  const dicom: ModelReadyImage | undefined = encoding === 'part10' || encoding === 'part10-without-preamble' ? await renderDicomForModel(bytes) : undefined;
+  // a bare data set (no file meta) counts when its bytes are not also a PNG/JPEG/TIFF/NIfTI
+  const isDicom = encoding === 'part10' || encoding === 'part10-without-preamble' || (encoding === 'dataset-only' && detectImageFormat(bytes).format === 'dicom');
+  const dicom: ModelReadyImage | undefined = isDicom ? await renderDicomForModel(bytes) : undefined;
   if (!dicom && (isGzip(bytes) || looksLikeNifti(bytes))) {
     throw new VitalsError('UNSUPPORTED_MEDIA_TYPE', 'NIfTI volumes are not accepted by /predict; describe them with POST /api/v1/multi-modality/process-image');
   }

@@ -13,6 +13,7 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { VitalsError } from '../errors.js';
+import { type DependencyReport, oipReadiness } from '../server/health-checks.js';
 import { BODY_LIMITS, declare } from '../server/route-kit.js';
 import type { ModelRegistry } from '../registry/index.js';
 import type { Database } from '../store/index.js';
@@ -26,6 +27,8 @@ export interface KserveRouteDeps {
   batching: { enabled: boolean; maxBatchSize: number; maxWaitMs: number };
   /** MODEL_PATH is set: a bare ONNX file answers for its model name */
   modelPathConfigured: boolean;
+  /** the dependency checks of /health (database, bus, default model, inference pool) */
+  checkDependencies: () => Promise<DependencyReport>;
 }
 import { VERSION } from '../server/version.js';
 import type { TensorData, TensorDescription, TensorType } from './inference-pool.js';
@@ -273,16 +276,24 @@ export function kservePlugin(s: KserveRouteDeps): FastifyPluginAsync {
       async () => ({ name: 'vitals', version: VERSION, extensions: ['binary_tensor_data', 'model_configuration', 'model_repository', 'statistics'] }),
     );
     app.get('/v2/health/live', { ...declare('public'), schema: { tags, response: { 200: z.object({ live: z.boolean() }), ...v2Errors } } }, async () => ({ live: true }));
+    const check = z.object({ status: z.enum(['ok', 'degraded', 'down']), required: z.boolean(), reason: z.string() });
+    const readyView = z
+      .object({
+        ready: z.boolean().describe("the protocol's answer: false when a required dependency is down or the configured default model cannot be served"),
+        reasons: z.array(z.string()).describe('every dependency that is not ok, with why (also when still ready, e.g. the bus)'),
+        checks: z.object({ database: check, bus: check, default_model: check, inference_pool: check }),
+      })
+      .describe('ServerReady');
     app.get(
       '/v2/health/ready',
-      { ...declare('public'), schema: { tags, response: { 200: z.object({ ready: z.boolean() }), 503: z.object({ ready: z.boolean() }), ...v2Errors } } },
+      {
+        ...declare('public'),
+        schema: { tags, summary: 'Server readiness, dependency by dependency (as /health); 503 when not ready', response: { 200: readyView, 503: readyView, ...v2Errors } },
+      },
       async (_req, reply) => {
-        try {
-          await s.database.db.selectFrom('models').select('id').limit(1).execute();
-          return { ready: true };
-        } catch {
-          return reply.code(503).send({ ready: false });
-        }
+        const report = await s.checkDependencies();
+        const { ready, reasons } = oipReadiness(report);
+        return reply.code(ready ? 200 : 503).send({ ready, reasons, checks: report.checks });
       },
     );
 

@@ -130,7 +130,7 @@ export class Predictor {
         const v = version ?? (await this.registry.getVersion(versionId));
         await this.registry.loadArtifact(v); // integrity check before the first load
         const model = await this.registry.getModel(v.model_id);
-        const s = await serveVersion(this.pool, v, this.registry.artifacts.pathOf(v.artifact.sha256), model.task);
+        const s = await serveVersion(this.pool, v, this.registry.artifacts.pathOf(v.artifact.sha256), model.task, model.description);
         this.loaded.set(versionId, s);
         this.metrics.modelsLoaded.set(this.served.size);
         return s;

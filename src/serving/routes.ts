@@ -176,7 +176,17 @@ export function servingPlugin(s: ServingRouteDeps): FastifyPluginAsync {
       },
     );
 
-    const modelInfo = view({ name: z.string(), version: z.string(), version_id: z.string().nullable(), task: z.string(), classes: z.array(z.string()), input_spec: anyObject, output_spec: anyObject });
+    const modelInfo = view({
+      name: z.string(),
+      version: z.string(),
+      version_id: z.string().nullable(),
+      task: z.string(),
+      description: z.string().nullable().describe("the model's description (the demo model says there that it is one)"),
+      metadata: anyObject.describe("the version's metadata"),
+      classes: z.array(z.string()),
+      input_spec: anyObject,
+      output_spec: anyObject,
+    });
     app.get(
       '/model/info',
       {
@@ -190,6 +200,8 @@ export function servingPlugin(s: ServingRouteDeps): FastifyPluginAsync {
           version: served.version,
           version_id: served.versionId,
           task: served.task,
+          description: served.description,
+          metadata: served.metadata,
           classes: served.outputSpec.labels,
           input_spec: served.inputSpec,
           output_spec: served.outputSpec,

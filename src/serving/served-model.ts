@@ -22,6 +22,9 @@ export interface ServedModel {
   inputName: string;
   outputName: string;
   session: SessionInfo;
+  /** the model's description and the version's metadata, as /model/info shows them (a demo says so there) */
+  description: string | null;
+  metadata: Record<string, unknown>;
 }
 
 /** Picks the input and output tensors and checks them against the specs; throws 422 on mismatch. */
@@ -59,7 +62,7 @@ export function bindTensors(session: SessionInfo, inputSpec: InputSpec, outputSp
   return { inputName: input.name, outputName: output.name };
 }
 
-export async function serveVersion(pool: InferencePool, version: ModelVersion, artifactPath: string, task: ModelTask): Promise<ServedModel> {
+export async function serveVersion(pool: InferencePool, version: ModelVersion, artifactPath: string, task: ModelTask, description: string | null = null): Promise<ServedModel> {
   const handle = { key: version.artifact.sha256, path: artifactPath };
   const session = await loadSession(pool, handle);
   return {
@@ -73,6 +76,8 @@ export async function serveVersion(pool: InferencePool, version: ModelVersion, a
     inputSpec: version.input_spec,
     outputSpec: version.output_spec,
     session,
+    description,
+    metadata: version.metadata,
     ...bindTensors(session, version.input_spec, version.output_spec, task),
   };
 }
@@ -120,6 +125,8 @@ export async function serveFile(pool: InferencePool, path: string): Promise<Serv
     inputSpec,
     outputSpec,
     session,
+    description: typeof sidecar.description === 'string' ? sidecar.description : null,
+    metadata: sidecar.metadata && typeof sidecar.metadata === 'object' ? (sidecar.metadata as Record<string, unknown>) : {},
     ...bindTensors(session, inputSpec, outputSpec, 'classification'),
   };
 }

@@ -73,7 +73,7 @@ export function buildOutputProfile(probabilities: number[][], labels: string[], 
 }
 
 /** Linear-interpolated quantile of sorted data (numpy's default "linear" method). */
-export function quantileSorted(sorted: number[], q: number): number {
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   if (sorted.length === 0) return Number.NaN;
   const pos = (sorted.length - 1) * q;
   const lo = Math.floor(pos);
@@ -82,10 +82,15 @@ export function quantileSorted(sorted: number[], q: number): number {
 }
 
 export function summariseNumeric(values: number[], missing = 0, bins = 10): NumericSummary {
-  const sorted = [...values].sort((a, b) => a - b);
+  // A typed array sorts numerically in native code, several times faster than a comparator sort.
+  const sorted = Float64Array.from(values).sort();
   const n = sorted.length;
-  const mean = n ? sorted.reduce((s, v) => s + v, 0) / n : Number.NaN;
-  const variance = n > 1 ? sorted.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1) : 0;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += sorted[i]!;
+  const mean = n ? sum / n : Number.NaN;
+  let squares = 0;
+  for (let i = 0; i < n; i++) squares += (sorted[i]! - mean) ** 2;
+  const variance = n > 1 ? squares / (n - 1) : 0;
   const min = n ? sorted[0]! : Number.NaN;
   const max = n ? sorted[n - 1]! : Number.NaN;
   const edges = Array.from({ length: bins + 1 }, (_, i) => (n ? min + ((max - min) * i) / bins : 0));
@@ -189,11 +194,16 @@ export function inferColumnType(values: readonly unknown[], options: ColumnTypeO
  * forced categorical, `numeric` columns forced numeric; the rest by `inferColumnType`.
  * Missing values (null, NaN, "") and non-finite numbers are counted in the summary.
  */
-export function buildReferenceProfile(
-  rows: Array<Record<string, FeatureValue>>,
-  options: { features?: string[]; categorical?: string[]; numeric?: string[]; maxSample?: number; seed?: number } & ColumnTypeOptions = {},
-): ReferenceProfile {
+export function buildReferenceProfile(rows: Array<Record<string, FeatureValue>>, options: ProfileOptions = {}): ReferenceProfile {
   const names = options.features ?? Object.keys(rows[0] ?? {});
+  return buildReferenceProfileOfColumns((name) => rows.map((r) => r[name]), rows.length, { ...options, features: names });
+}
+
+export type ProfileOptions = { features?: string[]; categorical?: string[]; numeric?: string[]; maxSample?: number; seed?: number } & ColumnTypeOptions;
+
+/** `buildReferenceProfile` of data held as columns (`columnOf(name)`, each `rowCount` long): the CLI reads CSVs that way. */
+export function buildReferenceProfileOfColumns(columnOf: (name: string) => readonly unknown[], rowCount: number, options: ProfileOptions & { features: string[] }): ReferenceProfile {
+  const names = options.features;
   const maxSample = options.maxSample ?? 1000;
   const forcedCat = new Set(options.categorical ?? []);
   const forcedNum = new Set(options.numeric ?? []);
@@ -201,7 +211,7 @@ export function buildReferenceProfile(
   // Reservoir sampling (Algorithm R) keeps the sample uniform over all rows.
   const random = mulberry32(options.seed ?? 42);
   const sampleIdx: number[] = [];
-  for (let i = 0; i < rows.length; i++) {
+  for (let i = 0; i < rowCount; i++) {
     if (sampleIdx.length < maxSample) sampleIdx.push(i);
     else {
       const j = Math.floor(random() * (i + 1));
@@ -213,25 +223,39 @@ export function buildReferenceProfile(
   const features: Record<string, FeatureSummary> = {};
   const sample: ReferenceProfile['sample'] = {};
   for (const name of names) {
-    const column = rows.map((r) => r[name]);
+    const column = columnOf(name);
     const isCat = forcedCat.has(name) || (!forcedNum.has(name) && inferColumnType(column, options) === 'categorical');
-    const present = column.filter((v) => !isMissingValue(v));
-    const missing = rows.length - present.length;
+    let missing = 0;
     if (isCat) {
-      features[name] = summariseCategorical(present.map(categoryOf), missing);
+      const present: string[] = [];
+      for (const v of column) {
+        if (isMissingValue(v)) missing++;
+        else present.push(categoryOf(v));
+      }
+      features[name] = summariseCategorical(present, missing);
     } else {
-      const nums = present.map(asNumber);
-      const finite = nums.filter((n): n is number => n !== null && Number.isFinite(n));
-      const nonFinite = nums.filter((n) => n !== null && !Number.isFinite(n)).length;
-      features[name] = { ...summariseNumeric(finite, missing), non_finite: nonFinite, invalid: nums.length - finite.length - nonFinite };
+      const finite: number[] = [];
+      let nonFinite = 0;
+      let invalid = 0;
+      for (const v of column) {
+        if (isMissingValue(v)) {
+          missing++;
+          continue;
+        }
+        const n = asNumber(v);
+        if (n === null) invalid++;
+        else if (Number.isFinite(n)) finite.push(n);
+        else nonFinite++;
+      }
+      features[name] = { ...summariseNumeric(finite, missing), non_finite: nonFinite, invalid };
     }
     sample[name] = sampleIdx.map((i) => {
-      const v = rows[i]![name];
+      const v = column[i];
       if (isMissingValue(v)) return null;
       if (isCat) return categoryOf(v);
       const n = asNumber(v);
       return n !== null && Number.isFinite(n) ? n : null;
     });
   }
-  return { n_rows: rows.length, sample_size: sampleIdx.length, features, sample };
+  return { n_rows: rowCount, sample_size: sampleIdx.length, features, sample };
 }

@@ -48,3 +48,37 @@ export async function claimTurn(database: Database, name: string, intervalMs: nu
   const res = await db.updateTable('cluster_jobs').set({ last_run_at: now.toISOString(), owner }).where('name', '=', name).where('last_run_at', '<=', due).executeTakeFirst();
   return Number(res.numUpdatedRows) === 1;
 }
+
+/**
+ * Claims one slot of a schedule (a cron time): true for exactly one caller per slot, and only for a
+ * slot later than the last one claimed. The first call records the slot without claiming it, so a
+ * schedule starts with the next slot rather than catching up on one from before it was configured.
+ */
+export async function claimSlot(database: Database, name: string, slot: Date, owner: string): Promise<boolean> {
+  const db = database.db as unknown as Kysely<ClusterJobsSchema>;
+  const at = slot.toISOString();
+  const inserted = await db
+    .insertInto('cluster_jobs')
+    .values({ name, last_run_at: at, owner })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .executeTakeFirst();
+  if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) return false;
+  const res = await db.updateTable('cluster_jobs').set({ last_run_at: at, owner }).where('name', '=', name).where('last_run_at', '<', at).executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+/** Remembers when something last happened (e.g. the last successful scheduled backup), under its own name. */
+export async function recordJobTime(database: Database, name: string, at: Date, owner: string, trx?: Kysely<any>): Promise<void> {
+  const db = (trx ?? database.db) as unknown as Kysely<ClusterJobsSchema>;
+  await db
+    .insertInto('cluster_jobs')
+    .values({ name, last_run_at: at.toISOString(), owner })
+    .onConflict((oc) => oc.column('name').doUpdateSet({ last_run_at: at.toISOString(), owner }))
+    .execute();
+}
+
+export async function jobTime(database: Database, name: string): Promise<Date | null> {
+  const db = database.db as unknown as Kysely<ClusterJobsSchema>;
+  const row = await db.selectFrom('cluster_jobs').select('last_run_at').where('name', '=', name).executeTakeFirst();
+  return row ? new Date(row.last_run_at) : null;
+}

@@ -6,7 +6,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
 import { migrationProvider } from './migrations.js';
 import type { Schema } from './schema.js';
 
@@ -22,9 +21,6 @@ export interface Database {
   close(): Promise<void>;
 }
 
-// PostgreSQL returns int8 (bigint, count(*)) as strings; our counts and sizes fit in a double.
-pg.types.setTypeParser(20, (v: string) => Number(v));
-
 /** PostgreSQL 23505 and SQLite's UNIQUE/PRIMARY KEY constraint: someone else made that row first. */
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string } | undefined;
@@ -38,6 +34,10 @@ export function describeDatabaseUrl(url: string): string {
 export async function openDatabase(url: string | undefined, home: string): Promise<Database> {
   let database: Database;
   if (url && /^postgres(ql)?:\/\//.test(url)) {
+    // imported here: a start on SQLite does not load the PostgreSQL client
+    const { default: pg } = await import('pg');
+    // PostgreSQL returns int8 (bigint, count(*)) as strings; our counts and sizes fit in a double.
+    pg.types.setTypeParser(20, (v: string) => Number(v));
     const pool = new pg.Pool({ connectionString: url, max: 10 });
     const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
     database = { db, dialect: 'postgres', location: describeDatabaseUrl(url), connection: { kind: 'postgres', url }, close: () => db.destroy() };
@@ -50,6 +50,8 @@ export async function openDatabase(url: string | undefined, home: string): Promi
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
+    // deleted or moved rows leave no readable remains (patient data retention; fast: no extra I/O)
+    sqlite.pragma('secure_delete = fast');
     const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
     database = { db, dialect: 'sqlite', location: file, connection: file === ':memory:' || file === '' ? undefined : { kind: 'sqlite', file: resolve(file) }, close: () => db.destroy() };
   }

@@ -14,10 +14,18 @@ const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export type BrokerName = 'rabbitmq' | 'kafka';
 
-/** Runs `scripts/services/<broker>.sh <command>` without blocking the event loop; returns stdout. */
-export async function brokerScript(broker: BrokerName, command: 'start' | 'stop' | 'kill' | 'status' | 'url'): Promise<string> {
+/**
+ * Runs `scripts/services/<broker>.sh <command>` without blocking the event loop; returns stdout.
+ * `env` reaches the script: e.g. VITALS_KAFKA_PORT for a broker of a test's own.
+ */
+export async function brokerScript(broker: BrokerName, command: 'start' | 'stop' | 'kill' | 'status' | 'url', env: Record<string, string> = {}): Promise<string> {
   try {
-    const { stdout } = await run('bash', [resolve(REPO_ROOT, `scripts/services/${broker}.sh`), command], { cwd: REPO_ROOT, timeout: 600_000, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await run('bash', [resolve(REPO_ROOT, `scripts/services/${broker}.sh`), command], {
+      cwd: REPO_ROOT,
+      timeout: 600_000,
+      maxBuffer: 16 * 1024 * 1024,
+      env: { ...process.env, ...env },
+    });
     return stdout.trim();
   } catch (err) {
     const e = err as { stderr?: string; message: string };
@@ -26,16 +34,16 @@ export async function brokerScript(broker: BrokerName, command: 'start' | 'stop'
 }
 
 /** Whether the broker's script reports it running. */
-export async function brokerRunning(broker: BrokerName): Promise<boolean> {
-  return brokerScript(broker, 'status').then(
+export async function brokerRunning(broker: BrokerName, env: Record<string, string> = {}): Promise<boolean> {
+  return brokerScript(broker, 'status', env).then(
     () => true,
     () => false,
   );
 }
 
 /** Starts the broker (idempotent) and returns its address: the AMQP URL or the Kafka bootstrap list. */
-export async function startBroker(broker: BrokerName): Promise<string> {
-  const out = await brokerScript(broker, 'start');
+export async function startBroker(broker: BrokerName, env: Record<string, string> = {}): Promise<string> {
+  const out = await brokerScript(broker, 'start', env);
   const line = out
     .split('\n')
     .reverse()

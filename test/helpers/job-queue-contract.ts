@@ -80,4 +80,22 @@ export function jobQueueContract(open: () => Promise<Database[]>) {
     await running;
     expect(await q.get(job.id)).toMatchObject({ status: 'done', attempts: 1 });
   });
+
+  it('a job waiting on data is snoozed: queued again for later, without holding a worker or using up its attempts', async () => {
+    const [d1, d2] = await open();
+    const q = new JobQueue(d1!, { leaseMs: 5000 });
+    const job = await q.enqueue('wait-for-data', {}, { maxAttempts: 1 });
+    let looks = 0;
+    const w = new PipelineWorker(q, { 'wait-for-data': async () => (++looks < 3 ? { retryInMs: 150 } : undefined) }, { workerId: 'patient' });
+    expect(await w.runOnce()).toBe(true);
+    expect(await q.get(job.id)).toMatchObject({ status: 'queued', attempts: 0, locked_by: null });
+    expect(await new JobQueue(d2!).claim('eager')).toBeNull(); // not before its time, by no worker
+    expect(await w.runOnce()).toBe(false);
+    for (let i = 0; i < 40 && looks < 3; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      await w.runOnce();
+    }
+    expect(looks).toBe(3);
+    expect(await q.get(job.id)).toMatchObject({ status: 'done', attempts: 1 });
+  });
 }

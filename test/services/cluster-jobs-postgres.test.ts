@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimTurn } from '../../src/store/cluster-jobs.js';
+import { claimSlot, claimTurn } from '../../src/store/cluster-jobs.js';
 import { type Database, migrateToLatest, openDatabase } from '../../src/store/index.js';
 
 const url = process.env.DATABASE_URL_TEST;
@@ -33,5 +33,25 @@ describe('cluster turns on PostgreSQL', () => {
     }
     const row = await replicas[0]!.db.selectFrom('cluster_jobs').selectAll().where('name', '=', 'monitoring').executeTakeFirstOrThrow();
     expect(row.owner).toMatch(/^replica-\d+$/);
+  }, 60_000);
+});
+
+describe('schedule slots on PostgreSQL (BACKUP_SCHEDULE)', () => {
+  const replicas: Database[] = [];
+  beforeAll(async () => {
+    for (let i = 0; i < 10; i++) replicas.push(await openDatabase(url, mkdtempSync(join(tmpdir(), 'vitals-slots-pg-'))));
+    await sql`delete from cluster_jobs where name = 'slot-test'`.execute(replicas[0]!.db);
+  }, 120_000);
+  afterAll(async () => {
+    for (const d of replicas) await d.close();
+  });
+
+  it('notes the first slot, then gives each later slot to exactly one of 10 replicas, never an earlier one', async () => {
+    const slot = (m: number) => new Date(Date.UTC(2030, 0, 1, 12, m));
+    expect((await Promise.all(replicas.map((d, i) => claimSlot(d, 'slot-test', slot(0), `r${i}`)))).filter(Boolean)).toHaveLength(0);
+    for (const m of [5, 10]) {
+      expect((await Promise.all(replicas.map((d, i) => claimSlot(d, 'slot-test', slot(m), `r${i}`)))).filter(Boolean), `slot ${m}`).toHaveLength(1);
+    }
+    expect(await claimSlot(replicas[0]!, 'slot-test', slot(5), 'late')).toBe(false);
   }, 60_000);
 });

@@ -4,7 +4,7 @@
  * A broker that cannot start fails this file; it is never skipped.
  */
 import { afterAll, beforeAll, describe } from 'vitest';
-import { KafkaBus } from '../../src/messaging/index.js';
+import { KafkaBus } from '../../src/messaging/kafka-bus.js';
 import { brokerFaultTest } from '../helpers/broker-fault.js';
 import { brokerRunning, brokerScript, startBroker } from '../helpers/brokers.js';
 import { busContract } from '../helpers/bus-contract.js';

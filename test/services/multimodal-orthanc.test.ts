@@ -3,8 +3,10 @@
  * fixtures are stored with Orthanc's REST API, then Vitals finds them with QIDO-RS, retrieves them
  * with WADO-RS in their stored transfer syntaxes, and processes them. A missing Orthanc fails.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listAudit } from '../../src/audit/index.js';
 import { DicomwebClient, remapUid } from '../../src/multimodal/index.js';
 import { type TestApp, startTestApp } from '../helpers/app.js';
 
@@ -65,6 +67,18 @@ describe('DICOMweb against Orthanc', () => {
       expect(r.text_report.entity_status).toEqual({ pneumothorax: 'negated' });
     }
     expect(JSON.stringify(body)).not.toMatch(/MRN-123456|Doe|Jane|General Hospital|2\.25\.3222/);
+    // the processing is a read of patient data: one audit row naming each instance by its sha256, not the study
+    const audit = await listAudit(t.services.database.db, { action: 'multimodal.dicomweb_processed' });
+    expect(audit).toMatchObject([{ principal: 'local-admin', role: 'admin', outcome: 'success', target: `dicomweb:${new URL(REST).host}` }]);
+    const details = JSON.parse(audit[0]!.details);
+    expect(details).toMatchObject({ matched: FILES.length, processed: FILES.length, failed: 0, query_fields: ['study_instance_uid'] });
+    const hashes = FILES.map((f) =>
+      createHash('sha256')
+        .update(readFileSync(new URL(`${f}.dcm`, dir)))
+        .digest('hex'),
+    );
+    expect([...details.instances_sha256].sort()).toEqual(hashes.sort());
+    expect(audit[0]!.details).not.toContain(STUDY);
   });
 
   it('names the server, not the query, when the PACS fails', async () => {
@@ -77,6 +91,7 @@ describe('DICOMweb against Orthanc', () => {
       expect(r.statusCode).toBe(502);
       expect(r.json().message).toMatch(/127\.0\.0\.1:9 is not reachable/);
       expect(r.json().message).not.toContain(STUDY);
+      expect(await listAudit(down.services.database.db, { action: 'multimodal.dicomweb_processed' })).toMatchObject([{ outcome: 'failure', target: 'dicomweb:127.0.0.1:9' }]);
     } finally {
       await down.dispose();
     }

@@ -89,6 +89,39 @@ export function parseCsv(text: string): ParsedCsv {
   return { columns: columns.map((c) => c.trim()), rows };
 }
 
+/**
+ * The same CSV as `parseCsv`, read column by column with each cell converted by `cell` as it is
+ * read: a 10,000 × 50 file of numbers in ≈ 70 ms instead of ≈ 280 ms for rows of strings turned
+ * into objects (no half a million strings kept alive; see bench/README.md, `vitals drift`).
+ * Text without a double quote takes a fast path (native line and comma splits); otherwise the
+ * records come from `parseCsv`. The errors are parseCsv's.
+ */
+export function parseCsvColumns<T>(text: string, cell: (value: string) => T): { columns: string[]; values: T[][] } {
+  if (text.includes('"')) {
+    const { columns, rows } = parseCsv(text);
+    return { columns, values: columns.map((_, j) => rows.map((r) => cell(r[j] ?? ''))) };
+  }
+  const lines = text.split(/\r\n|\r|\n/);
+  if (lines[0]?.charCodeAt(0) === 0xfeff) lines[0] = lines[0].slice(1); // a UTF-8 BOM
+  let header: string[] | undefined;
+  let values: T[][] = [];
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return; // blank lines are skipped, as in parseCsv
+    const fields = line.split(',');
+    if (!header) {
+      header = fields;
+      values = fields.map(() => []);
+      return;
+    }
+    if (fields.length !== header.length) {
+      throw new VitalsError('VALIDATION_FAILED', `CSV line ${i + 1}: expected ${header.length} fields (like the header), got ${fields.length}`);
+    }
+    for (let j = 0; j < fields.length; j++) values[j]!.push(cell(fields[j]!));
+  });
+  if (!header) throw new VitalsError('VALIDATION_FAILED', 'CSV: no header row');
+  return { columns: header.map((c) => c.trim()), values };
+}
+
 function parseNumber(text: string): number {
   const t = text.trim();
   return t === '' ? NaN : Number(t);

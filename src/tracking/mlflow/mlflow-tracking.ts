@@ -8,7 +8,8 @@ import type { Selectable } from 'kysely';
 import { nowIso, uuidv7 } from '../../ids.js';
 import type { Database, ExperimentsTable, TrackingRunsTable } from '../../store/index.js';
 import { doesNotExist, invalidParameter, mlflowError } from './mlflow-errors.js';
-import { type Clause, RUN_GRAMMAR, type SearchGrammar, SearchSyntaxError, type Searchable, matches, parseFilter, parseOrderBy, sortEntities } from './search-filter.js';
+import { runSearchSql } from './run-search-sql.js';
+import { type Clause, RUN_GRAMMAR, type SearchGrammar, SearchSyntaxError, matches, parseFilter, parseOrderBy, sortEntities } from './search-filter.js';
 
 export interface KeyValue {
   key: string;
@@ -497,8 +498,8 @@ export class MlflowTracking {
   }
 
   /**
-   * search-runs: the filter and ordering are evaluated on the runs' views (see search-filter.ts), so
-   * every MLflow operator behaves the same on SQLite and PostgreSQL.
+   * search-runs: the filter, the ordering and the page are one SQL query (run-search-sql.ts); only
+   * the returned runs are read and rendered.
    */
   async searchRuns(options: {
     experimentIds: string[];
@@ -511,52 +512,26 @@ export class MlflowTracking {
     const { clauses, order } = parseSearch(options.filter, options.orderBy, RUN_GRAMMAR);
     const maxResults = options.maxResults ?? 1000;
     if (maxResults < 1 || maxResults > 50_000) throw invalidParameter(`Invalid value ${maxResults} for parameter 'max_results' supplied. It must be between 1 and 50000.`);
+    const offset = decodePageToken(options.pageToken);
     const viewIds = await this.experimentIds();
     const internal = new Map([...viewIds].map(([id, view]) => [view, id]));
     const ids = options.experimentIds.map((e) => internal.get(e)).filter((e): e is string => !!e);
     if (!ids.length) return { runs: [] };
-    // Only the columns the filter and the ordering read are loaded and parsed; full views are built
-    // for the returned page alone (10,000 runs are searched in memory, not rendered).
-    const uses = new Set([...clauses.map((c) => c.type), ...order.map((o) => o.type)]);
-    const columns = ['id', 'experiment_id', 'name', 'status', 'started_at', 'ended_at', 'user_id'] as const;
-    const extra = [
-      ...(uses.has('metric') ? (['metrics'] as const) : []),
-      ...(uses.has('param') ? (['config'] as const) : []),
-      ...(uses.has('tag') ? (['tags'] as const) : []),
-      ...(uses.has('dataset') ? (['inputs'] as const) : []),
-    ];
-    let q = this.db
-      .selectFrom('tracking_runs')
-      .select([...columns, ...extra])
-      .where('experiment_id', 'in', ids);
+    const { where, orderBy } = runSearchSql(this.database.dialect, clauses, order, internal.get(DEFAULT_EXPERIMENT_ID));
+    let q = this.db.selectFrom('tracking_runs').selectAll().where('experiment_id', 'in', ids);
     const view = options.viewType ?? 'ACTIVE_ONLY';
     if (view === 'ACTIVE_ONLY') q = q.where('lifecycle_stage', '=', 'active');
     else if (view === 'DELETED_ONLY') q = q.where('lifecycle_stage', '=', 'deleted');
-    const rows = (await q.execute()) as Array<Partial<RunRow> & Pick<RunRow, (typeof columns)[number]>>;
-    const candidates = rows.map((row) => searchable(row, viewIds.get(row.experiment_id) ?? row.experiment_id));
-    const sorted = sortEntities(
-      candidates.filter((c) => matches(c, clauses)),
-      order,
-      RUN_GRAMMAR,
-    );
-    const offset = decodePageToken(options.pageToken);
-    const slice = sorted.slice(offset, offset + maxResults);
-    const full = new Map<string, RunRow>();
-    for (let i = 0; i < slice.length; i += 500) {
-      for (const r of await this.db
-        .selectFrom('tracking_runs')
-        .selectAll()
-        .where(
-          'id',
-          'in',
-          slice.slice(i, i + 500).map((c) => c.id),
-        )
-        .execute())
-        full.set(r.id, r);
-    }
+    for (const condition of where) q = q.where(condition);
+    for (const [term, direction] of orderBy) q = q.orderBy(term, direction);
+    // one row more than the page says whether there is a next page
+    const rows = await q
+      .limit(maxResults + 1)
+      .offset(offset)
+      .execute();
     return {
-      runs: slice.map((c) => this.runView(full.get(c.id)!, c.experimentViewId)),
-      ...(offset + maxResults < sorted.length ? { next_page_token: encodePageToken(offset + maxResults) } : {}),
+      runs: rows.slice(0, maxResults).map((r) => this.runView(r, viewIds.get(r.experiment_id) ?? r.experiment_id)),
+      ...(rows.length > maxResults ? { next_page_token: encodePageToken(offset + maxResults) } : {}),
     };
   }
 
@@ -571,32 +546,6 @@ export class MlflowTracking {
     if (!row) return undefined;
     return { metrics: JSON.parse(row.metrics), params: JSON.parse(row.config), experiment_id: await this.experimentViewIdOf(row.experiment_id) };
   }
-}
-
-/** What the search reads of a run; the JSON columns it did not load are absent. */
-function searchable(
-  row: Partial<RunRow> & Pick<RunRow, 'id' | 'experiment_id' | 'name' | 'status' | 'started_at' | 'ended_at' | 'user_id'>,
-  experimentViewId: string,
-): Searchable & { experimentViewId: string } {
-  const tags = row.tags !== undefined ? (JSON.parse(row.tags) as Record<string, string>) : undefined;
-  const inputs = row.inputs !== undefined ? (JSON.parse(row.inputs) as MlflowDatasetInput[]) : undefined;
-  return {
-    id: row.id,
-    experimentViewId,
-    attributes: {
-      run_id: row.id,
-      run_name: row.name ?? tags?.[RUN_NAME_TAG] ?? '',
-      status: STATUS_FROM_VITALS[row.status] ?? 'RUNNING',
-      user_id: row.user_id ?? '',
-      artifact_uri: `mlflow-artifacts:/${runArtifactRoot(experimentViewId, row.id)}`,
-      start_time: Date.parse(row.started_at),
-      end_time: row.ended_at ? Date.parse(row.ended_at) : null,
-    },
-    ...(row.metrics !== undefined ? { metrics: JSON.parse(row.metrics) } : {}),
-    ...(row.config !== undefined ? { params: Object.fromEntries(Object.entries(JSON.parse(row.config) as Record<string, unknown>).map(([k, v]) => [k, paramText(v)])) } : {}),
-    ...(tags ? { tags } : {}),
-    ...(inputs ? { datasets: inputs.map((d) => ({ name: d.dataset.name, digest: d.dataset.digest, context: d.tags?.find((t) => t.key === 'mlflow.data.context')?.value })) } : {}),
-  };
 }
 
 function lifecycleMatches(stage: string, view: ViewType | undefined): boolean {

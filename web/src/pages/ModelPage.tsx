@@ -187,7 +187,10 @@ export function ModelPage(props: { name: string; me: Me | null }) {
 
 function lineage(v: VersionRow): string {
   const l = v.lineage as Record<string, unknown>;
-  const parts = [l.data_source, l.pipeline_run ?? l.run_id, typeof l.data_sha256 === 'string' ? `data ${String(l.data_sha256).slice(0, 8)}` : null, v.params?.algorithm].filter(Boolean);
+  // the keys registration records (docs/audit.md, lineage); the full trace is GET …/versions/{version}/lineage
+  const run = typeof l.pipeline_run_id === 'string' ? `run ${l.pipeline_run_id.slice(-8)}` : null;
+  const path = typeof l.data_path === 'string' ? l.data_path.split('/').pop() : l.data_source;
+  const parts = [path, run, typeof l.data_sha256 === 'string' ? `data ${String(l.data_sha256).slice(0, 8)}` : null, v.params?.algorithm].filter(Boolean);
   return parts.join(' · ') || '—';
 }
 
