@@ -53,7 +53,7 @@ describe('audit trail', () => {
     expect(promoted.request_id).toBeTruthy();
     expect(promoted.client).toBe('127.0.0.1');
     const overwrite = rows.find((r) => r.action === 'ground_truth.overwrite')!;
-    expect(JSON.parse(overwrite.details)).toEqual({ old: 'benign', new: 'malignant' });
+    expect(JSON.parse(overwrite.details)).toEqual({ old: 'benign', new: 'malignant', source: 'api' });
     expect(rows.find((r) => r.action === 'model.registered')!.principal).toBe('demo'); // no request: the service's actor, role system
     expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1));
     expect(await verifyChain(t.services.database.db)).toMatchObject({ ok: true, rows: rows.length, head: rows.at(-1)!.hash });

@@ -54,8 +54,8 @@ describe('ground truth', () => {
     expect(replaced.json()).toMatchObject({ ground_truth: 'malignant', previous: 'benign' });
     const rows = (await listAudit(t.services.database.db, {})).filter((r) => r.target === `prediction:${id}`);
     expect(rows.map((r) => [r.action, JSON.parse(r.details)])).toEqual([
-      ['ground_truth.set', { old: null, new: 'benign' }],
-      ['ground_truth.overwrite', { old: 'benign', new: 'malignant' }],
+      ['ground_truth.set', { old: null, new: 'benign', source: 'api' }],
+      ['ground_truth.overwrite', { old: 'benign', new: 'malignant', source: 'api' }],
     ]);
   });
 

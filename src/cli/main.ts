@@ -80,7 +80,7 @@ program
     if (cfg.VITALS_DEMO) await bootstrapDemo(services.registry, (m) => app.log.info(m), { image: true });
     // role api: no background loop (the workers sweep, look and schedule); each turn runs once per database anyway
     const loop = cfg.VITALS_ROLE === 'api' ? { stop() {} } : startBackgroundLoop(services, app.log);
-    await services.messaging.startConsumers({ predictor: services.predictor, predictionLog: services.predictionLog });
+    await services.messaging.startConsumers({ predictor: services.predictor, predictionLog: services.predictionLog, reports: services.reportLabels });
     await app.listen({ port: cfg.PORT, host: cfg.HOST });
     const url = `${cfg.TLS_CERT_FILE ? 'https' : 'http'}://localhost:${(app.server.address() as { port: number }).port}`;
     const access = cfg.AUTH_DISABLED
@@ -124,7 +124,7 @@ program
       error: (m: unknown, msg?: string) => console.error(msg ?? m),
     };
     const loop = startBackgroundLoop(services, logger, { once: opts.once });
-    if (!opts.once) await services.messaging.startConsumers({ predictor: services.predictor, predictionLog: services.predictionLog });
+    if (!opts.once) await services.messaging.startConsumers({ predictor: services.predictor, predictionLog: services.predictionLog, reports: services.reportLabels });
     if (!opts.once && services.settings.PIPELINE_WORKER) services.pipelines.startWorker();
     const stop = async () => {
       loop.stop();

@@ -8,6 +8,7 @@
  */
 import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
+import { type StudyIdentifiers, identifiersFromStudyId } from '../multimodal/index.js';
 import type { BusMessage } from './bus.js';
 import { PermanentMessageError } from './bus.js';
 import { type ImagingDataMessage, imagingDataMessage, parseMessage } from './message-schemas.js';
@@ -17,7 +18,7 @@ import type { Executor, Outbox } from './outbox.js';
 export interface ImagePredictor {
   serve(ref: string): Promise<unknown>;
   serveDefault(): Promise<unknown>;
-  predictImages(served: never, images: Uint8Array[], ctx?: { requestId?: string }): Promise<object[]>;
+  predictImages(served: never, images: Uint8Array[], ctx?: { requestId?: string; study?: StudyIdentifiers }): Promise<object[]>;
 }
 
 export interface ImagingConsumerOptions {
@@ -37,7 +38,8 @@ export function imagingConsumer(options: ImagingConsumerOptions) {
     const m = parseMessage(imagingDataMessage, payload);
     const bytes = await loadImage(m, options);
     const served = m.model ? await options.predictor.serve(m.model) : await options.predictor.serveDefault();
-    const [result] = await options.predictor.predictImages(served as never, [bytes], { requestId: `message:${message.id}` });
+    // study_id links a later report to this prediction when the image itself does not carry the study
+    const [result] = await options.predictor.predictImages(served as never, [bytes], { requestId: `message:${message.id}`, study: identifiersFromStudyId(m.study_id) });
     await options.outbox.enqueueEvent(
       options.db,
       'imaging_results',

@@ -35,13 +35,21 @@ const truthItem = z.object({
   value: label.optional(),
 });
 
-/** `patient_data`: any patient event; one carrying ground truth labels earlier predictions. */
+/**
+ * `patient_data`: any patient event; one carrying ground truth labels earlier predictions, and one
+ * carrying a radiology report (`text_report` with the study's UID or accession number) labels the
+ * predictions made on that study.
+ */
 export const patientDataMessage = z
   .object({
     patient_id: z.string().optional(),
     event_type: z.string().optional(),
     prediction_id: z.string().min(1).optional(),
     ground_truth: z.union([label, z.array(truthItem)]).optional(),
+    text_report: z.string().min(1).max(200_000).optional().describe('a radiology report for the study named by study_instance_uid, accession_number or study_id'),
+    study_instance_uid: z.string().max(64).optional(),
+    accession_number: z.string().max(64).optional(),
+    study_id: z.string().max(200).optional().describe('accession or study UID (as on imaging_data)'),
   })
   .loose();
 export type PatientDataMessage = z.output<typeof patientDataMessage>;

@@ -7,7 +7,7 @@ import type { Settings } from '../config/index.js';
 import type { Database } from '../store/index.js';
 import type { MessageBus, Subscription } from './bus.js';
 import { EmbeddedBus } from './embedded-bus.js';
-import { type GroundTruthConsumerStats, type GroundTruthSink, groundTruthConsumer } from './ground-truth-consumer.js';
+import { type GroundTruthConsumerStats, type GroundTruthSink, type ReportSink, groundTruthConsumer } from './ground-truth-consumer.js';
 import { type ImagePredictor, imagingConsumer } from './imaging-consumer.js';
 import { MessageQueue, setCurrentMessageQueue } from './message-queue.js';
 import { type MessageFilter, Outbox } from './outbox.js';
@@ -67,7 +67,7 @@ export class Messaging {
   readonly relay: OutboxRelay;
   readonly queue: MessageQueue;
   private readonly consumers: Subscription[] = [];
-  readonly groundTruthStats: GroundTruthConsumerStats = { labels_attached: 0, events_without_labels: 0 };
+  readonly groundTruthStats: GroundTruthConsumerStats = { labels_attached: 0, events_without_labels: 0, reports_received: 0, reports_unmatched: 0, report_labels_attached: 0 };
   private started = false;
 
   readonly bus: MessageBus;
@@ -136,9 +136,10 @@ export class Messaging {
 
   /**
    * Starts the consumers that drive the platform (`vitals serve` and `vitals worker` do):
-   * imaging_data → image model → imaging_results, and patient_data ground truth → prediction log.
+   * imaging_data → image model → imaging_results, and patient_data ground truth (labels, and
+   * radiology reports when `reports` is given) → prediction log.
    */
-  async startConsumers(deps: { predictor: ImagePredictor; predictionLog: GroundTruthSink }): Promise<void> {
+  async startConsumers(deps: { predictor: ImagePredictor; predictionLog: GroundTruthSink; reports?: ReportSink }): Promise<void> {
     if (!this.settings.MESSAGING_CONSUMERS_ENABLED || this.consumers.length) return;
     const imaging = imagingConsumer({
       predictor: deps.predictor,
@@ -150,7 +151,7 @@ export class Messaging {
     });
     // Inference is the bottleneck and runs in the worker pool: a couple of images at a time is plenty.
     this.consumers.push(await this.queue.subscribe('imaging_data', PLATFORM_GROUPS.imaging, imaging, { concurrency: 2 }));
-    this.consumers.push(await this.queue.subscribe('patient_data', PLATFORM_GROUPS.groundTruth, groundTruthConsumer(deps.predictionLog, this.groundTruthStats)));
+    this.consumers.push(await this.queue.subscribe('patient_data', PLATFORM_GROUPS.groundTruth, groundTruthConsumer(deps.predictionLog, this.groundTruthStats, deps.reports)));
   }
 
   async status() {

@@ -2,7 +2,9 @@
  * Ground truth rules: a label must be one the model can predict (its output_spec labels), or a
  * number for a regression model; a prediction that already has a different label is only
  * relabelled when the caller says `overwrite` (the old value goes to the audit trail and back
- * to the caller as `previous`).
+ * to the caller as `previous`). A label derived from a radiology report (source `report`) is
+ * weaker than one given by a person or system: it never replaces theirs, and theirs replaces it
+ * without `overwrite`; a corrected report replaces the first report's label.
  */
 import { VitalsError } from '../errors.js';
 import type { ModelRegistry } from '../registry/index.js';
@@ -37,6 +39,13 @@ export const labelConflict = (predictionId: string, current: string, next: strin
     'GROUND_TRUTH_EXISTS',
     `prediction "${predictionId}" already has ground truth "${current}": send overwrite: true to replace it with "${next}" (the old value is kept in the audit trail)`,
     { current },
+  );
+
+export const reportLabelRefused = (predictionId: string, current: string, source: string, next: string) =>
+  new VitalsError(
+    'GROUND_TRUTH_EXISTS',
+    `prediction "${predictionId}" keeps its ground truth "${current}" (given by ${source}): the report's label "${next}" does not replace a label a person or system gave`,
+    { current, source },
   );
 
 /**

@@ -18,3 +18,15 @@ export { registryLabelSpace, type LabelSpace, type LabelSpaceOf } from './ground
 export { computeSubgroups, subgroupSpec, type SubgroupReport, type SubgroupSpec } from './subgroups.js';
 export { ChangeControl, evaluateAcceptance, renderEvidenceHtml, type AcceptanceCriterion, type AcceptanceEvidence } from './change-control.js';
 export { AlertWorkflow, suggestedActions, type AlertEvent, type AlertHandling } from './alert-workflow.js';
+export {
+  ReportGroundTruth,
+  labelFromReport,
+  DEFAULT_POLICY,
+  type ReportLabelPolicy,
+  type StoredReportLabelPolicy,
+  type IncomingReport,
+  type ReportIngestResult,
+  type ReportLabelResult,
+} from './report-ground-truth.js';
+export { reportLabelsPlugin, type ReportLabelsDeps } from './report-routes.js';
+export type { GroundTruthSource } from './prediction-log.js';

@@ -66,8 +66,43 @@ const oneFiringAlert: Migration = {
   },
 };
 
+/**
+ * Reports as labels: the study a prediction imaged (de-identified: the remapped StudyInstanceUID and a
+ * keyed hash of the accession number), where each label came from, and each model's policy for
+ * turning a report's observations into its labels.
+ */
+const reportGroundTruth: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('prediction_logs').addColumn('study_uid', 'text').execute();
+    await db.schema.alterTable('prediction_logs').addColumn('accession_key', 'text').execute();
+    await db.schema.alterTable('prediction_logs').addColumn('ground_truth_source', 'text').execute();
+    await db.schema.createIndex('prediction_logs_study_idx').on('prediction_logs').column('study_uid').where(sql.ref('study_uid'), 'is not', null).execute();
+    await db.schema.createIndex('prediction_logs_accession_idx').on('prediction_logs').column('accession_key').where(sql.ref('accession_key'), 'is not', null).execute();
+    await db.schema
+      .createTable('report_label_policies')
+      .addColumn('model_id', 'text', (c) => c.primaryKey().references('models.id'))
+      .addColumn('observation', 'text', (c) => c.notNull())
+      .addColumn('positive_label', 'text', (c) => c.notNull())
+      .addColumn('negative_label', 'text', (c) => c.notNull())
+      .addColumn('uncertain', 'text', (c) => c.notNull())
+      .addColumn('absent', 'text', (c) => c.notNull())
+      .addColumn('set_by', 'text', (c) => c.notNull())
+      .addColumn('set_at', 'text', (c) => c.notNull())
+      .execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropTable('report_label_policies').execute();
+    await db.schema.dropIndex('prediction_logs_accession_idx').execute();
+    await db.schema.dropIndex('prediction_logs_study_idx').execute();
+    await db.schema.alterTable('prediction_logs').dropColumn('ground_truth_source').execute();
+    await db.schema.alterTable('prediction_logs').dropColumn('accession_key').execute();
+    await db.schema.alterTable('prediction_logs').dropColumn('study_uid').execute();
+  },
+};
+
 export const monitoringMigrations: Record<string, Migration> = {
   '0118_alert_workflow': alertWorkflow,
   '0118_change_control': changeControl,
   '0150_one_firing_alert': oneFiringAlert,
+  '0260_report_ground_truth': reportGroundTruth,
 };

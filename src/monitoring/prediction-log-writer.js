@@ -34,6 +34,9 @@ export const COLUMNS = [
   'ab_test_id',
   'shadow_of',
   'created_at',
+  'study_uid',
+  'accession_key',
+  'ground_truth_source',
 ];
 const OUTBOX_COLUMNS = ['id', 'topic', 'msg_key', 'payload', 'headers', 'attempts', 'last_error', 'created_at'];
 const C = Object.fromEntries(COLUMNS.map((c, i) => [c, i]));

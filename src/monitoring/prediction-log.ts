@@ -12,7 +12,7 @@ import type { AuditContext, AuditRecorder } from '../audit/index.js';
 import type { Metrics } from '../metrics.js';
 import type { Database, PredictionLogsTable, Schema } from '../store/index.js';
 import { COLUMNS, predictionEvent } from './prediction-log-writer.js';
-import { type LabelSpaceOf, checkLabel, labelConflict } from './ground-truth.js';
+import { type LabelSpaceOf, checkLabel, labelConflict, reportLabelRefused } from './ground-truth.js';
 import { type PurgeOptions, type PurgeResult, purgePredictions } from './prediction-retention.js';
 
 export interface PredictionRecord {
@@ -34,7 +34,13 @@ export interface PredictionRecord {
   /** the release test that routed it, and for a shadow copy the prediction it copied */
   ab_test_id?: string | null;
   shadow_of?: string | null;
+  /** the imaged study, de-identified (multimodal/study-identity.ts): what a report is matched by */
+  study_uid?: string | null;
+  accession_key?: string | null;
 }
+
+/** Where a label came from: a person or system through the API, a bus message, or a radiology report. */
+export type GroundTruthSource = 'api' | 'message' | 'report';
 
 export interface PredictionLogEntry {
   id: string;
@@ -52,6 +58,10 @@ export interface PredictionLogEntry {
   latency_ms: number | null;
   ground_truth: string | null;
   ground_truth_at: string | null;
+  /** api | message | report; null for labels older than the column */
+  ground_truth_source: string | null;
+  study_uid: string | null;
+  accession_key: string | null;
   error: string | null;
   ab_test_id?: string | null;
   shadow_of?: string | null;
@@ -173,6 +183,9 @@ export class PredictionLog {
       entry.ab_test_id ?? null,
       entry.shadow_of ?? null,
       now,
+      entry.study_uid ?? null,
+      entry.accession_key ?? null,
+      truth === null ? null : 'api',
     ]);
     for (const observe of this.observers) observe(entry.version_id ?? null);
     // Everything recorded in one turn of the event loop goes to the writer as one batch.
@@ -281,28 +294,52 @@ export class PredictionLog {
 
   /**
    * Attaches a label that arrived later (checked against the model's labels when `labelSpaceOf` is
-   * given). A different label for a labelled prediction needs `overwrite`; the same label again is a
-   * no-op (redelivered messages). Returns the entry and the label it had before.
+   * given). The same label again is a no-op (redelivered messages). A different label:
+   * - from a report (`source: 'report'`) replaces only an earlier report's label (a corrected
+   *   report); it never replaces a label a person or system gave (409, and the label stays);
+   * - from the API or a message replaces a report's label (those are derived, a person's is not),
+   *   and replaces another API/message label only with `overwrite`.
+   * Returns the entry and the label it had before.
    */
-  async attachGroundTruth(predictionId: string, groundTruth: string | number, audit?: AuditContext, options: { overwrite?: boolean } = {}): Promise<PredictionLogEntry & { previous: string | null }> {
+  async attachGroundTruth(
+    predictionId: string,
+    groundTruth: string | number,
+    audit?: AuditContext,
+    options: { overwrite?: boolean; source?: GroundTruthSource } = {},
+  ): Promise<PredictionLogEntry & { previous: string | null }> {
     if (this.isPending(predictionId)) await this.flush();
     const row = await this.database.db.selectFrom('prediction_logs').select(['model_id', 'model_name', 'version_id']).where('id', '=', predictionId).executeTakeFirst();
     if (!row) throw notFound(`prediction "${predictionId}"`, 'PREDICTION_NOT_FOUND');
     // Read before the transaction: the registry reads on its own connection.
     const value = checkLabel(this.options.labelSpaceOf ? await this.options.labelSpaceOf(row) : null, groundTruth, row.model_name);
+    const source = options.source ?? 'api';
     const now = nowIso();
     const previous = await this.database.db.transaction().execute(async (tx) => {
-      const old = (await tx.selectFrom('prediction_logs').select('ground_truth').where('id', '=', predictionId).executeTakeFirst())?.ground_truth ?? null;
-      if (old === value) return old;
-      if (old !== null && !options.overwrite) throw labelConflict(predictionId, old, value);
-      await tx.updateTable('prediction_logs').set({ ground_truth: value, ground_truth_at: now }).where('id', '=', predictionId).executeTakeFirst();
-      await this.options.audit?.record(tx, {
-        action: old === null ? 'ground_truth.set' : 'ground_truth.overwrite',
-        target: `prediction:${predictionId}`,
-        context: audit,
-        actor: audit ? undefined : 'system',
-        details: { old, new: value },
-      });
+      const current = await tx.selectFrom('prediction_logs').select(['ground_truth', 'ground_truth_source']).where('id', '=', predictionId).executeTakeFirst();
+      const old = current?.ground_truth ?? null;
+      const oldSource = old === null ? null : (current?.ground_truth_source ?? 'api'); // labels older than the column were given, not derived
+      const record = (action: string) =>
+        this.options.audit?.record(tx, {
+          action,
+          target: `prediction:${predictionId}`,
+          context: audit,
+          actor: audit ? undefined : 'system',
+          details: { old, new: value, source, ...(oldSource && oldSource !== source ? { previous_source: oldSource } : {}) },
+        });
+      if (old === value) {
+        // a person confirming a report's label makes it theirs: a later report no longer replaces it
+        if (oldSource === 'report' && source !== 'report') {
+          await tx.updateTable('prediction_logs').set({ ground_truth_source: source }).where('id', '=', predictionId).executeTakeFirst();
+          await record('ground_truth.confirm');
+        }
+        return old;
+      }
+      if (old !== null && oldSource !== 'report') {
+        if (source === 'report') throw reportLabelRefused(predictionId, old, oldSource!, value);
+        if (!options.overwrite) throw labelConflict(predictionId, old, value);
+      }
+      await tx.updateTable('prediction_logs').set({ ground_truth: value, ground_truth_at: now, ground_truth_source: source }).where('id', '=', predictionId).executeTakeFirst();
+      await record(old === null ? 'ground_truth.set' : 'ground_truth.overwrite');
       return old;
     });
     return { ...(await this.get(predictionId)), previous };
@@ -352,6 +389,22 @@ export class PredictionLog {
     return rows.map(toEntry);
   }
 
+  /** Successful predictions of one study (by its remapped UID or its accession key), oldest first. */
+  async findByStudy(keys: { study_uid: string | null; accession_key: string | null }, limit = 1000): Promise<PredictionLogEntry[]> {
+    const { study_uid, accession_key } = keys;
+    if (!study_uid && !accession_key) return [];
+    await this.flush();
+    const rows = await this.database.db
+      .selectFrom('prediction_logs')
+      .selectAll()
+      .where((eb) => eb.or([...(study_uid ? [eb('study_uid', '=', study_uid)] : []), ...(accession_key ? [eb('accession_key', '=', accession_key)] : [])]))
+      .where('error', 'is', null)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map(toEntry);
+  }
+
   async count(modelId?: string): Promise<number> {
     await this.flush();
     let q = this.database.db.selectFrom('prediction_logs').select((eb) => eb.fn.countAll<number>().as('n'));
@@ -383,6 +436,9 @@ function toEntry(row: PredictionLogsTable): PredictionLogEntry {
   return {
     ...row,
     error: row.error ?? null,
+    ground_truth_source: row.ground_truth_source ?? null,
+    study_uid: row.study_uid ?? null,
+    accession_key: row.accession_key ?? null,
     input: JSON.parse(row.input),
     probabilities: row.probabilities ? JSON.parse(row.probabilities) : null,
   };

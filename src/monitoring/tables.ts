@@ -34,8 +34,23 @@ export interface AcceptanceEvidenceTable {
   created_at: string;
 }
 
+/** How a model's labels follow from a report's observations (report-ground-truth.ts): one row per model. */
+export interface ReportLabelPoliciesTable {
+  model_id: string;
+  observation: string;
+  positive_label: string;
+  negative_label: string;
+  /** positive | negative | skip */
+  uncertain: string;
+  /** negative | skip | negative_if_no_finding */
+  absent: string;
+  set_by: string;
+  set_at: string;
+}
+
 export interface MonitoringSchema {
   alert_events: AlertEventsTable;
   acceptance_plans: AcceptancePlansTable;
   acceptance_evidence: AcceptanceEvidenceTable;
+  report_label_policies: ReportLabelPoliciesTable;
 }

@@ -112,6 +112,9 @@ const EXTRA_TRIGGERS = [
   ]),
 ];
 
+/** Longer than any trigger phrase (the shared lists' and ours): bounds how far back a trigger may start. */
+const MAX_TRIGGER_TOKENS = Math.max(8, ...EXTRA_TRIGGERS.map((d) => d.phrase.length));
+
 type Phrase = { kind: 'ignore' } | { kind: 'normal'; when: 'affirmed' | 'negated' } | { kind: 'term'; group: TermGroup };
 
 const words = (phrase: string) => tokenize(phrase.toLowerCase()).map((t) => t.norm);
@@ -141,6 +144,8 @@ const MAX_SUBJECT = Math.max(...[...SUBJECTS.keys()].map((k) => k.split(' ').len
 const MAX_DESCRIPTOR = Math.max(...DESCRIBED.flatMap((d) => [...Object.values(d.descriptors), ...Object.values(d.nominal ?? {})].flat().map((p) => words(p).length)));
 /** How far after its subject a descriptor may be ("the heart size and mediastinal contours are again normal"). */
 const DESCRIPTOR_REACH = 10;
+/** An upper bound on a mention's tokens: a term, or a description (noun, "of", modifiers, subject, fillers, descriptor). */
+const MAX_MENTION_TOKENS = Math.max(MAX_PHRASE, 2 * MAX_DESCRIPTOR + 4 + MAX_SUBJECT + DESCRIPTOR_REACH);
 /** Words between "of" and a subject in a nominal description ("blunting of the left costophrenic angle"). */
 const NOMINAL_MODIFIERS = new Set(['the', 'a', 'left', 'right', 'bilateral', 'both', 'posterior', 'lateral', 'cardiac', 'heart']);
 
@@ -282,49 +287,92 @@ function findMentions(tokens: Token[]): { found: Found[]; covered: boolean[] } {
 }
 
 /**
+ * What the status rules look up, indexed once per sentence so that a long run-on sentence costs
+ * about as much per word as a short one: for each token the end of the mention covering it, and the
+ * triggers in order of position.
+ */
+interface SentenceContext {
+  /** per token: the last token of the (furthest-reaching) mention covering it, or -1 */
+  mentionEnd: Int32Array;
+  /** per token: how many mentions cover it */
+  mentionCount: Int32Array;
+  /** status triggers, by position */
+  triggers: TriggerMatch[];
+  /** terminations, by position */
+  terminations: TriggerMatch[];
+}
+
+function sentenceContext(length: number, mentions: Span[], triggers: TriggerMatch[]): SentenceContext {
+  const mentionEnd = new Int32Array(length).fill(-1);
+  const mentionCount = new Int32Array(length);
+  for (const m of mentions)
+    for (let k = m.first; k <= m.last; k++) {
+      mentionEnd[k] = Math.max(mentionEnd[k]!, m.last);
+      mentionCount[k]!++;
+    }
+  const byPosition = [...triggers].sort((a, b) => a.first - b.first);
+  return { mentionEnd, mentionCount, triggers: byPosition.filter((t) => t.kind === 'negated' || t.kind === 'uncertain'), terminations: byPosition.filter((t) => t.kind === 'terminate') };
+}
+
+/** The first index of `list` (sorted by first) whose first is at least `at`. */
+function lowerBound(list: TriggerMatch[], at: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.first < at) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
  * Negated / uncertain / affirmed from the triggers outside every mention, nearest first; the
  * distance counts each other mention as one word, so lists of findings stay in reach.
  */
-function contextOf(m: Span, triggers: TriggerMatch[], mentions: Span[]): { status: 'affirmed' | 'negated' | 'uncertain'; trigger?: string } {
-  const distance = (from: number, to: number) => {
+function contextOf(m: Span, c: SentenceContext): { status: 'affirmed' | 'negated' | 'uncertain'; trigger?: string } {
+  /** words from `from` to `to`, a mention counting as one; undefined beyond `limit` */
+  const distance = (from: number, to: number, limit: number): number | undefined => {
     let d = 1;
-    let k = from + 1;
-    while (k < to) {
-      const o = mentions.find((x) => k >= x.first && k <= x.last);
-      if (o) k = o.last + 1;
-      else k++;
-      if (k <= to) d++;
+    for (let k = from + 1; k < to; ) {
+      const end = c.mentionEnd[k]!;
+      k = end >= k ? end + 1 : k + 1;
+      if (k <= to && ++d > limit) return undefined;
     }
     return d;
   };
+  const blocked = (from: number, to: number) => {
+    for (let i = lowerBound(c.terminations, from + 1); i < c.terminations.length && c.terminations[i]!.first < to; i++) if (c.terminations[i]!.last < to) return true;
+    return false;
+  };
+  // "opacity, atelectasis versus pneumonia": an alternative reaches only the nearest mention on each side
+  const mentionBetween = (a: number, b: number) => {
+    for (let k = a + 1; k < b; k++) if (c.mentionCount[k]! > 0 && !(k >= m.first && k <= m.last)) return true;
+    return false;
+  };
   let best: { d: number; kind: 'negated' | 'uncertain'; phrase: string } | undefined;
-  for (const t of triggers) {
-    if (t.kind !== 'negated' && t.kind !== 'uncertain') continue;
-    if (mentions.some((o) => t.first >= o.first && t.last <= o.last)) continue; // a mention's own words
+  // only triggers whose raw gap to the mention a window could span
+  const from = lowerBound(c.triggers, m.first - FORWARD_WINDOW * MAX_MENTION_TOKENS - MAX_TRIGGER_TOKENS);
+  for (let i = from; i < c.triggers.length && c.triggers[i]!.first <= m.last + BACKWARD_WINDOW * MAX_MENTION_TOKENS; i++) {
+    const t = c.triggers[i]!;
     const forward = t.directions.includes('forward') || t.directions.includes('both');
     const backward = t.directions.includes('backward') || t.directions.includes('both');
-    let d: number | undefined;
-    // "opacity, atelectasis versus pneumonia": an alternative reaches only the nearest mention on each side
-    const between = (a: number, b: number) => mentions.some((o) => o !== m && o.first > a && o.last < b);
     const nearestOnly = ALTERNATIVES.has(t.phrase);
-    if (forward && t.last < m.first && !blocked(triggers, t.last, m.first) && !(nearestOnly && between(t.last, m.first))) {
-      const x = distance(t.last, m.first);
-      if (x <= FORWARD_WINDOW) d = x;
+    let d: number | undefined;
+    if (forward && t.last < m.first) {
+      const x = distance(t.last, m.first, FORWARD_WINDOW);
+      if (x !== undefined && !blocked(t.last, m.first) && !(nearestOnly && mentionBetween(t.last, m.first))) d = x;
     }
-    if (backward && t.first > m.last && !blocked(triggers, m.last, t.first) && !(nearestOnly && between(m.last, t.first))) {
-      const x = distance(m.last, t.first);
-      if (x <= BACKWARD_WINDOW) d = d === undefined ? x : Math.min(d, x);
+    if (backward && t.first > m.last) {
+      const x = distance(m.last, t.first, BACKWARD_WINDOW);
+      if (x !== undefined && !blocked(m.last, t.first) && !(nearestOnly && mentionBetween(m.last, t.first))) d = d === undefined ? x : Math.min(d, x);
     }
-    if (d !== undefined && (!best || d < best.d)) best = { d, kind: t.kind, phrase: t.phrase };
+    if (d !== undefined && (!best || d < best.d)) best = { d, kind: t.kind as 'negated' | 'uncertain', phrase: t.phrase };
   }
   return best ? { status: best.kind, trigger: best.phrase } : { status: 'affirmed' };
 }
 
 const ALTERNATIVES = new Set(['versus', 'vs']);
-
-function blocked(triggers: TriggerMatch[], from: number, to: number): boolean {
-  return triggers.some((t) => t.kind === 'terminate' && t.first > from && t.last < to);
-}
 
 /** Labels of one sentence's mentions. */
 function labelSentence(text: string, offset: number, sentence: number): ObservationMention[] {
@@ -332,13 +380,14 @@ function labelSentence(text: string, offset: number, sentence: number): Observat
   const { found, covered } = findMentions(tokens);
   // Triggers inside a mention ("is not enlarged") are its own; one reaching out of it ("clear of") acts outside.
   const triggers = findTriggers(tokens, EXTRA_TRIGGERS).filter((t) => t.kind === 'terminate' || !covered.slice(t.first, t.last + 1).every(Boolean));
+  const context = sentenceContext(tokens.length, found, triggers);
   const out: ObservationMention[] = [];
-  const terms: Array<{ f: Found; status: 'affirmed' | 'negated' | 'uncertain'; at: number }> = [];
+  const terms: Array<{ f: Found; status: 'affirmed' | 'negated' | 'uncertain'; mentions: ObservationMention[] }> = [];
   for (const f of found) {
     const first = tokens[f.first]!;
     const last = tokens[f.last]!;
     const where = { text: text.slice(first.start - offset, last.end - offset), sentence, start: first.start, end: last.end };
-    const { status, trigger } = contextOf(f, triggers, found);
+    const { status, trigger } = contextOf(f, context);
     const t = trigger ? { trigger } : {};
     if (f.rule === 'normal_statement') {
       if (status === f.when) out.push({ observation: 'No Finding', label: 'positive', rule: 'normal_statement', ...where, ...t });
@@ -353,19 +402,20 @@ function labelSentence(text: string, offset: number, sentence: number): Observat
     const group = f.group!;
     if (group.negatedOnly && status !== 'negated') continue;
     const label: Polarity = status === 'negated' ? 'negative' : status === 'uncertain' ? 'uncertain' : (group.affirmed ?? 'positive');
-    const at = out.length;
-    for (const observation of group.observations) out.push({ observation, label, rule: 'term', ...where, ...t });
-    terms.push({ f, status, at });
+    const mentions = group.observations.map((observation): ObservationMention => ({ observation, label, rule: 'term', ...where, ...t }));
+    out.push(...mentions);
+    terms.push({ f, status, mentions });
   }
   // "atelectasis or pneumonia": one of two affirmed findings, not both — each is uncertain.
   for (let a = 0; a + 1 < terms.length; a++) {
     const x = terms[a]!;
     const y = terms[a + 1]!;
     if (x.status !== 'affirmed' || y.status !== 'affirmed') continue;
+    if (y.f.first - x.f.last - 1 > 3) continue;
     const between = tokens.slice(x.f.last + 1, y.f.first).map((t) => t.norm);
-    if (!between.includes('or') || between.length > 3) continue;
+    if (!between.includes('or')) continue;
     if (x.f.group!.observations.join() === y.f.group!.observations.join()) continue;
-    for (const m of out) if (m.start === tokens[x.f.first]!.start || m.start === tokens[y.f.first]!.start) if (m.rule === 'term' && m.label === 'positive') m.label = 'uncertain';
+    for (const m of [...x.mentions, ...y.mentions]) if (m.label === 'positive') m.label = 'uncertain';
   }
   return out;
 }

@@ -27,6 +27,7 @@ export { findMeasurements, type Measurement } from './report-measurements.js';
 export { DicomwebClient, type InstanceRef, type InstanceQuery } from './dicomweb-client.js';
 export { parseMultipartRelated, boundaryOf } from './multipart-related.js';
 export { multimodalPlugin, type MultimodalDeps } from './routes.js';
+export { readStudyIdentifiers, studyKeys, accessionKey, identifiersFromStudyId, checkReportIdentifiers, type StudyIdentifiers, type StudyKeys } from './study-identity.js';
 export { deidentifyDicomFile, type DeidentifiedFile } from './dicom-deid-file.js';
 export { deidentifyImagePayload, stripJpegMetadata, stripPngText, type PayloadDeidOptions } from './image-payload.js';
 export { loadDeidKey, DEID_KEY_FILE, type DeidKey } from './deid-key.js';

@@ -76,6 +76,7 @@ const textReportView = view({
   entity_status: openObject,
   findings: z.array(z.string()),
   measurements: z.array(openObject),
+  observations: z.record(z.string(), z.enum(['positive', 'negative', 'uncertain']).nullable()).describe('the 14 CheXpert observations: positive, negative, uncertain, or null when not mentioned'),
 });
 
 const resultView = view({

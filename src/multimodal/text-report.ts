@@ -4,6 +4,7 @@
  * shape. Pure: a function of the text. Status applies to pathologies and devices; anatomy is where
  * things are, and is reported as mentioned.
  */
+import { type Observation, type ObservationLabel, labelReport } from './chexpert-labeler.js';
 import { type EntityCategory, LEXICON, LEXICON_MAX_TOKENS } from './report-lexicon.js';
 import { type EntityStatus, entityStatus, findTriggers } from './report-context.js';
 import { type Measurement, findMeasurements } from './report-measurements.js';
@@ -40,6 +41,8 @@ export interface TextReportAnalysis {
   entity_status: Record<string, EntityStatus>;
   findings: string[];
   measurements: Array<Measurement & { sentence: number }>;
+  /** the 14 CheXpert observations of a chest report: positive, negative, uncertain, or null (not mentioned) */
+  observations: Record<Observation, ObservationLabel | null>;
 }
 
 const LIST_KEY: Record<EntityCategory, keyof EntityLists> = { pathology: 'pathologies', anatomy: 'anatomical_structures', device: 'devices' };
@@ -120,6 +123,7 @@ export function analyseReport(text: string, reportType: ReportType = 'radiology'
     entity_status: entityStatusMap,
     findings,
     measurements,
+    observations: labelReport(text).observations,
   };
 }
 

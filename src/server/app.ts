@@ -24,7 +24,7 @@ import { ModelMonitor } from '../monitoring/model-monitor.js';
 import { ReportPool } from '../monitoring/report-pool.js';
 import { AlertNotifier } from '../monitoring/notifiers.js';
 import { PredictionLog } from '../monitoring/prediction-log.js';
-import { monitoringPlugin, registryLabelSpace } from '../monitoring/index.js';
+import { ReportGroundTruth, monitoringPlugin, registryLabelSpace, reportLabelsPlugin } from '../monitoring/index.js';
 import { type DeidKey, deidentifyImagePayload, loadDeidKey, multimodalPlugin } from '../multimodal/index.js';
 import { ScheduledBackups } from '../backup/index.js';
 import { Gauge } from 'prom-client';
@@ -75,6 +75,8 @@ export interface Services {
   authenticator: Authenticator;
   /** per-5-minute rollups of the prediction log that the dashboard reads */
   rollups: PredictionRollups;
+  /** radiology reports → ground truth of the predictions made on their studies */
+  reportLabels: ReportGroundTruth;
   /** the de-identification key: DEID_SALT, or the one generated into VITALS_HOME/deid.key */
   deidKey: DeidKey;
   /** BACKUP_SCHEDULE: the worker's scheduled backups (absent without a schedule) */
@@ -122,6 +124,8 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
   // Without DEID_SALT, a key generated once into the state folder: pseudonyms survive restarts.
   const deidKey = loadDeidKey(home, settings.DEID_SALT);
   const payloadDeid = { salt: deidKey.salt, dates: settings.DEID_DATES, maxInflatedBytes: Math.round(settings.MAX_DECODED_IMAGE_MB * 1024 * 1024) };
+  // a study is recorded, and a report matched, by identifiers keyed with the same key
+  const deidSalt = deidKey.salt;
   // Built first: the registry, prediction log and monitor write their events to its outbox.
   // Images in messages are de-identified before any of them is stored (outbox, embedded bus, broker).
   const messaging = await Messaging.create(settings, database, { registry: metrics.registry, audit, filter: (m) => deidentifyImagePayload(m, payloadDeid) });
@@ -160,7 +164,9 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     modelPath: settings.MODEL_PATH,
     defaultModel: settings.MODEL_NAME,
     monitoringEnabled: settings.MODEL_MONITORING_ENABLED,
+    deidSalt,
   });
+  const reportLabels = new ReportGroundTruth(database, registry, predictionLog, { salt: deidSalt, labelSpaceOf: registryLabelSpace(registry), audit });
   const notifier = new AlertNotifier({
     webhookUrl: settings.ALERT_WEBHOOK_URL,
     slackWebhookUrl: settings.SLACK_WEBHOOK_URL,
@@ -246,6 +252,7 @@ export async function createServices(settings: Settings, onLogError: (err: unkno
     apiKeys,
     authenticator,
     rollups,
+    reportLabels,
     deidKey,
     backups,
     audit,
@@ -460,6 +467,7 @@ export async function buildApp(settings: Settings, options: { logger?: boolean |
   );
   await app.register(monitoringPlugin({ monitor: s.monitor, predictionLog: s.predictionLog, registry: s.registry, access: s.access }));
   await app.register(lineagePlugin({ lineage: s.lineage, access: s.access }));
+  await app.register(reportLabelsPlugin({ reports: s.reportLabels, access: s.access }));
   await app.register(messagingPlugin({ messaging: s.messaging, maxMessageBytes: settings.MESSAGE_MAX_BYTES }));
   await app.register(abTestPlugin({ abTests: s.abTests, blueGreen: s.blueGreen }));
   await app.register(pipelinesPlugin({ pipelines: s.pipelines, dataDir: s.dataDir }));

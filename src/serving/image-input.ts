@@ -7,7 +7,18 @@ import { createHash } from 'node:crypto';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { VitalsError } from '../errors.js';
 import type { ImageInputSpec } from '../registry/index.js';
-import { type AcquisitionFacts, type ModelReadyImage, detectDicom, detectImageFormat, isGzip, looksLikeNifti, renderDicomForModel } from '../multimodal/index.js';
+import {
+  type AcquisitionFacts,
+  DEFAULT_IMAGE_LIMITS,
+  type ModelReadyImage,
+  type StudyIdentifiers,
+  detectDicom,
+  detectImageFormat,
+  isGzip,
+  looksLikeNifti,
+  readStudyIdentifiers,
+  renderDicomForModel,
+} from '../multimodal/index.js';
 
 /** DICOM adds non-identifying acquisition facts (modality, manufacturer, device model, view, kVp, age band, sex) for monitoring. */
 export interface ImageFacts extends Partial<AcquisitionFacts> {
@@ -25,6 +36,8 @@ export interface ImageFacts extends Partial<AcquisitionFacts> {
 export interface EncodedImage {
   tensor: Float32Array;
   facts: ImageFacts;
+  /** a DICOM's study (kept apart from the facts: it links a report to the prediction, and is never a drift feature) */
+  study?: StudyIdentifiers;
 }
 
 const formatAliases: Record<string, string> = { jpeg: 'jpg', tif: 'tiff', dicom: 'dcm' };
@@ -94,6 +107,7 @@ export async function encodeImage(bytes: Uint8Array, spec: ImageInputSpec, suppo
       intensity_std: Math.sqrt(Math.max(0, sumSq / plane - m * m)),
       ...(dicom ? Object.fromEntries(Object.entries(dicom.facts).filter(([, v]) => v !== null)) : {}),
     },
+    ...(dicom ? { study: readStudyIdentifiers(bytes, DEFAULT_IMAGE_LIMITS.maxDecodedBytes) } : {}),
   };
 }
 

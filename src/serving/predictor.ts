@@ -4,9 +4,11 @@
  * log. With PREDICTION_LOG_ACK=commit (the default) the answer waits for the row's group commit
  * (done by the log's writer thread, never on this thread), so an answered prediction is never lost.
  */
+import { randomBytes } from 'node:crypto';
 import { VitalsError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
-import type { PredictionLog } from '../monitoring/prediction-log.js';
+import type { PredictionLog, PredictionRecord } from '../monitoring/prediction-log.js';
+import { type StudyIdentifiers, studyKeys } from '../multimodal/index.js';
 import type { ModelRegistry, ModelVersion } from '../registry/index.js';
 import type { RouteDecision, TrafficRouter } from '../routing/index.js';
 import { decodeClassRows } from './classification-output.js';
@@ -33,6 +35,8 @@ export interface PredictorOptions {
   monitoringEnabled: boolean;
   /** routes requests for models with an active release test (A/B, canary, shadow); none: always the alias */
   router?: TrafficRouter;
+  /** the de-identification key: a DICOM's study is recorded as its remapped UID and a keyed hash of its accession */
+  deidSalt?: string;
 }
 
 export interface PredictionContext {
@@ -43,6 +47,8 @@ export interface PredictionContext {
   /** whom the request is for: release tests assign variants by it (random when absent) */
   userId?: string;
   source?: 'api' | 'image' | 'kserve' | 'batch';
+  /** the study the images belong to, from the request's metadata (a DICOM's own identifiers come first) */
+  study?: StudyIdentifiers;
 }
 
 /** What one prediction answers. Regression models give a number and no probabilities. */
@@ -84,6 +90,8 @@ export class Predictor {
   readonly stats = new InferenceStats();
   /** versions loaded in this process, for the V2 repository index */
   private readonly loaded = new Map<string, ServedModel>();
+  /** without a key given, one for this process: studies then match reports only until a restart */
+  private readonly deidSalt: string;
 
   constructor(
     private readonly registry: ModelRegistry,
@@ -104,6 +112,7 @@ export class Predictor {
     });
     this.cache = new PredictionCache(options.cacheSize, options.cacheTtlSeconds * 1000);
     this.router = options.router;
+    this.deidSalt = options.deidSalt ?? randomBytes(32).toString('hex');
     registry.onEvent((e) => {
       // An alias moved in this process: forget resolutions of that model at once.
       for (const key of this.resolved.keys()) if (key === e.model_name || key === e.model_id || key.startsWith(`${e.model_name}@`)) this.resolved.delete(key);
@@ -274,7 +283,9 @@ export class Predictor {
         served,
         encoded.map((e) => e.tensor),
       );
-      const out = this.finish(served, results, started, { ...ctx, source: 'image' }, (i) => ({ image: encoded[i]!.facts }));
+      const salt = this.deidSalt;
+      const studyOf = (i: number) => studyKeys(salt, { ...ctx.study, ...definedOnly(encoded[i]!.study) });
+      const out = this.finish(served, results, started, { ...ctx, source: 'image' }, (i) => ({ image: encoded[i]!.facts }), studyOf);
       return this.durable(out.map((p, i) => ({ ...p, image: encoded[i]!.facts })));
     });
   }
@@ -337,7 +348,14 @@ export class Predictor {
     return decodeClassRows(scores, items.length, served.outputSpec.labels, served.outputSpec.logits);
   }
 
-  private finish(served: ServedModel, results: Array<RowResult & { cached: boolean }>, started: number, ctx: PredictionContext, inputOf: (i: number) => unknown): Prediction[] {
+  private finish(
+    served: ServedModel,
+    results: Array<RowResult & { cached: boolean }>,
+    started: number,
+    ctx: PredictionContext,
+    inputOf: (i: number) => unknown,
+    studyOf?: (i: number) => Pick<PredictionRecord, 'study_uid' | 'accession_key'>,
+  ): Prediction[] {
     const elapsed = performance.now() - started;
     const perRow = elapsed / results.length;
     const labels = { model: served.modelName, version: served.version };
@@ -356,6 +374,7 @@ export class Predictor {
               probabilities: r.probabilities,
               confidence: r.confidence,
               latency_ms: perRow,
+              ...studyOf?.(i),
             })
           : null,
         model: served.modelName,
@@ -543,6 +562,11 @@ export class Predictor {
 }
 
 /** The prediction-log fields that say who answered and for whom. */
+/** The fields of `ids` that are set: a file's missing accession number does not hide the request's. */
+function definedOnly(ids: StudyIdentifiers | undefined): StudyIdentifiers {
+  return Object.fromEntries(Object.entries(ids ?? {}).filter(([, v]) => v !== undefined && v !== '')) as StudyIdentifiers;
+}
+
 function logContext(served: ServedModel, ctx: PredictionContext) {
   return {
     model_id: served.modelId,

@@ -84,6 +84,7 @@ export async function truncateAll(database: Database): Promise<void> {
     'mlflow_registered_models',
     'acceptance_evidence',
     'acceptance_plans',
+    'report_label_policies',
     'alert_events',
     'api_keys',
     'tracking_steps',

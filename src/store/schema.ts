@@ -33,6 +33,11 @@ export interface PredictionLogsTable {
   /** a shadow prediction: the id of the prediction it copied (whose ground truth it shares) */
   shadow_of?: string | null;
   created_at: string;
+  /** the imaged study's remapped StudyInstanceUID (never the original), and a keyed hash of its accession number */
+  study_uid?: string | null;
+  accession_key?: string | null;
+  /** where the ground truth came from: api | message | report */
+  ground_truth_source?: string | null;
 }
 
 export interface MonitoringChecksTable {
