@@ -75,6 +75,12 @@ export interface PredictionOutbox {
   readonly maxMessageBytes?: number;
   /** wakes the relay after rows were committed by another connection (the writer thread) */
   announce?(): void;
+  /**
+   * The bus_groups name of `topic` when the bus drops events no consumer group reads (the embedded
+   * bus): the writer then skips them while no group subscribes, instead of writing, relaying and
+   * dropping one event per prediction.
+   */
+  unreadDroppedFor?(topic: string): string | null;
 }
 
 /**
@@ -510,7 +516,8 @@ class ThreadWriter implements LogWriter {
   ) {}
 
   private start(): void {
-    const outbox = this.options.outbox ? { topic: 'predictions', maxBytes: this.options.outbox.maxMessageBytes ?? 1_000_000 } : null;
+    const o = this.options.outbox;
+    const outbox = o ? { topic: 'predictions', maxBytes: o.maxMessageBytes ?? 1_000_000, unreadGroupTopic: o.unreadDroppedFor?.('predictions') ?? null } : null;
     const worker = new Worker(fileURLToPath(new URL('./prediction-log-writer.js', import.meta.url)), {
       workerData: {
         target: this.target.kind === 'sqlite' ? { ...this.target, synchronous: this.options.synchronous ?? 'normal' } : this.target,
