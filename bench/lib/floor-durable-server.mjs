@@ -6,7 +6,7 @@
 // It is the reference for "serving with commit ack" that any implementation on this machine pays.
 // argv[2]: JSON { onnxPath, features: string[], dbFile, inputName?, outputName? }.
 import { randomUUID } from 'node:crypto';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { serveControl } from './child-control.mjs';
 import { Worker } from 'node:worker_threads';
 import Fastify from 'fastify';
 import * as ort from 'onnxruntime-node';
@@ -87,20 +87,12 @@ async function main() {
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address();
-  const loop = monitorEventLoopDelay({ resolution: 1 });
-  loop.enable();
-  process.on('message', async (msg) => {
-    if (msg?.type === 'cpu') {
-      const loopDelay = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
-      loop.reset();
-      process.send({ type: 'cpu:reply', id: msg.id, ...process.cpuUsage(), maxRssKiB: process.resourceUsage().maxRSS, loopDelay, counters: null });
-    } else if (msg?.type === 'stop') {
+  serveControl({
+    stop: async () => {
       await app.close();
       await writer.terminate();
-      process.send({ type: 'stopped' }, () => process.exit(0));
-    }
+    },
   });
-  process.on('disconnect', () => process.exit(1));
   process.send({ type: 'ready', port, ort: ort.env?.versions?.common ?? null });
 }
 
