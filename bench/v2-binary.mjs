@@ -137,7 +137,10 @@ function load(port, form, bodies, durationS) {
           },
         ],
       },
-      (err, result) => (err ? reject(err) : resolve({ duration_s: result.duration, latencies, ok_2xx: ok, non_2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts, bytes_read: result.throughput.total })),
+      (err, result) =>
+        err
+          ? reject(err)
+          : resolve({ duration_s: result.duration, latencies, ok_2xx: ok, non_2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts, bytes_read: result.throughput.total }),
     );
     instance.on('response', (_c, status, _bytes, ms) => {
       latencies.push(ms);
@@ -156,13 +159,15 @@ async function main() {
   let failure;
   const totals = { json: [], binary: [] };
   let bodies = [];
-  let warm = {};
+  const warm = {};
   try {
     server = await startChild(VITALS, [JSON.stringify(settings)], { name: 'vitals' });
     const { port, features } = server.ready;
     const meta = await (await fetch(`http://127.0.0.1:${port}/v2/models/${MODEL}`)).json();
     bodies = makeBodies(loadCsvRows(), features, meta);
-    console.log(`  vitals ready on 127.0.0.1:${port}: ${server.ready.model} ${server.ready.version}, input ${meta.inputs[0].name} ${JSON.stringify(meta.inputs[0].shape)}; ${bodies.length} distinct batches`);
+    console.log(
+      `  vitals ready on 127.0.0.1:${port}: ${server.ready.model} ${server.ready.version}, input ${meta.inputs[0].name} ${JSON.stringify(meta.inputs[0].shape)}; ${bodies.length} distinct batches`,
+    );
     console.log(`  body bytes per request: JSON ${bodies[0].json.length}, binary ${bodies[0].binary.length} (header ${bodies[0].headerLength})`);
     await checkSameAnswers(port, bodies);
     console.log(`  JSON and binary give the same labels and probabilities (to 1e-6) on all ${bodies.length} batches`);
