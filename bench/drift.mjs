@@ -186,7 +186,7 @@ if (evidentlyPython) {
   const ratio = evMs / cliMs;
   console.log(`\nEvidently DataDriftPreset (ks) end to end: ${round(evMs)} ms (median of ${RUNS}: ${runs.evidently.map((x) => Math.round(x.ms)).join(' ')})`);
   console.log(`  its phases (median ms): import ${phase('import')}, read_csv ${phase('read_csv')}, report ${phase('report_run')}, results ${phase('results')}`);
-  console.log(`ratio Evidently ÷ vitals drift, end to end: ${round(ratio, 1)}×   (target ≥ 10×; machine ${machineLoad} cores busy on average)`);
+  console.log(`ratio Evidently ÷ vitals drift, end to end: ${round(ratio, 1)}×   (target ≥ 10×; the machine averaged ${machineLoad} cores busy over the runs, theirs included)`);
 
   // Decisions, feature by feature, where both sides apply the same rule.
   const evW = evidently('wasserstein', THRESHOLD);

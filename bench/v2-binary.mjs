@@ -3,7 +3,7 @@
 // extension (issue 17), on the full Vitals app, measuring the server's CPU per request.
 //
 //   npm run build && node bench/v2-binary.mjs [--connections 4] [--duration 10] [--rounds 5] [--warmup 2]
-//                                             [--batch 64] [--wait-idle 10]
+//                                             [--batch 64] [--wait-idle 10] [--no-log] [--profile]
 //
 // One Vitals child process (buildApp + the demo bootstrapped into a temp VITALS_HOME, SQLite, the
 // prediction log on, CACHE_SIZE=0) serves both forms; this process drives it with autocannon, closed
@@ -32,6 +32,10 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '2' },
     batch: { type: 'string', default: '64' },
     'wait-idle': { type: 'string', default: '10' },
+    /** MODEL_MONITORING_ENABLED=false: no prediction log, to see what the 64 logged rows cost */
+    'no-log': { type: 'boolean', default: false },
+    /** V8 CPU profiles of the server (main thread and workers) in bench/results/profiles/v2-binary/ */
+    profile: { type: 'boolean', default: false },
   },
 });
 const CONNECTIONS = Number(args.connections);
@@ -154,14 +158,15 @@ async function main() {
   console.log(`Vitals V2 infer, JSON vs binary tensors — ${info.cpus} × ${info.cpu_model}, Node ${info.node}`);
   console.log(`load: ${CONNECTIONS} connections, closed loop; ${BATCH}-row FP32 batches; per form ${WARMUP_S} s warm-up + ${ROUNDS} interleaved rounds of ${round(ROUND_S, 2)} s`);
   const home = mkdtempSync(join(tmpdir(), 'vitals-bench-v2-'));
-  const settings = { VITALS_HOME: home, VITALS_DEMO: true, CACHE_SIZE: 0, ENABLE_BATCHING: true, MODEL_MONITORING_ENABLED: true, LOG_LEVEL: 'silent' };
+  const settings = { VITALS_HOME: home, VITALS_DEMO: true, CACHE_SIZE: 0, ENABLE_BATCHING: true, MODEL_MONITORING_ENABLED: !args['no-log'], LOG_LEVEL: 'silent' };
+  const execArgv = args.profile ? ['--cpu-prof', '--cpu-prof-dir', join(BENCH_DIR, 'results', 'profiles', 'v2-binary')] : [];
   let server;
   let failure;
   const totals = { json: [], binary: [] };
   let bodies = [];
   const warm = {};
   try {
-    server = await startChild(VITALS, [JSON.stringify(settings)], { name: 'vitals' });
+    server = await startChild(VITALS, [JSON.stringify(settings)], { name: 'vitals', execArgv });
     const { port, features } = server.ready;
     const meta = await (await fetch(`http://127.0.0.1:${port}/v2/models/${MODEL}`)).json();
     bodies = makeBodies(loadCsvRows(), features, meta);
@@ -253,6 +258,7 @@ async function main() {
     date: new Date().toISOString(),
     machine: info,
     code: codeInfo(),
+    settings: { MODEL_MONITORING_ENABLED: settings.MODEL_MONITORING_ENABLED },
     load: { connections: CONNECTIONS, batch_rows: BATCH, warmup_s: WARMUP_S, duration_s: Number(args.duration), rounds: ROUNDS, path: PATH, distinct_batches: bodies.length },
     results: summary,
     ratios_binary_over_json: ratios,
