@@ -16,7 +16,8 @@
 // Server CPU is process.cpuUsage() of the child (main thread + inference workers), so the load
 // generator's CPU is not counted. Exit 1 on any non-2xx, error or timeout. Results: bench/results/v2-binary.json.
 // No peer: Triton (the server whose protocol this is) ships no pip/npm package that runs here, and
-// MLServer's REST server does not take the binary extension, so there is nothing like-for-like.
+// MLServer's REST server does not take the binary extension (SeldonIO/MLServer#324, open), so there
+// is no like-for-like peer.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
