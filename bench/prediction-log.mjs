@@ -87,24 +87,8 @@ function toRow(e) {
     created_at: now,
   };
 }
-const COLUMNS = [
-  'id',
-  'model_id',
-  'model_name',
-  'version_id',
-  'version',
-  'variant',
-  'request_id',
-  'source',
-  'input',
-  'prediction',
-  'probabilities',
-  'confidence',
-  'latency_ms',
-  'ground_truth',
-  'ground_truth_at',
-  'created_at',
-];
+/** The columns the reference loops insert: those of the row above. */
+const COLUMNS = Object.keys(toRow(entries[0] ?? entry(0)));
 
 async function countRows(database) {
   const r = await sql`select count(*) as n from prediction_logs`.execute(database.db);

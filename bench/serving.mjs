@@ -56,6 +56,8 @@ const { values: args } = parseArgs({
     'wait-idle': { type: 'string', default: '10' },
     'keep-home': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    /** skip the durable floor (the floor + a committed SQLite row per answer) */
+    'no-durable-floor': { type: 'boolean', default: false },
     /** FastAPI + onnxruntime peers: uvicorn worker counts, or "none" */
     peers: { type: 'string', default: '1,2' },
   },
@@ -70,6 +72,7 @@ const MODEL = 'breast-cancer';
 const CHECK_ROWS = 25;
 const VITALS = join(BENCH_DIR, 'lib', 'vitals-server.mjs');
 const FLOOR = join(BENCH_DIR, 'lib', 'floor-server.mjs');
+const FLOOR_DURABLE = join(BENCH_DIR, 'lib', 'floor-durable-server.mjs');
 const FASTAPI = join(BENCH_DIR, 'lib', 'fastapi-peer.mjs');
 const PEER_VENV_SCRIPT = join(BENCH_DIR, '..', 'scripts', 'bench', 'fastapi-peer-venv.sh');
 
@@ -283,6 +286,10 @@ function printRatios(results) {
   console.log('\nratios (this run, same machine, same bodies):');
   line('Vitals (npm start: commit ack, monitoring) ÷ floor', by.vitals, floor, '≥ 0.85× req/s, p99 ≤ 1.5×');
   line('Vitals PREDICTION_LOG_ACK=async ÷ floor', by['vitals-async-ack'], floor, '≥ 0.95× req/s');
+  // The durable floor: the floor plus a committed row per answer (writer thread, group commit):
+  // what serving with commit ack costs any implementation on this machine.
+  line('durable floor ÷ floor', by['floor-durable'], floor, '-');
+  line('Vitals (commit ack) ÷ durable floor', by.vitals, by['floor-durable'], '-');
   line('Vitals ÷ FastAPI + onnxruntime, 2 workers', by.vitals, by['fastapi-2w'], '≥ 3× req/s');
   // Monitoring off the serving path (issue 13): checks every MONITORING_CHECK_EVERY_N=500 vs none.
   line('Vitals (checks every 500) ÷ checks off (N=0)', by.vitals, by['vitals-no-checks'], '≥ 0.95× req/s');
@@ -316,6 +323,11 @@ async function main() {
     console.log(`    model ${vitals.ready.model} ${vitals.ready.version} (${vitals.ready.algorithm}); ${vitals.ready.workers} inference worker(s) × ${vitals.ready.threadsPerWorker} thread(s)`);
     const floor = await start({ name: 'floor', script: FLOOR, arg: { onnxPath, features } });
     servers.push(floor);
+    if (!args['no-durable-floor']) {
+      const home = mkdtempSync(join(tmpdir(), 'vitals-bench-durable-floor-'));
+      homes.push(home);
+      servers.push(await start({ name: 'floor-durable', script: FLOOR_DURABLE, arg: { onnxPath, features, dbFile: join(home, 'log.db') } }));
+    }
     for (const v of variantNames) servers.push(await start({ name: `vitals-${v}`, script: VITALS, arg: vitalsSettings(VARIANTS[v]) }));
     const peerWorkers =
       args.peers === 'none'

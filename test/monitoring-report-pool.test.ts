@@ -46,8 +46,14 @@ describe('monitoring report pool', () => {
     };
     const pool = new ReportPool();
     try {
-      const off = await pool.build(inputs);
+      const off = await pool.build({ inputs });
       expect(off).toEqual(buildMonitoringReport(inputs));
+      // The worker reads the same windows itself, on its own connection, from the log's file.
+      const source = t.services.predictionLog.windowSource;
+      expect(source?.kind).toBe('sqlite');
+      const read = await pool.build({ inputs: { ...inputs, window: [], labelled: [] }, read: { source: source!, versionId: version.id, size: 500 } });
+      expect(read).toEqual(off);
+      expect(read.window.size).toBe(200);
       expect(pool.lastThreadId).not.toBeNull();
       expect(pool.lastThreadId).not.toBe(threadId);
       // at the lowest CPU priority, that thread alone (Linux): it waits for a free core instead of taking serving's

@@ -99,6 +99,28 @@ describe('the prediction log writer thread (SQLite file)', () => {
     expect(() => log.record(entry(0))).toThrow(/shutting down/);
   });
 
+  it('on the embedded bus writes no prediction events while no consumer group reads them, and every one after a group subscribes', async () => {
+    const outbox = { ...outboxProbe(), unreadDroppedFor: (topic: string) => `vitals.${topic}` };
+    const log = new PredictionLog(database, { flushMs: 10_000, batchSize: 10_000, ack: 'commit', outbox });
+    const count = () => (reader.prepare("select count(*) as n from outbox where topic = 'predictions'").get() as { n: number }).n;
+    for (let i = 0; i < 50; i++) log.record(entry(i));
+    await log.committed();
+    expect(count()).toBe(0);
+    // Another group on another topic does not count.
+    await database.db.insertInto('bus_groups').values({ topic: 'vitals.alerts', group_name: 'pager', created_at: new Date().toISOString() }).execute();
+    log.record(entry(50));
+    await log.committed();
+    expect(count()).toBe(0);
+    await database.db.insertInto('bus_groups').values({ topic: 'vitals.predictions', group_name: 'warehouse', created_at: new Date().toISOString() }).execute();
+    const after = Array.from({ length: 20 }, (_, i) => log.record(entry(100 + i)));
+    await log.committed();
+    expect(count()).toBe(20);
+    const ids = (reader.prepare("select payload from outbox where topic = 'predictions' order by id").all() as Array<{ payload: string }>).map((r) => JSON.parse(r.payload).data.prediction_id);
+    expect(ids).toEqual(after);
+    expect((reader.prepare('select count(*) as n from prediction_logs').get() as { n: number }).n).toBe(71);
+    await log.close();
+  });
+
   it('answers a caller waiting for its commit with a 503 when the write fails, keeps the row and writes it once the database recovers', async () => {
     const errors: unknown[] = [];
     const log = new PredictionLog(database, { flushMs: 10_000, batchSize: 10_000, ack: 'commit', onError: (e) => errors.push(e) });

@@ -2,7 +2,7 @@
 // A bare Fastify app, one route: Fastify's JSON body parsing, a float32 row in the model's feature
 // order, one onnxruntime-node session.run in the main thread (intraOpNumThreads 1), the probabilities.
 // argv[2]: JSON { onnxPath, features: string[], inputName?, outputName? }.
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { serveControl } from './child-control.mjs';
 import Fastify from 'fastify';
 import * as ort from 'onnxruntime-node';
 
@@ -27,25 +27,12 @@ async function main() {
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address();
-  const counters = async () => null;
-
-  const loop = monitorEventLoopDelay({ resolution: 1 });
-  loop.enable();
-
-  process.on('message', async (msg) => {
-    if (msg?.type === 'cpu') {
-      // CPU time of the whole process (inference workers included), and the event-loop delay since
-      // the previous question (then reset), as a measure of how long the main thread was blocked.
-      const loopDelay = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
-      loop.reset();
-      process.send({ type: 'cpu:reply', id: msg.id, ...process.cpuUsage(), maxRssKiB: process.resourceUsage().maxRSS, loopDelay, counters: await counters() });
-    } else if (msg?.type === 'stop') {
+  serveControl({
+    stop: async () => {
       await app.close();
       await session.release?.();
-      process.send({ type: 'stopped' }, () => process.exit(0));
-    }
+    },
   });
-  process.on('disconnect', () => process.exit(1));
   process.send({ type: 'ready', port, ort: ort.env?.versions?.common ?? null });
 }
 

@@ -7,7 +7,7 @@
 // The process environment is NOT read for settings (env: {}), so a DATABASE_URL in the shell cannot
 // redirect the benchmark; only the overrides below count.
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { serveControl } from './child-control.mjs';
 import SqliteDatabase from 'better-sqlite3';
 import { bootstrapDemo } from '../../dist/pipelines/demo-bootstrap.js';
 import { loadConfig } from '../../dist/config/index.js';
@@ -59,29 +59,19 @@ async function main() {
     monitoring_checks: ((await services.metrics.registry.getSingleMetric('vitals_monitoring_checks_total')?.get())?.values ?? []).reduce((a, x) => a + x.value, 0),
   });
 
-  const loop = monitorEventLoopDelay({ resolution: 1 });
-  loop.enable();
-
-  process.on('message', async (msg) => {
-    if (msg?.type === 'cpu') {
-      // CPU time of the whole process (inference workers included), and the event-loop delay since
-      // the previous question (then reset), as a measure of how long the main thread was blocked.
-      const loopDelay = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
-      loop.reset();
-      process.send({ type: 'cpu:reply', id: msg.id, ...process.cpuUsage(), maxRssKiB: process.resourceUsage().maxRSS, loopDelay, counters: await counters() });
-    } else if (msg?.type === 'count') {
-      process.send({ type: 'count:reply', id: msg.id, logged: await countLogged() });
-    } else if (msg?.type === 'stop') {
+  serveControl({
+    counters,
+    on: { count: async () => ({ logged: await countLogged() }) },
+    stop: async () => {
       // close() must drain the prediction log: count the rows afterwards, from the database file.
       await vitals.close();
       const file = join(settings.VITALS_HOME, 'vitals.db');
       const sqlite = new SqliteDatabase(file, { readonly: true });
       const logged = sqlite.prepare('select count(*) as n from prediction_logs where model_id = ?').get(version.model_id).n;
       sqlite.close();
-      process.send({ type: 'stopped', logged, pending: services.predictionLog.pending }, () => process.exit(0));
-    }
+      return { logged, pending: services.predictionLog.pending };
+    },
   });
-  process.on('disconnect', () => process.exit(1)); // parent died: do not linger
 
   process.send({
     type: 'ready',

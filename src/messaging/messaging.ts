@@ -90,6 +90,7 @@ export class Messaging {
     this.bus = options.bus;
     this.topics = TopicMap.fromSettings(settings);
     this.outbox = new Outbox(database, this.topics, settings.MESSAGE_MAX_BYTES, options.filter);
+    this.outbox.dropsUnread = this.bus.type === 'embedded';
     const relayed = registry && new Counter({ name: 'vitals_outbox_relayed_total', help: 'Outbox events published to the message broker', registers: [registry] });
     const failures =
       registry && new Counter({ name: 'vitals_outbox_relay_failures_total', help: 'Failed outbox relay batches (the events stay in the outbox and are retried)', registers: [registry] });

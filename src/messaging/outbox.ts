@@ -50,6 +50,11 @@ export type MessageFilter = (message: unknown) => unknown;
 
 export class Outbox implements EventOutbox {
   private readonly listeners = new Set<() => void>();
+  /**
+   * Set when the bus is the embedded one, in this same database: it drops at publish a message that
+   * no consumer group reads, so a writer may skip writing such events at all (one per prediction).
+   */
+  dropsUnread = false;
 
   constructor(
     private readonly database: Database,
@@ -57,6 +62,11 @@ export class Outbox implements EventOutbox {
     readonly maxMessageBytes: number,
     private readonly filter?: MessageFilter,
   ) {}
+
+  /** The bus_groups name of `topic` when an event nobody reads would be dropped anyway (see dropsUnread). */
+  unreadDroppedFor(topic: string): string | null {
+    return this.dropsUnread ? this.topics.brokerName(topic) : null;
+  }
 
   /** Checks a message against the topic list, filters it (de-identification), checks its size; returns its JSON text. */
   encode(topic: string, message: unknown): string {

@@ -143,10 +143,14 @@ export class ModelMonitor {
 
   private async runCheck(versionId: string): Promise<MonitoringReport> {
     const version = await this.registry.getVersion(versionId);
+    // With the report pool and a database another thread can open, the worker reads the windows
+    // (2 × windowSize rows, their JSON parsed) on its own connection: none of it on the serving thread.
+    const pool = this.options.reportPool;
+    const source = pool && this.log.windowSource;
     const [profile, window, labelled] = await Promise.all([
       this.registry.referenceProfile(version.id),
-      this.log.window(version.id, this.options.windowSize),
-      this.log.labelledWindow(version.id, this.options.windowSize),
+      source ? this.log.flush().then(() => []) : this.log.window(version.id, this.options.windowSize),
+      source ? [] : this.log.labelledWindow(version.id, this.options.windowSize),
     ]);
     const inputs: ReportInputs = {
       model: { id: version.model_id, name: version.model_name },
@@ -161,7 +165,7 @@ export class ModelMonitor {
       decayThreshold: this.options.decayThreshold,
     };
     // The statistics run in the report pool when there is one: the serving thread only reads and stores.
-    const report = this.options.reportPool ? await this.options.reportPool.build(inputs) : buildMonitoringReport(inputs);
+    const report = pool ? await pool.build({ inputs, read: source ? { source, versionId: version.id, size: this.options.windowSize } : undefined }) : buildMonitoringReport(inputs);
     await this.database.db
       .insertInto('monitoring_checks')
       .values({

@@ -1,6 +1,7 @@
 // The prediction log's writer thread (node:worker_threads): its own database connection (SQLite in
 // WAL mode, or a one-connection pg pool), group commit of the rows the main thread hands over, and
-// the `prediction.recorded` outbox rows in the same transaction. Plain JS, so the same file runs from
+// the `prediction.recorded` outbox rows in the same transaction (none while no consumer group reads
+// them, when the bus is the embedded one: it would drop them at publish). Plain JS, so the same file runs from
 // src/ under vitest and from dist/ (like serving/inference-worker.js).
 //
 // main → worker: { type: 'rows', seq, rows: unknown[][] }   (positional, in COLUMNS order)
@@ -121,12 +122,17 @@ async function openSqlite({ file, synchronous }) {
   // A re-sent batch (after a writer restart) finds its rows already there: keep the first copy.
   const insertLog = db.prepare(`insert into prediction_logs (${COLUMNS.join(', ')}) values (${COLUMNS.map(() => '?').join(', ')}) on conflict (id) do nothing`);
   const insertOutbox = db.prepare(`insert into outbox (${OUTBOX_COLUMNS.join(', ')}) values (${OUTBOX_COLUMNS.map(() => '?').join(', ')})`);
-  const write = db.transaction((rows, events) => {
+  const hasGroup = db.prepare('select 1 from bus_groups where topic = ? limit 1').pluck();
+  const write = db.transaction((rows, outbox) => {
     for (const r of rows) insertLog.run(r);
+    // Read in the transaction: a group that subscribes after it gets the events committed after it.
+    if (!outbox || (outbox.unreadGroupTopic && !hasGroup.get(outbox.unreadGroupTopic))) return 0;
+    const events = outboxRows(rows, outbox.topic, outbox.maxBytes);
     for (const e of events) insertOutbox.run(e);
+    return events.length;
   });
   return {
-    write: async (rows, events) => write(rows, events),
+    write: async (rows, outbox) => write(rows, outbox),
     close: async () => db.close(),
   };
 }
@@ -144,13 +150,17 @@ async function openPostgres({ url }) {
     }
   };
   return {
-    async write(rows, events) {
+    async write(rows, outbox) {
       const c = await client.connect();
       try {
         await c.query('begin');
         await chunked(c, 'prediction_logs', COLUMNS, rows, ' on conflict (id) do nothing');
+        let events = [];
+        if (outbox && (!outbox.unreadGroupTopic || (await c.query('select 1 from bus_groups where topic = $1 limit 1', [outbox.unreadGroupTopic])).rowCount))
+          events = outboxRows(rows, outbox.topic, outbox.maxBytes);
         if (events.length) await chunked(c, 'outbox', OUTBOX_COLUMNS, events, '');
         await c.query('commit');
+        return events.length;
       } catch (err) {
         await c.query('rollback').catch(() => undefined);
         throw err;
@@ -200,10 +210,9 @@ async function main() {
     const rows = batches.length === 1 ? batches[0].rows : batches.flatMap((b) => b.rows);
     const upTo = batches[batches.length - 1].seq;
     try {
-      const events = outbox ? outboxRows(rows, outbox.topic, outbox.maxBytes) : [];
-      await store.write(rows, events);
+      const events = await store.write(rows, outbox);
       failures = 0;
-      parentPort.postMessage({ type: 'committed', upTo, rows: rows.length, outbox: events.length });
+      parentPort.postMessage({ type: 'committed', upTo, rows: rows.length, outbox: events });
     } catch (err) {
       failures++;
       pending = batches.concat(pending); // keep accepted rows, in order; retried after a back-off

@@ -12,6 +12,7 @@ import type { AuditContext, AuditRecorder } from '../audit/index.js';
 import type { Metrics } from '../metrics.js';
 import type { Database, PredictionLogsTable, Schema } from '../store/index.js';
 import { COLUMNS, predictionEvent } from './prediction-log-writer.js';
+import { type WindowSource, toEntry } from './log-windows.js';
 import { type LabelSpaceOf, checkLabel, labelConflict, reportLabelRefused } from './ground-truth.js';
 import { type PurgeOptions, type PurgeResult, purgePredictions } from './prediction-retention.js';
 
@@ -75,6 +76,12 @@ export interface PredictionOutbox {
   readonly maxMessageBytes?: number;
   /** wakes the relay after rows were committed by another connection (the writer thread) */
   announce?(): void;
+  /**
+   * The bus_groups name of `topic` when the bus drops events no consumer group reads (the embedded
+   * bus): the writer then skips them while no group subscribes, instead of writing, relaying and
+   * dropping one event per prediction.
+   */
+  unreadDroppedFor?(topic: string): string | null;
 }
 
 /**
@@ -368,6 +375,14 @@ export class PredictionLog {
   }
 
   /** The last `size` entries of a version (successes and failures), newest first: the monitoring window. */
+  /**
+   * How another thread reads the rows (the report worker's own connection; absent for in-memory
+   * SQLite). Call `flush()` first: the writer then has committed every row recorded so far.
+   */
+  get windowSource(): WindowSource | undefined {
+    return this.database.connection;
+  }
+
   async window(versionId: string, size: number): Promise<PredictionLogEntry[]> {
     await this.flush();
     const rows = await this.database.db.selectFrom('prediction_logs').selectAll().where('version_id', '=', versionId).orderBy('id', 'desc').limit(size).execute();
@@ -430,18 +445,6 @@ export class PredictionLog {
     }
     if (left > 0) this.options.onError?.(new Error(`prediction log closed with ${left} rows it could not write`));
   }
-}
-
-function toEntry(row: PredictionLogsTable): PredictionLogEntry {
-  return {
-    ...row,
-    error: row.error ?? null,
-    ground_truth_source: row.ground_truth_source ?? null,
-    study_uid: row.study_uid ?? null,
-    accession_key: row.accession_key ?? null,
-    input: JSON.parse(row.input),
-    probabilities: row.probabilities ? JSON.parse(row.probabilities) : null,
-  };
 }
 
 // ---------------------------------------------------------------- writers ---
@@ -510,7 +513,8 @@ class ThreadWriter implements LogWriter {
   ) {}
 
   private start(): void {
-    const outbox = this.options.outbox ? { topic: 'predictions', maxBytes: this.options.outbox.maxMessageBytes ?? 1_000_000 } : null;
+    const o = this.options.outbox;
+    const outbox = o ? { topic: 'predictions', maxBytes: o.maxMessageBytes ?? 1_000_000, unreadGroupTopic: o.unreadDroppedFor?.('predictions') ?? null } : null;
     const worker = new Worker(fileURLToPath(new URL('./prediction-log-writer.js', import.meta.url)), {
       workerData: {
         target: this.target.kind === 'sqlite' ? { ...this.target, synchronous: this.options.synchronous ?? 'normal' } : this.target,

@@ -1,12 +1,19 @@
 /**
  * Monitoring computations off the serving thread: a small piscina pool (one worker by default)
- * that builds monitoring reports. The main thread reads the window through the log's indexed
- * queries, hands the rows over, and stores what comes back.
+ * that builds monitoring reports. Given a window request the worker reads the windows itself, on
+ * its own connection (log-windows.ts); the main thread only stores what comes back.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
+import type { WindowRequest } from './log-windows.js';
 import type { MonitoringReport, ReportInputs } from './monitoring-report.js';
+
+/** A report's inputs; with `read`, the worker fills `window` and `labelled` from the log itself. */
+export interface ReportJob {
+  inputs: ReportInputs;
+  read?: WindowRequest;
+}
 
 export interface ReportPoolOptions {
   /** worker threads (default 1: checks are rare and serving keeps the other cores) */
@@ -28,8 +35,8 @@ export class ReportPool {
     return this.started;
   }
 
-  async build(inputs: ReportInputs): Promise<MonitoringReport> {
-    const out = (await this.piscina.run(inputs)) as { report: MonitoringReport; threadId: number; nice: number | null };
+  async build(job: ReportJob): Promise<MonitoringReport> {
+    const out = (await this.piscina.run(job)) as { report: MonitoringReport; threadId: number; nice: number | null };
     this.lastThreadId = out.threadId;
     this.lastNice = out.nice;
     return out.report;

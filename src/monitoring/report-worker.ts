@@ -1,12 +1,14 @@
 /**
- * Piscina worker of the monitoring report pool: builds a monitoring report (drift tests, decay,
- * CBPE, subgroups, operations) from inputs the main thread read from the log. The statistics are
+ * Piscina worker of the monitoring report pool: reads a version's windows from the log on its own
+ * connection and builds the monitoring report (drift tests, decay, CBPE, subgroups, operations). The statistics are
  * CPU-bound for large windows; here they never hold up the serving event loop.
  */
 import { readFileSync, readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { threadId } from 'node:worker_threads';
-import { type MonitoringReport, type ReportInputs, buildMonitoringReport } from './monitoring-report.js';
+import { readWindows } from './log-windows.js';
+import { type MonitoringReport, buildMonitoringReport } from './monitoring-report.js';
+import type { ReportJob } from './report-pool.js';
 
 /**
  * The lowest CPU priority (nice 19) for this thread only: on Linux setpriority takes a thread id.
@@ -26,6 +28,7 @@ function lowerThreadPriority(): number | null {
 
 const nice = lowerThreadPriority();
 
-export default function build(inputs: ReportInputs): { report: MonitoringReport; threadId: number; nice: number | null } {
+export default async function build({ inputs, read }: ReportJob): Promise<{ report: MonitoringReport; threadId: number; nice: number | null }> {
+  if (read) Object.assign(inputs, await readWindows(read));
   return { report: buildMonitoringReport(inputs), threadId, nice };
 }

@@ -6,21 +6,13 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_DATA, DEMO_MODEL, bootstrapDemo } from '../../src/pipelines/demo-bootstrap.js';
-import { parseCsv } from '../../src/pipelines/trainers/index.js';
+import { DEMO_MODEL } from '../../src/pipelines/demo-bootstrap.js';
 import { ModelMonitor } from '../../src/monitoring/model-monitor.js';
 import { AlertNotifier } from '../../src/monitoring/notifiers.js';
-import { isUniqueViolation, truncateAll } from '../../src/store/index.js';
-import { type TestApp, startTestApp } from '../helpers/app.js';
-
-const url = process.env.DATABASE_URL_TEST;
-if (!url) throw new Error('DATABASE_URL_TEST is not set: run `npm run test:services`, which starts PostgreSQL (scripts/services/postgres.sh)');
-
-const csv = parseCsv(readFileSync(DEMO_DATA, 'utf8'));
-const featureNames = csv.columns.filter((c) => c !== 'diagnosis');
-const row = (i: number) => Object.fromEntries(featureNames.map((f) => [f, Number(csv.rows[i % csv.rows.length]![csv.columns.indexOf(f)])]));
+import { isUniqueViolation } from '../../src/store/index.js';
+import type { TestApp } from '../helpers/app.js';
+import { recordDecayedWindow, startPostgresDemoApp, stopPostgresDemoApp } from '../helpers/postgres-demo.js';
 
 describe('one firing alert per dedup key on PostgreSQL', () => {
   let t: TestApp;
@@ -35,25 +27,15 @@ describe('one firing alert per dedup key on PostgreSQL', () => {
   });
   beforeAll(async () => {
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-    t = await startTestApp({ DATABASE_URL: url, CACHE_SIZE: 0, MONITORING_CHECK_EVERY_N: 0 });
-    await truncateAll(t.services.database);
-    await bootstrapDemo(t.services.registry);
+    t = await startPostgresDemoApp();
   }, 180_000);
   afterAll(async () => {
     receiver.close();
-    await truncateAll(t.services.database);
-    await t.dispose();
+    await stopPostgresDemoApp(t);
   });
 
   it('20 concurrent checks of a decayed version → one alert, one notification', async () => {
-    for (let i = 0; i < 150; i++) {
-      const res = await t.app.inject({
-        method: 'POST',
-        url: `/api/v1/mlops/monitoring/${DEMO_MODEL}/record`,
-        payload: { features: row(i), prediction: 'benign', probability: 0.2, ground_truth: i % 5 < 2 ? 'benign' : 'malignant' },
-      });
-      expect(res.statusCode).toBe(201);
-    }
+    await recordDecayedWindow(t);
     const s = t.services;
     const webhookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
     const replicas = Array.from({ length: 20 }, () => {

@@ -3,35 +3,21 @@
  * past the cutoff that the rollups counted, in batches, keeps the dashboard totals and the
  * monitoring checks, and writes one audit row per purge into a chain that still verifies.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit, verifyChain } from '../../src/audit/index.js';
-import { DEMO_DATA, DEMO_MODEL, bootstrapDemo } from '../../src/pipelines/demo-bootstrap.js';
-import { parseCsv } from '../../src/pipelines/trainers/index.js';
+import { DEMO_MODEL } from '../../src/pipelines/demo-bootstrap.js';
 import { predictionRetentionJob, startBackgroundLoop } from '../../src/server/background-loop.js';
-import { truncateAll } from '../../src/store/index.js';
-import { type TestApp, startTestApp } from '../helpers/app.js';
-
-const url = process.env.DATABASE_URL_TEST;
-if (!url) throw new Error('DATABASE_URL_TEST is not set: run `npm run test:services`, which starts PostgreSQL (scripts/services/postgres.sh)');
-
-const csv = parseCsv(readFileSync(DEMO_DATA, 'utf8'));
-const features = csv.columns.filter((c) => c !== 'diagnosis');
-const row = (i: number) => Object.fromEntries(features.map((f) => [f, Number(csv.rows[i]![csv.columns.indexOf(f)])]));
+import type { TestApp } from '../helpers/app.js';
+import { demoRow as row, startPostgresDemoApp, stopPostgresDemoApp } from '../helpers/postgres-demo.js';
 const DAY = 86400_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('prediction-log retention on PostgreSQL', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ DATABASE_URL: url, CACHE_SIZE: 0, MONITORING_CHECK_EVERY_N: 0 });
-    await truncateAll(t.services.database);
-    await bootstrapDemo(t.services.registry);
+    t = await startPostgresDemoApp();
   });
-  afterAll(async () => {
-    await truncateAll(t.services.database);
-    await t.dispose();
-  });
+  afterAll(() => stopPostgresDemoApp(t));
 
   it('purges in batches what is past retention and counted, keeping totals and checks, audited', { timeout: 120_000 }, async () => {
     const predict = async (i: number) => (await t.app.inject({ method: 'POST', url: '/api/v1/ml-models/predict', payload: { model: DEMO_MODEL, features: row(i) } })).json().prediction_id as string;

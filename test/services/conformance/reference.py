@@ -108,34 +108,30 @@ def identifying_values(ds):
     return sorted(v for v in out if not any(v in k for k in kept)), kept
 
 
-def per_frame_rescale(ds, frame):
-    """(slope, intercept) for one frame of an enhanced object, or None when it has no functional groups."""
+def frame_group_items(ds, frame, sequence):
+    """The first item of `sequence` in each of a frame's functional groups: per-frame first, then shared."""
     groups = []
     if "PerFrameFunctionalGroupsSequence" in ds and frame < len(ds.PerFrameFunctionalGroupsSequence):
         groups.append(ds.PerFrameFunctionalGroupsSequence[frame])
     if "SharedFunctionalGroupsSequence" in ds and len(ds.SharedFunctionalGroupsSequence):
         groups.append(ds.SharedFunctionalGroupsSequence[0])
-    for g in groups:
-        if "PixelValueTransformationSequence" in g and len(g.PixelValueTransformationSequence):
-            item = g.PixelValueTransformationSequence[0]
-            slope = float(item.get("RescaleSlope", 1) or 1)
-            return slope, float(item.get("RescaleIntercept", 0) or 0)
+    return [g[sequence].value[0] for g in groups if sequence in g and len(g[sequence].value)]
+
+
+def per_frame_rescale(ds, frame):
+    """(slope, intercept) for one frame of an enhanced object, or None when it has no functional groups."""
+    for item in frame_group_items(ds, frame, "PixelValueTransformationSequence"):
+        slope = float(item.get("RescaleSlope", 1) or 1)
+        return slope, float(item.get("RescaleIntercept", 0) or 0)
     return None
 
 
 def per_frame_window(ds, frame):
-    groups = []
-    if "PerFrameFunctionalGroupsSequence" in ds and frame < len(ds.PerFrameFunctionalGroupsSequence):
-        groups.append(ds.PerFrameFunctionalGroupsSequence[frame])
-    if "SharedFunctionalGroupsSequence" in ds and len(ds.SharedFunctionalGroupsSequence):
-        groups.append(ds.SharedFunctionalGroupsSequence[0])
-    for g in groups:
-        if "FrameVOILUTSequence" in g and len(g.FrameVOILUTSequence):
-            item = g.FrameVOILUTSequence[0]
-            if "WindowCenter" in item and "WindowWidth" in item:
-                c, w = first(item.WindowCenter), first(item.WindowWidth)
-                if w >= 1:
-                    return c, w, str(item.get("VOILUTFunction", "LINEAR")).upper()
+    for item in frame_group_items(ds, frame, "FrameVOILUTSequence"):
+        if "WindowCenter" in item and "WindowWidth" in item:
+            c, w = first(item.WindowCenter), first(item.WindowWidth)
+            if w >= 1:
+                return c, w, str(item.get("VOILUTFunction", "LINEAR")).upper()
     return None
 
 
