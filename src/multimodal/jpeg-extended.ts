@@ -398,7 +398,7 @@ function toSamples(components: Component[], quant: Uint16Array[], width: number,
         if (!c.ac[blk]) {
           // DC only: the inverse DCT of a lone DC coefficient is that value in all 64 samples
           const r = Math.round(c.coefs[blk * 64]! * qt[0]! + shift);
-          const v = r < 0 ? 0 : r > top ? top : r;
+          const v = r < 0 ? 0 : Math.min(r, top);
           for (let y = 0, o = o0; y < h; y++, o += planeW) plane.fill(v, o, o + w);
           continue;
         }
@@ -406,7 +406,7 @@ function toSamples(components: Component[], quant: Uint16Array[], width: number,
         for (let y = 0, o = o0; y < h; y++, o += planeW)
           for (let x = 0; x < w; x++) {
             const r = Math.round(block[y * 8 + x]! + shift);
-            plane[o + x] = r < 0 ? 0 : r > top ? top : r;
+            plane[o + x] = r < 0 ? 0 : Math.min(r, top);
           }
       }
     if (direct) continue;
