@@ -6,12 +6,13 @@
  * libjpeg-turbo (@cornerstonejs/codec-libjpeg-turbo-8bit); no npm package decodes 12-bit lossy JPEG
  * on its own (Cornerstone's 12-bit path is a pdf.js file vendored inside its whole image loader, and
  * @itk-wasm/dicom is all of GDCM/DCMTK as wasm). Sequential Huffman DCT is a small, fixed part of
- * T.81: Huffman decoding (F.2.2), dequantisation, a float inverse DCT (A.3.3, by the AAN factorisation), level shift
+ * T.81: Huffman decoding (F.2.2), dequantisation, an integer inverse DCT (A.3.3, libjpeg's "islow"), level shift
  * and clamping (F.2.1.5), restart intervals and multi-scan frames. Progressive, lossless and
  * arithmetic-coded frames are refused. Components come back as decoded, without colour conversion,
  * upsampled by replication.
  */
 import { VitalsError } from '../errors.js';
+import { decodeLong, fusedAcTable, fusedDiffTable, type Huffman, LOOKAHEAD, readHuffmanTables } from './jpeg-huffman.js';
 
 export interface JpegImage {
   width: number;
@@ -27,20 +28,9 @@ const ZIGZAG = Uint8Array.from([
   38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ]);
 
-/** AAN scale factors: 1 and cos(kπ/16)·√2 (the float IDCT's dequantisation folds them in). */
-const AAN = Float64Array.from({ length: 8 }, (_, k) => (k === 0 ? 1 : Math.cos((k * Math.PI) / 16) * Math.SQRT2));
-
-const LOOKAHEAD = 9;
-
-interface Huffman {
-  /** codes of up to LOOKAHEAD bits, by their next LOOKAHEAD bits: length << 8 | value (0: longer code) */
-  fast: Uint16Array;
-  /** maxcode[l]: the largest code of length l (-1 if none); valptr/mincode as in T.81 F.2.2.3 */
-  maxcode: Int32Array;
-  mincode: Int32Array;
-  valptr: Int32Array;
-  values: Uint8Array;
-}
+/** bits of the fused lookups: a Huffman code and its extra bits, read by one table lookup */
+const FUSED_DC = 11;
+const FUSED_AC = 11;
 
 interface Component {
   id: number;
@@ -50,200 +40,158 @@ interface Component {
   /** blocks per line and per column, padded to whole MCUs */
   bpl: number;
   bpc: number;
-  coefs: Int32Array;
-  /** per block: 1 if it has a nonzero AC coefficient (else its samples are all one value) */
-  ac: Uint8Array;
+  /** decoded samples: the image itself for a one-component frame (clipped at its edges), else bpl·8 × bpc·8 */
+  plane: Uint16Array;
+  planeW: number;
+  planeH: number;
   dcTable?: Huffman;
   acTable?: Huffman;
-  pred: number;
 }
 
 const invalid = (msg: string) => new VitalsError('INVALID_IMAGE', `the JPEG frame is corrupted: ${msg}`);
 
-function buildHuffman(counts: Uint8Array, values: Uint8Array): Huffman {
-  const maxcode = new Int32Array(18).fill(-1);
-  const mincode = new Int32Array(17);
-  const valptr = new Int32Array(17);
-  let code = 0;
-  let k = 0;
-  for (let l = 1; l <= 16; l++) {
-    valptr[l] = k;
-    mincode[l] = code;
-    code += counts[l - 1]!;
-    k += counts[l - 1]!;
-    maxcode[l] = counts[l - 1] ? code - 1 : -1;
-    code <<= 1;
-  }
-  maxcode[17] = 0x7fffffff;
-  const fast = new Uint16Array(1 << LOOKAHEAD);
-  for (let l = 1, k = 0, c = 0; l <= LOOKAHEAD; l++, c <<= 1)
-    for (let i = 0; i < counts[l - 1]!; i++, k++, c++) {
-      const lo = c << (LOOKAHEAD - l);
-      fast.fill((l << 8) | (values[k] ?? 0), lo, lo + (1 << (LOOKAHEAD - l)));
-    }
-  return { fast, maxcode, mincode, valptr, values };
-}
+// jidctint.c's constants: FIX(x) = round(x · 2^13), negative where libjpeg multiplies by -FIX(x)
+const CONST_BITS = 13;
+const F0_298 = 2446;
+const F0_390 = -3196;
+const F0_541 = 4433;
+const F0_765 = 6270;
+const F0_899 = -7373;
+const F1_175 = 9633;
+const F1_501 = 12299;
+const F1_847 = -15137;
+const F1_961 = -16069;
+const F2_053 = 16819;
+const F2_562 = -20995;
+const F3_072 = 25172;
 
-class BitReader {
-  private bits = 0;
-  private count = 0;
-  /** set when a marker was met: the rest of the segment reads as zero bits */
-  marker = false;
-  constructor(
-    private readonly b: Uint8Array,
-    public pos: number,
-  ) {}
-
-  private fill(): void {
-    while (this.count <= 24) {
-      let byte = 0;
-      if (!this.marker && this.pos < this.b.length) {
-        byte = this.b[this.pos]!;
-        if (byte === 0xff) {
-          const next = this.b[this.pos + 1];
-          if (next === 0x00) this.pos += 2;
-          else {
-            this.marker = true;
-            byte = 0;
-          }
-        } else this.pos++;
-      }
-      this.bits = (this.bits << 8) | byte;
-      this.count += 8;
-    }
-  }
-
-  bit(): number {
-    if (this.count === 0) this.fill();
-    this.count--;
-    return (this.bits >>> this.count) & 1;
-  }
-
-  receive(n: number): number {
-    if (n === 0) return 0;
-    if (this.count < n) this.fill();
-    this.count -= n;
-    return (this.bits >>> this.count) & ((1 << n) - 1);
-  }
-
-  decode(t: Huffman): number {
-    if (this.count < LOOKAHEAD) this.fill();
-    const hit = t.fast[(this.bits >>> (this.count - LOOKAHEAD)) & ((1 << LOOKAHEAD) - 1)]!;
-    if (hit) {
-      this.count -= hit >> 8;
-      return hit & 0xff;
-    }
-    let code = this.bit();
-    let l = 1;
-    while (code > t.maxcode[l]!) {
-      code = (code << 1) | this.bit();
-      if (++l > 16) throw invalid('a Huffman code longer than 16 bits');
-    }
-    return t.values[t.valptr[l]! + code - t.mincode[l]!] ?? 0;
-  }
-
-  /** At a restart marker: drop the partial byte, skip RSTn, start afresh. */
-  restart(): void {
-    this.bits = 0;
-    this.count = 0;
-    this.marker = false;
-    while (this.pos + 1 < this.b.length && !(this.b[this.pos] === 0xff && this.b[this.pos + 1]! >= 0xd0 && this.b[this.pos + 1]! <= 0xd7)) this.pos++;
-    this.pos += 2;
-  }
-}
-
-const extend = (v: number, t: number) => (t === 0 ? 0 : v < 1 << (t - 1) ? v - (1 << t) + 1 : v);
-
-/** Decodes one block's coefficients (zigzag order) into out[at..]; marks the block in c.ac when it has AC coefficients. */
-function decodeBlock(r: BitReader, c: Component, out: Int32Array, at: number): void {
-  const t = r.decode(c.dcTable!);
-  c.pred += extend(r.receive(t), t);
-  out[at] = c.pred;
-  for (let k = 1; k < 64; ) {
-    const rs = r.decode(c.acTable!);
-    const s = rs & 15;
-    const run = rs >> 4;
-    if (s === 0) {
-      if (run !== 15) break;
-      k += 16;
-      continue;
-    }
-    k += run;
-    if (k > 63) throw invalid('an AC coefficient past the end of the block');
-    out[at + k] = extend(r.receive(s), s); // zigzag order; dequantised with the IDCT
-    c.ac[at >> 6] = 1;
-    k++;
-  }
-}
-
-const WS = new Float64Array(64);
-
-/** The quantisation table in natural order, scaled for the AAN inverse DCT. */
-function aanTable(q: Uint16Array): Float64Array {
-  const t = new Float64Array(64);
-  for (let k = 0; k < 64; k++) {
-    const n = ZIGZAG[k]!;
-    t[n] = (q[k]! * AAN[n >> 3]! * AAN[n & 7]!) / 8;
-  }
-  return t;
-}
+/** the IDCT's workspace between its passes, and the samples of a block cut by the image edge */
+const WS = new Int32Array(64);
+const EDGE = new Uint16Array(64);
 
 /**
- * One block: dequantisation and the inverse DCT by Arai, Agui and Nakajima's factorisation in
- * floating point (libjpeg's jidctflt.c): the exact 2-D IDCT of A.3.3 up to float rounding, in 5
- * multiplications per 8 points instead of 64. `coefs` are in zigzag order.
+ * One block: the inverse DCT in integers, libjpeg's "islow" (jidctint.c, Loeffler, Ligtenberg and
+ * Moschytz's factorisation with 13-bit constants), then the level shift and clamping (F.2.1.5), into
+ * out[o..] with row stride `stride`. `blk` holds dequantised coefficients in natural order. pass1 is
+ * libjpeg's PASS1_BITS: 2 at 8 bits, 1 at 12 (the 12-bit products then still fit in 32 bits, as
+ * Math.imul and the shifts here compute them). Columns or rows whose AC terms are all zero are one
+ * value (the common case after quantisation) and skip the arithmetic.
  */
-function idctBlock(coefs: Int32Array, at: number, qt: Float64Array, out: Float64Array): void {
+function idctBlock(blk: Int32Array, out: Uint16Array, o: number, stride: number, pass1: number, center: number, top: number): void {
   const ws = WS;
-  for (let k = 0; k < 64; k++) ws[ZIGZAG[k]!] = coefs[at + k]! * qt[ZIGZAG[k]!]!;
-  for (let c = 0; c < 8; c++) idct8(ws, c, 8);
-  for (let r = 0; r < 8; r++) idct8(ws, r * 8, 1);
-  if (out !== ws) out.set(ws);
-}
-
-function idct8(d: Float64Array, o: number, s: number): void {
-  const x0 = d[o]!;
-  const x1 = d[o + s]!;
-  const x2 = d[o + 2 * s]!;
-  const x3 = d[o + 3 * s]!;
-  const x4 = d[o + 4 * s]!;
-  const x5 = d[o + 5 * s]!;
-  const x6 = d[o + 6 * s]!;
-  const x7 = d[o + 7 * s]!;
-  if (x1 === 0 && x2 === 0 && x3 === 0 && x4 === 0 && x5 === 0 && x6 === 0 && x7 === 0) {
-    for (let i = 1; i < 8; i++) d[o + i * s] = x0;
-    return;
+  const s1 = CONST_BITS - pass1;
+  const r1 = 1 << (s1 - 1);
+  for (let c = 0; c < 8; c++) {
+    const i1 = blk[c + 8]!;
+    const i2 = blk[c + 16]!;
+    const i3 = blk[c + 24]!;
+    const i4 = blk[c + 32]!;
+    const i5 = blk[c + 40]!;
+    const i6 = blk[c + 48]!;
+    const i7 = blk[c + 56]!;
+    if ((i1 | i2 | i3 | i4 | i5 | i6 | i7) === 0) {
+      const dc = blk[c]! << pass1;
+      ws[c] = dc;
+      ws[c + 8] = dc;
+      ws[c + 16] = dc;
+      ws[c + 24] = dc;
+      ws[c + 32] = dc;
+      ws[c + 40] = dc;
+      ws[c + 48] = dc;
+      ws[c + 56] = dc;
+      continue;
+    }
+    const i0 = blk[c]!;
+    // even part
+    let z1 = Math.imul(i2 + i6, F0_541);
+    const t2 = z1 + Math.imul(i6, F1_847);
+    const t3 = z1 + Math.imul(i2, F0_765);
+    const t0 = (i0 + i4) << CONST_BITS;
+    const t1 = (i0 - i4) << CONST_BITS;
+    const t10 = t0 + t3;
+    const t13 = t0 - t3;
+    const t11 = t1 + t2;
+    const t12 = t1 - t2;
+    // odd part
+    z1 = i7 + i1;
+    let z2 = i5 + i3;
+    let z3 = i7 + i3;
+    let z4 = i5 + i1;
+    const z5 = Math.imul(z3 + z4, F1_175);
+    z1 = Math.imul(z1, F0_899);
+    z2 = Math.imul(z2, F2_562);
+    z3 = z5 + Math.imul(z3, F1_961);
+    z4 = z5 + Math.imul(z4, F0_390);
+    const o0 = Math.imul(i7, F0_298) + z1 + z3;
+    const o1 = Math.imul(i5, F2_053) + z2 + z4;
+    const o2 = Math.imul(i3, F3_072) + z2 + z3;
+    const o3 = Math.imul(i1, F1_501) + z1 + z4;
+    ws[c] = (t10 + o3 + r1) >> s1;
+    ws[c + 56] = (t10 - o3 + r1) >> s1;
+    ws[c + 8] = (t11 + o2 + r1) >> s1;
+    ws[c + 48] = (t11 - o2 + r1) >> s1;
+    ws[c + 16] = (t12 + o1 + r1) >> s1;
+    ws[c + 40] = (t12 - o1 + r1) >> s1;
+    ws[c + 24] = (t13 + o0 + r1) >> s1;
+    ws[c + 32] = (t13 - o0 + r1) >> s1;
   }
-  // even part
-  const t10 = x0 + x4;
-  const t11 = x0 - x4;
-  const t13 = x2 + x6;
-  const t12 = (x2 - x6) * Math.SQRT2 - t13;
-  const e0 = t10 + t13;
-  const e3 = t10 - t13;
-  const e1 = t11 + t12;
-  const e2 = t11 - t12;
-  // odd part
-  const z13 = x5 + x3;
-  const z10 = x5 - x3;
-  const z11 = x1 + x7;
-  const z12 = x1 - x7;
-  const o7 = z11 + z13;
-  const o11 = (z11 - z13) * Math.SQRT2;
-  const z5 = (z10 + z12) * 1.8477590650225735;
-  const o10 = 1.0823922002923938 * z12 - z5;
-  const o12 = -2.613125929752753 * z10 + z5;
-  const o6 = o12 - o7;
-  const o5 = o11 - o6;
-  const o4 = o10 + o5;
-  d[o] = e0 + o7;
-  d[o + 7 * s] = e0 - o7;
-  d[o + s] = e1 + o6;
-  d[o + 6 * s] = e1 - o6;
-  d[o + 2 * s] = e2 + o5;
-  d[o + 5 * s] = e2 - o5;
-  d[o + 4 * s] = e3 + o4;
-  d[o + 3 * s] = e3 - o4;
+  const s2 = CONST_BITS + pass1 + 3;
+  const r2 = 1 << (s2 - 1);
+  const sDc = pass1 + 3;
+  const rDc = 1 << (sDc - 1);
+  for (let r = 0; r < 64; r += 8, o += stride) {
+    const i1 = ws[r + 1]!;
+    const i2 = ws[r + 2]!;
+    const i3 = ws[r + 3]!;
+    const i4 = ws[r + 4]!;
+    const i5 = ws[r + 5]!;
+    const i6 = ws[r + 6]!;
+    const i7 = ws[r + 7]!;
+    if ((i1 | i2 | i3 | i4 | i5 | i6 | i7) === 0) {
+      const x = ((ws[r]! + rDc) >> sDc) + center;
+      out.fill(x < 0 ? 0 : x > top ? top : x, o, o + 8);
+      continue;
+    }
+    const i0 = ws[r]!;
+    let z1 = Math.imul(i2 + i6, F0_541);
+    const t2 = z1 + Math.imul(i6, F1_847);
+    const t3 = z1 + Math.imul(i2, F0_765);
+    const t0 = ((i0 + i4) << CONST_BITS) + r2;
+    const t1 = ((i0 - i4) << CONST_BITS) + r2;
+    const t10 = t0 + t3;
+    const t13 = t0 - t3;
+    const t11 = t1 + t2;
+    const t12 = t1 - t2;
+    z1 = i7 + i1;
+    let z2 = i5 + i3;
+    let z3 = i7 + i3;
+    let z4 = i5 + i1;
+    const z5 = Math.imul(z3 + z4, F1_175);
+    z1 = Math.imul(z1, F0_899);
+    z2 = Math.imul(z2, F2_562);
+    z3 = z5 + Math.imul(z3, F1_961);
+    z4 = z5 + Math.imul(z4, F0_390);
+    const o0 = Math.imul(i7, F0_298) + z1 + z3;
+    const o1 = Math.imul(i5, F2_053) + z2 + z4;
+    const o2 = Math.imul(i3, F3_072) + z2 + z3;
+    const o3 = Math.imul(i1, F1_501) + z1 + z4;
+    let x = ((t10 + o3) >> s2) + center;
+    out[o] = x < 0 ? 0 : x > top ? top : x;
+    x = ((t10 - o3) >> s2) + center;
+    out[o + 7] = x < 0 ? 0 : x > top ? top : x;
+    x = ((t11 + o2) >> s2) + center;
+    out[o + 1] = x < 0 ? 0 : x > top ? top : x;
+    x = ((t11 - o2) >> s2) + center;
+    out[o + 6] = x < 0 ? 0 : x > top ? top : x;
+    x = ((t12 + o1) >> s2) + center;
+    out[o + 2] = x < 0 ? 0 : x > top ? top : x;
+    x = ((t12 - o1) >> s2) + center;
+    out[o + 5] = x < 0 ? 0 : x > top ? top : x;
+    x = ((t13 + o0) >> s2) + center;
+    out[o + 3] = x < 0 ? 0 : x > top ? top : x;
+    x = ((t13 - o0) >> s2) + center;
+    out[o + 4] = x < 0 ? 0 : x > top ? top : x;
+  }
 }
 
 export function decodeJpegSequential(encoded: Uint8Array): JpegImage {
@@ -254,6 +202,7 @@ export function decodeJpegSequential(encoded: Uint8Array): JpegImage {
   const dc: Huffman[] = [];
   const ac: Huffman[] = [];
   let components: Component[] = [];
+  let data: Uint16Array | undefined;
   let width = 0;
   let height = 0;
   let precision = 8;
@@ -263,7 +212,6 @@ export function decodeJpegSequential(encoded: Uint8Array): JpegImage {
   let mcusY = 0;
   let restartInterval = 0;
   let pos = 2;
-  let frameSeen = false;
   while (pos + 4 <= b.length) {
     if (b[pos] !== 0xff) {
       pos++;
@@ -288,18 +236,11 @@ export function decodeJpegSequential(encoded: Uint8Array): JpegImage {
         p += 1 + (pq ? 128 : 64);
       }
     } else if (marker === 0xc4) {
-      for (let p = seg; p < end; ) {
-        const counts = b.subarray(p + 1, p + 17);
-        const n = counts.reduce((a, x) => a + x, 0);
-        const table = buildHuffman(counts, b.slice(p + 17, p + 17 + n));
-        if (b[p]! >> 4) ac[b[p]! & 15] = table;
-        else dc[b[p]! & 15] = table;
-        p += 17 + n;
-      }
+      readHuffmanTables(b, seg, end, dc, ac);
     } else if (marker === 0xdd) {
       restartInterval = (b[seg]! << 8) | b[seg + 1]!;
     } else if (marker === 0xc0 || marker === 0xc1) {
-      if (frameSeen) throw invalid('a second frame header'); // one frame per image (non-hierarchical)
+      if (data) throw invalid('a second frame header'); // one frame per image (non-hierarchical)
       precision = b[seg]!;
       height = (b[seg + 1]! << 8) | b[seg + 2]!;
       width = (b[seg + 3]! << 8) | b[seg + 4]!;
@@ -312,23 +253,25 @@ export function decodeJpegSequential(encoded: Uint8Array): JpegImage {
         const h = b[o + 1]! >> 4;
         const v = b[o + 1]! & 15;
         if (h < 1 || h > 4 || v < 1 || v > 4) throw invalid('sampling factors out of 1..4');
-        components.push({ id: b[o]!, h, v, tq: b[o + 2]! & 3, bpl: 0, bpc: 0, coefs: new Int32Array(0), ac: new Uint8Array(0), pred: 0 });
+        components.push({ id: b[o]!, h, v, tq: b[o + 2]! & 3, bpl: 0, bpc: 0, plane: new Uint16Array(0), planeW: 0, planeH: 0 });
       }
       hmax = Math.max(...components.map((c) => c.h));
       vmax = Math.max(...components.map((c) => c.v));
       mcusX = Math.ceil(width / (8 * hmax));
       mcusY = Math.ceil(height / (8 * vmax));
+      data = new Uint16Array(width * height * n);
       for (const c of components) {
         c.bpl = mcusX * c.h;
         c.bpc = mcusY * c.v;
-        c.coefs = new Int32Array(c.bpl * c.bpc * 64);
-        c.ac = new Uint8Array(c.bpl * c.bpc);
+        // one full-resolution component: blocks go straight into the image (clipped at its right and bottom edge)
+        c.planeW = n === 1 ? width : c.bpl * 8;
+        c.planeH = n === 1 ? height : c.bpc * 8;
+        c.plane = n === 1 ? data : new Uint16Array(c.planeW * c.planeH);
       }
-      frameSeen = true;
     } else if ((marker >= 0xc2 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) || marker === 0xf7) {
       throw new VitalsError('UNSUPPORTED_MEDIA_TYPE', `JPEG frame type SOF${marker - 0xc0} (progressive, lossless or arithmetic-coded) is not decoded here: only sequential Huffman DCT`);
     } else if (marker === 0xda) {
-      if (!frameSeen) throw invalid('a scan before the frame header');
+      if (!data) throw invalid('a scan before the frame header');
       const ns = b[seg]!;
       const scan: Component[] = [];
       for (let i = 0; i < ns; i++) {
@@ -337,84 +280,269 @@ export function decodeJpegSequential(encoded: Uint8Array): JpegImage {
         c.dcTable = dc[b[seg + 2 + 2 * i]! >> 4];
         c.acTable = ac[b[seg + 2 + 2 * i]! & 15];
         if (!c.dcTable || !c.acTable) throw invalid('a scan uses a Huffman table that was not defined');
-        c.pred = 0;
+        if (!quant[c.tq]) throw invalid(`quantisation table ${c.tq} was not defined`);
         scan.push(c);
       }
-      pos = decodeScan(b, end, scan, mcusX, mcusY, width, height, hmax, vmax, restartInterval);
+      pos = decodeScan(b, end, scan, quant, mcusX, mcusY, width, height, hmax, vmax, restartInterval, precision);
       continue;
     }
     pos = end;
   }
-  if (!frameSeen) throw invalid('no frame header');
-  return toSamples(components, quant, width, height, precision as 8 | 12, hmax, vmax);
+  if (!data) throw invalid('no frame header');
+  if (components.length > 1) upsample(components, data, width, height, hmax, vmax);
+  return { width, height, precision: precision as 8 | 12, components: components.length, data };
 }
 
-function decodeScan(b: Uint8Array, start: number, scan: Component[], mcusX: number, mcusY: number, width: number, height: number, hmax: number, vmax: number, ri: number): number {
-  const r = new BitReader(b, start);
+/**
+ * One scan: each block is Huffman-decoded (F.2.2) and dequantised into natural order, then inverse
+ * transformed straight into its component's plane. The bit reader is local variables (acc holds
+ * nbits unread bits, at most 32, most significant first); an 11-bit fused lookup gives a code and its
+ * extra bits at once, longer ones take the lookahead table and the canonical walk. Returns the position
+ * after the entropy-coded data.
+ */
+function decodeScan(
+  b: Uint8Array,
+  start: number,
+  scan: Component[],
+  quant: Uint16Array[],
+  mcusX: number,
+  mcusY: number,
+  width: number,
+  height: number,
+  hmax: number,
+  vmax: number,
+  ri: number,
+  precision: number,
+): number {
+  // the blocks of one MCU, in coding order (A.2.3): component, and place in its plane from the MCU's corner
   const single = scan.length === 1 ? scan[0]! : undefined;
+  const slotComp: number[] = [];
+  const slotDx: number[] = [];
+  const slotDy: number[] = [];
+  for (let ci = 0; ci < scan.length; ci++) {
+    const c = scan[ci]!;
+    const bh = single ? 1 : c.h;
+    const bv = single ? 1 : c.v;
+    for (let v = 0; v < bv; v++)
+      for (let h = 0; h < bh; h++) {
+        slotComp.push(ci);
+        slotDx.push(h * 8);
+        slotDy.push(v * 8);
+      }
+  }
+  const slots = slotComp.length;
+  const dcFused = scan.map((c) => fusedDiffTable(c.dcTable!, FUSED_DC));
+  const acFused = scan.map((c) => fusedAcTable(c.acTable!, FUSED_AC));
+  // quantisation tables in natural order
+  const qts = scan.map((c) => {
+    const q = quant[c.tq]!;
+    const t = new Int32Array(64);
+    for (let k = 0; k < 64; k++) t[ZIGZAG[k]!] = q[k]!;
+    return t;
+  });
+  const preds = new Int32Array(scan.length);
+  const blk = new Int32Array(64);
+  const written = new Uint8Array(64); // natural positions of the block's AC coefficients, to clear after it
+  const pass1 = precision === 8 ? 2 : 1;
+  const top = (1 << precision) - 1;
+  const center = 1 << (precision - 1);
   // a one-component scan covers only that component's own blocks, not the MCU padding (A.2.2)
   const across = single ? Math.ceil(Math.ceil((width * single.h) / hmax) / 8) : mcusX;
   const down = single ? Math.ceil(Math.ceil((height * single.v) / vmax) / 8) : mcusY;
   const total = across * down;
+  let acc = 0;
+  let nbits = 0;
+  let pos = start;
+  let marker = false; // a marker was met: the rest of the segment reads as zero bits
   for (let m = 0; m < total; m++) {
     if (ri && m > 0 && m % ri === 0) {
-      r.restart();
-      for (const c of scan) c.pred = 0;
+      // restart: drop the partial byte, skip to and past RSTn, predict afresh
+      acc = 0;
+      nbits = 0;
+      marker = false;
+      while (pos + 1 < b.length && !(b[pos] === 0xff && b[pos + 1]! >= 0xd0 && b[pos + 1]! <= 0xd7)) pos++;
+      pos += 2;
+      preds.fill(0);
     }
     const mx = m % across;
     const my = (m / across) | 0;
-    if (single) decodeBlock(r, single, single.coefs, (my * single.bpl + mx) * 64);
-    else for (const c of scan) for (let v = 0; v < c.v; v++) for (let h = 0; h < c.h; h++) decodeBlock(r, c, c.coefs, ((my * c.v + v) * c.bpl + mx * c.h + h) * 64);
+    for (let slot = 0; slot < slots; slot++) {
+      const ci = slotComp[slot]!;
+      const c = scan[ci]!;
+      const dcF = dcFused[ci]!;
+      const acF = acFused[ci]!;
+      const qt = qts[ci]!;
+      // DC: a difference from the previous block's (F.2.2.1)
+      if (nbits < 16) {
+        while (nbits <= 24) {
+          let byte = 0;
+          if (!marker && pos < b.length) {
+            byte = b[pos]!;
+            if (byte === 0xff) {
+              if (b[pos + 1] === 0x00) pos += 2;
+              else {
+                marker = true;
+                byte = 0;
+              }
+            } else pos++;
+          }
+          acc = (acc << 8) | byte;
+          nbits += 8;
+        }
+      }
+      let diff = 0;
+      const pair = dcF[(acc >>> (nbits - FUSED_DC)) & ((1 << FUSED_DC) - 1)]!;
+      if (pair !== 0) {
+        nbits -= pair & 31;
+        diff = pair >> 5;
+      } else {
+        const s = slowCode(c.dcTable!, acc, nbits);
+        nbits -= s >> 8;
+        const t = s & 0xff;
+        if (t > 0) {
+          if (t > 16) throw invalid(`a DC difference category ${t}`);
+          if (nbits < t) {
+            while (nbits <= 24) {
+              let byte = 0;
+              if (!marker && pos < b.length) {
+                byte = b[pos]!;
+                if (byte === 0xff) {
+                  if (b[pos + 1] === 0x00) pos += 2;
+                  else {
+                    marker = true;
+                    byte = 0;
+                  }
+                } else pos++;
+              }
+              acc = (acc << 8) | byte;
+              nbits += 8;
+            }
+          }
+          const v = (acc >>> (nbits - t)) & ((1 << t) - 1);
+          nbits -= t;
+          diff = v < 1 << (t - 1) ? v - (1 << t) + 1 : v;
+        }
+      }
+      const pred = (preds[ci] = preds[ci]! + diff);
+      blk[0] = Math.imul(pred, qt[0]!);
+      // AC: run/size codes in zigzag order up to EOB (F.2.2.2)
+      let nw = 0;
+      for (let k = 1; k < 64; ) {
+        if (nbits < 16) {
+          while (nbits <= 24) {
+            let byte = 0;
+            if (!marker && pos < b.length) {
+              byte = b[pos]!;
+              if (byte === 0xff) {
+                if (b[pos + 1] === 0x00) pos += 2;
+                else {
+                  marker = true;
+                  byte = 0;
+                }
+              } else pos++;
+            }
+            acc = (acc << 8) | byte;
+            nbits += 8;
+          }
+        }
+        const e = acF[(acc >>> (nbits - FUSED_AC)) & ((1 << FUSED_AC) - 1)]!;
+        let run: number;
+        let value: number;
+        if (e !== 0) {
+          nbits -= e & 31;
+          run = (e >> 5) & 15;
+          value = e >> 9;
+          if (value === 0) {
+            if (run !== 15) break; // EOB
+            k += 16; // ZRL: sixteen zeros
+            continue;
+          }
+        } else {
+          const rs = slowCode(c.acTable!, acc, nbits);
+          nbits -= rs >> 8;
+          const t = rs & 15;
+          run = (rs >> 4) & 15;
+          if (t === 0) {
+            if (run !== 15) break;
+            k += 16;
+            continue;
+          }
+          if (nbits < t) {
+            while (nbits <= 24) {
+              let byte = 0;
+              if (!marker && pos < b.length) {
+                byte = b[pos]!;
+                if (byte === 0xff) {
+                  if (b[pos + 1] === 0x00) pos += 2;
+                  else {
+                    marker = true;
+                    byte = 0;
+                  }
+                } else pos++;
+              }
+              acc = (acc << 8) | byte;
+              nbits += 8;
+            }
+          }
+          const v = (acc >>> (nbits - t)) & ((1 << t) - 1);
+          nbits -= t;
+          value = v < 1 << (t - 1) ? v - (1 << t) + 1 : v;
+        }
+        k += run;
+        if (k > 63) throw invalid('an AC coefficient past the end of the block');
+        const z = ZIGZAG[k]!;
+        blk[z] = Math.imul(value, qt[z]!);
+        written[nw++] = z;
+        k++;
+      }
+      // the block's place: clipped at the image's edge when the plane is the image itself
+      const x0 = (single ? mx : mx * c.h) * 8 + slotDx[slot]!;
+      const y0 = (single ? my : my * c.v) * 8 + slotDy[slot]!;
+      const o = y0 * c.planeW + x0;
+      const plane = c.plane;
+      const w = Math.min(8, c.planeW - x0);
+      const h = Math.min(8, c.planeH - y0);
+      if (w <= 0 || h <= 0) {
+        // a padding block outside the image: decoded (the stream holds it), not shown
+      } else if (nw === 0) {
+        // DC only: the inverse DCT of a lone DC coefficient is one value in all 64 samples
+        const x = ((blk[0]! << pass1) + (1 << (pass1 + 2))) >> (pass1 + 3);
+        const y = x + center;
+        const val = y < 0 ? 0 : y > top ? top : y;
+        for (let r = 0, p = o; r < h; r++, p += c.planeW) plane.fill(val, p, p + w);
+      } else if (w === 8 && h === 8) {
+        idctBlock(blk, plane, o, c.planeW, pass1, center, top);
+      } else {
+        idctBlock(blk, EDGE, 0, 8, pass1, center, top);
+        for (let r = 0, p = o; r < h; r++, p += c.planeW) plane.set(EDGE.subarray(r * 8, r * 8 + w), p);
+      }
+      for (let i = 0; i < nw; i++) blk[written[i]!] = 0;
+    }
   }
   // continue after the entropy-coded data: at the next marker that is not a restart
-  let p = r.pos;
+  let p = pos;
   while (p + 1 < b.length && !(b[p] === 0xff && b[p + 1] !== 0 && !(b[p + 1]! >= 0xd0 && b[p + 1]! <= 0xd7))) p++;
   return p;
 }
 
-function toSamples(components: Component[], quant: Uint16Array[], width: number, height: number, precision: 8 | 12, hmax: number, vmax: number): JpegImage {
+/** A code past the fused lookup: the lookahead table, else the canonical walk. `acc` holds at least 16 unread bits. Returns length << 8 | value. */
+function slowCode(t: Huffman, acc: number, nbits: number): number {
+  const hit = t.fast[(acc >>> (nbits - LOOKAHEAD)) & ((1 << LOOKAHEAD) - 1)]!;
+  if (hit !== 0) return hit;
+  const long = decodeLong(t, (acc >>> (nbits - 16)) & 0xffff);
+  if (long < 0) throw invalid('a Huffman code that is not in the table');
+  return long;
+}
+
+/** Several components: each plane upsampled by replication into the interleaved image. */
+function upsample(components: Component[], data: Uint16Array, width: number, height: number, hmax: number, vmax: number): void {
   const n = components.length;
-  const data = new Uint16Array(width * height * n);
-  const top = (1 << precision) - 1;
-  const shift = 1 << (precision - 1);
-  const block = WS; // the IDCT's own workspace holds each block's samples
   for (let ci = 0; ci < n; ci++) {
     const c = components[ci]!;
-    const q = quant[c.tq];
-    if (!q) throw invalid(`quantisation table ${c.tq} was not defined`);
-    const qt = aanTable(q);
-    // one full-resolution component: blocks go straight into the image (clipped at its right and bottom edge)
-    const direct = n === 1;
-    const planeW = direct ? width : c.bpl * 8;
-    const planeH = direct ? height : c.bpc * 8;
-    const plane = direct ? data : new Uint16Array(planeW * planeH);
-    for (let by = 0; by < c.bpc; by++)
-      for (let bx = 0; bx < c.bpl; bx++) {
-        const blk = by * c.bpl + bx;
-        const h = Math.min(8, planeH - by * 8);
-        const w = Math.min(8, planeW - bx * 8);
-        if (h <= 0 || w <= 0) continue;
-        const o0 = by * 8 * planeW + bx * 8;
-        if (!c.ac[blk]) {
-          // DC only: the inverse DCT of a lone DC coefficient is that value in all 64 samples
-          const r = Math.round(c.coefs[blk * 64]! * qt[0]! + shift);
-          const v = r < 0 ? 0 : Math.min(r, top);
-          for (let y = 0, o = o0; y < h; y++, o += planeW) plane.fill(v, o, o + w);
-          continue;
-        }
-        idctBlock(c.coefs, blk * 64, qt, block);
-        for (let y = 0, o = o0; y < h; y++, o += planeW)
-          for (let x = 0; x < w; x++) {
-            const r = Math.round(block[y * 8 + x]! + shift);
-            plane[o + x] = r < 0 ? 0 : Math.min(r, top);
-          }
-      }
-    if (direct) continue;
     const xs = Int32Array.from({ length: width }, (_, x) => Math.floor((x * c.h) / hmax));
     for (let y = 0; y < height; y++) {
-      const row = Math.floor((y * c.v) / vmax) * planeW;
-      for (let x = 0, o = y * width * n + ci; x < width; x++, o += n) data[o] = plane[row + xs[x]!]!;
+      const row = Math.floor((y * c.v) / vmax) * c.planeW;
+      for (let x = 0, o = y * width * n + ci; x < width; x++, o += n) data[o] = c.plane[row + xs[x]!]!;
     }
   }
-  return { width, height, precision, components: n, data };
 }

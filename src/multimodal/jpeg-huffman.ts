@@ -52,6 +52,55 @@ export function decodeLong(t: Huffman, bits16: number): number {
   return -1;
 }
 
+/**
+ * A fused lookup for differences (DC coefficients, lossless samples): for every next `bits` bits
+ * that start with a code and its extra bits (the category's s bits, T.81 F.1.2.1 and H.1.2.2) within
+ * those bits, diff << 5 | bits used; 0 where the pair is longer (the slow path). Category 16
+ * (lossless only) is 32768 with no extra bits.
+ */
+export function fusedDiffTable(t: Huffman, bits: number): Int32Array {
+  const fused = new Int32Array(1 << bits);
+  for (let l = 1; l <= bits; l++) {
+    if (t.maxcode[l]! < 0) continue;
+    for (let code = t.mincode[l]!; code <= t.maxcode[l]!; code++) {
+      const cat = t.values[t.valptr[l]! + code - t.mincode[l]!] ?? 0;
+      const extra = cat === 16 ? 0 : cat;
+      if (cat > 16 || l + extra > bits) continue;
+      const free = bits - l - extra;
+      for (let v = 0; v < 1 << extra; v++) {
+        const diff = cat === 0 ? 0 : cat === 16 ? 32768 : v < 1 << (cat - 1) ? v - (1 << cat) + 1 : v;
+        const at = ((code << extra) | v) << free;
+        fused.fill((diff << 5) | (l + extra), at, at + (1 << free));
+      }
+    }
+  }
+  return fused;
+}
+
+/**
+ * A fused lookup for AC coefficients (T.81 F.2.2.2): for every next `bits` bits that start with a
+ * code (RRRRSSSS: run, size) and its SSSS extra bits within those bits, value << 9 | run << 5 | bits
+ * used, the value already extended; value 0 marks EOB and ZRL (size 0). 0 where the pair is longer.
+ */
+export function fusedAcTable(t: Huffman, bits: number): Int32Array {
+  const fused = new Int32Array(1 << bits);
+  for (let l = 1; l <= bits; l++) {
+    if (t.maxcode[l]! < 0) continue;
+    for (let code = t.mincode[l]!; code <= t.maxcode[l]!; code++) {
+      const rs = t.values[t.valptr[l]! + code - t.mincode[l]!] ?? 0;
+      const s = rs & 15;
+      if (l + s > bits) continue;
+      const free = bits - l - s;
+      for (let v = 0; v < 1 << s; v++) {
+        const value = s === 0 ? 0 : v < 1 << (s - 1) ? v - (1 << s) + 1 : v;
+        const at = ((code << s) | v) << free;
+        fused.fill((value << 9) | ((rs >> 4) << 5) | (l + s), at, at + (1 << free));
+      }
+    }
+  }
+  return fused;
+}
+
 /** Reads DHT segment bytes [p, end) into the DC/AC (class 0/1) table slots. */
 export function readHuffmanTables(b: Uint8Array, p: number, end: number, dc: Huffman[], ac: Huffman[]): void {
   while (p + 17 <= end) {

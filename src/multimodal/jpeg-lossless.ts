@@ -9,7 +9,7 @@
  * intervals that end mid-row.
  */
 import { VitalsError } from '../errors.js';
-import { decodeLong, type Huffman, LOOKAHEAD, readHuffmanTables } from './jpeg-huffman.js';
+import { decodeLong, fusedDiffTable, type Huffman, LOOKAHEAD, readHuffmanTables } from './jpeg-huffman.js';
 
 export interface LosslessImage {
   width: number;
@@ -22,29 +22,6 @@ export interface LosslessImage {
 
 /** bits of the fused lookahead: a Huffman code and its extra bits, read by one table lookup */
 const FUSED = 12;
-
-/**
- * For every next FUSED bits that start with a code and its extra bits (the category's s bits, T.81
- * H.1.2.2) within FUSED bits: diff << 5 | bits used; 0 where the pair is longer (the slow path).
- */
-function fusedTable(t: Huffman): Int32Array {
-  const fused = new Int32Array(1 << FUSED);
-  for (let l = 1; l <= FUSED; l++) {
-    if (t.maxcode[l]! < 0) continue;
-    for (let code = t.mincode[l]!; code <= t.maxcode[l]!; code++) {
-      const cat = t.values[t.valptr[l]! + code - t.mincode[l]!] ?? 0;
-      const extra = cat === 16 ? 0 : cat;
-      if (cat > 16 || l + extra > FUSED) continue;
-      const free = FUSED - l - extra;
-      for (let v = 0; v < 1 << extra; v++) {
-        const diff = cat === 0 ? 0 : cat === 16 ? 32768 : v < 1 << (cat - 1) ? v - (1 << cat) + 1 : v;
-        const at = ((code << extra) | v) << free;
-        fused.fill((diff << 5) | (l + extra), at, at + (1 << free));
-      }
-    }
-  }
-  return fused;
-}
 
 const invalid = (msg: string) => new VitalsError('INVALID_IMAGE', `could not decode the JPEG Lossless frame (${msg})`);
 
@@ -149,7 +126,7 @@ function decodeScan(
   let pos = start;
   let marker = false; // a marker was met: the rest reads as zero bits
   const fastTables = tables.map((t) => t.fast);
-  const fusedTables = tables.map(fusedTable);
+  const fusedTables = tables.map((t) => fusedDiffTable(t, FUSED));
   let firstRow = true;
   for (let y = 0; y < height; y++) {
     if (rowsPerInterval && y > 0 && y % rowsPerInterval === 0) {
