@@ -149,7 +149,7 @@ function idctBlock(blk: Int32Array, out: Uint16Array, o: number, stride: number,
     const i7 = ws[r + 7]!;
     if ((i1 | i2 | i3 | i4 | i5 | i6 | i7) === 0) {
       const x = ((ws[r]! + rDc) >> sDc) + center;
-      out.fill(x < 0 ? 0 : x > top ? top : x, o, o + 8);
+      out.fill(x < 0 ? 0 : Math.min(x, top), o, o + 8);
       continue;
     }
     const i0 = ws[r]!;
@@ -176,21 +176,21 @@ function idctBlock(blk: Int32Array, out: Uint16Array, o: number, stride: number,
     const o2 = Math.imul(i3, F3_072) + z2 + z3;
     const o3 = Math.imul(i1, F1_501) + z1 + z4;
     let x = ((t10 + o3) >> s2) + center;
-    out[o] = x < 0 ? 0 : x > top ? top : x;
+    out[o] = x < 0 ? 0 : Math.min(x, top);
     x = ((t10 - o3) >> s2) + center;
-    out[o + 7] = x < 0 ? 0 : x > top ? top : x;
+    out[o + 7] = x < 0 ? 0 : Math.min(x, top);
     x = ((t11 + o2) >> s2) + center;
-    out[o + 1] = x < 0 ? 0 : x > top ? top : x;
+    out[o + 1] = x < 0 ? 0 : Math.min(x, top);
     x = ((t11 - o2) >> s2) + center;
-    out[o + 6] = x < 0 ? 0 : x > top ? top : x;
+    out[o + 6] = x < 0 ? 0 : Math.min(x, top);
     x = ((t12 + o1) >> s2) + center;
-    out[o + 2] = x < 0 ? 0 : x > top ? top : x;
+    out[o + 2] = x < 0 ? 0 : Math.min(x, top);
     x = ((t12 - o1) >> s2) + center;
-    out[o + 5] = x < 0 ? 0 : x > top ? top : x;
+    out[o + 5] = x < 0 ? 0 : Math.min(x, top);
     x = ((t13 + o0) >> s2) + center;
-    out[o + 3] = x < 0 ? 0 : x > top ? top : x;
+    out[o + 3] = x < 0 ? 0 : Math.min(x, top);
     x = ((t13 - o0) >> s2) + center;
-    out[o + 4] = x < 0 ? 0 : x > top ? top : x;
+    out[o + 4] = x < 0 ? 0 : Math.min(x, top);
   }
 }
 
@@ -508,7 +508,7 @@ function decodeScan(
         // DC only: the inverse DCT of a lone DC coefficient is one value in all 64 samples
         const x = ((blk[0]! << pass1) + (1 << (pass1 + 2))) >> (pass1 + 3);
         const y = x + center;
-        const val = y < 0 ? 0 : y > top ? top : y;
+        const val = y < 0 ? 0 : Math.min(y, top);
         for (let r = 0, p = o; r < h; r++, p += c.planeW) plane.fill(val, p, p + w);
       } else if (w === 8 && h === 8) {
         idctBlock(blk, plane, o, c.planeW, pass1, center, top);
