@@ -333,16 +333,9 @@ function decodeScan(
   const slots = slotComp.length;
   const dcFused = scan.map((c) => fusedDiffTable(c.dcTable!, FUSED_DC));
   const acFused = scan.map((c) => fusedAcTable(c.acTable!, FUSED_AC));
-  // quantisation tables in natural order
-  const qts = scan.map((c) => {
-    const q = quant[c.tq]!;
-    const t = new Int32Array(64);
-    for (let k = 0; k < 64; k++) t[ZIGZAG[k]!] = q[k]!;
-    return t;
-  });
+  const qts = scan.map((c) => Int32Array.from(quant[c.tq]!)); // in zigzag order, as the coefficients come
   const preds = new Int32Array(scan.length);
   const blk = new Int32Array(64);
-  const written = new Uint8Array(64); // natural positions of the block's AC coefficients, to clear after it
   const pass1 = precision === 8 ? 2 : 1;
   const top = (1 << precision) - 1;
   const center = 1 << (precision - 1);
@@ -426,7 +419,7 @@ function decodeScan(
       const pred = (preds[ci] = preds[ci]! + diff);
       blk[0] = Math.imul(pred, qt[0]!);
       // AC: run/size codes in zigzag order up to EOB (F.2.2.2)
-      let nw = 0;
+      let hasAc = false;
       for (let k = 1; k < 64; ) {
         if (nbits < 16) {
           while (nbits <= 24) {
@@ -490,9 +483,8 @@ function decodeScan(
         }
         k += run;
         if (k > 63) throw invalid('an AC coefficient past the end of the block');
-        const z = ZIGZAG[k]!;
-        blk[z] = Math.imul(value, qt[z]!);
-        written[nw++] = z;
+        blk[ZIGZAG[k]!] = Math.imul(value, qt[k]!);
+        hasAc = true;
         k++;
       }
       // the block's place: clipped at the image's edge when the plane is the image itself
@@ -504,7 +496,7 @@ function decodeScan(
       const h = Math.min(8, c.planeH - y0);
       if (w <= 0 || h <= 0) {
         // a padding block outside the image: decoded (the stream holds it), not shown
-      } else if (nw === 0) {
+      } else if (!hasAc) {
         // DC only: the inverse DCT of a lone DC coefficient is one value in all 64 samples
         const x = ((blk[0]! << pass1) + (1 << (pass1 + 2))) >> (pass1 + 3);
         const y = x + center;
@@ -516,7 +508,8 @@ function decodeScan(
         idctBlock(blk, EDGE, 0, 8, pass1, center, top);
         for (let r = 0, p = o; r < h; r++, p += c.planeW) plane.set(EDGE.subarray(r * 8, r * 8 + w), p);
       }
-      for (let i = 0; i < nw; i++) blk[written[i]!] = 0;
+      if (hasAc) blk.fill(0);
+      else blk[0] = 0;
     }
   }
   // continue after the entropy-coded data: at the next marker that is not a restart
