@@ -22,8 +22,12 @@ if (isMainThread) {
   const workers = Array.from({ length: arg.workers }, () => new Worker(new URL(import.meta.url), { workerData: arg }));
   const ask = (w, msg) =>
     new Promise((resolve, reject) => {
-      w.once('message', resolve);
-      w.once('error', reject);
+      const fail = (err) => reject(err);
+      w.once('error', fail);
+      w.once('message', (reply) => {
+        w.off('error', fail);
+        resolve(reply);
+      });
       w.postMessage(msg);
     });
   await Promise.all(workers.map((w) => new Promise((resolve, reject) => (w.once('message', resolve), w.once('error', reject)))));
