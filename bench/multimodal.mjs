@@ -4,7 +4,7 @@
 // 512×512×100 NIfTI volume (vs. nibabel when .venv has it).
 //
 //   bash scripts/bench/dcmtk.sh && bash scripts/services/python-peers.sh   # the references
-//   npm run build && node bench/multimodal.mjs [--frames 20] [--runs 5]
+//   npm run build && node bench/multimodal.mjs [--frames 20] [--runs 5] [--only 'RLE|lossless SV1']
 //
 // Files are made in a temp directory from one 512×512×N 16-bit CT-like multi-frame image (12 bits
 // stored, signed), each by a real encoder of its syntax: explicit VR little endian (here), RLE,
@@ -31,7 +31,7 @@ const mm = await import(join(here, '../dist/multimodal/index.js')).catch((err) =
   console.error(`build first (npm run build): ${err.message}`);
   process.exit(1);
 });
-const { values: args } = parseArgs({ options: { frames: { type: 'string', default: '20' }, runs: { type: 'string', default: '5' } } });
+const { values: args } = parseArgs({ options: { frames: { type: 'string', default: '20' }, runs: { type: 'string', default: '5' }, only: { type: 'string' } } });
 const FRAMES = Number(args.frames);
 const RUNS = Number(args.runs);
 const tmp = mkdtempSync(join(tmpdir(), 'vitals-bench-mm-'));
@@ -225,7 +225,8 @@ print(json.dumps({"version": pydicom.__version__, "ms": out}))`;
 
 const results = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, frames: FRAMES, runs: RUNS, dicom: [], nifti: null };
 const decodedMb = (bits) => (512 * 512 * FRAMES * (bits / 8)) / 1024 ** 2;
-const ready = files.filter((f) => f.path);
+// --only REGEX: just the files whose label matches (for quick before/after checks of one codec)
+const ready = files.filter((f) => f.path && (!args.only || new RegExp(args.only, 'i').test(f.label)));
 let pydicom = null;
 if (hasPy('pydicom, pylibjpeg, openjpeg, libjpeg')) {
   pydicom = JSON.parse(execFileSync(py, ['-c', PYDICOM, String(RUNS), ...ready.map((f) => f.path)], { encoding: 'utf8', maxBuffer: 1 << 24 }));

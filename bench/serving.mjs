@@ -72,7 +72,6 @@ const MODEL = 'breast-cancer';
 const CHECK_ROWS = 25;
 const VITALS = join(BENCH_DIR, 'lib', 'vitals-server.mjs');
 const FLOOR = join(BENCH_DIR, 'lib', 'floor-server.mjs');
-const FLOOR_DURABLE = join(BENCH_DIR, 'lib', 'floor-durable-server.mjs');
 const FASTAPI = join(BENCH_DIR, 'lib', 'fastapi-peer.mjs');
 const PEER_VENV_SCRIPT = join(BENCH_DIR, '..', 'scripts', 'bench', 'fastapi-peer-venv.sh');
 
@@ -326,7 +325,7 @@ async function main() {
     if (!args['no-durable-floor']) {
       const home = mkdtempSync(join(tmpdir(), 'vitals-bench-durable-floor-'));
       homes.push(home);
-      servers.push(await start({ name: 'floor-durable', script: FLOOR_DURABLE, arg: { onnxPath, features, dbFile: join(home, 'log.db') } }));
+      servers.push(await start({ name: 'floor-durable', script: FLOOR, arg: { onnxPath, features, dbFile: join(home, 'log.db') } }));
     }
     for (const v of variantNames) servers.push(await start({ name: `vitals-${v}`, script: VITALS, arg: vitalsSettings(VARIANTS[v]) }));
     const peerWorkers =

@@ -120,6 +120,32 @@ describe('V2 infers share the seed path’s row cache and dynamic batching', () 
     first.probabilities!.data.forEach((p, k) => expect(p).toBeCloseTo(seed[k]!, 6));
   });
 
+  it('binary tensors at any byte offset answer as JSON does; NaN and a short tensor are refused with 400', async () => {
+    const want = await inferJson([row(3), row(4)]);
+    const binaryInfer = async (values: number[], pad: number) => {
+      const raw = Buffer.from(new Float32Array(values).buffer);
+      // padding the JSON header moves the tensor bytes off 4-byte alignment
+      const header = Buffer.from(`${JSON.stringify({ inputs: [{ name: 'input', shape: [2, 30], datatype: 'FP32', parameters: { binary_data_size: raw.length } }] })}${' '.repeat(pad)}`);
+      return t.app.inject({
+        method: 'POST',
+        url: `/v2/models/${DEMO_MODEL}/infer`,
+        payload: Buffer.concat([header, raw]),
+        headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
+      });
+    };
+    for (const pad of [0, 1, 2, 3]) {
+      const res = await binaryInfer([...row(3), ...row(4)], pad);
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json().outputs.find((o: { name: string }) => o.name === 'probabilities').data).toEqual(want.probabilities!.data);
+    }
+    const nan = await binaryInfer([...row(3), ...row(4).slice(0, 29), Number.NaN], 1);
+    expect(nan.statusCode).toBe(400);
+    expect(nan.json().error).toMatch(/inputs\[0\] \(input\): data must be numbers \(got NaN\)/);
+    const short = await binaryInfer([...row(3), ...row(4).slice(0, 29)], 0);
+    expect(short.statusCode).toBe(400);
+    expect(short.json().error).toMatch(/shape \[2,30\] needs 60 values, got 59/);
+  });
+
   it('concurrent V2 infers run as one batch, each answered with its own row', async () => {
     const before = await stats();
     const indexes = [20, 21, 22, 23, 24, 25, 26, 27];

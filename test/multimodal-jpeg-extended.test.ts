@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import dicomParser from 'dicom-parser';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { readDicomImage } from '../src/multimodal/index.js';
 import { decodeJpegSequential } from '../src/multimodal/jpeg-extended.js';
@@ -20,6 +21,23 @@ function firstFrame(bytes: Buffer): Uint8Array {
 }
 
 describe('sequential DCT JPEG decoder', () => {
+  it('flat (DC-only) blocks and an image size that is not a multiple of 8 match libjpeg-turbo (sharp)', async () => {
+    const [w, h] = [21, 13];
+    // left half flat (blocks with no AC coefficient), right half a ramp; cut mid-block on both edges
+    const raw = Buffer.from(Array.from({ length: w * h }, (_, i) => (i % w < 8 ? 90 : 40 + 9 * (i % w) + 3 * Math.floor(i / w))));
+    const jpeg = await sharp(raw, { raw: { width: w, height: h, channels: 1 } })
+      .toColourspace('b-w')
+      .jpeg({ quality: 95 })
+      .toBuffer();
+    const ours = decodeJpegSequential(jpeg);
+    const turbo = await sharp(jpeg).extractChannel(0).raw().toBuffer(); // sharp gives grayscale back as 3 channels
+    expect([ours.width, ours.height, ours.components]).toEqual([w, h, 1]);
+    let worst = 0;
+    for (let i = 0; i < w * h; i++) worst = Math.max(worst, Math.abs(ours.data[i]! - turbo[i]!));
+    expect(worst).toBeLessThanOrEqual(1);
+    expect(ours.data[0]).toBe(turbo[0]);
+  });
+
   it('at 8 bits, gives what libjpeg-turbo gives within one level', async () => {
     // grayscale: colour at 8 bits is libjpeg-turbo's job (its fancy upsampling and YCbCr conversion differ by design)
     for (const name of ['dx_chest_jpeg_baseline.dcm']) {

@@ -148,8 +148,11 @@ function nativeFrame(file: DicomFile, el: Element, pm: PixelModule, i: number, c
   return out;
 }
 
-/** Raw little-endian sample bytes → typed stored values with Bits Stored/High Bit/sign applied. */
-export function toStoredValues(raw: Uint8Array, pm: PixelModule): StoredArray {
+/**
+ * Raw little-endian sample bytes → typed stored values with Bits Stored/High Bit/sign applied.
+ * `owned`: raw is a decoder's fresh output, so the values may be converted in place (no second frame-sized buffer).
+ */
+export function toStoredValues(raw: Uint8Array, pm: PixelModule, owned = false): StoredArray {
   const samples = pm.rows * pm.columns * pm.samplesPerPixel;
   if (pm.floatPixels === 32) return new Float32Array(raw.buffer, raw.byteOffset, samples);
   if (pm.floatPixels === 64) return new Float64Array(raw.buffer, raw.byteOffset, samples);
@@ -166,7 +169,7 @@ export function toStoredValues(raw: Uint8Array, pm: PixelModule): StoredArray {
   const buffer = aligned.buffer as ArrayBuffer;
   const source = new (pm.bitsAllocated === 8 ? Uint8Array : pm.bitsAllocated === 16 ? Uint16Array : Uint32Array)(buffer, aligned.byteOffset, samples);
   if (full) return new Ctor(buffer, aligned.byteOffset, samples);
-  const out = new Ctor(samples);
+  const out = owned && aligned === raw && pm.bitsAllocated <= 16 ? new Ctor(buffer, aligned.byteOffset, samples) : new Ctor(samples);
   if (pm.bitsAllocated <= 16) {
     // 8/16-bit words fit JavaScript's 32-bit bit operators: mask, then sign-extend by shifting up and back.
     const mask = (1 << pm.bitsStored) - 1;
@@ -241,9 +244,11 @@ export async function decodeFrames(file: DicomFile, limits: PixelLimits, which?:
   for (const i of indices) {
     if (i < 0 || i >= pm.frames) throw new VitalsError('BAD_REQUEST', `frame ${i + 1} does not exist (the image has ${pm.frames})`);
     let raw: Uint8Array;
+    let owned = false;
     if (el.encapsulatedPixelData) {
       const encoded = encapsulatedFrame(file.dataSet, el, i, pm.frames, codec!.startsWith('jpeg'));
       raw = await decodeCompressedFrame(codec!, encoded, pm);
+      owned = true; // every decoder returns a buffer of its own (wasm output is copied out)
       // Lossy JPEG and JPEG 2000 decoders apply the colour transform themselves.
       if (pm.samplesPerPixel === 3 && (codec === 'jpeg-baseline' || codec === 'jpeg-2000' || codec === 'htj2k')) photometric = 'RGB';
     } else {
@@ -256,7 +261,7 @@ export async function decodeFrames(file: DicomFile, limits: PixelLimits, which?:
     if (pm.samplesPerPixel === 3 && pm.bitsAllocated === 8 && (photometric === 'YBR_FULL' || photometric === 'YBR_FULL_422')) {
       ybrToRgb(raw);
     }
-    const stored = toStoredValues(raw, pm);
+    const stored = toStoredValues(raw, pm, owned);
     frames.push(palette ? applyPalette(stored, palette) : stored);
   }
   if ((pm.samplesPerPixel === 3 && photometric.startsWith('YBR')) || palette) photometric = 'RGB';

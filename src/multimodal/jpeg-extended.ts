@@ -51,6 +51,8 @@ interface Component {
   bpl: number;
   bpc: number;
   coefs: Int32Array;
+  /** per block: 1 if it has a nonzero AC coefficient (else its samples are all one value) */
+  ac: Uint8Array;
   dcTable?: Huffman;
   acTable?: Huffman;
   pred: number;
@@ -152,6 +154,7 @@ class BitReader {
 
 const extend = (v: number, t: number) => (t === 0 ? 0 : v < 1 << (t - 1) ? v - (1 << t) + 1 : v);
 
+/** Decodes one block's coefficients (zigzag order) into out[at..]; marks the block in c.ac when it has AC coefficients. */
 function decodeBlock(r: BitReader, c: Component, out: Int32Array, at: number): void {
   const t = r.decode(c.dcTable!);
   c.pred += extend(r.receive(t), t);
@@ -168,6 +171,7 @@ function decodeBlock(r: BitReader, c: Component, out: Int32Array, at: number): v
     k += run;
     if (k > 63) throw invalid('an AC coefficient past the end of the block');
     out[at + k] = extend(r.receive(s), s); // zigzag order; dequantised with the IDCT
+    c.ac[at >> 6] = 1;
     k++;
   }
 }
@@ -242,7 +246,9 @@ function idct8(d: Float64Array, o: number, s: number): void {
   d[o + 3 * s] = e3 - o4;
 }
 
-export function decodeJpegSequential(b: Uint8Array): JpegImage {
+export function decodeJpegSequential(encoded: Uint8Array): JpegImage {
+  // a plain Uint8Array view: element reads on a Buffer (a subclass) are slower in the hot loops
+  const b = new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength);
   if (b[0] !== 0xff || b[1] !== 0xd8) throw invalid('no SOI marker');
   const quant: Uint16Array[] = [];
   const dc: Huffman[] = [];
@@ -306,7 +312,7 @@ export function decodeJpegSequential(b: Uint8Array): JpegImage {
         const h = b[o + 1]! >> 4;
         const v = b[o + 1]! & 15;
         if (h < 1 || h > 4 || v < 1 || v > 4) throw invalid('sampling factors out of 1..4');
-        components.push({ id: b[o]!, h, v, tq: b[o + 2]! & 3, bpl: 0, bpc: 0, coefs: new Int32Array(0), pred: 0 });
+        components.push({ id: b[o]!, h, v, tq: b[o + 2]! & 3, bpl: 0, bpc: 0, coefs: new Int32Array(0), ac: new Uint8Array(0), pred: 0 });
       }
       hmax = Math.max(...components.map((c) => c.h));
       vmax = Math.max(...components.map((c) => c.v));
@@ -316,6 +322,7 @@ export function decodeJpegSequential(b: Uint8Array): JpegImage {
         c.bpl = mcusX * c.h;
         c.bpc = mcusY * c.v;
         c.coefs = new Int32Array(c.bpl * c.bpc * 64);
+        c.ac = new Uint8Array(c.bpl * c.bpc);
       }
       frameSeen = true;
     } else if ((marker >= 0xc2 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) || marker === 0xf7) {
@@ -376,22 +383,33 @@ function toSamples(components: Component[], quant: Uint16Array[], width: number,
     const q = quant[c.tq];
     if (!q) throw invalid(`quantisation table ${c.tq} was not defined`);
     const qt = aanTable(q);
-    const planeW = c.bpl * 8;
-    const plane = new Uint16Array(planeW * c.bpc * 8);
+    // one full-resolution component: blocks go straight into the image (clipped at its right and bottom edge)
+    const direct = n === 1;
+    const planeW = direct ? width : c.bpl * 8;
+    const planeH = direct ? height : c.bpc * 8;
+    const plane = direct ? data : new Uint16Array(planeW * planeH);
     for (let by = 0; by < c.bpc; by++)
       for (let bx = 0; bx < c.bpl; bx++) {
-        idctBlock(c.coefs, (by * c.bpl + bx) * 64, qt, block);
-        for (let y = 0, o = by * 8 * planeW + bx * 8; y < 8; y++, o += planeW)
-          for (let x = 0; x < 8; x++) {
-            const v = Math.round(block[y * 8 + x]! + shift);
-            plane[o + x] = v < 0 ? 0 : Math.min(v, top);
+        const blk = by * c.bpl + bx;
+        const h = Math.min(8, planeH - by * 8);
+        const w = Math.min(8, planeW - bx * 8);
+        if (h <= 0 || w <= 0) continue;
+        const o0 = by * 8 * planeW + bx * 8;
+        if (!c.ac[blk]) {
+          // DC only: the inverse DCT of a lone DC coefficient is that value in all 64 samples
+          const r = Math.round(c.coefs[blk * 64]! * qt[0]! + shift);
+          const v = r < 0 ? 0 : Math.min(r, top);
+          for (let y = 0, o = o0; y < h; y++, o += planeW) plane.fill(v, o, o + w);
+          continue;
+        }
+        idctBlock(c.coefs, blk * 64, qt, block);
+        for (let y = 0, o = o0; y < h; y++, o += planeW)
+          for (let x = 0; x < w; x++) {
+            const r = Math.round(block[y * 8 + x]! + shift);
+            plane[o + x] = r < 0 ? 0 : Math.min(r, top);
           }
       }
-    if (n === 1) {
-      // one full-resolution component: the image is the plane's top-left width × height
-      for (let y = 0; y < height; y++) data.set(plane.subarray(y * planeW, y * planeW + width), y * width);
-      continue;
-    }
+    if (direct) continue;
     const xs = Int32Array.from({ length: width }, (_, x) => Math.floor((x * c.h) / hmax));
     for (let y = 0; y < height; y++) {
       const row = Math.floor((y * c.v) / vmax) * planeW;

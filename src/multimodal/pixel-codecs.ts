@@ -2,13 +2,15 @@
  * Decoders for compressed transfer syntaxes, each behind one function that returns the frame in
  * the native layout (interleaved samples, little-endian words). The wasm codecs are the
  * Cornerstone builds of libjpeg-turbo, CharLS, OpenJPEG and OpenJPH (HTJ2K); JPEG Lossless (process 14) is
- * jpeg-lossless-decoder-js; RLE is our own (see rle-decoder.ts). Codecs load on first use.
+ * our own (jpeg-lossless.ts; jpeg-lossless-decoder-js for the layouts it leaves), RLE too (rle-decoder.ts).
+ * Codecs load on first use.
  */
 import { createRequire } from 'node:module';
 import { Decoder as LosslessJpegDecoder } from 'jpeg-lossless-decoder-js';
 import { VitalsError } from '../errors.js';
 import { type CodestreamSize, j2kCodestreamOffset, j2kSize, jpegFrameSize, markJpegAsRgb } from './codestream-headers.js';
 import { decodeJpegSequential } from './jpeg-extended.js';
+import { decodeJpegLossless } from './jpeg-lossless.js';
 import { decodeRleFrame } from './rle-decoder.js';
 
 interface FrameInfo {
@@ -218,6 +220,13 @@ export async function decodeCompressedFrame(codec: CodecName, encoded: Uint8Arra
     case 'jpeg-lossless': {
       const size = checkDeclared(jpegFrameSize(encoded), g, codec);
       const numBytes = g.bitsAllocated <= 8 ? 1 : 2;
+      const expected = pixels * size.components * numBytes;
+      const own = decodeJpegLossless(encoded);
+      if (own) {
+        if (numBytes === 2) return new Uint8Array(own.data.buffer, own.data.byteOffset, expected);
+        return Uint8Array.from(own.data); // 8-bit samples: each value fits a byte
+      }
+      // what ours leaves (subsampled components, restarts mid-row): the npm decoder
       let out: ArrayBufferView;
       try {
         const copy = new Uint8Array(encoded); // a copy (Buffer.slice would be a view): the decoder takes an ArrayBuffer
@@ -225,7 +234,6 @@ export async function decodeCompressedFrame(codec: CodecName, encoded: Uint8Arra
       } catch (err) {
         throw new VitalsError('INVALID_IMAGE', `could not decode the JPEG Lossless frame (${describe(err)})`);
       }
-      const expected = pixels * size.components * numBytes;
       const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
       if (bytes.length < expected) throw new VitalsError('INVALID_IMAGE', 'the JPEG Lossless frame decoded to fewer pixels than its header declares');
       return bytes.subarray(0, expected);

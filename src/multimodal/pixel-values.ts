@@ -138,19 +138,29 @@ export function valueStatistics(frames: StoredArray[], transforms: ModalityTrans
       continue;
     }
     const linear = !m.lut;
-    if (linear && (f instanceof Uint8Array || f instanceof Int8Array || f instanceof Uint16Array || f instanceof Int16Array) && f.length > 65536) {
-      // 8/16-bit integers: a histogram is one increment per value; the moments come from its bins
-      const h = histogramMoments(f);
+    if (linear && isSmallInt(f) && f.length > 65536) {
+      // 8/16-bit integers: a histogram is one increment per value; the moments come from its bins.
+      // The following frames of the same type and rescale share the histogram (one scan of the bins).
+      let j = k + 1;
+      for (; j < frames.length; j++) {
+        const g = frames[j]!;
+        const mg = Array.isArray(transforms) ? transforms[j]! : transforms;
+        if (g.constructor !== f.constructor || g.length <= 65536 || mg.lut || mg.slope !== m.slope || mg.intercept !== m.intercept) break;
+      }
+      const group = frames.slice(k, j) as SmallInt[];
+      k = j - 1;
+      const n = group.reduce((a, g) => a + g.length, 0);
+      const h = histogramMoments(group, n);
       const fMean = h.mean * m.slope + m.intercept;
       const fM2 = h.m2 * m.slope * m.slope;
       const a = modalityValue(m, h.lo);
       const b = modalityValue(m, h.hi);
       min = Math.min(min, a, b);
       max = Math.max(max, a, b);
-      const total = count + f.length;
+      const total = count + n;
       const delta = fMean - mean;
-      mean += (delta * f.length) / total;
-      m2 += fM2 + (delta * delta * count * f.length) / total;
+      mean += (delta * n) / total;
+      m2 += fM2 + (delta * delta * count * n) / total;
       count = total;
       continue;
     }
@@ -198,14 +208,19 @@ export function valueStatistics(frames: StoredArray[], transforms: ModalityTrans
   return { count, mean, std: count > 0 ? Math.sqrt(m2 / count) : 0, min, max, ...(nonfinite ? { nonfinite } : {}) };
 }
 
-/** Mean, sum of squared deviations (two passes over the bins, exact), lowest and highest stored value. */
-function histogramMoments(f: Uint8Array | Int8Array | Uint16Array | Int16Array): { mean: number; m2: number; lo: number; hi: number } {
-  const offset = f instanceof Int8Array ? 128 : f instanceof Int16Array ? 32768 : 0;
-  const bins = new Uint32Array(f instanceof Uint8Array || f instanceof Int8Array ? 256 : 65536);
-  for (let i = 0; i < f.length; i++) {
-    const v = f[i]! + offset;
-    bins[v] = bins[v]! + 1;
-  }
+type SmallInt = Uint8Array | Int8Array | Uint16Array | Int16Array;
+const isSmallInt = (f: StoredArray): f is SmallInt => f instanceof Uint8Array || f instanceof Int8Array || f instanceof Uint16Array || f instanceof Int16Array;
+
+/** Mean, sum of squared deviations (two passes over the bins, exact), lowest and highest stored value of frames of one type, n values in all. */
+function histogramMoments(frames: SmallInt[], n: number): { mean: number; m2: number; lo: number; hi: number } {
+  const f0 = frames[0]!;
+  const offset = f0 instanceof Int8Array ? 128 : f0 instanceof Int16Array ? 32768 : 0;
+  const bins = new Uint32Array(f0 instanceof Uint8Array || f0 instanceof Int8Array ? 256 : 65536);
+  for (const f of frames)
+    for (let i = 0; i < f.length; i++) {
+      const v = f[i]! + offset;
+      bins[v] = bins[v]! + 1;
+    }
   let lo = -1;
   let hi = -1;
   let sum = 0;
@@ -216,7 +231,7 @@ function histogramMoments(f: Uint8Array | Int8Array | Uint16Array | Int16Array):
     hi = v;
     sum += c * v;
   }
-  const mean = sum / f.length;
+  const mean = sum / n;
   let m2 = 0;
   for (let v = lo; v <= hi; v++) {
     const c = bins[v]!;
@@ -277,9 +292,17 @@ export function renderFrame8(frame: StoredArray, m: ModalityTransform, choice: V
     }
     return out;
   }
-  // A table over the stored range makes this one lookup per pixel for integer data.
+  // A table over every stored value makes this one lookup per pixel for 8/16-bit data; the frames
+  // of an image share it (the last table is kept).
   const w = choice.window;
+  if (isSmallInt(frame) && frame.length > 4096) {
+    const table = levelTable(frame, m, w, monochrome1);
+    const offset = frame instanceof Int16Array ? 32768 : frame instanceof Int8Array ? 128 : 0;
+    for (let i = 0; i < frame.length; i++) out[i] = table[frame[i]! + offset]!;
+    return out;
+  }
   if (!(frame instanceof Float32Array || frame instanceof Float64Array) && frame.length > 4096) {
+    // 32-bit integers: a table over the frame's own range
     let lo = Number.POSITIVE_INFINITY;
     let hi = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < frame.length; i++) {
@@ -300,4 +323,29 @@ export function renderFrame8(frame: StoredArray, m: ModalityTransform, choice: V
     out[i] = level8(windowLevel(w, modalityValue(m, frame[i]!)) * 255, monochrome1);
   }
   return out;
+}
+
+let lastTable: { type: unknown; slope: number; intercept: number; lut?: Lut; center: number; width: number; fn: string; monochrome1: boolean; table: Uint8Array } | undefined;
+
+/** Display level of every value of an 8/16-bit type (indexed by value + 128/32768 for signed types). */
+function levelTable(frame: SmallInt, m: ModalityTransform, w: VoiWindow, monochrome1: boolean): Uint8Array {
+  const t = lastTable;
+  if (
+    t &&
+    t.type === frame.constructor &&
+    t.slope === m.slope &&
+    t.intercept === m.intercept &&
+    t.lut === m.lut &&
+    t.center === w.center &&
+    t.width === w.width &&
+    t.fn === w.function &&
+    t.monochrome1 === monochrome1
+  )
+    return t.table;
+  const small = frame instanceof Uint8Array || frame instanceof Int8Array;
+  const first = frame instanceof Int16Array ? -32768 : frame instanceof Int8Array ? -128 : 0;
+  const table = new Uint8Array(small ? 256 : 65536);
+  for (let i = 0; i < table.length; i++) table[i] = level8(windowLevel(w, modalityValue(m, first + i)) * 255, monochrome1);
+  lastTable = { type: frame.constructor, slope: m.slope, intercept: m.intercept, lut: m.lut, center: w.center, width: w.width, fn: w.function, monochrome1, table };
+  return table;
 }

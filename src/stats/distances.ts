@@ -28,9 +28,19 @@ import { assertFiniteArray, pairwiseSum } from './special.js';
 /** PSI's replacement share for an empty bin. */
 export const PSI_EPSILON = 1e-4;
 
-function sortedFloat64(values: readonly number[], what: string): Float64Array {
+/** A sorted copy, checked; a Float64Array already in order and finite (sorted once by the caller for several tests) is used as it is. */
+function sortedFloat64(values: Sample, what: string): Float64Array {
+  if (values instanceof Float64Array && isSortedFinite(values)) return values;
   assertFiniteArray(values, what);
   return Float64Array.from(values).sort();
+}
+
+/** A sample: any array of numbers, or a Float64Array (taken as it is when already sorted). */
+type Sample = readonly number[] | Float64Array;
+
+function isSortedFinite(v: Float64Array): boolean {
+  for (let i = 1; i < v.length; i++) if (!(v[i - 1]! <= v[i]!)) return false;
+  return v.length === 0 || (Number.isFinite(v[0]!) && Number.isFinite(v[v.length - 1]!));
 }
 
 /** numpy's default ("linear", type 7) quantile of sorted data, with numpy's lerp rounding. */
@@ -74,7 +84,7 @@ export interface PsiDetails {
 }
 
 /** PSI with its per-bin breakdown (see the module comment for the binning and epsilon rules). */
-export function populationStabilityIndexDetails(reference: readonly number[], current: readonly number[], options: { bins?: number } = {}): PsiDetails {
+export function populationStabilityIndexDetails(reference: Sample, current: Sample, options: { bins?: number } = {}): PsiDetails {
   const bins = options.bins ?? 10;
   if (!Number.isInteger(bins) || bins < 1) throw new RangeError(`populationStabilityIndex: bins must be a positive integer (got ${bins})`);
   if (reference.length === 0 || current.length === 0) throw new RangeError('populationStabilityIndex: empty sample');
@@ -137,12 +147,12 @@ export function categoricalPsi(referenceCounts: Readonly<Record<string, number>>
 }
 
 /** Population Stability Index of `current` against `reference` on `bins` reference-quantile bins. */
-export function populationStabilityIndex(reference: readonly number[], current: readonly number[], options: { bins?: number } = {}): number {
+export function populationStabilityIndex(reference: Sample, current: Sample, options: { bins?: number } = {}): number {
   return populationStabilityIndexDetails(reference, current, options).psi;
 }
 
 /** First Wasserstein distance between two samples (`scipy.stats.wasserstein_distance`). */
-export function wassersteinDistance(a: readonly number[], b: readonly number[]): number {
+export function wassersteinDistance(a: Sample, b: Sample): number {
   if (a.length === 0 || b.length === 0) throw new RangeError('wassersteinDistance: empty sample');
   const u = sortedFloat64(a, 'a');
   const v = sortedFloat64(b, 'b');
@@ -172,8 +182,9 @@ export function wassersteinDistance(a: readonly number[], b: readonly number[]):
  * Wasserstein distance in units of the reference standard deviation (ddof = 0), with the
  * standard deviation floored at 0.001 (Evidently's normalisation).
  */
-export function normalisedWasserstein(reference: readonly number[], current: readonly number[]): number {
-  const w = wassersteinDistance(reference, current);
+export function normalisedWasserstein(reference: readonly number[], current: readonly number[], sorted?: { reference: Float64Array; current: Float64Array }): number {
+  // The distance needs only the sorted samples; the standard deviation is summed in the sample's own order.
+  const w = wassersteinDistance(sorted?.reference ?? reference, sorted?.current ?? current);
   const n = reference.length;
   let mean = 0;
   for (const x of reference) mean += x;

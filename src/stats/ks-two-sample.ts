@@ -45,7 +45,9 @@ export interface KsTwoSampleResult {
 export const KS_MAX_AUTO_N = 10_000;
 const INT32_MAX = 2 ** 31 - 1;
 
-function sortedCopy(values: readonly number[], what: string): Float64Array {
+/** A sorted copy, checked; a Float64Array already in order (a caller's sample sorted once for several tests) is used as it is. */
+function sortedCopy(values: readonly number[] | Float64Array, what: string): Float64Array {
+  if (values instanceof Float64Array && isSortedNumbers(values)) return values;
   const out = new Float64Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
@@ -55,6 +57,11 @@ function sortedCopy(values: readonly number[], what: string): Float64Array {
     out[i] = v;
   }
   return out.sort();
+}
+
+function isSortedNumbers(v: Float64Array): boolean {
+  for (let i = 1; i < v.length; i++) if (!(v[i - 1]! <= v[i]!)) return false; // NaN fails too
+  return v.length === 0 || !Number.isNaN(v[0]!);
 }
 
 /**
@@ -185,7 +192,7 @@ function exactPValue(n1: number, n2: number, g: number, d: number): { d: number;
  * Two-sample Kolmogorov–Smirnov test (two-sided), matching `scipy.stats.ks_2samp(a, b, method=...)`.
  * Throws on empty samples or NaN values (drop missing values first).
  */
-export function ksTwoSample(a: readonly number[], b: readonly number[], options: KsTwoSampleOptions = {}): KsTwoSampleResult {
+export function ksTwoSample(a: readonly number[] | Float64Array, b: readonly number[] | Float64Array, options: KsTwoSampleOptions = {}): KsTwoSampleResult {
   const requested = options.method ?? 'auto';
   if (requested !== 'auto' && requested !== 'exact' && requested !== 'asymp') {
     throw new RangeError(`ksTwoSample: unknown method ${String(requested)}`);

@@ -1,17 +1,11 @@
-// Child process: the "durable floor" — the floor (floor-server.mjs) plus the least a server must do
-// to never lose an answered prediction: each row (id, model, input, output, time) handed to a writer
+// The "durable floor"'s log: what the floor (floor-server.mjs, given a dbFile) adds to be the least a
+// server must do to never lose an answered prediction: each row (id, model, input, output, time) handed to a writer
 // thread that owns its own SQLite connection (WAL, synchronous=NORMAL, as Vitals' default) and
 // commits by group commit (everything that arrived, at most one commit per 2 ms); the answer goes out
 // once its row is committed. No indexes beyond the primary key, no outbox, no monitoring.
 // It is the reference for "serving with commit ack" that any implementation on this machine pays.
-// argv[2]: JSON { onnxPath, features: string[], dbFile, inputName?, outputName? }.
-import { randomUUID } from 'node:crypto';
-import { serveControl } from './child-control.mjs';
+import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import Fastify from 'fastify';
-import * as ort from 'onnxruntime-node';
-
-const { onnxPath, features, dbFile, inputName = 'input', outputName = 'probabilities' } = JSON.parse(process.argv[2]);
 
 // The writer thread: receives arrays of rows, commits them in one transaction per group.
 const WRITER = `
@@ -37,9 +31,8 @@ parentPort.on('message', ({ seq, rows }) => {
 });
 `;
 
-async function main() {
-  const session = await ort.InferenceSession.create(onnxPath, { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
-  const { createRequire } = await import('node:module');
+/** Starts the writer thread; `durably(row)` resolves once the row is committed. */
+export function startDurableLog(dbFile) {
   const writer = new Worker(WRITER, { eval: true, workerData: { dbFile, sqlite: createRequire(import.meta.url).resolve('better-sqlite3') } });
   // Rows of one event-loop turn go to the writer as one message; each answer waits for its batch.
   let queue = [];
@@ -71,33 +64,5 @@ async function main() {
         setImmediate(dispatch);
       }
     });
-
-  const width = features.length;
-  const app = Fastify({ logger: false });
-  app.post('/api/v1/ml-models/predict', async (req, reply) => {
-    const row = req.body?.features;
-    if (!row || typeof row !== 'object') return reply.code(400).send({ error: 'features missing' });
-    const data = new Float32Array(width);
-    for (let i = 0; i < width; i++) data[i] = Number(row[features[i]]);
-    const out = await session.run({ [inputName]: new ort.Tensor('float32', data, [1, width]) }, [outputName]);
-    const probabilities = Array.from(out[outputName].data);
-    const id = randomUUID();
-    await durably([id, req.body.model ?? null, JSON.stringify(row), JSON.stringify(probabilities), new Date().toISOString()]);
-    return { prediction_id: id, probabilities };
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const { port } = app.server.address();
-  serveControl({
-    stop: async () => {
-      await app.close();
-      await writer.terminate();
-    },
-  });
-  process.send({ type: 'ready', port, ort: ort.env?.versions?.common ?? null });
+  return { durably, close: () => writer.terminate() };
 }
-
-main().catch((err) => {
-  console.error(err?.stack ?? err);
-  process.send?.({ type: 'error', message: String(err?.message ?? err) });
-  process.exitCode = 1;
-});
