@@ -26,7 +26,21 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import sharp from 'sharp';
-import { BENCH_DIR, FOREIGN_LOAD_WARN_CORES, codeInfo, foreignCores, machineBusyMs, machineInfo, percentile, printTable, round, startChild, stopChild, waitForQuiet, writeResult } from './lib/common.mjs';
+import {
+  BENCH_DIR,
+  FOREIGN_LOAD_WARN_CORES,
+  codeInfo,
+  foreignCores,
+  machineBusyMs,
+  machineInfo,
+  percentile,
+  printTable,
+  round,
+  startChild,
+  stopChild,
+  waitForQuiet,
+  writeResult,
+} from './lib/common.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -104,7 +118,8 @@ function loadHttp(port, target, durationS) {
         timeout: 30,
         requests: [{ method: 'POST', path: target.path, headers: { 'content-type': target.contentType }, setupRequest: (req) => ({ ...req, body: target.bodies[next++ % target.bodies.length] }) }],
       },
-      (err, result) => (err ? reject(err) : resolve({ seconds: result.duration, requests: ok, images: ok * target.imagesPerRequest, latencies, non2xx: result.non2xx, errors: result.errors + result.timeouts })),
+      (err, result) =>
+        err ? reject(err) : resolve({ seconds: result.duration, requests: ok, images: ok * target.imagesPerRequest, latencies, non2xx: result.non2xx, errors: result.errors + result.timeouts }),
     );
     instance.on('response', (_c, status, _b, ms) => {
       if (status >= 200 && status < 300) {
@@ -169,7 +184,15 @@ function summarise(t) {
     other_load_cores: round(t.foreignMs / (t.seconds * 1000), 2),
     non_2xx: t.non2xx,
     errors: t.errors,
-    ...(t.counters ? { vitals_batches: { batches: t.counters.batches, mean_images_per_batch: round(t.counters.rows / (t.counters.batches || 1), 2), mean_session_run_ms: round((t.counters.inferS * 1000) / (t.counters.inferN || 1), 2) } } : {}),
+    ...(t.counters
+      ? {
+          vitals_batches: {
+            batches: t.counters.batches,
+            mean_images_per_batch: round(t.counters.rows / (t.counters.batches || 1), 2),
+            mean_session_run_ms: round((t.counters.inferS * 1000) / (t.counters.inferN || 1), 2),
+          },
+        }
+      : {}),
   };
 }
 
@@ -185,7 +208,9 @@ async function main() {
     const model = buildMobileNet({ labels: LABELS });
     const onnxPath = join(tmp, `${MODEL}.onnx`);
     writeFileSync(onnxPath, model.onnx);
-    console.log(`model: MobileNetV2-shaped, ${(model.parameters / 1e6).toFixed(2)} M parameters, ${(model.multiplyAdds / 1e6).toFixed(0)} M multiply-adds per 224×224×3 image, ${(model.onnx.byteLength / 1e6).toFixed(1)} MB`);
+    console.log(
+      `model: MobileNetV2-shaped, ${(model.parameters / 1e6).toFixed(2)} M parameters, ${(model.multiplyAdds / 1e6).toFixed(0)} M multiply-adds per 224×224×3 image, ${(model.onnx.byteLength / 1e6).toFixed(1)} MB`,
+    );
     const images = [];
     for (let i = 0; i < N_IMAGES; i++) {
       const px = syntheticRadiograph({ width: IMAGE_SIZE, height: IMAGE_SIZE, opacity: i % 2 === 1, seed: 100 + i });
@@ -218,11 +243,22 @@ async function main() {
     };
     const home = join(tmp, 'vitals-home');
     const profile = args.profile ? ['--cpu-prof', '--cpu-prof-dir', join(BENCH_DIR, 'results', 'profiles', 'image-vitals')] : [];
-    const vitals = await start('vitals', join(LIB, 'vitals-image-server.mjs'), { onnxPath, model: MODEL, inputSpec: INPUT_SPEC, labels: LABELS, settings: { VITALS_HOME: home, CACHE_SIZE: 0 } }, profile);
+    const vitals = await start(
+      'vitals',
+      join(LIB, 'vitals-image-server.mjs'),
+      { onnxPath, model: MODEL, inputSpec: INPUT_SPEC, labels: LABELS, settings: { VITALS_HOME: home, CACHE_SIZE: 0 } },
+      profile,
+    );
     const { workers, threadsPerWorker } = vitals.ready;
     console.log(`    Vitals infers with ${workers} worker(s) × ${threadsPerWorker} intra-op thread(s); raw onnxruntime gets the same`);
     const raw = await start('raw-ort', join(LIB, 'raw-ort-images.mjs'), { onnxPath, tensorsPath, imagePaths, inputSpec: INPUT_SPEC, dims: [3, 224, 224], workers, threads: threadsPerWorker });
-    const peerWorkers = args.peers === 'none' ? [] : args.peers.split(',').map(Number).filter((n) => n > 0);
+    const peerWorkers =
+      args.peers === 'none'
+        ? []
+        : args.peers
+            .split(',')
+            .map(Number)
+            .filter((n) => n > 0);
     const peers = [];
     if (peerWorkers.length) {
       const made = spawnSync('bash', [PEER_VENV_SCRIPT], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
@@ -247,7 +283,11 @@ async function main() {
     const agreement = { vitals: await check(vitals, reference, images, batchBodies, 1e-4) };
     for (const p of peers) agreement[p.name] = await check(p, reference, images, batchBodies, PEER_TOLERANCE);
     const spread = Math.max(...reference.map((r) => r[1])) - Math.min(...reference.map((r) => r[1]));
-    console.log(`  answers agree with raw onnxruntime: ${Object.entries(agreement).map(([k, v]) => `${k} within ${v.toExponential(1)}`).join(', ')} (P(${LABELS[1]}) spans ${spread.toFixed(3)} across the images)`);
+    console.log(
+      `  answers agree with raw onnxruntime: ${Object.entries(agreement)
+        .map(([k, v]) => `${k} within ${v.toExponential(1)}`)
+        .join(', ')} (P(${LABELS[1]}) spans ${spread.toFixed(3)} across the images)`,
+    );
 
     const http = (server, name, path, connections) =>
       path === '/predict'
@@ -336,16 +376,34 @@ async function main() {
       line(`predict_vs_${p.name}`, `Vitals /predict ÷ ${p.name} /predict`, by['vitals /predict'], by[`${p.name} /predict`], '-');
       line(`batch_vs_${p.name}`, `Vitals /predict/batch ÷ ${p.name} /predict/batch`, by[`vitals /predict/batch (${BATCH})`], by[`${p.name} /predict/batch (${BATCH})`], '-');
     }
-    for (const r of results) if (r.vitals_batches) console.log(`  ${r.name}: ${r.vitals_batches.mean_images_per_batch} images per inference batch, session.run ${r.vitals_batches.mean_session_run_ms} ms per batch; images/s by round ${r.images_per_s_by_round.join(' ')}`);
+    for (const r of results)
+      if (r.vitals_batches)
+        console.log(
+          `  ${r.name}: ${r.vitals_batches.mean_images_per_batch} images per inference batch, session.run ${r.vitals_batches.mean_session_run_ms} ms per batch; images/s by round ${r.images_per_s_by_round.join(' ')}`,
+        );
     out = {
       benchmark: 'image-serving',
       date: new Date().toISOString(),
       machine: info,
       code: codeInfo(),
-      model: { architecture: 'MobileNetV2 1.0 (src/onnx/mobilenet.ts), seeded weights', parameters: model.parameters, multiply_adds: model.multiplyAdds, input: '1x3x224x224 float32', bytes: model.onnx.byteLength },
+      model: {
+        architecture: 'MobileNetV2 1.0 (src/onnx/mobilenet.ts), seeded weights',
+        parameters: model.parameters,
+        multiply_adds: model.multiplyAdds,
+        input: '1x3x224x224 float32',
+        bytes: model.onnx.byteLength,
+      },
       images: { count: N_IMAGES, size: IMAGE_SIZE, format: FORMAT, mean_bytes: Math.round(meanBytes), input_spec: INPUT_SPEC },
       threads: { workers, threads_per_worker: threadsPerWorker },
-      load: { round_s: ROUND_S, rounds: ROUNDS, warmup_s: WARMUP_S, connections: CONNECTIONS, batch_connections: BATCH_CONNECTIONS, batch: BATCH, tool: 'autocannon, in the parent process on the same machine' },
+      load: {
+        round_s: ROUND_S,
+        rounds: ROUNDS,
+        warmup_s: WARMUP_S,
+        connections: CONNECTIONS,
+        batch_connections: BATCH_CONNECTIONS,
+        batch: BATCH,
+        tool: 'autocannon, in the parent process on the same machine',
+      },
       agreement_max_abs_diff: agreement,
       peers: Object.fromEntries(peers.map((p) => [p.name, p.ready.peer])),
       raw: { onnxruntime_node: raw.ready.ort },

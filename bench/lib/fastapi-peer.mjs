@@ -48,24 +48,7 @@ async function main() {
   const port = await freePort();
   const uvicorn = spawn(
     python,
-    [
-      '-m',
-      'uvicorn',
-      app,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--workers',
-      String(workers),
-      '--log-level',
-      'warning',
-      '--no-access-log',
-      '--loop',
-      'uvloop',
-      '--http',
-      'httptools',
-    ],
+    ['-m', 'uvicorn', app, '--host', '127.0.0.1', '--port', String(port), '--workers', String(workers), '--log-level', 'warning', '--no-access-log', '--loop', 'uvloop', '--http', 'httptools'],
     {
       cwd: here,
       env: { ...process.env, PEER_ONNX: onnxPath, PEER_FEATURES: JSON.stringify(features), OMP_NUM_THREADS: '1', ...env },

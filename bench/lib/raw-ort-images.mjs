@@ -30,7 +30,15 @@ if (isMainThread) {
       });
       w.postMessage(msg);
     });
-  await Promise.all(workers.map((w) => new Promise((resolve, reject) => (w.once('message', resolve), w.once('error', reject)))));
+  await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise((resolve, reject) => {
+          w.once('message', resolve);
+          w.once('error', reject);
+        }),
+    ),
+  );
   serveControl({
     stop: async () => {
       await Promise.all(workers.map((w) => w.terminate()));
@@ -39,7 +47,12 @@ if (isMainThread) {
       run: async ({ seconds, batch, mode }) => {
         const t0 = performance.now();
         const all = await Promise.all(workers.map((w, i) => ask(w, { seconds, batch, mode, offset: i })));
-        return { images: all.reduce((a, r) => a + r.images, 0), requests: all.reduce((a, r) => a + r.requests, 0), latencies: all.flatMap((r) => r.latencies), seconds: (performance.now() - t0) / 1000 };
+        return {
+          images: all.reduce((a, r) => a + r.images, 0),
+          requests: all.reduce((a, r) => a + r.requests, 0),
+          latencies: all.flatMap((r) => r.latencies),
+          seconds: (performance.now() - t0) / 1000,
+        };
       },
       answers: async () => ask(workers[0], { answers: true }),
     },
@@ -67,7 +80,7 @@ if (isMainThread) {
     if (mode === 'decode') {
       const encoded = await Promise.all(Array.from({ length: n }, (_, i) => encodeImage(files[(start + i) % count], inputSpec, ['png', 'jpg'])));
       encoded.forEach((e, i) => data.set(e.tensor, i * size));
-    } else for (let i = 0; i < n; i++) data.set(all.subarray(((start + i) % count) * size, ((start + i) % count + 1) * size), i * size);
+    } else for (let i = 0; i < n; i++) data.set(all.subarray(((start + i) % count) * size, (((start + i) % count) + 1) * size), i * size);
     return new ort.Tensor('float32', data, [n, ...dims]);
   };
   parentPort.on('message', async (msg) => {
