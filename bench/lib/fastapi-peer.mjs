@@ -1,6 +1,7 @@
 // Child process: runs the FastAPI + onnxruntime peer (fastapi_peer.py) under uvicorn with N workers
 // and speaks bench/lib's IPC protocol for it, so bench/serving.mjs measures it like any other server.
-// argv[2]: JSON { onnxPath, features, workers, python }.
+// argv[2]: JSON { onnxPath, features, workers, python } (the tabular peer), or with { app, env,
+// readyPath } another peer module (bench/image-serving.mjs: fastapi_image_peer:app, GET /health).
 //   → { type: 'ready', port, python: versions }   ← { type: 'cpu', id } → CPU of the uvicorn process tree
 //   ← { type: 'stop' } → SIGTERM uvicorn, { type: 'stopped' }
 import { spawn } from 'node:child_process';
@@ -9,7 +10,7 @@ import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const { onnxPath, features, workers = 1, python } = JSON.parse(process.argv[2]);
+const { onnxPath, features = [], workers = 1, python, app = 'fastapi_peer:app', env = {}, readyPath } = JSON.parse(process.argv[2]);
 const here = dirname(fileURLToPath(import.meta.url));
 
 const freePort = () =>
@@ -47,27 +48,10 @@ async function main() {
   const port = await freePort();
   const uvicorn = spawn(
     python,
-    [
-      '-m',
-      'uvicorn',
-      'fastapi_peer:app',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--workers',
-      String(workers),
-      '--log-level',
-      'warning',
-      '--no-access-log',
-      '--loop',
-      'uvloop',
-      '--http',
-      'httptools',
-    ],
+    ['-m', 'uvicorn', app, '--host', '127.0.0.1', '--port', String(port), '--workers', String(workers), '--log-level', 'warning', '--no-access-log', '--loop', 'uvloop', '--http', 'httptools'],
     {
       cwd: here,
-      env: { ...process.env, PEER_ONNX: onnxPath, PEER_FEATURES: JSON.stringify(features), OMP_NUM_THREADS: '1' },
+      env: { ...process.env, PEER_ONNX: onnxPath, PEER_FEATURES: JSON.stringify(features), OMP_NUM_THREADS: '1', ...env },
       stdio: ['ignore', 'inherit', 'inherit'],
     },
   );
@@ -82,7 +66,8 @@ async function main() {
   const body = JSON.stringify({ features: Object.fromEntries(features.map((f) => [f, 1])) });
   for (let i = 0; ; i++) {
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/api/v1/ml-models/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const url = `http://127.0.0.1:${port}${readyPath ?? '/api/v1/ml-models/predict'}`;
+      const res = await fetch(url, readyPath ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body });
       if (res.ok) break;
     } catch {
       // not listening yet
@@ -93,7 +78,7 @@ async function main() {
   const versions = await new Promise((resolve) => {
     const p = spawn(python, [
       '-c',
-      'import fastapi, uvicorn, onnxruntime, numpy, sys; print(f"python {sys.version.split()[0]}, fastapi {fastapi.__version__}, uvicorn {uvicorn.__version__}, onnxruntime {onnxruntime.__version__}, numpy {numpy.__version__}")',
+      'import fastapi, uvicorn, onnxruntime, numpy, sys; import importlib.util as u; pil = __import__("PIL").__version__ if u.find_spec("PIL") else "-"; print(f"python {sys.version.split()[0]}, fastapi {fastapi.__version__}, uvicorn {uvicorn.__version__}, onnxruntime {onnxruntime.__version__}, numpy {numpy.__version__}, pillow {pil}")',
     ]);
     let out = '';
     p.stdout.on('data', (d) => (out += d));

@@ -24,3 +24,5 @@ export type {
 export { buildTinyCnn } from './tiny-cnn.js';
 export type { TinyCnnOptions, TinyCnn, TinyCnnWeights } from './tiny-cnn.js';
 export { TINY_CNN_FILTERS } from './tiny-cnn.js';
+export { buildMobileNet } from './mobilenet.js';
+export type { MobileNet, MobileNetOptions } from './mobilenet.js';

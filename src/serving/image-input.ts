@@ -66,7 +66,7 @@ export async function encodeImage(bytes: Uint8Array, spec: ImageInputSpec, suppo
   if (!supported.includes(format)) {
     throw new VitalsError('UNSUPPORTED_MEDIA_TYPE', `${format} images are not accepted; supported formats: ${supportedFormats.join(', ')}`);
   }
-  const { width, height, channels, mean, std, layout } = spec;
+  const { width, height, channels } = spec;
   let pipeline = (input ?? sharp(bytes, { failOn: 'error' })).resize(width, height, { fit: 'fill' });
   pipeline = channels === 1 ? pipeline.toColourspace('b-w') : pipeline.toColourspace('srgb');
   let raw: { data: Buffer; info: OutputInfo };
@@ -75,24 +75,8 @@ export async function encodeImage(bytes: Uint8Array, spec: ImageInputSpec, suppo
   } catch (err) {
     throw new VitalsError('INVALID_IMAGE', `could not read the image pixels (${(err as Error).message})`);
   }
-  const pixels = raw.data;
-  const got = raw.info.channels;
+  const { tensor, sum, sumSq } = normalise(new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength), raw.info.channels, spec);
   const plane = width * height;
-  const tensor = new Float32Array(plane * channels);
-  let sum = 0;
-  let sumSq = 0;
-  for (let p = 0; p < plane; p++) {
-    let intensity = 0;
-    for (let c = 0; c < channels; c++) {
-      const v = pixels[p * got + Math.min(c, got - 1)]! / 255;
-      intensity += v;
-      const norm = (v - (mean[c] ?? mean[0] ?? 0)) / (std[c] ?? std[0] ?? 1);
-      tensor[layout === 'NCHW' ? c * plane + p : p * channels + c] = norm;
-    }
-    intensity /= channels;
-    sum += intensity;
-    sumSq += intensity * intensity;
-  }
   const m = sum / plane;
   return {
     tensor,
@@ -113,4 +97,37 @@ export async function encodeImage(bytes: Uint8Array, spec: ImageInputSpec, suppo
 
 export function imageTensorDims(spec: ImageInputSpec, n: number): number[] {
   return spec.layout === 'NCHW' ? [n, spec.channels, spec.height, spec.width] : [n, spec.height, spec.width, spec.channels];
+}
+
+/**
+ * 8-bit pixels (`got` bands, interleaved) → the model's tensor, plus the sums of intensity in [0, 1]
+ * for the drift statistics. A function of its own, on a plain Uint8Array, so V8 optimises the loops
+ * (inside encodeImage they ran several times slower). One table per channel holds the normalised
+ * value of each level: the same float arithmetic as per pixel, done 256 times instead of once a pixel.
+ */
+function normalise(pixels: Uint8Array, got: number, spec: ImageInputSpec): { tensor: Float32Array; sum: number; sumSq: number } {
+  const { width, height, channels, mean, std, layout } = spec;
+  const plane = width * height;
+  const tensor = new Float32Array(plane * channels);
+  const level = Float64Array.from({ length: 256 }, (_, v) => v / 255);
+  const nchw = layout === 'NCHW';
+  for (let c = 0; c < channels; c++) {
+    const mu = mean[c] ?? mean[0] ?? 0;
+    const sigma = std[c] ?? std[0] ?? 1;
+    const table = Float32Array.from(level, (v) => (v - mu) / sigma);
+    const src = Math.min(c, got - 1); // a grey picture feeds every channel of an RGB model
+    // `!`: p * got + src < pixels.length, and a level indexes the 256-entry table.
+    if (nchw) for (let p = 0, o = c * plane; p < plane; p++) tensor[o + p] = table[pixels[p * got + src]!]!;
+    else for (let p = 0; p < plane; p++) tensor[p * channels + c] = table[pixels[p * got + src]!]!;
+  }
+  let sum = 0;
+  let sumSq = 0;
+  for (let p = 0; p < plane; p++) {
+    let intensity = 0;
+    for (let c = 0; c < channels; c++) intensity += level[pixels[p * got + Math.min(c, got - 1)]!]!;
+    intensity /= channels;
+    sum += intensity;
+    sumSq += intensity * intensity;
+  }
+  return { tensor, sum, sumSq };
 }

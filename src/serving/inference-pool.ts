@@ -93,10 +93,15 @@ export class InferencePool {
     return info;
   }
 
-  async run(model: ModelHandle, feeds: Record<string, TensorData>, fetches?: string[]): Promise<{ outputs: Record<string, TensorData>; inferenceMs: number }> {
+  /**
+   * `transfer`: buffers of the feeds that the caller hands over (moved to the worker, not copied;
+   * detached here afterwards): a batch of images is megabytes that structured cloning would copy.
+   */
+  async run(model: ModelHandle, feeds: Record<string, TensorData>, fetches?: string[], transfer?: ArrayBuffer[]): Promise<{ outputs: Record<string, TensorData>; inferenceMs: number }> {
     if (this.queueSize >= this.maxQueue) throw queueFull(this.maxQueue);
     try {
-      return await this.piscina.run({ op: 'run', ...model, device: this.device, threads: this.threadsPerWorker, feeds, fetches });
+      const task = { op: 'run', ...model, device: this.device, threads: this.threadsPerWorker, feeds, fetches };
+      return await this.piscina.run(task, transfer?.length ? { transferList: transfer } : undefined);
     } catch (err) {
       if ((err as Error).message === 'Task queue is at limit') throw queueFull(this.maxQueue);
       throw err;

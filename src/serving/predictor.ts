@@ -334,7 +334,8 @@ export class Predictor {
     this.metrics.batchSize.observe({ model: served.modelName }, items.length);
     let run: Awaited<ReturnType<InferencePool['run']>>;
     try {
-      run = await this.pool.run(served.handle, { [served.inputName]: { type: 'float32', data, dims } }, [served.outputName]);
+      // `data` is this batch's own buffer: moved to the worker rather than copied.
+      run = await this.pool.run(served.handle, { [served.inputName]: { type: 'float32', data, dims } }, [served.outputName], [data.buffer]);
     } catch (err) {
       if (err instanceof VitalsError) throw err; // back-pressure (503 PREDICTION_QUEUE_FULL) passes through
       throw new VitalsError('INFERENCE_FAILED', `inference failed for ${served.modelName} ${served.version}: ${String((err as Error).message).split('\n')[0]}`);
