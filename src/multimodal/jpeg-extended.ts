@@ -343,6 +343,9 @@ function decodeScan(
   const across = single ? Math.ceil(Math.ceil((width * single.h) / hmax) / 8) : mcusX;
   const down = single ? Math.ceil(Math.ceil((height * single.v) / vmax) / 8) : mcusY;
   const total = across * down;
+  // The bit reader lives in these locals and its refill (byte stuffing, markers) is written out at each
+  // use, here and in jpeg-lossless.ts / jpeg-extended.ts: a shared function or reader object costs a
+  // call or field access per code, which the profiles showed was most of the decode time.
   let acc = 0;
   let nbits = 0;
   let pos = start;

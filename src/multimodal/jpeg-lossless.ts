@@ -120,6 +120,9 @@ function decodeScan(
   const diffs = new Int32Array(width * ns);
   const stride = width * nc;
   const initial = 1 << (precision - pt - 1);
+  // The bit reader lives in these locals and its refill (byte stuffing, markers) is written out at each
+  // use, here and in jpeg-lossless.ts / jpeg-extended.ts: a shared function or reader object costs a
+  // call or field access per code, which the profiles showed was most of the decode time.
   // the bit reader: acc holds nbits unread bits (at most 32), most significant first
   let acc = 0;
   let nbits = 0;
