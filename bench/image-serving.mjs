@@ -28,6 +28,7 @@ import autocannon from 'autocannon';
 import sharp from 'sharp';
 import {
   BENCH_DIR,
+  ask,
   FOREIGN_LOAD_WARN_CORES,
   codeInfo,
   foreignCores,
@@ -80,22 +81,6 @@ const { buildMobileNet } = await import('../dist/onnx/index.js');
 const { syntheticRadiograph } = await import('../dist/pipelines/demo-image.js');
 const { encodeImage } = await import('../dist/serving/image-input.js');
 
-/** Asks a child { type, id, ...payload } and waits for `${type}:reply` with the same id. */
-function request(child, type, payload = {}, timeoutMs = 120_000) {
-  const id = Math.random().toString(36).slice(2);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no reply to ${type} within ${timeoutMs} ms`)), timeoutMs);
-    child.on('message', function onMsg(msg) {
-      if (msg?.type === `${type}:reply` && msg.id === id) {
-        clearTimeout(timer);
-        child.off('message', onMsg);
-        resolve(msg);
-      }
-    });
-    child.send({ type, id, ...payload });
-  });
-}
-
 const BOUNDARY = '----vitals-bench-image';
 const multipart = (bytes) =>
   Buffer.concat([
@@ -132,7 +117,7 @@ function loadHttp(port, target, durationS) {
 
 async function measure(target, seconds) {
   if (target.kind === 'raw') {
-    const r = await request(target.server.child, 'run', { seconds, batch: target.batch, mode: target.mode }, seconds * 1000 + 60_000);
+    const r = await ask(target.server.child, 'run', seconds * 1000 + 60_000, { seconds, batch: target.batch, mode: target.mode });
     return { ...r, non2xx: 0, errors: 0 };
   }
   return loadHttp(target.server.ready.port, target, seconds);
@@ -279,7 +264,7 @@ async function main() {
     }
 
     // Same model, same answers.
-    const reference = (await request(raw.child, 'answers')).probabilities;
+    const reference = (await ask(raw.child, 'answers', 120_000)).probabilities;
     const agreement = { vitals: await check(vitals, reference, images, batchBodies, 1e-4) };
     for (const p of peers) agreement[p.name] = await check(p, reference, images, batchBodies, PEER_TOLERANCE);
     const spread = Math.max(...reference.map((r) => r[1])) - Math.min(...reference.map((r) => r[1]));
@@ -312,13 +297,13 @@ async function main() {
     for (let r = 0; r < ROUNDS; r++) {
       const line = [];
       for (const t of targets.map((_, i) => targets[(i + r) % targets.length])) {
-        const before = await request(t.server.child, 'cpu');
+        const before = await ask(t.server.child, 'cpu', 120_000);
         const busy0 = machineBusyMs();
         const own0 = process.cpuUsage();
         const run = await measure(t, ROUND_S);
         const own = process.cpuUsage(own0);
         const busy = machineBusyMs() - busy0;
-        const after = await request(t.server.child, 'cpu');
+        const after = await ask(t.server.child, 'cpu', 120_000);
         const cpuMs = (after.user + after.system - before.user - before.system) / 1000;
         const ownMs = (own.user + own.system) / 1000;
         t.seconds = (t.seconds ?? 0) + run.seconds;

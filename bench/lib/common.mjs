@@ -127,8 +127,8 @@ export function stopChild(child, { timeoutMs = 30_000 } = {}) {
   });
 }
 
-/** Asks the child a question over IPC ({ type, id }) and waits for { type: `${type}:reply`, id }. */
-export function ask(child, type, timeoutMs = 30_000) {
+/** Asks the child a question over IPC ({ type, id, ...payload }) and waits for { type: `${type}:reply`, id }. */
+export function ask(child, type, timeoutMs = 30_000, payload = {}) {
   const id = Math.random().toString(36).slice(2);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no reply to ${type} within ${timeoutMs} ms`)), timeoutMs);
@@ -139,7 +139,7 @@ export function ask(child, type, timeoutMs = 30_000) {
         resolve(msg);
       }
     });
-    child.send({ type, id });
+    child.send({ type, id, ...payload });
   });
 }
 

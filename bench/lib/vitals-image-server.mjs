@@ -7,11 +7,10 @@
 //   ← { type: 'stop' } → close() (drains the prediction log), then { type: 'stopped', logged, pending }
 // The process environment is not read for settings (env: {}).
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
 import { loadConfig } from '../../dist/config/index.js';
 import { buildApp } from '../../dist/server/app.js';
 import { serveControl } from './child-control.mjs';
+import { closeAndCount, histogramTotals } from './vitals-child.mjs';
 
 const { onnxPath, model, inputSpec, labels, settings: overrides = {} } = JSON.parse(process.argv[2] ?? '{}');
 
@@ -39,19 +38,10 @@ async function main() {
   });
   await app.listen({ host: settings.HOST, port: settings.PORT });
   const { port } = app.server.address();
-  const histogram = async (name) => {
-    const v = (await services.metrics.registry.getSingleMetric(name)?.get())?.values ?? [];
-    return { sum: v.filter((x) => x.metricName?.endsWith('_sum')).reduce((a, x) => a + x.value, 0), count: v.filter((x) => x.metricName?.endsWith('_count')).reduce((a, x) => a + x.value, 0) };
-  };
+  const histogram = (name) => histogramTotals(services, name);
   serveControl({
     counters: async () => ({ batch_rows: await histogram('vitals_inference_batch_rows'), inference_seconds: await histogram('vitals_inference_duration_seconds') }),
-    stop: async () => {
-      await vitals.close();
-      const sqlite = new SqliteDatabase(join(settings.VITALS_HOME, 'vitals.db'), { readonly: true });
-      const logged = sqlite.prepare('select count(*) as n from prediction_logs where model_id = ?').get(version.model_id).n;
-      sqlite.close();
-      return { logged, pending: services.predictionLog.pending };
-    },
+    stop: () => closeAndCount(vitals, settings, version.model_id),
   });
   process.send({
     type: 'ready',

@@ -6,9 +6,8 @@
 //   ← { type: 'stop' }      → close(), then { type: 'stopped', logged (rows in the SQLite file), pending } and exit
 // The process environment is NOT read for settings (env: {}), so a DATABASE_URL in the shell cannot
 // redirect the benchmark; only the overrides below count.
-import { join } from 'node:path';
 import { serveControl } from './child-control.mjs';
-import SqliteDatabase from 'better-sqlite3';
+import { closeAndCount, histogramTotals } from './vitals-child.mjs';
 import { bootstrapDemo } from '../../dist/pipelines/demo-bootstrap.js';
 import { loadConfig } from '../../dist/config/index.js';
 import { buildApp } from '../../dist/server/app.js';
@@ -27,10 +26,7 @@ async function main() {
   await app.listen({ host: settings.HOST, port: settings.PORT });
   const { port } = app.server.address();
   const countLogged = () => services.predictionLog.count(version.model_id);
-  const histogram = async (name) => {
-    const v = (await services.metrics.registry.getSingleMetric(name)?.get())?.values ?? [];
-    return { sum: v.filter((x) => x.metricName?.endsWith('_sum')).reduce((a, x) => a + x.value, 0), count: v.filter((x) => x.metricName?.endsWith('_count')).reduce((a, x) => a + x.value, 0) };
-  };
+  const histogram = (name) => histogramTotals(services, name);
   // Times every prediction-log flush when the log writes on the main thread (PredictionLog's old
   // private write(rows), wrapped here without changing src/). Since the writer thread (issue 13) the
   // log has no such method on the main thread and nothing is timed: its writes cost the event loop
@@ -62,15 +58,7 @@ async function main() {
   serveControl({
     counters,
     on: { count: async () => ({ logged: await countLogged() }) },
-    stop: async () => {
-      // close() must drain the prediction log: count the rows afterwards, from the database file.
-      await vitals.close();
-      const file = join(settings.VITALS_HOME, 'vitals.db');
-      const sqlite = new SqliteDatabase(file, { readonly: true });
-      const logged = sqlite.prepare('select count(*) as n from prediction_logs where model_id = ?').get(version.model_id).n;
-      sqlite.close();
-      return { logged, pending: services.predictionLog.pending };
-    },
+    stop: () => closeAndCount(vitals, settings, version.model_id), // close() drains the log first
   });
 
   process.send({
