@@ -23,25 +23,20 @@
  * - `jensenShannonDistance`: sqrt of the Jensen–Shannon divergence with log base 2 (so in [0, 1]);
  *   equals `scipy.spatial.distance.jensenshannon(p, q, base=2)`. Inputs are normalised to sum 1.
  */
-import { assertFiniteArray, pairwiseSum } from './special.js';
+import { assertFiniteArray, isSortedSample, pairwiseSum } from './special.js';
 
 /** PSI's replacement share for an empty bin. */
 export const PSI_EPSILON = 1e-4;
 
 /** A sorted copy, checked; a Float64Array already in order and finite (sorted once by the caller for several tests) is used as it is. */
 function sortedFloat64(values: Sample, what: string): Float64Array {
-  if (values instanceof Float64Array && isSortedFinite(values)) return values;
+  if (values instanceof Float64Array && isSortedSample(values, true)) return values;
   assertFiniteArray(values, what);
   return Float64Array.from(values).sort();
 }
 
 /** A sample: any array of numbers, or a Float64Array (taken as it is when already sorted). */
 type Sample = readonly number[] | Float64Array;
-
-function isSortedFinite(v: Float64Array): boolean {
-  for (let i = 1; i < v.length; i++) if (!(v[i - 1]! <= v[i]!)) return false;
-  return v.length === 0 || (Number.isFinite(v[0]!) && Number.isFinite(v[v.length - 1]!));
-}
 
 /** numpy's default ("linear", type 7) quantile of sorted data, with numpy's lerp rounding. */
 export function quantileLinear(sorted: ArrayLike<number>, q: number): number {

@@ -22,7 +22,7 @@
  * Inputs are sorted once (typed-array sort) and merged in O(n log n).
  */
 import { kstwoSf } from './kolmogorov.js';
-import { gcd, roundHalfEven } from './special.js';
+import { gcd, isSortedSample, roundHalfEven } from './special.js';
 
 export type KsMethod = 'auto' | 'exact' | 'asymp';
 
@@ -47,7 +47,7 @@ const INT32_MAX = 2 ** 31 - 1;
 
 /** A sorted copy, checked; a Float64Array already in order (a caller's sample sorted once for several tests) is used as it is. */
 function sortedCopy(values: readonly number[] | Float64Array, what: string): Float64Array {
-  if (values instanceof Float64Array && isSortedNumbers(values)) return values;
+  if (values instanceof Float64Array && isSortedSample(values, false)) return values;
   const out = new Float64Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
@@ -57,11 +57,6 @@ function sortedCopy(values: readonly number[] | Float64Array, what: string): Flo
     out[i] = v;
   }
   return out.sort();
-}
-
-function isSortedNumbers(v: Float64Array): boolean {
-  for (let i = 1; i < v.length; i++) if (!(v[i - 1]! <= v[i]!)) return false; // NaN fails too
-  return v.length === 0 || !Number.isNaN(v[0]!);
 }
 
 /**

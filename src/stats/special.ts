@@ -74,6 +74,16 @@ export function ldexp(x: number, e: number): number {
 }
 
 /** Asserts every value is a finite number; `what` names the argument in the error. */
+/**
+ * Is `v` in ascending order with no NaN, and (with `finite`) no infinity either? A caller's sample
+ * sorted once for several tests is then used as it is instead of being copied and sorted again.
+ */
+export function isSortedSample(v: Float64Array, finite: boolean): boolean {
+  for (let i = 1; i < v.length; i++) if (!(v[i - 1]! <= v[i]!)) return false; // NaN fails the comparison
+  if (v.length === 0) return true;
+  return finite ? Number.isFinite(v[0]!) && Number.isFinite(v[v.length - 1]!) : !Number.isNaN(v[0]!);
+}
+
 export function assertFiniteArray(values: ArrayLike<number>, what: string): void {
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
